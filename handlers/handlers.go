@@ -1,0 +1,101 @@
+// Package handlers holds one small file per page or action: parse input, call the store,
+// render a view.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+// Keys under which the web middleware leaves request state on the Echo context.
+const (
+	UserContextKey = "hookhouse.user" // store.User of the signed-in user
+	CSRFContextKey = "hookhouse.csrf" // the session's CSRF token
+)
+
+// Session keys.
+const (
+	SessionUserID = "userID" // int64 id of the signed-in user
+	SessionCSRF   = "csrf"   // the CSRF token forms must post back as _csrf
+	sessionFlash  = "flash"
+)
+
+// Store is everything the handlers need from storage; each file declares its own part.
+type Store interface {
+	accounts
+	pinger
+}
+
+// Deps are the handlers' explicit dependencies.
+type Deps struct {
+	Store     Store
+	Sessions  *scs.SessionManager
+	Log       *slog.Logger
+	PublicURL string // fixed base for webhook URLs; empty derives it from the request
+	DataDir   string
+}
+
+// Handler serves the dashboard pages and the webhook endpoint.
+type Handler struct {
+	Deps
+	logins *loginThrottle
+}
+
+// New builds the handlers.
+func New(d Deps) *Handler {
+	return &Handler{Deps: d, logins: newLoginThrottle()}
+}
+
+// render writes a templ component as the response.
+func render(c echo.Context, status int, component templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return component.Render(c.Request().Context(), c.Response())
+}
+
+// page fills the values every page needs.
+func (h *Handler) page(c echo.Context, title, nav string) views.Page {
+	p := views.Page{Title: title, Nav: nav, CSRF: csrfToken(c)}
+	if u, ok := CurrentUser(c); ok {
+		p.User = u.Email
+	}
+	p.Flash = h.Sessions.PopString(c.Request().Context(), sessionFlash)
+	return p
+}
+
+// flash leaves a message for the next page the user sees.
+func (h *Handler) flash(c echo.Context, msg string) {
+	h.Sessions.Put(c.Request().Context(), sessionFlash, msg)
+}
+
+// CurrentUser returns the signed-in user the auth middleware found.
+func CurrentUser(c echo.Context) (store.User, bool) {
+	u, ok := c.Get(UserContextKey).(store.User)
+	return u, ok
+}
+
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(CSRFContextKey).(string)
+	return t
+}
+
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Healthz answers 200 while the store answers.
+func (h *Handler) Healthz(c echo.Context) error {
+	if err := h.Store.Ping(c.Request().Context()); err != nil {
+		h.Log.Error("health check failed", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+// LoginForm shows the sign-in form; next is where to go afterwards.
+func (h *Handler) LoginForm(c echo.Context) error {
+	ctx := c.Request().Context()
+	if done, err := h.Store.HasUsers(ctx); err != nil || !done {
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/setup")
+	}
+	next := safeNext(c.QueryParam("next"))
+	if h.Sessions.GetInt64(ctx, SessionUserID) != 0 {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	return h.renderLogin(c, http.StatusOK, "", next, "")
+}
+
+// Login checks the credentials, slowing down repeated failures per IP and per email.
+func (h *Handler) Login(c echo.Context) error {
+	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
+	next := safeNext(c.FormValue("next"))
+	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(email)
+	if wait := h.logins.wait(ipKey, emailKey); wait > 0 {
+		seconds := int(math.Ceil(wait.Seconds()))
+		c.Response().Header().Set("Retry-After", fmt.Sprint(seconds))
+		return h.renderLogin(c, http.StatusTooManyRequests, email, next,
+			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds, then try again.", seconds))
+	}
+	u, err := h.Store.Authenticate(c.Request().Context(), email, password)
+	if errors.Is(err, store.ErrInvalidCredentials) {
+		h.logins.fail(ipKey, emailKey)
+		h.Log.Warn("sign-in failed", "ip", c.RealIP())
+		return h.renderLogin(c, http.StatusUnauthorized, email, next, "That email and password do not match an account. Check both and try again.")
+	}
+	if err != nil {
+		return err
+	}
+	h.logins.succeed(emailKey)
+	if err := h.signIn(c, u); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// Logout ends the session and starts a fresh anonymous one.
+func (h *Handler) Logout(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := h.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	h.Sessions.Remove(ctx, SessionUserID)
+	h.Sessions.Remove(ctx, SessionCSRF)
+	h.flash(c, "You have been signed out.")
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (h *Handler) renderLogin(c echo.Context, status int, email, next, msg string) error {
+	return render(c, status, views.LoginPage(views.LoginProps{
+		Page:  h.page(c, "Sign in", ""),
+		Email: email,
+		Next:  next,
+		Error: msg,
+	}))
+}
+
+// safeNext keeps post-login redirects on this site: only local absolute paths pass.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/integrations"
+	}
+	return next
+}

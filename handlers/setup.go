@@ -1,0 +1,89 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+type accounts interface {
+	HasUsers(ctx context.Context) (bool, error)
+	CreateOwner(ctx context.Context, email, password string) (store.User, error)
+	Authenticate(ctx context.Context, email, password string) (store.User, error)
+	UserByID(ctx context.Context, id int64) (store.User, error)
+}
+
+// SetupForm shows the first-run form that creates the owner account.
+func (h *Handler) SetupForm(c echo.Context) error {
+	if done, err := h.Store.HasUsers(c.Request().Context()); err != nil || done {
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	return h.renderSetup(c, http.StatusOK, "", "")
+}
+
+// Setup creates the owner account and signs them in.
+func (h *Handler) Setup(c echo.Context) error {
+	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
+	if msg := validateAccount(email, password); msg != "" {
+		return h.renderSetup(c, http.StatusUnprocessableEntity, email, msg)
+	}
+	u, err := h.Store.CreateOwner(c.Request().Context(), email, password)
+	if errors.Is(err, store.ErrSetupDone) {
+		h.flash(c, "The owner account already exists. Sign in with it.")
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	if err != nil {
+		return err
+	}
+	h.Log.Info("owner account created", "user_id", u.ID)
+	if err := h.signIn(c, u); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/integrations")
+}
+
+func (h *Handler) renderSetup(c echo.Context, status int, email, msg string) error {
+	return render(c, status, views.SetupPage(views.SetupProps{
+		Page:              h.page(c, "Set up hookhouse", ""),
+		Email:             email,
+		Error:             msg,
+		MinPasswordLength: store.MinPasswordLength,
+	}))
+}
+
+// validateAccount returns what is wrong with a new account's email and password, or "".
+func validateAccount(email, password string) string {
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		return "Enter a valid email address, like you@example.com."
+	}
+	if utf8.RuneCountInString(password) < store.MinPasswordLength {
+		return "Choose a password of at least 12 characters."
+	}
+	if len(password) > 1024 {
+		return "Choose a password of at most 1024 bytes."
+	}
+	return ""
+}
+
+// signIn starts an authenticated session; the token changes so a session id planted before
+// sign-in (session fixation) is worthless after it.
+func (h *Handler) signIn(c echo.Context, u store.User) error {
+	ctx := c.Request().Context()
+	if err := h.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	h.Sessions.Remove(ctx, SessionCSRF) // a fresh CSRF token for the signed-in session
+	h.Sessions.Put(ctx, SessionUserID, u.ID)
+	return nil
+}

@@ -1,0 +1,158 @@
+// Command hookhouse turns SaaS webhooks into warehouse tables: a dashboard and a webhook
+// endpoint in one process, over an embedded SQLite store.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+// Config is every setting; each flag has a HOOKHOUSE_* environment equivalent.
+type Config struct {
+	Addr          string
+	DataDir       string
+	PublicURL     string
+	LogFormat     string
+	AdminEmail    string // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
+	AdminPassword string // HOOKHOUSE_ADMIN_PASSWORD
+}
+
+// shutdownGrace bounds how long requests in flight may take to finish at shutdown.
+const shutdownGrace = 15 * time.Second
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hookhouse:", err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg.LogFormat)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ready := func(addr net.Addr) { log.Info("hookhouse is listening", "addr", addr.String(), "data", cfg.DataDir) }
+	if err := run(ctx, cfg, log, ready); err != nil {
+		log.Error("hookhouse stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func parseConfig(args []string, getenv func(string) string) (Config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("hookhouse", flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", env("HOOKHOUSE_ADDR", ":8080"), "address to listen on (HOOKHOUSE_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data", env("HOOKHOUSE_DATA", "./hookhouse-data"), "folder for the metadata database and the warehouse files (HOOKHOUSE_DATA)")
+	fs.StringVar(&cfg.PublicURL, "public-url", env("HOOKHOUSE_PUBLIC_URL", ""), "base URL webhook URLs are built on, e.g. https://hooks.example.com; default: derived from each request (HOOKHOUSE_PUBLIC_URL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", env("HOOKHOUSE_LOG_FORMAT", "text"), "log format: text or json (HOOKHOUSE_LOG_FORMAT)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nEnvironment only:\n  HOOKHOUSE_ADMIN_EMAIL, HOOKHOUSE_ADMIN_PASSWORD\n    \tcreate the owner account at start when no account exists (headless installs)\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	cfg.AdminEmail, cfg.AdminPassword = getenv("HOOKHOUSE_ADMIN_EMAIL"), getenv("HOOKHOUSE_ADMIN_PASSWORD")
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Config{}, fmt.Errorf("-public-url must be an absolute http(s) URL like https://hooks.example.com, not %q", cfg.PublicURL)
+		}
+		cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	}
+	return cfg, nil
+}
+
+func newLogger(format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// run serves until ctx is cancelled, then stops accepting, lets requests in flight finish
+// (bounded by shutdownGrace) and closes the store.
+func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "hookhouse.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := createAdmin(ctx, st, cfg, log); err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler: web.New(web.Config{Store: st, Log: log, PublicURL: cfg.PublicURL, DataDir: cfg.DataDir}),
+		// Bounded reads so slow clients cannot hold connections forever.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	ready(ln.Addr())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// createAdmin creates the owner from the environment for headless installs; a no-op once any
+// account exists.
+func createAdmin(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) error {
+	if cfg.AdminEmail == "" && cfg.AdminPassword == "" {
+		return nil
+	}
+	if len([]rune(cfg.AdminPassword)) < store.MinPasswordLength || !strings.Contains(cfg.AdminEmail, "@") {
+		return fmt.Errorf("HOOKHOUSE_ADMIN_EMAIL must be an email and HOOKHOUSE_ADMIN_PASSWORD at least %d characters", store.MinPasswordLength)
+	}
+	u, err := st.CreateOwner(ctx, cfg.AdminEmail, cfg.AdminPassword)
+	if errors.Is(err, store.ErrSetupDone) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("owner account created from the environment", "user_id", u.ID)
+	return nil
+}

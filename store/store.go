@@ -1,0 +1,107 @@
+// Package store owns hookhouse's metadata database: users, sessions, integrations and their
+// webhook URLs. All SQL lives here.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/alexedwards/scs/sqlite3store"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Sentinel errors; handlers map them to HTTP statuses.
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrConflict           = errors.New("already exists")
+	ErrInvalidCredentials = errors.New("invalid email or password")
+	ErrSetupDone          = errors.New("the owner account already exists")
+)
+
+// Store is the metadata database. Writes go through one connection, as SQLite allows one
+// writer at a time; reads use a separate pool so they never queue behind a write.
+type Store struct {
+	db       *sql.DB // the single writer
+	read     *sql.DB
+	sessions *sqlite3store.SQLite3Store
+	now      func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path and runs pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := openSQLite(path, false)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	read, err := openSQLite(path, true)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(8)
+	s := &Store{
+		db:       db,
+		read:     read,
+		sessions: sqlite3store.NewWithCleanupInterval(db, 10*time.Minute),
+		now:      func() time.Time { return time.Now().UTC() },
+	}
+	return s, nil
+}
+
+// openSQLite is the one place SQLite is tuned: WAL so readers never block the writer,
+// synchronous=FULL so a committed write survives power loss, a busy timeout instead of
+// immediate SQLITE_BUSY errors, and enforced foreign keys.
+func openSQLite(path string, readOnly bool) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// SessionStore is where scs keeps browser sessions (the sessions table).
+func (s *Store) SessionStore() *sqlite3store.SQLite3Store { return s.sessions }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close stops background work and closes the database cleanly (checkpointing the WAL).
+func (s *Store) Close() error {
+	s.sessions.StopCleanup()
+	return errors.Join(s.read.Close(), s.db.Close())
+}
+
+// timestamp is how times are stored: UTC, fixed width, so text order is time order.
+const timestamp = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timestamp) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timestamp, s)
+	return t
+}

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// MinPasswordLength is the shortest password an account may have.
+const MinPasswordLength = 12
+
+// User is a person who signs in to the dashboard.
+type User struct {
+	ID        int64
+	Email     string
+	CreatedAt time.Time
+}
+
+// HasUsers reports whether any account exists; until one does, hookhouse is in setup.
+func (s *Store) HasUsers(ctx context.Context) (bool, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&n)
+	return n == 1, err
+}
+
+// CreateOwner creates the first account. It fails with ErrSetupDone when any account
+// exists, so two racing set-up forms cannot both create an owner.
+func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, error) {
+	u := User{Email: normalizeEmail(email), CreatedAt: s.now()}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at)
+		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)`,
+		u.Email, hashPassword(password), formatTime(u.CreatedAt))
+	if err != nil {
+		return User{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return User{}, ErrSetupDone
+	}
+	u.ID, err = res.LastInsertId()
+	return u, err
+}
+
+// Authenticate returns the user whose email and password match, or ErrInvalidCredentials
+// without saying which of the two was wrong.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
+	var u User
+	var hash, created string
+	err := s.read.QueryRowContext(ctx, "SELECT id, email, password_hash, created_at FROM users WHERE email = ?",
+		normalizeEmail(email)).Scan(&u.ID, &u.Email, &hash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		checkPassword(dummyHash, password)
+		return User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if !checkPassword(hash, password) {
+		return User{}, ErrInvalidCredentials
+	}
+	u.CreatedAt = parseTime(created)
+	return u, nil
+}
+
+// UserByID returns the user with the given id, or ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	var u User
+	var created string
+	err := s.read.QueryRowContext(ctx, "SELECT id, email, created_at FROM users WHERE id = ?", id).
+		Scan(&u.ID, &u.Email, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	u.CreatedAt = parseTime(created)
+	return u, err
+}
+
+func normalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

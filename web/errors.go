@@ -1,0 +1,62 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+// errorHandler is the one place errors become responses: a status, a message a person can act
+// on, JSON for the webhook API and an HTML page for the dashboard. Internals are logged once
+// and never shown.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, msg := http.StatusInternalServerError, "Something went wrong on our side. It has been logged; try again in a moment."
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &he):
+			status = he.Code
+			msg = fmt.Sprint(he.Message)
+			if he.Internal != nil {
+				err = he.Internal
+			}
+		case errors.Is(err, store.ErrNotFound):
+			status, msg = http.StatusNotFound, "There is nothing at this address."
+		}
+		if status == http.StatusNotFound && msg == http.StatusText(http.StatusNotFound) {
+			msg = "There is nothing at this address."
+		}
+		if status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "path", RedactPath(c.Request().URL.Path), "status", status, "err", err)
+		}
+
+		var werr error
+		switch {
+		case c.Request().Method == http.MethodHead:
+			werr = c.NoContent(status)
+		case strings.HasPrefix(c.Request().URL.Path, "/v1/") || strings.Contains(c.Request().Header.Get("Accept"), "application/json"):
+			werr = c.JSON(status, map[string]string{"error": msg})
+		default:
+			c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+			c.Response().WriteHeader(status)
+			werr = views.ErrorPage(views.ErrorProps{
+				Page:    views.Page{Title: http.StatusText(status)},
+				Status:  status,
+				Message: msg,
+			}).Render(c.Request().Context(), c.Response())
+		}
+		if werr != nil {
+			log.Error("writing error response", "err", werr)
+		}
+	}
+}

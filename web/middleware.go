@@ -1,0 +1,112 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/handlers"
+	"github.com/hookhouse/hookhouse/store"
+)
+
+// sessions loads and saves the scs session around the request. echo.WrapMiddleware would
+// write Set-Cookie twice and commit twice when a handler returns an error, so the error is
+// handled inside, before scs writes the response.
+func sessions(sm *scs.SessionManager) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c.SetRequest(r)
+				c.SetResponse(echo.NewResponse(w, c.Echo()))
+				if err := next(c); err != nil {
+					c.Error(err)
+				}
+			})).ServeHTTP(c.Response(), c.Request())
+			return nil
+		}
+	}
+}
+
+// requireUser lets signed-in users through. Others are sent to /login with the page they
+// wanted remembered, or to /setup while no account exists yet.
+func requireUser(sm *scs.SessionManager, st *store.Store) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx := c.Request().Context()
+			if id := sm.GetInt64(ctx, handlers.SessionUserID); id != 0 {
+				u, err := st.UserByID(ctx, id)
+				if err == nil {
+					c.Set(handlers.UserContextKey, u)
+					return next(c)
+				}
+				if !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				sm.Remove(ctx, handlers.SessionUserID)
+			}
+			hasUsers, err := st.HasUsers(ctx)
+			if err != nil {
+				return err
+			}
+			if !hasUsers {
+				return c.Redirect(http.StatusSeeOther, "/setup")
+			}
+			target := "/login"
+			if c.Request().Method == http.MethodGet {
+				target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+			}
+			return c.Redirect(http.StatusSeeOther, target)
+		}
+	}
+}
+
+// securityHeaders keeps pages from being framed, sniffed or leaking URLs in Referer headers
+// (a copy-once page holds a secret), and allows scripts and styles only from this origin.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		return next(c)
+	}
+}
+
+// tokenInPath matches the secret part of a webhook URL.
+var tokenInPath = regexp.MustCompile(`(/token/)[^/?]*`)
+
+// RedactPath replaces webhook tokens in a URL path with "…" so they never reach a log.
+func RedactPath(path string) string {
+	return tokenInPath.ReplaceAllString(path, "${1}…")
+}
+
+// accessLog writes one structured line per request.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // write the error response now, so its status is the one logged
+			}
+			res := c.Response()
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("method", c.Request().Method),
+				slog.String("path", RedactPath(c.Request().URL.Path)),
+				slog.Int("status", res.Status),
+				slog.Int64("bytes", res.Size),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("ip", c.RealIP()),
+			)
+			return nil
+		}
+	}
+}

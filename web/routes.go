@@ -1,0 +1,34 @@
+package web
+
+import (
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/handlers"
+	"github.com/hookhouse/hookhouse/static"
+	"github.com/hookhouse/hookhouse/store"
+)
+
+// routes is the route table: every URL hookhouse answers, in one place.
+func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store.Store) {
+	e.GET("/healthz", h.Healthz)
+	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
+
+	// Webhooks: no session, no CSRF; authenticated by the token in the URL.
+	webhooks := e.Group("/v1")
+	webhooks.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
+
+	// The dashboard: sessions and CSRF on everything, sign-in on all but the account pages.
+	dash := e.Group("", sessions(sm), csrf(sm))
+	dash.GET("/setup", h.SetupForm)
+	dash.POST("/setup", h.Setup)
+	dash.GET("/login", h.LoginForm)
+	dash.POST("/login", h.Login)
+
+	app := dash.Group("", requireUser(sm, st))
+	app.POST("/logout", h.Logout)
+	app.GET("/", h.Home)
+	app.GET("/integrations", h.Integrations)
+	app.GET("/settings", h.Settings)
+
+}

@@ -1,0 +1,61 @@
+// Package web assembles the Echo application: middleware, error handling and the route table.
+package web
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/hookhouse/hookhouse/handlers"
+	"github.com/hookhouse/hookhouse/store"
+)
+
+// Config is what the web application is built from.
+type Config struct {
+	Store     *store.Store
+	Log       *slog.Logger
+	PublicURL string // e.g. https://hooks.example.com; empty derives it from each request
+	DataDir   string
+}
+
+// New builds the Echo application.
+func New(cfg Config) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard) // slog does the logging
+	// Trust X-Forwarded-For only from loopback and private proxies, so clients cannot spoof
+	// their address to dodge the sign-in throttle.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.HTTPErrorHandler = errorHandler(cfg.Log)
+
+	sm := scs.New()
+	sm.Store = cfg.Store.SessionStore()
+	sm.Lifetime = 7 * 24 * time.Hour
+	sm.IdleTimeout = 12 * time.Hour
+	sm.Cookie.Name = "hookhouse_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = strings.HasPrefix(cfg.PublicURL, "https://")
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		cfg.Log.Error("session store failed", "err", err)
+		http.Error(w, "The session store is unavailable; try again in a moment.", http.StatusInternalServerError)
+	}
+
+	h := handlers.New(handlers.Deps{
+		Store:     cfg.Store,
+		Sessions:  sm,
+		Log:       cfg.Log,
+		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		DataDir:   cfg.DataDir,
+	})
+
+	e.Use(middleware.Recover(), accessLog(cfg.Log), securityHeaders)
+	routes(e, h, sm, cfg.Store)
+	return e
+}
