@@ -1,0 +1,173 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+// testApp is the real application (real SQLite file, real HTTP server on 127.0.0.1).
+type testApp struct {
+	URL     string
+	Store   *store.Store
+	DataDir string
+	Logs    *logBuffer // everything the app logged
+}
+
+// logBuffer collects log lines from concurrent request goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+const (
+	ownerEmail    = "owner@example.com"
+	ownerPassword = "correct horse battery"
+)
+
+func newTestApp(t *testing.T) *testApp {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := httptest.NewServer(web.New(web.Config{Store: st, Log: log, DataDir: dir}))
+	t.Cleanup(func() {
+		srv.Close()
+		st.Close()
+	})
+	return &testApp{URL: srv.URL, Store: st, DataDir: dir, Logs: logs}
+}
+
+// client is a browser-like HTTP client: it keeps cookies, does not follow redirects and
+// remembers the CSRF token of the last page it loaded.
+type client struct {
+	t    *testing.T
+	app  *testApp
+	http *http.Client
+	csrf string
+}
+
+func (a *testApp) newClient(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, app: a, http: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// page is a response with its parsed HTML.
+type page struct {
+	Status int
+	Header http.Header
+	Body   string
+	Doc    *goquery.Document
+}
+
+func (c *client) do(req *http.Request) page {
+	c.t.Helper()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
+	if tok, ok := doc.Find(`input[name="_csrf"]`).First().Attr("value"); ok {
+		c.csrf = tok
+	}
+	return page{Status: resp.StatusCode, Header: resp.Header, Body: string(body), Doc: doc}
+}
+
+func (c *client) get(path string) page {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.app.URL+path, nil)
+	return c.do(req)
+}
+
+// post submits a form with the CSRF token of the last page loaded.
+func (c *client) post(path string, form url.Values) page {
+	c.t.Helper()
+	form = cloneValues(form)
+	if form.Get("_csrf") == "" {
+		form.Set("_csrf", c.csrf)
+	}
+	return c.postRaw(path, form)
+}
+
+// postRaw submits the form exactly as given (no CSRF token added).
+func (c *client) postRaw(path string, form url.Values) page {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.app.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// signedInClient creates the owner account through /setup and returns its signed-in client.
+func (a *testApp) signedInClient(t *testing.T) *client {
+	t.Helper()
+	c := a.newClient(t)
+	c.get("/setup")
+	p := c.post("/setup", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
+	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/integrations" {
+		t.Fatalf("setup: status %d, location %q, body %s", p.Status, p.Header.Get("Location"), p.Body)
+	}
+	return c
+}
+
+func expectStatus(t *testing.T, p page, want int) {
+	t.Helper()
+	if p.Status != want {
+		t.Fatalf("status %d, want %d; body: %.500s", p.Status, want, p.Body)
+	}
+}
+
+func expectRedirect(t *testing.T, p page, want string) {
+	t.Helper()
+	if p.Status != http.StatusSeeOther && p.Status != http.StatusFound {
+		t.Fatalf("status %d, want a redirect to %s; body: %.300s", p.Status, want, p.Body)
+	}
+	if got := p.Header.Get("Location"); got != want {
+		t.Fatalf("redirect to %q, want %q", got, want)
+	}
+}
+
+func testID(p page, id string) *goquery.Selection {
+	return p.Doc.Find(`[data-testid="` + id + `"]`)
+}

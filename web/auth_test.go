@@ -1,0 +1,245 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestFirstRunLeadsToSetup(t *testing.T) {
+	app := newTestApp(t)
+	c := app.newClient(t)
+	for _, path := range []string{"/", "/integrations", "/settings", "/login"} {
+		expectRedirect(t, c.get(path), "/setup")
+	}
+	p := c.get("/setup")
+	expectStatus(t, p, http.StatusOK)
+	if p.Doc.Find(`form[action="/setup"] input[name="email"]`).Length() != 1 {
+		t.Fatal("setup page has no email field")
+	}
+}
+
+func TestSetupValidatesAndCreatesOwner(t *testing.T) {
+	app := newTestApp(t)
+	c := app.newClient(t)
+	c.get("/setup")
+
+	cases := []struct{ email, password, want string }{
+		{"not-an-email", ownerPassword, "valid email"},
+		{ownerEmail, "short", "at least 12 characters"},
+		{ownerEmail, "elevenchars", "at least 12 characters"},
+	}
+	for _, tc := range cases {
+		p := c.post("/setup", url.Values{"email": {tc.email}, "password": {tc.password}})
+		expectStatus(t, p, http.StatusUnprocessableEntity)
+		if msg := testID(p, "form-error").Text(); !strings.Contains(msg, tc.want) {
+			t.Errorf("%q/%q: error %q, want it to mention %q", tc.email, tc.password, msg, tc.want)
+		}
+		if got, _ := p.Doc.Find(`input[name="email"]`).Attr("value"); got != tc.email {
+			t.Errorf("email field lost its input: %q", got)
+		}
+	}
+
+	p := c.post("/setup", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
+	expectRedirect(t, p, "/integrations")
+	p = c.get("/integrations")
+	expectStatus(t, p, http.StatusOK)
+	if got := testID(p, "current-user").Text(); got != ownerEmail {
+		t.Fatalf("top bar shows %q, want %q", got, ownerEmail)
+	}
+
+	// Setup is closed once the owner exists, even to a forged post.
+	other := app.newClient(t)
+	expectRedirect(t, other.get("/setup"), "/login")
+	other.get("/login")
+	expectRedirect(t, other.post("/setup", url.Values{"email": {"intruder@example.com"}, "password": {ownerPassword}}), "/login")
+	if _, err := app.Store.Authenticate(t.Context(), "intruder@example.com", ownerPassword); err == nil {
+		t.Fatal("a second owner was created through /setup")
+	}
+}
+
+func TestPasswordIsNotStoredInPlaintext(t *testing.T) {
+	app := newTestApp(t)
+	app.signedInClient(t)
+	assertNotInDataDir(t, app, ownerPassword)
+}
+
+func TestLoginLogout(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.signedInClient(t)
+
+	// Log out: the session no longer opens dashboard pages.
+	owner.get("/integrations")
+	expectRedirect(t, owner.post("/logout", nil), "/login")
+	expectRedirect(t, owner.get("/integrations"), "/login?next=%2Fintegrations")
+	p := owner.get("/login")
+	if !strings.Contains(testID(p, "flash").Text(), "signed out") {
+		t.Errorf("no signed-out message after logout: %q", testID(p, "flash").Text())
+	}
+
+	// Wrong password and unknown email get the same message.
+	c := app.newClient(t)
+	expectRedirect(t, c.get("/settings"), "/login?next=%2Fsettings")
+	c.get("/login?next=%2Fsettings")
+	wrongPass := c.post("/login", url.Values{"email": {ownerEmail}, "password": {"wrong password!"}, "next": {"/settings"}})
+	expectStatus(t, wrongPass, http.StatusUnauthorized)
+	unknown := c.post("/login", url.Values{"email": {"nobody@example.com"}, "password": {ownerPassword}, "next": {"/settings"}})
+	expectStatus(t, unknown, http.StatusUnauthorized)
+	if a, b := testID(wrongPass, "form-error").Text(), testID(unknown, "form-error").Text(); a == "" || a != b {
+		t.Fatalf("wrong password says %q, unknown email says %q: want the same, non-empty message", a, b)
+	}
+
+	// Right credentials: back to the remembered page, with a new session token.
+	before := sessionCookie(c)
+	expectRedirect(t, c.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}, "next": {"/settings"}}), "/settings")
+	if after := sessionCookie(c); after == "" || after == before {
+		t.Fatalf("session token not renewed at login: before %q, after %q", before, after)
+	}
+	p = c.get("/settings")
+	expectStatus(t, p, http.StatusOK)
+	if got := testID(p, "account-email").Text(); got != ownerEmail {
+		t.Fatalf("settings shows %q", got)
+	}
+
+	// Only local paths are accepted as the post-login target.
+	c2 := app.newClient(t)
+	c2.get("/login")
+	expectRedirect(t, c2.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}, "next": {"//evil.example.com/"}}), "/integrations")
+}
+
+func TestLoginIsThrottledAfterRepeatedFailures(t *testing.T) {
+	app := newTestApp(t)
+	app.signedInClient(t)
+	c := app.newClient(t)
+	c.get("/login")
+	for i := range 5 {
+		p := c.post("/login", url.Values{"email": {ownerEmail}, "password": {fmt.Sprintf("wrong password %d", i)}})
+		expectStatus(t, p, http.StatusUnauthorized)
+	}
+	p := c.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
+	expectStatus(t, p, http.StatusTooManyRequests)
+	if p.Header.Get("Retry-After") == "" || !strings.Contains(testID(p, "form-error").Text(), "Too many failed sign-ins") {
+		t.Fatalf("throttled sign-in: Retry-After %q, message %q", p.Header.Get("Retry-After"), testID(p, "form-error").Text())
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	app := newTestApp(t)
+	c := app.newClient(t)
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/setup", nil)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var found bool
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "hookhouse_session" {
+			found = true
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+				t.Fatalf("session cookie: HttpOnly=%v SameSite=%v", ck.HttpOnly, ck.SameSite)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no session cookie set")
+	}
+}
+
+func TestCSRFRequired(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.signedInClient(t)
+	owner.get("/integrations")
+
+	p := owner.postRaw("/logout", nil)
+	expectStatus(t, p, http.StatusForbidden)
+	if !strings.Contains(p.Body, "reload the page") {
+		t.Fatalf("CSRF refusal does not say what to do: %.300s", p.Body)
+	}
+	p = owner.postRaw("/logout", url.Values{"_csrf": {"forged"}})
+	expectStatus(t, p, http.StatusForbidden)
+	// Still signed in: the forged logout did nothing.
+	expectStatus(t, owner.get("/integrations"), http.StatusOK)
+
+	anon := app.newClient(t)
+	expectStatus(t, anon.postRaw("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}}), http.StatusForbidden)
+}
+
+func TestSessionRequired(t *testing.T) {
+	app := newTestApp(t)
+	app.signedInClient(t)
+	anon := app.newClient(t)
+	for _, path := range []string{"/", "/integrations", "/settings"} {
+		p := anon.get(path)
+		expectRedirect(t, p, "/login?next="+url.QueryEscape(path))
+	}
+}
+
+func TestHealthzAndSecurityHeaders(t *testing.T) {
+	app := newTestApp(t)
+	c := app.newClient(t)
+	p := c.get("/healthz")
+	expectStatus(t, p, http.StatusOK)
+	p = c.get("/setup")
+	for header, want := range map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "no-referrer",
+	} {
+		if got := p.Header.Get(header); got != want {
+			t.Errorf("%s: %q, want %q", header, got, want)
+		}
+	}
+	csp := p.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("Content-Security-Policy: %q", csp)
+	}
+}
+
+func TestWebhookGroupNeedsNoSessionAndRedactsTokens(t *testing.T) {
+	app := newTestApp(t)
+	c := app.newClient(t)
+	secret := "deadbeefcafe0123456789"
+	p := c.postRaw("/v1/clients/1/token/"+secret, url.Values{"a": {"b"}})
+	if p.Status == http.StatusForbidden || p.Status == http.StatusSeeOther {
+		t.Fatalf("webhook route went through CSRF or sign-in: status %d", p.Status)
+	}
+	if !strings.HasPrefix(p.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("webhook error is not JSON: %q", p.Header.Get("Content-Type"))
+	}
+	logs := app.Logs.String()
+	if strings.Contains(logs, secret) {
+		t.Fatalf("token reached the logs:\n%s", logs)
+	}
+	if !strings.Contains(logs, "/token/…") {
+		t.Fatalf("access log has no redacted webhook line:\n%s", logs)
+	}
+}
+
+func TestStaticFilesAreEmbedded(t *testing.T) {
+	app := newTestApp(t)
+	c := app.newClient(t)
+	p := c.get("/setup")
+	href, ok := p.Doc.Find(`link[rel="stylesheet"]`).Attr("href")
+	if !ok {
+		t.Fatal("no stylesheet link")
+	}
+	css := c.get(href)
+	expectStatus(t, css, http.StatusOK)
+	if !strings.Contains(css.Header.Get("Cache-Control"), "immutable") || !strings.Contains(css.Body, ".topbar") {
+		t.Fatalf("stylesheet: cache %q, %d bytes", css.Header.Get("Cache-Control"), len(css.Body))
+	}
+	expectStatus(t, c.get("/static/nope/app.css"), http.StatusOK) // old versions still load, uncached
+	expectStatus(t, c.get(strings.Replace(href, "app.css", "missing.css", 1)), http.StatusNotFound)
+}
+
+func sessionCookie(c *client) string {
+	u, _ := url.Parse(c.app.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "hookhouse_session" {
+			return ck.Value
+		}
+	}
+	return ""
+}
