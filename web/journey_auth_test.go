@@ -20,7 +20,7 @@ func TestJourneyFirstRunSignOutSignIn(t *testing.T) {
 		t.Fatalf("empty Integrations page says %q", got)
 	}
 	if dir := os.Getenv("HOOKHOUSE_SCREENSHOTS"); dir != "" {
-		b.screenshot(dir + "/integrations-empty.png")
+		b.screenshot(dir + "/integrations.png")
 	}
 
 	b.submit(`[data-testid="logout"]`)

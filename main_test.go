@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests build the real binary and run it as a user would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hookhouse-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "hookhouse")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running hookhouse process.
+type server struct {
+	cmd    *exec.Cmd
+	URL    string
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	exited chan error
+}
+
+var listening = regexp.MustCompile(`addr"?[=:]"?(127\.0\.0\.1:\d+)`)
+
+func startServer(t *testing.T, dataDir string, env ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-data", dataDir)
+	cmd.Env = append(os.Environ(), env...)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, exited: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.stderr.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+		s.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	select {
+	case a := <-addr:
+		s.URL = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start:\n%s", s.logs())
+	}
+	return s
+}
+
+func (s *server) logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, s.logs())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit 30s after SIGTERM:\n%s", s.logs())
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	out, err := exec.Command(binary, "-h").CombinedOutput()
+	if err != nil {
+		t.Fatalf("-h: %v\n%s", err, out)
+	}
+	for _, want := range []string{"-addr", "HOOKHOUSE_ADDR", "-data", "HOOKHOUSE_DATA", "-public-url", "HOOKHOUSE_PUBLIC_URL",
+		"-log-format", "HOOKHOUSE_LOG_FORMAT", "HOOKHOUSE_ADMIN_EMAIL", "HOOKHOUSE_ADMIN_PASSWORD"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("-h output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestBadSettingsAreRefused(t *testing.T) {
+	for _, args := range [][]string{{"-log-format", "xml"}, {"-public-url", "hooks.example.com"}} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), args[0]) {
+			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)
+		}
+	}
+}
+
+func TestHeadlessOwnerRestartAndGracefulShutdown(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	env := []string{"HOOKHOUSE_ADMIN_EMAIL=ops@example.com", "HOOKHOUSE_ADMIN_PASSWORD=a long admin password", "HOOKHOUSE_LOG_FORMAT=json"}
+	s := startServer(t, data, env...)
+	if _, err := os.Stat(filepath.Join(data, "hookhouse.db")); err != nil {
+		t.Fatalf("metadata database not created in the data folder: %v", err)
+	}
+	if resp, err := http.Get(s.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	if !signIn(t, s.URL, "ops@example.com", "a long admin password") {
+		t.Fatal("the owner from HOOKHOUSE_ADMIN_* cannot sign in")
+	}
+
+	// A request in flight at SIGTERM still gets its answer: the login form's body arrives only
+	// after the signal, and the server waits for it (a missing CSRF token makes it a 403).
+	body, bodyWriter := io.Pipe()
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(s.URL+"/login", "application/x-www-form-urlencoded", body)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	bodyWriter.Write([]byte("email=a%40example.com"))
+	time.Sleep(200 * time.Millisecond)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	bodyWriter.Close()
+	if status := <-answered; status != http.StatusForbidden {
+		t.Fatalf("request in flight at SIGTERM: status %d, want the 403 for its missing CSRF token:\n%s", status, s.logs())
+	}
+	if err := <-s.exited; err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.logs())
+	}
+	if !strings.Contains(s.logs(), `"msg":"shutting down`) {
+		t.Fatalf("no JSON shutdown log line:\n%s", s.logs())
+	}
+
+	// A second start on the same folder keeps the account and does not create another.
+	s = startServer(t, data, "HOOKHOUSE_ADMIN_EMAIL=other@example.com", "HOOKHOUSE_ADMIN_PASSWORD=another long password")
+	if !signIn(t, s.URL, "ops@example.com", "a long admin password") {
+		t.Fatal("owner lost across restart")
+	}
+	if signIn(t, s.URL, "other@example.com", "another long password") {
+		t.Fatal("HOOKHOUSE_ADMIN_* created a second account although one existed")
+	}
+	s.stop(t)
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`)
+
+// signIn posts the login form as a browser would and reports whether it was accepted.
+func signIn(t *testing.T, base, email, password string) bool {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("login page (%d) has no CSRF field:\n%s", resp.StatusCode, page)
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"email": {email}, "password": {password}, "_csrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/integrations"
+}
