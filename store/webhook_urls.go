@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Webhook URL errors.
+var (
+	// ErrUnauthorized is the one answer for an unknown integration, an unknown or revoked
+	// token, or another integration's token: callers learn nothing about which part was wrong.
+	ErrUnauthorized = errors.New("unknown or revoked webhook URL")
+	ErrTooManyURLs  = errors.New("too many active webhook URLs")
+)
+
+// MaxActiveURLs is how many unrevoked webhook URLs an integration may have: two, so a URL
+// can be rotated (generate, switch the provider over, revoke the old one) without downtime.
+const MaxActiveURLs = 2
+
+// TokenPrefixLength is how many characters of a token are kept to recognise it by.
+const TokenPrefixLength = 8
+
+// WebhookURL is one webhook URL of an integration. Its token is never stored; only its hash
+// and its first characters are.
+type WebhookURL struct {
+	ID            int64
+	IntegrationID int64
+	Prefix        string
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // zero when never used; accurate to the minute
+	RevokedAt     time.Time // zero while active
+}
+
+// Active reports whether the URL is accepted.
+func (u WebhookURL) Active() bool { return u.RevokedAt.IsZero() }
+
+// WebhookTarget is what the webhook endpoint needs to load an event.
+type WebhookTarget struct {
+	IntegrationID int64
+	UserID        int64
+	URLID         int64
+	Schema        string
+	Source        string // catalog slug
+	PrimaryKey    string
+	Paused        bool
+}
+
+// newToken returns a random token (32 bytes, hex) and the hex SHA-256 that is stored.
+func newToken() (token, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b) // crypto/rand.Read never fails
+	token = hex.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func insertWebhookURL(ctx context.Context, tx *sql.Tx, integrationID int64, at time.Time) (WebhookURL, string, error) {
+	token, hash := newToken()
+	u := WebhookURL{IntegrationID: integrationID, Prefix: token[:TokenPrefixLength], CreatedAt: at}
+	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_urls (integration_id, token_hash, token_prefix, created_at)
+		VALUES (?, ?, ?, ?)`, integrationID, hash, u.Prefix, formatTime(at))
+	if err != nil {
+		return WebhookURL{}, "", err
+	}
+	u.ID, err = res.LastInsertId()
+	return u, token, err
+}
+
+// CreateWebhookURL adds a webhook URL to one of the user's integrations and returns its
+// token, the only time it exists in plaintext. It fails with ErrTooManyURLs when the
+// integration already has MaxActiveURLs active ones.
+func (s *Store) CreateWebhookURL(ctx context.Context, userID, integrationID int64) (WebhookURL, string, error) {
+	tx, err := s.db.BeginTx(ctx, nil) // immediate: the count and the insert cannot interleave with another
+	if err != nil {
+		return WebhookURL{}, "", err
+	}
+	defer tx.Rollback()
+	var active int
+	err = tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM webhook_urls w WHERE w.integration_id = i.id AND w.revoked_at IS NULL)
+		FROM integrations i WHERE i.id = ? AND i.user_id = ?`, integrationID, userID).Scan(&active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return WebhookURL{}, "", ErrNotFound
+	}
+	if err != nil {
+		return WebhookURL{}, "", err
+	}
+	if active >= MaxActiveURLs {
+		return WebhookURL{}, "", ErrTooManyURLs
+	}
+	u, token, err := insertWebhookURL(ctx, tx, integrationID, s.now())
+	if err != nil {
+		return WebhookURL{}, "", err
+	}
+	return u, token, tx.Commit()
+}
+
+// WebhookURLs lists an integration's URLs, active and revoked, oldest first.
+func (s *Store) WebhookURLs(ctx context.Context, userID, integrationID int64) ([]WebhookURL, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT w.id, w.integration_id, w.token_prefix, w.created_at, w.last_used_at, w.revoked_at
+		FROM webhook_urls w JOIN integrations i ON i.id = w.integration_id
+		WHERE w.integration_id = ? AND i.user_id = ? ORDER BY w.id`, integrationID, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []WebhookURL
+	for rows.Next() {
+		var u WebhookURL
+		var created string
+		var used, revoked sql.NullString
+		if err := rows.Scan(&u.ID, &u.IntegrationID, &u.Prefix, &created, &used, &revoked); err != nil {
+			return nil, err
+		}
+		u.CreatedAt = parseTime(created)
+		if used.Valid {
+			u.LastUsedAt = parseTime(used.String)
+		}
+		if revoked.Valid {
+			u.RevokedAt = parseTime(revoked.String)
+		}
+		list = append(list, u)
+	}
+	return list, rows.Err()
+}
+
+// RevokeWebhookURL invalidates a URL at once: WebhookTarget reads the database on every
+// call, so the next request with it is refused. Revoking a revoked URL changes nothing.
+func (s *Store) RevokeWebhookURL(ctx context.Context, userID, integrationID, urlID int64) (WebhookURL, error) {
+	var u WebhookURL
+	var created, revoked string
+	var used sql.NullString
+	err := s.db.QueryRowContext(ctx, `UPDATE webhook_urls SET revoked_at = COALESCE(revoked_at, ?)
+		WHERE id = ? AND integration_id = ? AND integration_id IN (SELECT id FROM integrations WHERE user_id = ?)
+		RETURNING id, integration_id, token_prefix, created_at, last_used_at, revoked_at`,
+		formatTime(s.now()), urlID, integrationID, userID).Scan(&u.ID, &u.IntegrationID, &u.Prefix, &created, &used, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return WebhookURL{}, ErrNotFound
+	}
+	if err != nil {
+		return WebhookURL{}, err
+	}
+	u.CreatedAt, u.RevokedAt = parseTime(created), parseTime(revoked)
+	if used.Valid {
+		u.LastUsedAt = parseTime(used.String)
+	}
+	return u, nil
+}
+
+// WebhookTarget authenticates a webhook request: it returns where events for the token go,
+// or ErrUnauthorized. It reads the database on every call (no cache), so a revoke or a
+// delete takes effect for the very next request.
+func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token string) (WebhookTarget, error) {
+	if len(token) > 256 { // real tokens are 64 characters; don't hash arbitrary input
+		return WebhookTarget{}, ErrUnauthorized
+	}
+	want := hashToken(token)
+	var t WebhookTarget
+	var stored string
+	var paused sql.NullString
+	err := s.read.QueryRowContext(ctx, `SELECT w.id, w.token_hash, i.id, i.user_id, i.schema_name, i.source, i.primary_key, i.paused_at
+		FROM webhook_urls w JOIN integrations i ON i.id = w.integration_id
+		WHERE w.token_hash = ? AND w.integration_id = ? AND w.revoked_at IS NULL`, want, integrationID).
+		Scan(&t.URLID, &stored, &t.IntegrationID, &t.UserID, &t.Schema, &t.Source, &t.PrimaryKey, &paused)
+	if errors.Is(err, sql.ErrNoRows) {
+		return WebhookTarget{}, ErrUnauthorized
+	}
+	if err != nil {
+		return WebhookTarget{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
+		return WebhookTarget{}, ErrUnauthorized
+	}
+	t.Paused = paused.Valid
+	return t, nil
+}
+
+// TouchWebhookURL records that a URL delivered events at at: last_used_at on the URL and
+// last_event_at on its integration. Both are kept to the minute, so a busy URL costs one
+// read per request and at most one write per minute.
+func (s *Store) TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error {
+	minute := at.UTC().Truncate(time.Minute)
+	var last sql.NullString
+	err := s.read.QueryRowContext(ctx, "SELECT last_used_at FROM webhook_urls WHERE id = ? AND integration_id = ?", urlID, integrationID).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if last.Valid && !parseTime(last.String).Before(minute) {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stamp, cutoff := formatTime(at), formatTime(minute)
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_urls SET last_used_at = ?
+		WHERE id = ? AND integration_id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, stamp, urlID, integrationID, cutoff); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE integrations SET last_event_at = ?
+		WHERE id = ? AND (last_event_at IS NULL OR last_event_at < ?)`, stamp, integrationID, cutoff); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
