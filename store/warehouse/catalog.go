@@ -1,0 +1,386 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Names of the tables and columns the warehouse manages itself.
+const (
+	rootTable       = "data"
+	latestView      = "data_latest"
+	rejectedTable   = "_sdc_rejected"
+	tablesCatalog   = "_sdc_tables"
+	columnsCatalog  = "_sdc_columns"
+	colReceivedAt   = "_sdc_received_at"
+	colBatchedAt    = "_sdc_batched_at"
+	colSequence     = "_sdc_sequence"
+	colTableVersion = "_sdc_table_version"
+	colGeneratedPK  = "__sdc_primary_key"
+)
+
+// metaSchema creates the catalog and the rejects table of a warehouse file.
+const metaSchema = `
+CREATE TABLE IF NOT EXISTS _sdc_tables (
+	table_name   TEXT PRIMARY KEY,
+	parent_table TEXT,              -- NULL for data
+	source_path  TEXT NOT NULL,     -- the array's path inside a parent row ('' for data)
+	level        INTEGER NOT NULL,  -- 0 for data, 1 for its subtables ...
+	primary_key  TEXT,              -- data only: the configured field, '' for none
+	created_at   TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _sdc_columns (
+	table_name    TEXT NOT NULL,
+	column_name   TEXT NOT NULL,
+	source_path   TEXT,             -- NULL for system columns
+	type          TEXT NOT NULL,    -- integer, float, boolean, string, timestamp
+	first_seen_at TIMESTAMP NOT NULL,
+	PRIMARY KEY (table_name, column_name)
+);
+CREATE TABLE IF NOT EXISTS _sdc_rejected (
+	_sdc_rejected_at TIMESTAMP NOT NULL,
+	table_name       TEXT NOT NULL,
+	reason           TEXT NOT NULL,
+	record           TEXT NOT NULL
+);`
+
+type colKey struct {
+	path string
+	typ  colType
+}
+
+type column struct {
+	name string
+	typ  colType
+}
+
+// table is the in-memory catalog entry of one warehouse table.
+type table struct {
+	name     string
+	parent   *table
+	path     string // of the array in the parent's rows
+	level    int
+	columns  map[colKey]*column
+	base     map[string]string // source path -> its plain column's name
+	taken    map[string]bool   // every column name, system ones included
+	children map[string]*table // array path -> subtable
+}
+
+func (t *table) isTaken(name string) bool { return t.taken[name] }
+
+// catalog mirrors _sdc_tables and _sdc_columns of one file, so that a
+// steady-state batch needs no schema queries. Changes made while loading a
+// batch are logged in undo so a rejected record or a failed commit can put
+// the catalog back exactly as the file has it.
+type catalog struct {
+	maxColumns int
+	tables     map[string]*table
+	root       *table
+	pkField    string // raw configured primary key field, "" = generated UUIDs
+	pkColumn   string
+	pkType     colType
+	lastSeq    int64
+
+	undo  []func()
+	ddl   []statement // DDL of the record being loaded, run once it is accepted
+	added []Column    // data columns added since the last commit, for BatchReport
+}
+
+type statement struct {
+	sql  string
+	args []any
+}
+
+func newCatalog(maxColumns int) *catalog {
+	return &catalog{maxColumns: maxColumns, tables: make(map[string]*table)}
+}
+
+func (c *catalog) isTaken(name string) bool {
+	_, ok := c.tables[name]
+	return ok || name == latestView || strings.HasPrefix(name, "_sdc_")
+}
+
+type catalogMark struct {
+	undo, ddl, added int
+	lastSeq          int64
+}
+
+func (c *catalog) mark() catalogMark {
+	return catalogMark{undo: len(c.undo), ddl: len(c.ddl), added: len(c.added), lastSeq: c.lastSeq}
+}
+
+func (c *catalog) rollback(m catalogMark) {
+	for i := len(c.undo) - 1; i >= m.undo; i-- {
+		c.undo[i]()
+	}
+	c.undo = c.undo[:m.undo]
+	c.ddl = c.ddl[:m.ddl]
+	c.added = c.added[:m.added]
+	c.lastSeq = m.lastSeq
+}
+
+// committed forgets the undo log once the file holds the changes and
+// returns the columns added since the last commit.
+func (c *catalog) committed() []Column {
+	clear(c.undo)
+	c.undo = c.undo[:0]
+	added := c.added
+	c.added = nil
+	return added
+}
+
+func (c *catalog) exec(sql string, args ...any) {
+	c.ddl = append(c.ddl, statement{sql: sql, args: args})
+}
+
+func (c *catalog) sourceKeyColumn() string { return "_sdc_source_key_" + c.pkColumn }
+
+// createRoot creates the data table with its system columns and, with a
+// primary key, the key column typed by its first value, the (pk, sequence)
+// index and the data_latest view.
+func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*table, error) {
+	t := c.addTable(rootTable, nil, "", at)
+	c.pkField = pkField
+	system := []column{
+		{colReceivedAt, typeTimestamp}, {colBatchedAt, typeTimestamp},
+		{colSequence, typeInteger}, {colTableVersion, typeInteger},
+	}
+	if pkField == "" {
+		system = append(system, column{colGeneratedPK, typeString})
+	}
+	c.createTable(t, system, at, "")
+	if pkField == "" {
+		c.pkColumn, c.pkType = colGeneratedPK, typeString
+		return t, nil
+	}
+	col, err := c.column(t, joinPath("", pkField), pkType, at)
+	if err != nil {
+		return nil, err
+	}
+	c.pkColumn, c.pkType = col.name, pkType
+	pk := quoteIdent(col.name)
+	c.exec(fmt.Sprintf(`CREATE INDEX %s ON %s (%s, %s)`,
+		quoteIdent("data_pk_sequence"), quoteIdent(rootTable), pk, colSequence))
+	// Correlated MAX over the index: one probe per key, and SELECT * picks up
+	// columns added later because SQLite expands views when they are used.
+	c.exec(fmt.Sprintf(`CREATE VIEW %s AS SELECT * FROM %s o WHERE o.%s = `+
+		`(SELECT MAX(i.%s) FROM %s i WHERE i.%s = o.%s)`,
+		latestView, quoteIdent(rootTable), colSequence, colSequence, quoteIdent(rootTable), pk, pk))
+	return t, nil
+}
+
+// subtable returns the table holding the elements of the array at path in
+// parent's rows, creating it (with source key and level columns) if new.
+func (c *catalog) subtable(parent *table, path string, at time.Time) *table {
+	if t := parent.children[path]; t != nil {
+		return t
+	}
+	name := uniqueName(parent.name+"__"+columnName(path), c.isTaken)
+	t := c.addTable(name, parent, path, at)
+	system := []column{{c.sourceKeyColumn(), c.pkType}}
+	for i := 0; i < t.level; i++ {
+		system = append(system, column{levelColumn(i), typeInteger})
+	}
+	system = append(system, []column{
+		{colSequence, typeInteger}, {colReceivedAt, typeTimestamp},
+		{colBatchedAt, typeTimestamp}, {colTableVersion, typeInteger},
+	}...)
+	c.createTable(t, system, at, path)
+	return t
+}
+
+func levelColumn(level int) string { return "_sdc_level_" + strconv.Itoa(level) + "_id" }
+
+// addTable registers a table in memory only.
+func (c *catalog) addTable(name string, parent *table, path string, at time.Time) *table {
+	t := &table{
+		name: name, parent: parent, path: path,
+		columns:  make(map[colKey]*column),
+		base:     make(map[string]string),
+		taken:    make(map[string]bool),
+		children: make(map[string]*table),
+	}
+	c.tables[name] = t
+	if parent == nil {
+		c.root = t
+	} else {
+		t.level = parent.level + 1
+		parent.children[path] = t
+	}
+	c.undo = append(c.undo, func() {
+		delete(c.tables, name)
+		if parent == nil {
+			c.root = nil
+		} else {
+			delete(parent.children, path)
+		}
+	})
+	return t
+}
+
+func (c *catalog) createTable(t *table, system []column, at time.Time, path string) {
+	defs := make([]string, len(system))
+	for i, col := range system {
+		t.taken[col.name] = true
+		defs[i] = quoteIdent(col.name) + " " + col.typ.sqlType()
+		c.exec(`INSERT INTO _sdc_columns (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, NULL, ?, ?)`,
+			t.name, col.name, col.typ.String(), formatTimestamp(at))
+	}
+	c.exec(fmt.Sprintf(`CREATE TABLE %s (%s)`, quoteIdent(t.name), strings.Join(defs, ", ")))
+	var parent, pk any
+	if t.parent != nil {
+		parent = t.parent.name
+	} else {
+		pk = c.pkField
+	}
+	c.exec(`INSERT INTO _sdc_tables (table_name, parent_table, source_path, level, primary_key, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.name, parent, path, t.level, pk, formatTimestamp(at))
+}
+
+// errTooManyColumns is the reject reason when a table is full.
+type errTooManyColumns struct {
+	table string
+	max   int
+}
+
+func (e errTooManyColumns) Error() string {
+	return fmt.Sprintf("table %s would have more than %d columns", e.table, e.max)
+}
+
+// column returns the column for values of typ at path in t, adding it (and
+// its ALTER TABLE) when first seen. The first type of a path gets the plain
+// name; later types get the type suffix.
+func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*column, error) {
+	key := colKey{path, typ}
+	if col := t.columns[key]; col != nil {
+		return col, nil
+	}
+	if len(t.taken) >= c.maxColumns {
+		return nil, errTooManyColumns{t.name, c.maxColumns}
+	}
+	base, hasBase := t.base[path]
+	var name string
+	if hasBase {
+		name = uniqueName(base+typ.suffix(), t.isTaken)
+	} else {
+		name = uniqueName(columnName(path), t.isTaken)
+	}
+	c.registerColumn(t, path, name, typ)
+	c.exec(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, quoteIdent(t.name), quoteIdent(name), typ.sqlType()))
+	c.exec(`INSERT INTO _sdc_columns (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
+		t.name, name, path, typ.String(), formatTimestamp(at))
+	c.added = append(c.added, Column{Table: t.name, Name: name, Type: typ.String(), Source: displayPath(path), FirstSeen: at})
+	return t.columns[key], nil
+}
+
+// registerColumn records a column in memory; the first column of a path
+// becomes its base name.
+func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
+	key := colKey{path, typ}
+	t.columns[key] = &column{name: name, typ: typ}
+	t.taken[name] = true
+	_, hadBase := t.base[path]
+	if !hadBase {
+		t.base[path] = name
+	}
+	c.undo = append(c.undo, func() {
+		delete(t.columns, key)
+		delete(t.taken, name)
+		if !hadBase {
+			delete(t.base, path)
+		}
+	})
+}
+
+// loadCatalog reads the catalog of a file and the last sequence of data.
+func loadCatalog(ctx context.Context, q querier, maxColumns int) (*catalog, error) {
+	c := newCatalog(maxColumns)
+	rows, err := q.QueryContext(ctx, `SELECT table_name, parent_table, source_path, primary_key FROM _sdc_tables ORDER BY rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("read tables: %w", err)
+	}
+	for rows.Next() {
+		var name, path string
+		var parent, pk sql.NullString
+		if err := rows.Scan(&name, &parent, &path, &pk); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var p *table
+		if parent.Valid {
+			if p = c.tables[parent.String]; p == nil {
+				rows.Close()
+				return nil, fmt.Errorf("table %s: parent %s is missing from the catalog", name, parent.String)
+			}
+		} else {
+			c.pkField = pk.String
+		}
+		c.addTable(name, p, path, time.Time{})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = q.QueryContext(ctx, `SELECT table_name, column_name, source_path, type FROM _sdc_columns ORDER BY rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("read columns: %w", err)
+	}
+	for rows.Next() {
+		var tableName, name, typeName string
+		var path sql.NullString
+		if err := rows.Scan(&tableName, &name, &path, &typeName); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t := c.tables[tableName]
+		typ, err := parseColType(typeName)
+		if t == nil || err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("column %s.%s: unknown table or type %q", tableName, name, typeName)
+		}
+		if !path.Valid {
+			t.taken[name] = true
+			continue
+		}
+		c.registerColumn(t, path.String, name, typ)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	c.committed()
+
+	if c.root != nil {
+		if c.pkField == "" {
+			c.pkColumn, c.pkType = colGeneratedPK, typeString
+		} else {
+			path := joinPath("", c.pkField)
+			name, ok := c.root.base[path]
+			if !ok {
+				return nil, fmt.Errorf("primary key column of %q is missing from the catalog", c.pkField)
+			}
+			c.pkColumn = name
+			for key, col := range c.root.columns {
+				if key.path == path && col.name == name {
+					c.pkType = col.typ
+				}
+			}
+		}
+		var last sql.NullInt64
+		if err := q.QueryRowContext(ctx, `SELECT MAX(_sdc_sequence) FROM data`).Scan(&last); err != nil {
+			return nil, fmt.Errorf("read last sequence: %w", err)
+		}
+		c.lastSeq = last.Int64
+	}
+	return c, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}

@@ -1,0 +1,208 @@
+package warehouse
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// row is one row to insert: the record's own fields in data, or one array
+// element in a subtable.
+type row struct {
+	table  *table
+	levels []int64 // position in each enclosing array, outermost first
+	cols   []*column
+	vals   []any
+}
+
+// rejection is an error that sends a record to _sdc_rejected instead of
+// failing the request.
+type rejection struct{ reason string }
+
+func (r *rejection) Error() string { return r.reason }
+
+func reject(format string, args ...any) error {
+	return &rejection{reason: fmt.Sprintf(format, args...)}
+}
+
+// flattener turns records into rows, growing the catalog as new tables and
+// columns appear. It reuses its buffers between records.
+type flattener struct {
+	cat        *catalog
+	receivedAt time.Time
+	rows       []row
+	keys       []string
+}
+
+// flatten returns the rows of one record and its primary key value (the
+// source key of its subtable rows). A *rejection error means the record
+// must be rejected; the caller rolls the catalog back in that case.
+func (f *flattener) flatten(rec Record, pkField string) ([]row, any, error) {
+	f.rows = f.rows[:0]
+	pkValue, err := f.primaryKey(rec, pkField)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.rows = append(f.rows, row{table: f.cat.root})
+	if err := f.object(0, "", rec, 1, pkField); err != nil {
+		return nil, nil, err
+	}
+	return f.rows, pkValue, nil
+}
+
+// primaryKey checks the record's key against the table's and creates the
+// data table on the first accepted record.
+func (f *flattener) primaryKey(rec Record, pkField string) (any, error) {
+	cat := f.cat
+	if cat.root != nil && cat.pkField != pkField {
+		if cat.pkField == "" {
+			return nil, reject("the primary key is now %q but table data was created without one; drop the integration's data to change it", pkField)
+		}
+		return nil, reject("the primary key is now %q but table data was created with %q; drop the integration's data to change it", pkField, cat.pkField)
+	}
+	if pkField == "" {
+		if cat.root == nil {
+			if _, err := cat.createRoot("", typeString, f.receivedAt); err != nil {
+				return nil, err
+			}
+		}
+		return uuid.NewString(), nil
+	}
+	v, ok := rec[pkField]
+	if !ok || v == nil {
+		return nil, reject("primary key %q is missing or null", pkField)
+	}
+	switch v.(type) {
+	case map[string]any, []any:
+		return nil, reject("primary key %q is %s, not a scalar", pkField, jsonKind(v))
+	}
+	typ, val, err := scalar(v, false)
+	if err != nil {
+		return nil, reject("primary key %q: %v", pkField, err)
+	}
+	if cat.root == nil {
+		if _, err := cat.createRoot(pkField, typ, f.receivedAt); err != nil {
+			return nil, asRejection(err)
+		}
+	} else if typ != cat.pkType {
+		return nil, reject("primary key %q is %s, but the column %s holds %s values", pkField, typ, cat.pkColumn, cat.pkType)
+	}
+	return val, nil
+}
+
+func asRejection(err error) error {
+	var tooMany errTooManyColumns
+	if errors.As(err, &tooMany) {
+		return &rejection{reason: err.Error()}
+	}
+	return err
+}
+
+// object adds the fields of obj, found at prefix within row ri, in a fixed
+// key order so that new columns are named the same way every time.
+func (f *flattener) object(ri int, prefix string, obj map[string]any, depth int, pkField string) error {
+	if depth > MaxDepth {
+		return reject("record nests deeper than %d levels", MaxDepth)
+	}
+	start := len(f.keys)
+	for k := range obj {
+		f.keys = append(f.keys, k)
+	}
+	keys := f.keys[start:]
+	slices.SortFunc(keys, compareKeys)
+	defer func() { f.keys = f.keys[:start] }()
+	for _, k := range keys {
+		// Only the top-level key field skips timestamp detection: its text
+		// is an identifier and must stay exactly as sent.
+		isPK := ri == 0 && prefix == "" && k == pkField
+		if err := f.value(ri, joinPath(prefix, k), obj[k], depth, isPK, pkField); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// value adds v, found at path within row ri: scalars become columns,
+// objects flatten into parent__child columns, arrays into subtable rows.
+func (f *flattener) value(ri int, path string, v any, depth int, isPK bool, pkField string) error {
+	switch v := v.(type) {
+	case nil:
+		// A null creates no column; the row simply has NULL there.
+		return nil
+	case map[string]any:
+		return f.object(ri, path, v, depth+1, pkField)
+	case []any:
+		if len(v) == 0 {
+			return nil
+		}
+		if depth+1 > MaxDepth {
+			return reject("record nests deeper than %d levels", MaxDepth)
+		}
+		sub := f.cat.subtable(f.rows[ri].table, path, f.receivedAt)
+		if len(sub.taken) > f.cat.maxColumns {
+			return reject("%v", errTooManyColumns{sub.name, f.cat.maxColumns})
+		}
+		parentLevels := f.rows[ri].levels
+		for i, elem := range v {
+			levels := make([]int64, len(parentLevels)+1)
+			copy(levels, parentLevels)
+			levels[len(parentLevels)] = int64(i)
+			f.rows = append(f.rows, row{table: sub, levels: levels})
+			child := len(f.rows) - 1
+			switch elem := elem.(type) {
+			case map[string]any:
+				err := f.object(child, "", elem, depth+2, "")
+				if err != nil {
+					return err
+				}
+			default:
+				// Scalars go to "value"; a nested array becomes a subtable
+				// of this subtable.
+				if err := f.value(child, "", elem, depth+1, false, ""); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	typ, val, err := scalar(v, !isPK)
+	if err != nil {
+		return reject("field %s: %v", displayPath(path), err)
+	}
+	r := &f.rows[ri]
+	col, err := f.cat.column(r.table, path, typ, f.receivedAt)
+	if err != nil {
+		return asRejection(err)
+	}
+	r.cols = append(r.cols, col)
+	r.vals = append(r.vals, val)
+	return nil
+}
+
+// compareKeys orders keys that are already column names first, so that on a
+// collision "a_b" keeps the name a_b and "a-b" gets a_b__2; then by bytes.
+func compareKeys(a, b string) int {
+	if na, nb := isColumnName(a), isColumnName(b); na != nb {
+		if na {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+func isColumnName(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,142 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// fixture reads a file of the shared fixtures, which sit beside the repo
+// (X/main and X/shared), located from the module root so it works in CI.
+func fixture(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(fixturePath(t, rel))
+	if err != nil {
+		t.Fatalf("read fixture: %v", err)
+	}
+	return b
+}
+
+func fixturePath(t testing.TB, rel string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "fixtures", filepath.FromSlash(rel))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func fixtureRecords(t testing.TB, rel, contentType string) []Record {
+	t.Helper()
+	recs, err := DecodeBody(contentType, fixture(t, rel), "mandrill_events")
+	if err != nil {
+		t.Fatalf("decode %s: %v", rel, err)
+	}
+	return recs
+}
+
+func openTest(t testing.TB, dir string, opts Options) *Warehouse {
+	t.Helper()
+	w, err := Open(dir, nil, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func mustLoad(t testing.TB, w *Warehouse, schema string, target Target, recs ...Record) Result {
+	t.Helper()
+	res, err := w.Load(context.Background(), schema, target, recs, time.Now())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return res
+}
+
+func decodeOne(t testing.TB, body string) Record {
+	t.Helper()
+	recs, err := DecodeBody("application/json", []byte(body), "")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return recs[0]
+}
+
+// readDB opens a warehouse file on its own connection, as a user would.
+func readDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// queryRows returns every row of query as column name -> value.
+func queryRows(t testing.TB, db *sql.DB, query string, args ...any) []map[string]any {
+	t.Helper()
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		m := make(map[string]any, len(cols))
+		for i, c := range cols {
+			m[c] = vals[i]
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// columnTypes returns table's columns with their declared types.
+func columnTypes(t testing.TB, db *sql.DB, table string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, r := range queryRows(t, db, `SELECT name, type FROM pragma_table_info(?)`, table) {
+		out[r["name"].(string)] = r["type"].(string)
+	}
+	return out
+}
+
+func queryInt(t testing.TB, db *sql.DB, query string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func osStat(path string) (os.FileInfo, error) { return os.Stat(path) }

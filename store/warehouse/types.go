@@ -1,0 +1,160 @@
+package warehouse
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// colType is a column's Stitch type. The plain column of a field holds the
+// first type seen; each later type gets its own suffixed column.
+type colType uint8
+
+const (
+	typeInteger colType = iota + 1
+	typeFloat
+	typeBoolean
+	typeString
+	typeTimestamp
+)
+
+func (t colType) String() string {
+	switch t {
+	case typeInteger:
+		return "integer"
+	case typeFloat:
+		return "float"
+	case typeBoolean:
+		return "boolean"
+	case typeString:
+		return "string"
+	case typeTimestamp:
+		return "timestamp"
+	}
+	return "unknown"
+}
+
+// sqlType is the declared SQLite type; TIMESTAMP and BOOLEAN keep the intent
+// visible to SQL tools (affinity NUMERIC, values stored as TEXT and 0/1).
+func (t colType) sqlType() string {
+	switch t {
+	case typeInteger:
+		return "INTEGER"
+	case typeFloat:
+		return "REAL"
+	case typeBoolean:
+		return "BOOLEAN"
+	case typeTimestamp:
+		return "TIMESTAMP"
+	}
+	return "TEXT"
+}
+
+// suffix names the column a value of this type goes to when the field's
+// plain column has another type, as Stitch does for PostgreSQL.
+func (t colType) suffix() string {
+	switch t {
+	case typeInteger:
+		return "__bi"
+	case typeFloat:
+		return "__fl"
+	case typeBoolean:
+		return "__bo"
+	case typeTimestamp:
+		return "__ti"
+	}
+	return "__st"
+}
+
+func parseColType(s string) (colType, error) {
+	for t := typeInteger; t <= typeTimestamp; t++ {
+		if t.String() == s {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown column type %q", s)
+}
+
+// timestampLayout sorts as text and is understood by SQLite's date functions.
+const timestampLayout = "2006-01-02T15:04:05.000000Z"
+
+func formatTimestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }
+
+// scalar converts a decoded JSON scalar to its column type and SQL value.
+// detectTime is false for the primary key, whose text must stay as sent.
+// A non-nil error is the reason the record is rejected.
+func scalar(v any, detectTime bool) (colType, any, error) {
+	switch v := v.(type) {
+	case string:
+		if detectTime {
+			if ts, ok := parseTimestamp(v); ok {
+				return typeTimestamp, ts, nil
+			}
+		}
+		return typeString, v, nil
+	case json.Number:
+		return number(string(v))
+	case bool:
+		if v {
+			return typeBoolean, int64(1), nil
+		}
+		return typeBoolean, int64(0), nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, nil, fmt.Errorf("number %v cannot be stored", v)
+		}
+		return typeFloat, v, nil
+	case float32:
+		return scalar(float64(v), detectTime)
+	case int:
+		return typeInteger, int64(v), nil
+	case int64:
+		return typeInteger, v, nil
+	case int32:
+		return typeInteger, int64(v), nil
+	case time.Time:
+		if y := v.UTC().Year(); y < 0 || y > 9999 {
+			return typeString, v.String(), nil
+		}
+		return typeTimestamp, formatTimestamp(v), nil
+	}
+	return 0, nil, fmt.Errorf("unsupported value of type %T", v)
+}
+
+// number keeps integers that fit int64 exact; other numbers become float64,
+// and numbers beyond float64's range reject the record rather than silently
+// turning into infinity.
+func number(s string) (colType, any, error) {
+	if !strings.ContainsAny(s, ".eE") {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return typeInteger, n, nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if len(s) > 40 {
+			s = s[:40] + "..."
+		}
+		return 0, nil, fmt.Errorf("number %s is out of range", s)
+	}
+	return typeFloat, f, nil
+}
+
+// parseTimestamp accepts RFC 3339 strings and normalizes them to UTC.
+func parseTimestamp(s string) (string, bool) {
+	// Cheap shape check first: most strings are not timestamps.
+	if len(s) < 20 || len(s) > 40 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') {
+		return "", false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return "", false
+	}
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return "", false
+	}
+	return formatTimestamp(t), true
+}

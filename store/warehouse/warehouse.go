@@ -1,0 +1,267 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var (
+	// ErrBusy means the schema's queue is full (or it is being dropped):
+	// answer 503 with Retry-After.
+	ErrBusy = errors.New("warehouse busy")
+	// ErrClosed is returned by calls made after Close.
+	ErrClosed = errors.New("warehouse closed")
+	// ErrInvalidSchema is returned for names outside [a-z][a-z0-9_]{0,62}.
+	ErrInvalidSchema = errors.New("invalid schema name")
+)
+
+// Defaults and bounds for Options.
+const (
+	DefaultMaxColumns  = 1000
+	DefaultMaxQueue    = 1024
+	DefaultMaxBatch    = 5000
+	DefaultBusyTimeout = 5 * time.Second
+	// sqliteMaxColumns is SQLite's compiled-in SQLITE_MAX_COLUMN.
+	sqliteMaxColumns = 2000
+)
+
+// Options tune a Warehouse; zero values take the defaults.
+type Options struct {
+	MaxColumns  int           // per table, system columns included; a record needing more goes to _sdc_rejected (max 2000)
+	MaxQueue    int           // pending Loads per schema before Load returns ErrBusy
+	MaxBatch    int           // records per transaction; a single larger request is still committed whole
+	BusyTimeout time.Duration // how long a commit waits for a lock held by another process
+	// OnCommit, if set, is called from the writer goroutine after each
+	// commit, before the callers are answered: keep it quick.
+	OnCommit func(schema string, report BatchReport)
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxColumns <= 0 {
+		o.MaxColumns = DefaultMaxColumns
+	}
+	o.MaxColumns = min(o.MaxColumns, sqliteMaxColumns)
+	if o.MaxQueue <= 0 {
+		o.MaxQueue = DefaultMaxQueue
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = DefaultBusyTimeout
+	}
+	return o
+}
+
+// Record is one webhook record as DecodeBody returns it: values are nil,
+// bool, string, json.Number, []any and map[string]any.
+type Record = map[string]any
+
+// Target says how records are keyed. PrimaryKey is a top-level field name
+// as the user typed it; "" means none (each row gets a random UUID).
+type Target struct {
+	PrimaryKey string
+}
+
+// Result is the outcome of one Load.
+type Result struct {
+	Loaded   int // records committed to data
+	Rejected int // records committed to _sdc_rejected instead
+	Batch    BatchReport
+}
+
+// BatchReport describes one committed transaction; it is shared by all the
+// Loads of the batch, so treat it as read-only.
+type BatchReport struct {
+	ID           int64
+	BatchedAt    time.Time // the _sdc_batched_at of its rows
+	CommittedAt  time.Time
+	Duration     time.Duration // from taking the batch to the end of the commit
+	Records      int           // loaded, all requests together
+	Rejected     int
+	RowsByTable  map[string]int
+	ColumnsAdded []Column
+}
+
+// Column is a column of a warehouse table as the catalog records it.
+type Column struct {
+	Table     string
+	Name      string
+	Type      string    // integer, float, boolean, string or timestamp
+	Source    string    // the field it holds, e.g. dataFields.campaignId ("[]" for array elements, "" for system columns)
+	FirstSeen time.Time // receipt time of the first record that had it
+}
+
+// Warehouse owns the warehouse directory and one writer per loaded schema.
+type Warehouse struct {
+	dir    string
+	log    *slog.Logger
+	opts   Options
+	nextID atomic.Int64
+
+	mu       sync.Mutex
+	closed   bool
+	writers  map[string]*writer
+	dropping map[string]bool
+}
+
+// Open prepares dir (creating it) for schema files. Files are opened lazily
+// by the first Load of each schema.
+func Open(dir string, log *slog.Logger, opts Options) (*Warehouse, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse dir: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return nil, fmt.Errorf("warehouse dir: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Warehouse{
+		dir: abs, log: log, opts: opts.withDefaults(),
+		writers:  make(map[string]*writer),
+		dropping: make(map[string]bool),
+	}, nil
+}
+
+// Path is the SQLite file of schema ("" for an invalid name).
+func (w *Warehouse) Path(schema string) string {
+	if !ValidSchema(schema) {
+		return ""
+	}
+	return filepath.Join(w.dir, schema+".db")
+}
+
+// Load appends records to schema's data table and returns once they are
+// committed and fsync'd. All of a request's records are committed or none
+// are. Records that cannot be loaded are committed to _sdc_rejected and
+// counted in Result.Rejected. The caller must not modify records until Load
+// returns. A full queue returns ErrBusy at once; ctx is honoured while the
+// request waits in the queue, not once its batch is being committed.
+func (w *Warehouse) Load(ctx context.Context, schema string, target Target, records []Record, receivedAt time.Time) (Result, error) {
+	if !ValidSchema(schema) {
+		return Result{}, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
+	}
+	if len(records) == 0 {
+		return Result{}, nil
+	}
+	if receivedAt.IsZero() {
+		receivedAt = time.Now()
+	}
+	req := &loadRequest{target: target, records: records, receivedAt: receivedAt, done: make(chan loadOutcome, 1)}
+	if err := w.enqueue(schema, req); err != nil {
+		return Result{}, err
+	}
+	select {
+	case out := <-req.done:
+		return out.result, out.err
+	case <-ctx.Done():
+		if req.state.CompareAndSwap(stateQueued, stateCanceled) {
+			return Result{}, ctx.Err()
+		}
+		out := <-req.done
+		return out.result, out.err
+	}
+}
+
+func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if w.dropping[schema] {
+		return ErrBusy
+	}
+	wr := w.writers[schema]
+	if wr == nil {
+		wr = newWriter(schema, w.Path(schema), w.opts, w.log, &w.nextID)
+		w.writers[schema] = wr
+		go wr.run()
+	}
+	select {
+	case wr.queue <- req:
+		return nil
+	default:
+		return ErrBusy
+	}
+}
+
+// Drop stops schema's writer (after its queued work) and deletes its files.
+func (w *Warehouse) Drop(ctx context.Context, schema string) error {
+	if !ValidSchema(schema) {
+		return fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return ErrClosed
+	}
+	if w.dropping[schema] {
+		w.mu.Unlock()
+		return ErrBusy
+	}
+	wr := w.writers[schema]
+	delete(w.writers, schema)
+	w.dropping[schema] = true
+	if wr != nil {
+		close(wr.queue)
+	}
+	w.mu.Unlock()
+	doneDropping := func() {
+		w.mu.Lock()
+		delete(w.dropping, schema)
+		w.mu.Unlock()
+	}
+
+	if wr != nil {
+		select {
+		case <-wr.done:
+		case <-ctx.Done():
+			// Keep refusing Loads until the writer is gone; the files stay.
+			go func() { <-wr.done; doneDropping() }()
+			return ctx.Err()
+		}
+	}
+	defer doneDropping()
+	path := w.Path(schema)
+	var errs []error
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close finishes all queued work, then closes every file. Later calls
+// return ErrClosed.
+func (w *Warehouse) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	writers := slices.Collect(maps.Values(w.writers))
+	for _, wr := range writers {
+		close(wr.queue)
+	}
+	w.mu.Unlock()
+	for _, wr := range writers {
+		<-wr.done
+	}
+	return nil
+}

@@ -1,0 +1,389 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Request states: a waiting caller whose ctx ends may cancel its request only
+// while it is still queued; once the writer has taken it, the caller waits
+// for the true outcome.
+const (
+	stateQueued int32 = iota
+	stateTaken
+	stateCanceled
+)
+
+type loadRequest struct {
+	target     Target
+	records    []Record
+	receivedAt time.Time
+	state      atomic.Int32
+	done       chan loadOutcome // buffered: the writer never blocks on it
+}
+
+type loadOutcome struct {
+	result Result
+	err    error
+}
+
+// maxCachedStatements bounds the insert statement cache; sparse payloads
+// can produce many distinct column sets.
+const maxCachedStatements = 256
+
+// writer owns one schema file: it alone writes it, through one connection,
+// committing whatever requests are waiting in one transaction.
+type writer struct {
+	schema string
+	path   string
+	opts   Options
+	log    *slog.Logger
+	nextID *atomic.Int64
+
+	queue chan *loadRequest
+	done  chan struct{}
+
+	// Used only by the writer goroutine.
+	db    *sql.DB
+	conn  *sql.Conn
+	cat   *catalog
+	stmts map[string]*sql.Stmt
+	carry *loadRequest // taken but left for the next batch (MaxBatch)
+	flat  flattener
+	sql   strings.Builder
+	args  []any
+}
+
+func newWriter(schema, path string, opts Options, log *slog.Logger, nextID *atomic.Int64) *writer {
+	return &writer{
+		schema: schema, path: path, opts: opts, log: log, nextID: nextID,
+		queue: make(chan *loadRequest, opts.MaxQueue),
+		done:  make(chan struct{}),
+		stmts: make(map[string]*sql.Stmt),
+	}
+}
+
+// run commits batches until the queue is closed and drained.
+func (wr *writer) run() {
+	defer close(wr.done)
+	defer wr.closeDB()
+	for {
+		batch, ok := wr.nextBatch()
+		if !ok {
+			return
+		}
+		if len(batch) > 0 {
+			wr.commit(batch)
+		}
+	}
+}
+
+// nextBatch waits for a request, then takes every request already waiting,
+// up to MaxBatch records (a request is never split).
+func (wr *writer) nextBatch() ([]*loadRequest, bool) {
+	var batch []*loadRequest
+	records := 0
+	take := func(req *loadRequest) bool {
+		if !req.state.CompareAndSwap(stateQueued, stateTaken) && req.state.Load() != stateTaken {
+			return true // canceled while queued
+		}
+		if len(batch) > 0 && records+len(req.records) > wr.opts.MaxBatch {
+			wr.carry = req
+			return false
+		}
+		batch = append(batch, req)
+		records += len(req.records)
+		return true
+	}
+	if req := wr.carry; req != nil {
+		wr.carry = nil
+		take(req)
+	} else {
+		req, ok := <-wr.queue
+		if !ok {
+			return nil, false
+		}
+		take(req)
+	}
+	for wr.carry == nil {
+		select {
+		case req, ok := <-wr.queue:
+			if !ok {
+				return batch, true
+			}
+			take(req)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+func (wr *writer) dsn() string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(wr.opts.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: in WAL mode each commit is fsync'd before Load returns.
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_txlock", "immediate")
+	return (&url.URL{Scheme: "file", Path: wr.path, RawQuery: q.Encode()}).String()
+}
+
+// open (re)opens the file and loads the catalog; after a failed commit the
+// writer starts from scratch so it recovers once the file is writable again.
+func (wr *writer) open(ctx context.Context) error {
+	if wr.conn != nil {
+		return nil
+	}
+	db, err := sql.Open("sqlite", wr.dsn())
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err == nil {
+		_, err = conn.ExecContext(ctx, metaSchema)
+	}
+	var cat *catalog
+	if err == nil {
+		cat, err = loadCatalog(ctx, conn, wr.opts.MaxColumns)
+	}
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		db.Close()
+		return err
+	}
+	wr.db, wr.conn, wr.cat = db, conn, cat
+	wr.flat.cat = cat
+	return nil
+}
+
+func (wr *writer) closeDB() {
+	for key, stmt := range wr.stmts {
+		stmt.Close()
+		delete(wr.stmts, key)
+	}
+	if wr.conn != nil {
+		wr.conn.Close()
+		wr.conn = nil
+	}
+	if wr.db != nil {
+		if err := wr.db.Close(); err != nil {
+			wr.log.Warn("warehouse: close", "schema", wr.schema, "err", err)
+		}
+		wr.db = nil
+	}
+	wr.cat = nil
+}
+
+// commit loads a batch in one transaction, one savepoint per request so a
+// request that fails on its own does not take its neighbours down.
+func (wr *writer) commit(batch []*loadRequest) {
+	// Not the callers' ctx: once taken, a batch runs to its true outcome.
+	ctx := context.Background()
+	start := time.Now()
+	outcomes := make([]loadOutcome, len(batch))
+	if err := wr.open(ctx); err != nil {
+		wr.fail(batch, fmt.Errorf("warehouse %s: open: %w", wr.schema, err))
+		return
+	}
+	batchedAt := start.UTC()
+	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
+	if _, err := wr.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		wr.abort(batch, err)
+		return
+	}
+	rows := map[string]int{} // rows per table of the current request
+	for i, req := range batch {
+		mark := wr.cat.mark()
+		if _, err := wr.conn.ExecContext(ctx, "SAVEPOINT request"); err != nil {
+			wr.abort(batch, err)
+			return
+		}
+		clear(rows)
+		res, err := wr.loadRequest(ctx, req, batchedAt, rows)
+		if err != nil {
+			wr.cat.rollback(mark)
+			outcomes[i].err = fmt.Errorf("warehouse %s: load: %w", wr.schema, err)
+			if _, rbErr := wr.conn.ExecContext(ctx, "ROLLBACK TO request"); rbErr != nil {
+				// SQLite already rolled the whole transaction back (disk full, I/O).
+				wr.abort(batch, err)
+				return
+			}
+		} else {
+			outcomes[i].result = res
+			report.Records += res.Loaded
+			report.Rejected += res.Rejected
+			for name, n := range rows {
+				report.RowsByTable[name] += n
+			}
+		}
+		if _, err := wr.conn.ExecContext(ctx, "RELEASE request"); err != nil {
+			wr.abort(batch, err)
+			return
+		}
+	}
+	if _, err := wr.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		wr.abort(batch, err)
+		return
+	}
+	report.ColumnsAdded = wr.cat.committed()
+	report.CommittedAt = time.Now().UTC()
+	report.Duration = time.Since(start)
+	if wr.opts.OnCommit != nil {
+		wr.opts.OnCommit(wr.schema, report)
+	}
+	for i, req := range batch {
+		outcomes[i].result.Batch = report
+		req.done <- outcomes[i]
+	}
+}
+
+// abort rolls back a failed transaction, resets the connection and catalog
+// (they are rebuilt from the file on the next batch), and fails every caller.
+func (wr *writer) abort(batch []*loadRequest, err error) {
+	wr.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // may already be rolled back
+	wr.closeDB()
+	wr.fail(batch, fmt.Errorf("warehouse %s: commit: %w", wr.schema, err))
+}
+
+func (wr *writer) fail(batch []*loadRequest, err error) {
+	wr.log.Error("warehouse: batch failed", "schema", wr.schema, "requests", len(batch), "err", err)
+	for _, req := range batch {
+		req.done <- loadOutcome{err: err}
+	}
+}
+
+// loadRequest inserts one request's records; records that cannot be loaded
+// go to _sdc_rejected.
+func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batchedAt time.Time, rowsByTable map[string]int) (Result, error) {
+	var res Result
+	receivedAt := req.receivedAt.UTC()
+	arrival := receivedAt.UnixNano()
+	received, batched := formatTimestamp(receivedAt), formatTimestamp(batchedAt)
+	wr.flat.receivedAt = receivedAt
+	for _, rec := range req.records {
+		mark := wr.cat.mark()
+		rows, pk, err := wr.flat.flatten(rec, req.target.PrimaryKey)
+		var rej *rejection
+		if errors.As(err, &rej) {
+			wr.cat.rollback(mark)
+			if err := wr.reject(ctx, rec, rej.reason, batched); err != nil {
+				return Result{}, err
+			}
+			res.Rejected++
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		for _, st := range wr.cat.ddl {
+			if _, err := wr.conn.ExecContext(ctx, st.sql, st.args...); err != nil {
+				return Result{}, fmt.Errorf("schema change %q: %w", st.sql, err)
+			}
+		}
+		wr.cat.ddl = wr.cat.ddl[:0]
+
+		seq := max(arrival, wr.cat.lastSeq+1)
+		wr.cat.lastSeq = seq
+		for i := range rows {
+			if err := wr.insert(ctx, &rows[i], pk, seq, received, batched); err != nil {
+				return Result{}, err
+			}
+			rowsByTable[rows[i].table.name]++
+		}
+		res.Loaded++
+	}
+	return res, nil
+}
+
+func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, received, batched string) error {
+	t := r.table
+	b := &wr.sql
+	b.Reset()
+	b.WriteString("INSERT INTO ")
+	b.WriteString(quoteIdent(t.name))
+	b.WriteString(" (")
+	args := wr.args[:0]
+	if t.parent == nil {
+		b.WriteString(colReceivedAt + ", " + colBatchedAt + ", " + colSequence + ", " + colTableVersion)
+		args = append(args, received, batched, seq, int64(0))
+		if wr.cat.pkField == "" {
+			b.WriteString(", " + colGeneratedPK)
+			args = append(args, pk)
+		}
+	} else {
+		b.WriteString(quoteIdent(wr.cat.sourceKeyColumn()))
+		args = append(args, pk)
+		for i, level := range r.levels {
+			b.WriteString(", " + levelColumn(i))
+			args = append(args, level)
+		}
+		b.WriteString(", " + colSequence + ", " + colReceivedAt + ", " + colBatchedAt + ", " + colTableVersion)
+		args = append(args, seq, received, batched, int64(0))
+	}
+	for i, col := range r.cols {
+		b.WriteString(", ")
+		b.WriteString(quoteIdent(col.name))
+		args = append(args, r.vals[i])
+	}
+	b.WriteString(") VALUES (?")
+	b.WriteString(strings.Repeat(", ?", len(args)-1))
+	b.WriteString(")")
+	wr.args = args
+
+	stmt, err := wr.statement(ctx, b.String())
+	if err != nil {
+		return err
+	}
+	if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("insert into %s: %w", t.name, err)
+	}
+	clear(wr.args)
+	return nil
+}
+
+// statement returns a prepared statement for query on the writer's
+// connection, cached: a steady stream of same-shaped records re-uses it.
+func (wr *writer) statement(ctx context.Context, query string) (*sql.Stmt, error) {
+	if stmt, ok := wr.stmts[query]; ok {
+		return stmt, nil
+	}
+	if len(wr.stmts) >= maxCachedStatements {
+		for key, stmt := range wr.stmts {
+			stmt.Close()
+			delete(wr.stmts, key)
+		}
+	}
+	stmt, err := wr.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", query, err)
+	}
+	wr.stmts[query] = stmt
+	return stmt, nil
+}
+
+func (wr *writer) reject(ctx context.Context, rec Record, reason, at string) error {
+	body, err := json.Marshal(rec)
+	if err != nil {
+		body = []byte(fmt.Sprintf("%v", rec))
+	}
+	_, err = wr.conn.ExecContext(ctx,
+		`INSERT INTO _sdc_rejected (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`,
+		at, rootTable, reason, string(body))
+	if err != nil {
+		return fmt.Errorf("insert rejected record: %w", err)
+	}
+	return nil
+}

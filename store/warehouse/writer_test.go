@@ -1,0 +1,318 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestSequenceUnderConcurrentLoads(t *testing.T) {
+	const goroutines, loads = 50, 40
+	var committed, batches atomic.Int64
+	w := openTest(t, t.TempDir(), Options{OnCommit: func(schema string, r BatchReport) {
+		committed.Add(int64(r.Records))
+		batches.Add(1)
+	}})
+	// Half the loads claim the same old arrival time: their sequence must
+	// still be unique and increasing.
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines*loads)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range loads {
+				received := time.Now()
+				if i%2 == 0 {
+					received = old
+				}
+				rec := Record{"g": int64(g), "i": int64(i), "tags": []any{"x"}}
+				if _, err := w.Load(context.Background(), "seq", Target{}, []Record{rec}, received); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	db := readDB(t, w.Path("seq"))
+	rows := queryRows(t, db, `SELECT g, i, _sdc_sequence FROM data ORDER BY rowid`)
+	if len(rows) != goroutines*loads {
+		t.Fatalf("got %d rows, want %d", len(rows), goroutines*loads)
+	}
+	seen := map[string]bool{}
+	var last int64
+	for _, r := range rows {
+		key := fmt.Sprint(r["g"], "/", r["i"])
+		if seen[key] {
+			t.Fatalf("record %s loaded twice", key)
+		}
+		seen[key] = true
+		seq := r["_sdc_sequence"].(int64)
+		if seq <= last {
+			t.Fatalf("_sdc_sequence %d after %d: not strictly increasing", seq, last)
+		}
+		last = seq
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data__tags t JOIN data d ON t._sdc_source_key___sdc_primary_key = d.__sdc_primary_key AND t._sdc_sequence = d._sdc_sequence`); n != goroutines*loads {
+		t.Errorf("%d subtable rows join their parent, want %d", n, goroutines*loads)
+	}
+	if committed.Load() != goroutines*loads {
+		t.Errorf("OnCommit saw %d records", committed.Load())
+	}
+	t.Logf("%d loads in %d batches", goroutines*loads, batches.Load())
+}
+
+func TestReopenKeepsCatalogAndSequence(t *testing.T) {
+	dir := t.TempDir()
+	w := openTest(t, dir, Options{})
+	future := time.Now().Add(time.Hour)
+	mustLoad(t, w, "re", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1,"a-b":1,"a_b":2,"x":1}`))
+	if _, err := w.Load(context.Background(), "re", Target{PrimaryKey: "id"}, []Record{decodeOne(t, `{"id":2,"x":"s"}`)}, future); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Load(context.Background(), "re", Target{}, []Record{{"a": 1}}, time.Now()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Load after Close: %v, want ErrClosed", err)
+	}
+
+	w = openTest(t, dir, Options{})
+	res := mustLoad(t, w, "re", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":3,"a_b":20,"a-b":10,"x":"t","y":1}`))
+	var added []string
+	for _, c := range res.Batch.ColumnsAdded {
+		added = append(added, c.Name)
+	}
+	if strings.Join(added, ",") != "y" {
+		t.Errorf("columns added after reopen = %v, want only y", added)
+	}
+	db := readDB(t, w.Path("re"))
+	got := queryRows(t, db, `SELECT id, a_b, a_b__2, x, x__st, _sdc_sequence FROM data ORDER BY rowid`)
+	if len(got) != 3 {
+		t.Fatalf("rows = %v", got)
+	}
+	if got[2]["a_b"] != int64(20) || got[2]["a_b__2"] != int64(10) || got[2]["x__st"] != "t" {
+		t.Errorf("column mapping changed after reopen: %v", got[2])
+	}
+	if s2, s3 := got[1]["_sdc_sequence"].(int64), got[2]["_sdc_sequence"].(int64); s3 != s2+1 {
+		t.Errorf("sequence after reopen = %d, want %d (last + 1)", s3, s2+1)
+	}
+}
+
+// TestLoadFailsWhileLockedThenRecovers holds the write lock from another
+// connection: the batch fails with an error, and the writer goes on.
+func TestLoadFailsWhileLockedThenRecovers(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{BusyTimeout: 50 * time.Millisecond})
+	mustLoad(t, w, "locked", Target{}, Record{"n": int64(1)})
+
+	other := readDB(t, w.Path("locked"))
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Load(context.Background(), "locked", Target{}, []Record{{"n": int64(2)}}, time.Now()); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("Load under a foreign lock: %v, want a locked error", err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, w, "locked", Target{}, Record{"n": int64(3), "new": "col"})
+	got := queryRows(t, other, `SELECT n, new FROM data ORDER BY rowid`)
+	if fmtRows(got) != `[{"n":1,"new":null},{"n":3,"new":"col"}]` {
+		t.Errorf("rows = %s", fmtRows(got))
+	}
+}
+
+// TestLoadFailsOnUnwritableFileThenRecovers makes the file unwritable (or,
+// as root, who may write anything, puts a directory in its place).
+func TestLoadFailsOnUnwritableFileThenRecovers(t *testing.T) {
+	dir := t.TempDir()
+	w := openTest(t, dir, Options{BusyTimeout: 50 * time.Millisecond})
+	mustLoad(t, w, "ro", Target{}, Record{"n": int64(1)})
+	path := w.Path("ro")
+	w.Close()
+
+	restore := makeUnwritable(t, path)
+	w = openTest(t, dir, Options{BusyTimeout: 50 * time.Millisecond})
+	for range 2 {
+		if _, err := w.Load(context.Background(), "ro", Target{}, []Record{{"n": int64(2)}}, time.Now()); err == nil {
+			t.Fatal("Load into an unwritable file succeeded")
+		}
+	}
+	restore()
+	mustLoad(t, w, "ro", Target{}, Record{"n": int64(3)})
+	if got := fmtRows(queryRows(t, readDB(t, path), `SELECT n FROM data ORDER BY rowid`)); got != `[{"n":1},{"n":3}]` {
+		t.Errorf("rows = %s", got)
+	}
+}
+
+func makeUnwritable(t *testing.T, path string) (restore func()) {
+	t.Helper()
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.OpenFile(path, os.O_WRONLY, 0); err != nil {
+		return func() {
+			if err := os.Chmod(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	} else {
+		f.Close()
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".aside"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".aside", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLoadBusyAndCanceled(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{MaxQueue: 1, BusyTimeout: 10 * time.Second})
+	mustLoad(t, w, "busy", Target{}, Record{"n": int64(0)})
+	other := readDB(t, w.Path("busy"))
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+
+	// A: taken by the writer, which then waits for the lock.
+	first := make(chan error, 1)
+	go func() {
+		_, err := w.Load(context.Background(), "busy", Target{}, []Record{{"n": int64(1)}}, time.Now())
+		first <- err
+	}()
+	w.mu.Lock()
+	wr := w.writers["busy"]
+	w.mu.Unlock()
+	waitFor(t, func() bool { return len(wr.queue) == 0 })
+	time.Sleep(10 * time.Millisecond) // let the writer reach BEGIN
+	// B: waits in the queue (capacity 1) until its ctx ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	second := make(chan error, 1)
+	go func() {
+		_, err := w.Load(ctx, "busy", Target{}, []Record{{"n": int64(2)}}, time.Now())
+		second <- err
+	}()
+	waitFor(t, func() bool { return len(wr.queue) == 1 })
+	// C: the queue is full.
+	if _, err := w.Load(context.Background(), "busy", Target{}, []Record{{"n": int64(3)}}, time.Now()); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Load on a full queue: %v, want ErrBusy", err)
+	}
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled Load: %v", err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("Load A: %v", err)
+	}
+	mustLoad(t, w, "busy", Target{}, Record{"n": int64(4)})
+	if got := fmtRows(queryRows(t, other, `SELECT n FROM data ORDER BY rowid`)); got != `[{"n":0},{"n":1},{"n":4}]` {
+		t.Errorf("rows = %s (the canceled load must not be committed)", got)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestMaxBatchSplitsBatchesNotRequests(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	w := openTest(t, t.TempDir(), Options{MaxBatch: 3, OnCommit: func(_ string, r BatchReport) {
+		mu.Lock()
+		sizes = append(sizes, r.Records)
+		mu.Unlock()
+	}})
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			mustLoad(t, w, "mb", Target{}, Record{"a": int64(1)}, Record{"a": int64(2)})
+		})
+	}
+	wg.Wait()
+	mustLoad(t, w, "mb", Target{}, Record{"a": int64(1)}, Record{"a": int64(2)}, Record{"a": int64(3)}, Record{"a": int64(4)})
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for i, n := range sizes {
+		total += n
+		if n%2 != 0 && i != len(sizes)-1 {
+			t.Errorf("batch of %d records: a request was split", n)
+		}
+		if n > 3 && i != len(sizes)-1 {
+			t.Errorf("batch of %d records exceeds MaxBatch", n)
+		}
+	}
+	if last := sizes[len(sizes)-1]; last != 4 || total != 24 {
+		t.Errorf("batches %v: want the oversized request whole and 24 records", sizes)
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	var batches, records, nanos atomic.Int64
+	w := openTest(b, b.TempDir(), Options{OnCommit: func(_ string, r BatchReport) {
+		batches.Add(1)
+		records.Add(int64(r.Records))
+		nanos.Add(int64(r.Duration))
+	}})
+	recs := fixtureRecords(b, "vero/opened.json", "application/json")
+	mustLoad(b, w, "bench", Target{PrimaryKey: "message_id"}, recs...)
+	b.SetParallelism(32)
+	batches.Store(0)
+	records.Store(0)
+	nanos.Store(0)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := w.Load(context.Background(), "bench", Target{PrimaryKey: "message_id"}, recs, time.Now()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	if n := batches.Load(); n > 0 {
+		b.ReportMetric(float64(records.Load())/float64(n), "records/batch")
+		b.ReportMetric(float64(nanos.Load())/float64(n)/1e6, "ms/batch")
+	}
+}
