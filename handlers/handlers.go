@@ -32,6 +32,18 @@ const (
 type Store interface {
 	accounts
 	pinger
+	integrationReader
+	integrationCreator
+	integrationRenamer
+	integrationPauser
+	integrationDeleter
+	webhookURLCreator
+	urlRevoker
+}
+
+// Warehouse is the per-schema data the handlers load into and drop; each file declares its part.
+type Warehouse interface {
+	schemaDropper
 }
 
 // Deps are the handlers' explicit dependencies.
@@ -41,17 +53,19 @@ type Deps struct {
 	Log       *slog.Logger
 	PublicURL string // fixed base for webhook URLs; empty derives it from the request
 	DataDir   string
+	Warehouse Warehouse
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.
 type Handler struct {
 	Deps
-	logins *loginThrottle
+	logins  *loginThrottle
+	reveals *reveals // new webhook URLs waiting to be shown once
 }
 
 // New builds the handlers.
 func New(d Deps) *Handler {
-	return &Handler{Deps: d, logins: newLoginThrottle()}
+	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals()}
 }
 
 // render writes a templ component as the response.

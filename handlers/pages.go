@@ -13,13 +13,6 @@ func (h *Handler) Home(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/integrations")
 }
 
-// Integrations lists the user's integrations.
-func (h *Handler) Integrations(c echo.Context) error {
-	return render(c, http.StatusOK, views.IntegrationsPage(views.IntegrationsProps{
-		Page: h.page(c, "Integrations", "integrations"),
-	}))
-}
-
 // Settings shows the account and how this server runs.
 func (h *Handler) Settings(c echo.Context) error {
 	u, _ := CurrentUser(c)

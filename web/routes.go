@@ -29,6 +29,18 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.POST("/logout", h.Logout)
 	app.GET("/", h.Home)
 	app.GET("/integrations", h.Integrations)
+	app.GET("/integrations/new", h.IntegrationCatalog)
+	app.GET("/integrations/new/:source", h.AddIntegrationForm)
+	app.POST("/integrations/new/:source", h.AddIntegration)
+	app.GET("/integrations/:id", h.Integration)
+	app.GET("/integrations/:id/webhook-url", h.WebhookURL)
+	app.GET("/integrations/:id/settings", h.IntegrationSettings)
+	app.POST("/integrations/:id/settings", h.RenameIntegration)
+	app.POST("/integrations/:id/urls", h.GenerateWebhookURL)
+	app.POST("/integrations/:id/urls/:urlID/revoke", h.RevokeWebhookURL)
+	app.POST("/integrations/:id/pause", h.PauseIntegration)
+	app.POST("/integrations/:id/resume", h.ResumeIntegration)
+	app.POST("/integrations/:id/delete", h.DeleteIntegration)
 	app.GET("/settings", h.Settings)
 
 }

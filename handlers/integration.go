@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/sources"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+type integrationReader interface {
+	Integrations(ctx context.Context, userID int64) ([]store.Integration, error)
+	Integration(ctx context.Context, userID, id int64) (store.Integration, error)
+	WebhookURLs(ctx context.Context, userID, integrationID int64) ([]store.WebhookURL, error)
+}
+
+// Integrations lists the user's integrations.
+func (h *Handler) Integrations(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	list, err := h.Store.Integrations(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	rows := make([]views.IntegrationRow, len(list))
+	for i, in := range list {
+		rows[i] = views.IntegrationRow{Integration: in, Source: sourceOf(in)}
+	}
+	return render(c, http.StatusOK, views.IntegrationsPage(views.IntegrationsProps{
+		Page:         h.page(c, "Integrations", "integrations"),
+		Integrations: rows,
+	}))
+}
+
+// Integration shows one integration's overview.
+func (h *Handler) Integration(c echo.Context) error {
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return err
+	}
+	urls, err := h.Store.WebhookURLs(c.Request().Context(), in.UserID, in.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.IntegrationPage(views.IntegrationProps{
+		Page:        h.page(c, in.Name, "integrations"),
+		Integration: in,
+		Source:      sourceOf(in),
+		ActiveURLs:  countActive(urls),
+	}))
+}
+
+// integrationParam loads the signed-in user's integration named by :id. Someone else's is
+// ErrNotFound, exactly like one that does not exist.
+func (h *Handler) integrationParam(c echo.Context) (store.Integration, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.Integration{}, echo.ErrNotFound
+	}
+	u, ok := CurrentUser(c)
+	if !ok {
+		return store.Integration{}, echo.ErrNotFound
+	}
+	return h.Store.Integration(c.Request().Context(), u.ID, id)
+}
+
+// sourceOf returns an integration's catalog entry; a slug that left the catalog still shows.
+func sourceOf(in store.Integration) sources.Source {
+	if s, ok := sources.BySlug(in.Source); ok {
+		return s
+	}
+	return sources.Source{Name: in.Source, Slug: in.Source}
+}
+
+func countActive(urls []store.WebhookURL) int {
+	n := 0
+	for _, u := range urls {
+		if u.Active() {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+type webhookURLCreator interface {
+	CreateWebhookURL(ctx context.Context, userID, integrationID int64) (store.WebhookURL, string, error)
+}
+
+// WebhookURL is the copy-once page: it shows a new URL the first time it is opened after
+// the action that created it, and never again (not on reload, not from the browser cache).
+func (h *Handler) WebhookURL(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	props := views.WebhookURLProps{
+		Page:        h.page(c, "Webhook URL · "+in.Name, "integrations"),
+		Integration: in,
+		Source:      sourceOf(in),
+	}
+	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionReveals), in.UserID, in.ID); ok {
+		h.Sessions.Remove(ctx, sessionReveals)
+		props.URL, props.ContinueTo = r.url, r.continueTo
+	}
+	return render(c, http.StatusOK, views.WebhookURLPage(props))
+}
+
+// GenerateWebhookURL adds a URL to the integration (at most store.MaxActiveURLs active)
+// and shows it once.
+func (h *Handler) GenerateWebhookURL(c echo.Context) error {
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return err
+	}
+	u, token, err := h.Store.CreateWebhookURL(c.Request().Context(), in.UserID, in.ID)
+	if errors.Is(err, store.ErrTooManyURLs) {
+		return h.renderSettings(c, http.StatusConflict, in, settingsInput{name: in.Name},
+			fmt.Sprintf("No URL was generated: %s already has %d active webhook URLs, the most it can have. Revoke one first.", in.Name, store.MaxActiveURLs), nil)
+	}
+	if err != nil {
+		return err
+	}
+	h.Log.Info("webhook URL generated", "integration_id", in.ID, "url_id", u.ID)
+	return h.revealWebhookURL(c, in.ID, token, fmt.Sprintf("/integrations/%d/settings", in.ID))
+}
+
+// revealWebhookURL leaves the new URL for the copy-once page and redirects there.
+func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, continueTo string) error {
+	u, _ := CurrentUser(c)
+	nonce := h.reveals.put(reveal{
+		userID:        u.ID,
+		integrationID: integrationID,
+		url:           fmt.Sprintf("%s/v1/clients/%d/token/%s", h.publicURL(c), integrationID, token),
+		continueTo:    continueTo,
+	})
+	h.Sessions.Put(c.Request().Context(), sessionReveals, nonce)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/integrations/%d/webhook-url", integrationID))
+}
+
+// publicURL is the base webhook URLs are built on: the configured one, or this request's.
+func (h *Handler) publicURL(c echo.Context) string {
+	if h.PublicURL != "" {
+		return h.PublicURL
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
