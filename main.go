@@ -14,11 +14,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/hookhouse/hookhouse/handlers"
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
 
@@ -28,6 +31,7 @@ type Config struct {
 	DataDir       string
 	PublicURL     string
 	LogFormat     string
+	MaxBodyBytes  int64
 	AdminEmail    string // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
 	AdminPassword string // HOOKHOUSE_ADMIN_PASSWORD
 }
@@ -45,6 +49,7 @@ func main() {
 		os.Exit(2)
 	}
 	log := newLogger(cfg.LogFormat)
+	slog.SetDefault(log) // background work (e.g. the store's log writer) reports here too
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ready := func(addr net.Addr) { log.Info("hookhouse is listening", "addr", addr.String(), "data", cfg.DataDir) }
@@ -67,6 +72,11 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.DataDir, "data", env("HOOKHOUSE_DATA", "./hookhouse-data"), "folder for the metadata database and the warehouse files (HOOKHOUSE_DATA)")
 	fs.StringVar(&cfg.PublicURL, "public-url", env("HOOKHOUSE_PUBLIC_URL", ""), "base URL webhook URLs are built on, e.g. https://hooks.example.com; default: derived from each request (HOOKHOUSE_PUBLIC_URL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("HOOKHOUSE_LOG_FORMAT", "text"), "log format: text or json (HOOKHOUSE_LOG_FORMAT)")
+	maxBody, err := strconv.ParseInt(env("HOOKHOUSE_MAX_BODY_BYTES", strconv.Itoa(handlers.DefaultMaxBodyBytes)), 10, 64)
+	if err != nil {
+		return Config{}, fmt.Errorf("HOOKHOUSE_MAX_BODY_BYTES must be a number of bytes: %w", err)
+	}
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest webhook body accepted; larger ones get 413 (HOOKHOUSE_MAX_BODY_BYTES)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
 		fs.PrintDefaults()
@@ -76,6 +86,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.AdminEmail, cfg.AdminPassword = getenv("HOOKHOUSE_ADMIN_EMAIL"), getenv("HOOKHOUSE_ADMIN_PASSWORD")
+	if cfg.MaxBodyBytes <= 0 {
+		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
+	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
 	}
@@ -110,9 +123,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	if err := createAdmin(ctx, st, cfg, log); err != nil {
 		return err
 	}
+	// Each integration's data lives in its own file, warehouse/<schema>.db; committed batches
+	// feed the Loading Reports.
+	wh, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{OnCommit: st.RecordBatch})
+	if err != nil {
+		return err
+	}
+	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
 	srv := &http.Server{
-		Handler: web.New(web.Config{Store: st, Log: log, PublicURL: cfg.PublicURL, DataDir: cfg.DataDir}),
+		Handler: web.New(web.Config{
+			Store: st, Warehouse: wh, Log: log,
+			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes,
+		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,

@@ -39,21 +39,24 @@ type Store interface {
 	integrationDeleter
 	webhookURLCreator
 	urlRevoker
+	webhookAuthenticator
 }
 
 // Warehouse is the per-schema data the handlers load into and drop; each file declares its part.
 type Warehouse interface {
 	schemaDropper
+	loader
 }
 
 // Deps are the handlers' explicit dependencies.
 type Deps struct {
-	Store     Store
-	Sessions  *scs.SessionManager
-	Log       *slog.Logger
-	PublicURL string // fixed base for webhook URLs; empty derives it from the request
-	DataDir   string
-	Warehouse Warehouse
+	Store        Store
+	Sessions     *scs.SessionManager
+	Log          *slog.Logger
+	PublicURL    string // fixed base for webhook URLs; empty derives it from the request
+	DataDir      string
+	Warehouse    Warehouse
+	MaxBodyBytes int64 // largest webhook body accepted
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -28,6 +29,8 @@ type Store struct {
 	db       *sql.DB // the single writer
 	read     *sql.DB
 	sessions *sqlite3store.SQLite3Store
+	act      *activity
+	log      *slog.Logger // for failures of background work (slog's default logger)
 	now      func() time.Time
 }
 
@@ -52,8 +55,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db:       db,
 		read:     read,
 		sessions: sqlite3store.NewWithCleanupInterval(db, 10*time.Minute),
+		log:      slog.Default(),
 		now:      func() time.Time { return time.Now().UTC() },
 	}
+	s.startActivity()
 	return s, nil
 }
 
@@ -93,8 +98,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close stops background work and closes the database cleanly (checkpointing the WAL).
 func (s *Store) Close() error {
 	s.sessions.StopCleanup()
+	s.stopActivity()
 	return errors.Join(s.read.Close(), s.db.Close())
 }
+
+func (s *Store) logErr(msg string, err error) { s.log.Error(msg, "err", err) }
 
 // timestamp is how times are stored: UTC, fixed width, so text order is time order.
 const timestamp = "2006-01-02T15:04:05.000000Z"

@@ -16,15 +16,17 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
 
 // testApp is the real application (real SQLite file, real HTTP server on 127.0.0.1).
 type testApp struct {
-	URL     string
-	Store   *store.Store
-	DataDir string
-	Logs    *logBuffer // everything the app logged
+	URL       string
+	Store     *store.Store
+	Warehouse *warehouse.Warehouse
+	DataDir   string
+	Logs      *logBuffer // everything the app logged
 }
 
 // logBuffer collects log lines from concurrent request goroutines.
@@ -59,12 +61,17 @@ func newTestApp(t *testing.T) *testApp {
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := httptest.NewServer(web.New(web.Config{Store: st, Log: log, DataDir: dir}))
+	wh, err := warehouse.Open(filepath.Join(dir, "warehouse"), log, warehouse.Options{OnCommit: st.RecordBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(web.New(web.Config{Store: st, Warehouse: wh, Log: log, DataDir: dir}))
 	t.Cleanup(func() {
 		srv.Close()
+		wh.Close()
 		st.Close()
 	})
-	return &testApp{URL: srv.URL, Store: st, DataDir: dir, Logs: logs}
+	return &testApp{URL: srv.URL, Store: st, Warehouse: wh, DataDir: dir, Logs: logs}
 }
 
 // client is a browser-like HTTP client: it keeps cookies, does not follow redirects and
@@ -84,15 +91,15 @@ func (a *testApp) newClient(t *testing.T) *client {
 	}}
 }
 
-// page is a response with its parsed HTML.
-type page struct {
+// response is an HTTP response with its parsed HTML.
+type response struct {
 	Status int
 	Header http.Header
 	Body   string
 	Doc    *goquery.Document
 }
 
-func (c *client) do(req *http.Request) page {
+func (c *client) do(req *http.Request) response {
 	c.t.Helper()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -104,17 +111,17 @@ func (c *client) do(req *http.Request) page {
 	if tok, ok := doc.Find(`input[name="_csrf"]`).First().Attr("value"); ok {
 		c.csrf = tok
 	}
-	return page{Status: resp.StatusCode, Header: resp.Header, Body: string(body), Doc: doc}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: string(body), Doc: doc}
 }
 
-func (c *client) get(path string) page {
+func (c *client) get(path string) response {
 	c.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, c.app.URL+path, nil)
 	return c.do(req)
 }
 
 // post submits a form with the CSRF token of the last page loaded.
-func (c *client) post(path string, form url.Values) page {
+func (c *client) post(path string, form url.Values) response {
 	c.t.Helper()
 	form = cloneValues(form)
 	if form.Get("_csrf") == "" {
@@ -124,7 +131,7 @@ func (c *client) post(path string, form url.Values) page {
 }
 
 // postRaw submits the form exactly as given (no CSRF token added).
-func (c *client) postRaw(path string, form url.Values) page {
+func (c *client) postRaw(path string, form url.Values) response {
 	c.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, c.app.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -151,14 +158,14 @@ func (a *testApp) signedInClient(t *testing.T) *client {
 	return c
 }
 
-func expectStatus(t *testing.T, p page, want int) {
+func expectStatus(t *testing.T, p response, want int) {
 	t.Helper()
 	if p.Status != want {
 		t.Fatalf("status %d, want %d; body: %.500s", p.Status, want, p.Body)
 	}
 }
 
-func expectRedirect(t *testing.T, p page, want string) {
+func expectRedirect(t *testing.T, p response, want string) {
 	t.Helper()
 	if p.Status != http.StatusSeeOther && p.Status != http.StatusFound {
 		t.Fatalf("status %d, want a redirect to %s; body: %.300s", p.Status, want, p.Body)
@@ -168,6 +175,6 @@ func expectRedirect(t *testing.T, p page, want string) {
 	}
 }
 
-func testID(p page, id string) *goquery.Selection {
+func testID(p response, id string) *goquery.Selection {
 	return p.Doc.Find(`[data-testid="` + id + `"]`)
 }

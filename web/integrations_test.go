@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,7 +17,7 @@ import (
 )
 
 // addIntegration submits the Add Integration form for a source.
-func addIntegration(t *testing.T, c *client, slug string, form url.Values) page {
+func addIntegration(t *testing.T, c *client, slug string, form url.Values) response {
 	t.Helper()
 	c.get("/integrations/new/" + slug)
 	return c.post("/integrations/new/"+slug, form)
@@ -380,6 +382,13 @@ func TestGenerateAtMostTwoURLsAndRevoke(t *testing.T) {
 		t.Fatalf("active URL: %v", err)
 	}
 
+	if status := postEvent(t, first); status != http.StatusUnauthorized {
+		t.Fatalf("webhook POST with the revoked URL: status %d, want 401", status)
+	}
+	if status := postEvent(t, second); status != http.StatusOK {
+		t.Fatalf("webhook POST with the active URL: status %d, want 200", status)
+	}
+
 	expectStatus(t, c.post("/integrations/1/urls/999/revoke", nil), http.StatusNotFound)
 	expectStatus(t, c.postRaw(action, url.Values{}), http.StatusForbidden) // no CSRF token
 
@@ -416,7 +425,26 @@ func TestRenamePauseResume(t *testing.T) {
 	if err != nil || !target.Paused {
 		t.Fatalf("paused target: %+v %v", target, err)
 	}
+	resp, err := http.Post(webhookURL, "application/json", strings.NewReader(`{"id":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusal map[string]string
+	json.NewDecoder(resp.Body).Decode(&refusal)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(refusal["error"], "paused") {
+		t.Fatalf("webhook to a paused integration: status %d, body %v; want 503 saying it is paused", resp.StatusCode, refusal)
+	}
 	expectRedirect(t, c.post("/integrations/1/resume", nil), "/integrations/1")
+	if status := postEvent(t, webhookURL); status != http.StatusOK {
+		t.Fatalf("webhook after resume: status %d", status)
+	}
+	if got := testID(c.get("/integrations/1"), "last-event").Text(); !strings.HasSuffix(got, " UTC") {
+		t.Fatalf("last event after a delivery: %q", got)
+	}
+	if got := testID(c.get("/integrations/1/settings"), "url-row").Text(); strings.Contains(got, "Never") {
+		t.Fatalf("the URL's last use was not recorded: %q", got)
+	}
 	if got := testID(c.get("/integrations/1"), "integration-status").Text(); !strings.Contains(got, "Active") {
 		t.Fatalf("status after resume: %q", got)
 	}
@@ -500,5 +528,53 @@ func TestIntegrationsAreScopedToTheirUser(t *testing.T) {
 	urls, _ := app.Store.WebhookURLs(t.Context(), 1, 1)
 	if in, err := app.Store.Integration(t.Context(), 1, 1); err != nil || in.Name != "Stitch Vero" || in.Paused || len(urls) != 1 || !urls[0].Active() {
 		t.Fatalf("the other user changed the owner's integration: %+v %v %+v", in, err, urls)
+	}
+}
+
+// postEvent sends one JSON event to a webhook URL and returns the status.
+func postEvent(t *testing.T, webhookURL string) int {
+	t.Helper()
+	resp, err := http.Post(webhookURL, "application/json", strings.NewReader(`{"id":1,"type":"opened"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestDeleteWithItsData(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	_, keptURL := mustAdd(t, c, "vero", "Kept")
+	_, droppedURL := mustAdd(t, c, "vero", "Dropped")
+	for _, u := range []string{keptURL, droppedURL} {
+		if status := postEvent(t, u); status != http.StatusOK {
+			t.Fatalf("POST %s: status %d", webhookURLShape.ReplaceAllString(u, "$1/…"), status)
+		}
+	}
+	exists := func(schema string) bool {
+		_, err := os.Stat(app.Warehouse.Path(schema))
+		return err == nil
+	}
+	if !exists("kept") || !exists("dropped") {
+		t.Fatal("the events left no warehouse files")
+	}
+
+	c.get("/integrations/1/settings")
+	expectRedirect(t, c.post("/integrations/1/delete", url.Values{"confirm_schema": {"kept"}, "data": {"keep"}}), "/integrations")
+	expectRedirect(t, c.post("/integrations/2/delete", url.Values{"confirm_schema": {"dropped"}, "data": {"drop"}}), "/integrations")
+	if !strings.Contains(testID(c.get("/integrations"), "flash").Text(), "and its data in schema dropped were deleted") {
+		t.Fatal("no flash after deleting with data")
+	}
+	if !exists("kept") {
+		t.Fatal("keep data deleted the data")
+	}
+	if exists("dropped") {
+		t.Fatal("delete data too left the data")
+	}
+	for _, u := range []string{keptURL, droppedURL} {
+		if status := postEvent(t, u); status != http.StatusUnauthorized {
+			t.Fatalf("POST to a deleted integration: status %d, want 401", status)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/http"
+
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
@@ -16,7 +18,10 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 
 	// Webhooks: no session, no CSRF; authenticated by the token in the URL.
 	webhooks := e.Group("/v1")
-	webhooks.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	webhooks.POST("/clients/:id/token/:token", h.ReceiveWebhook)
+	webhooks.GET("/clients/:id/token/:token", h.VerifyWebhook)
+	webhooks.Match([]string{http.MethodPut, http.MethodPatch, http.MethodDelete}, "/clients/:id/token/:token", methodNotAllowed("GET, POST"))
+	webhooks.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
 
 	// The dashboard: sessions and CSRF on everything, sign-in on all but the account pages.
 	dash := e.Group("", sessions(sm), csrf(sm))
@@ -43,4 +48,11 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.POST("/integrations/:id/delete", h.DeleteIntegration)
 	app.GET("/settings", h.Settings)
 
+}
+
+func methodNotAllowed(allow string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Allow", allow)
+		return echo.NewHTTPError(http.StatusMethodNotAllowed, "Webhook URLs accept POST (and GET to check that the URL works).")
+	}
 }

@@ -14,14 +14,17 @@ import (
 
 	"github.com/hookhouse/hookhouse/handlers"
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
 // Config is what the web application is built from.
 type Config struct {
-	Store     *store.Store
-	Log       *slog.Logger
-	PublicURL string // e.g. https://hooks.example.com; empty derives it from each request
-	DataDir   string
+	Store        *store.Store
+	Warehouse    *warehouse.Warehouse
+	Log          *slog.Logger
+	PublicURL    string // e.g. https://hooks.example.com; empty derives it from each request
+	DataDir      string
+	MaxBodyBytes int64 // largest webhook body; 0 means handlers.DefaultMaxBodyBytes
 }
 
 // New builds the Echo application.
@@ -47,12 +50,17 @@ func New(cfg Config) *echo.Echo {
 		http.Error(w, "The session store is unavailable; try again in a moment.", http.StatusInternalServerError)
 	}
 
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = handlers.DefaultMaxBodyBytes
+	}
 	h := handlers.New(handlers.Deps{
-		Store:     cfg.Store,
-		Sessions:  sm,
-		Log:       cfg.Log,
-		PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
-		DataDir:   cfg.DataDir,
+		Store:        cfg.Store,
+		Warehouse:    cfg.Warehouse,
+		Sessions:     sm,
+		Log:          cfg.Log,
+		PublicURL:    strings.TrimSuffix(cfg.PublicURL, "/"),
+		DataDir:      cfg.DataDir,
+		MaxBodyBytes: cfg.MaxBodyBytes,
 	})
 
 	e.Use(middleware.Recover(), accessLog(cfg.Log), securityHeaders)

@@ -1,0 +1,159 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/sources"
+	"github.com/hookhouse/hookhouse/store/warehouse"
+)
+
+type webhookAuthenticator interface {
+	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
+	TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error
+	RecordRequest(r store.WebhookRequest)
+}
+
+type loader interface {
+	Load(ctx context.Context, schema string, target warehouse.Target, records []warehouse.Record, receivedAt time.Time) (warehouse.Result, error)
+}
+
+// DefaultMaxBodyBytes is the largest webhook body accepted unless configured otherwise.
+const DefaultMaxBodyBytes = 20 << 20
+
+// webhookTarget authenticates the URL's integration id and token. Any mismatch is one 401,
+// saying nothing about which part was wrong.
+func (h *Handler) webhookTarget(c echo.Context) (store.WebhookTarget, error) {
+	unauthorized := echo.NewHTTPError(http.StatusUnauthorized, "This webhook URL is not valid: it is unknown or was revoked. Copy a current URL from the integration's Settings in hookhouse.")
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return store.WebhookTarget{}, unauthorized
+	}
+	target, err := h.Store.WebhookTarget(c.Request().Context(), id, c.Param("token"))
+	if errors.Is(err, store.ErrUnauthorized) {
+		return store.WebhookTarget{}, unauthorized
+	}
+	return target, err
+}
+
+func errPaused(c echo.Context) error {
+	c.Response().Header().Set("Retry-After", "60")
+	return echo.NewHTTPError(http.StatusServiceUnavailable, "This integration is paused in hookhouse, so it accepts no events. Resume it in the integration's Settings.")
+}
+
+// VerifyWebhook answers a GET on a valid webhook URL with 200, for providers that check an
+// endpoint before sending to it.
+func (h *Handler) VerifyWebhook(c echo.Context) error {
+	target, err := h.webhookTarget(c)
+	if err != nil {
+		return err
+	}
+	if target.Paused {
+		return errPaused(c)
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ReceiveWebhook decodes a webhook body into records and appends them to the integration's
+// warehouse schema. It answers 200 only once they are committed to disk. Every authenticated
+// request, accepted or refused, goes to the integration's Extraction Logs.
+func (h *Handler) ReceiveWebhook(c echo.Context) error {
+	receivedAt := time.Now().UTC()
+	target, err := h.webhookTarget(c)
+	if err != nil {
+		return err
+	}
+	body, res, err := h.ingest(c, target, receivedAt)
+	h.Store.RecordRequest(h.extractionLog(c, target, receivedAt, body, res, err))
+	if err != nil {
+		return err
+	}
+	if err := h.Store.TouchWebhookURL(c.Request().Context(), target.URLID, target.IntegrationID, receivedAt); err != nil {
+		h.Log.Warn("recording webhook use", "integration_id", target.IntegrationID, "err", err)
+	}
+	return c.JSON(http.StatusOK, ingestResponse{Status: "ok", Records: res.Loaded, Rejected: res.Rejected})
+}
+
+// ingestResponse is the 200 answer: records loaded, and how many went to _sdc_rejected.
+type ingestResponse struct {
+	Status   string `json:"status"`
+	Records  int    `json:"records"`
+	Rejected int    `json:"rejected"`
+}
+
+// ingest reads, decodes and loads the body, returning what it read for the log.
+func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt time.Time) ([]byte, warehouse.Result, error) {
+	if target.Paused {
+		return nil, warehouse.Result{}, errPaused(c)
+	}
+	req := c.Request()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("The body is larger than the limit of %d bytes; nothing was stored. Send fewer events per request.", h.MaxBodyBytes))
+	}
+	if err != nil {
+		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "The body could not be read: "+err.Error())
+	}
+
+	source, _ := sources.BySlug(target.Source)
+	records, err := warehouse.DecodeBody(req.Header.Get(echo.HeaderContentType), body, source.FormEventsField)
+	var bad *warehouse.BodyError
+	switch {
+	case errors.Is(err, warehouse.ErrUnsupportedMediaType):
+		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusUnsupportedMediaType,
+			err.Error()+"; send application/json or application/x-www-form-urlencoded")
+	case errors.As(err, &bad):
+		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "Nothing was stored: "+bad.Error())
+	case err != nil:
+		return body, warehouse.Result{}, err
+	}
+
+	res, err := h.Warehouse.Load(req.Context(), target.Schema, warehouse.Target{PrimaryKey: target.PrimaryKey}, records, receivedAt)
+	if errors.Is(err, warehouse.ErrBusy) {
+		c.Response().Header().Set("Retry-After", "1")
+		return body, res, echo.NewHTTPError(http.StatusServiceUnavailable, "hookhouse is busy writing earlier events; nothing of this request was stored. Retry in a second.")
+	}
+	if err != nil {
+		c.Response().Header().Set("Retry-After", "30")
+		return body, res, echo.NewHTTPError(http.StatusServiceUnavailable, "The warehouse could not store this request, so nothing of it was kept. Retry later.").SetInternal(err)
+	}
+	return body, res, nil
+}
+
+// extractionLog describes a request for the Extraction Logs (the token is not part of it).
+func (h *Handler) extractionLog(c echo.Context, target store.WebhookTarget, receivedAt time.Time, body []byte, res warehouse.Result, err error) store.WebhookRequest {
+	req := c.Request()
+	r := store.WebhookRequest{
+		IntegrationID: target.IntegrationID,
+		ReceivedAt:    receivedAt,
+		Status:        http.StatusOK,
+		Records:       res.Loaded,
+		Rejected:      res.Rejected,
+		Bytes:         int64(len(body)),
+		ContentType:   req.Header.Get(echo.HeaderContentType),
+		IP:            c.RealIP(),
+		UserAgent:     req.UserAgent(),
+		Body:          body,
+	}
+	if req.ContentLength > r.Bytes {
+		r.Bytes = req.ContentLength
+	}
+	if err != nil {
+		r.Status, r.Error = http.StatusInternalServerError, "internal error"
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			r.Status, r.Error = he.Code, fmt.Sprint(he.Message)
+		}
+	}
+	return r
+}

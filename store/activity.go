@@ -1,0 +1,318 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+)
+
+// MaxLoggedBody caps how much of a request body the Extraction Logs keep.
+const MaxLoggedBody = 64 << 10
+
+// WebhookRequest is one webhook request as the Extraction Logs show it.
+type WebhookRequest struct {
+	ID            int64
+	IntegrationID int64
+	ReceivedAt    time.Time
+	Status        int    // the HTTP status answered
+	Error         string // why it was refused; empty when accepted
+	Records       int    // records loaded
+	Rejected      int    // records sent to _sdc_rejected
+	Bytes         int64
+	ContentType   string
+	IP            string
+	UserAgent     string
+	Body          []byte // at most MaxLoggedBody bytes
+	BodyTruncated bool
+}
+
+// Accepted reports whether the request's records were stored.
+func (r WebhookRequest) Accepted() bool { return r.Status < 300 }
+
+// LoadReport is one committed batch of a schema, as the Loading Reports show it.
+type LoadReport struct {
+	ID            int64
+	IntegrationID int64
+	CommittedAt   time.Time
+	Duration      time.Duration
+	Records       int
+	Rejected      int
+	RowsByTable   map[string]int
+	ColumnsAdded  []AddedColumn
+}
+
+// AddedColumn is a column a batch created.
+type AddedColumn struct {
+	Table  string `json:"table"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Source string `json:"source"`
+}
+
+// Retention bounds the Extraction Logs and Loading Reports.
+type Retention struct {
+	MaxAge            time.Duration
+	MaxPerIntegration int
+}
+
+// DefaultRetention keeps a week of requests, at most 10,000 per integration.
+var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxPerIntegration: 10000}
+
+// activity records requests and batches off the webhook's critical path: they are queued
+// and written in batches by one goroutine, so logging never costs a webhook an fsync of its
+// own. Logs are observability, not data: when the queue is full an entry is dropped (and
+// counted) rather than slowing ingestion.
+type activity struct {
+	queue     chan any // WebhookRequest or schemaLoad
+	flushReq  chan chan struct{}
+	done      chan struct{}
+	dropped   atomic.Int64
+	retention atomic.Pointer[Retention]
+	mu        sync.RWMutex // guards closed against a send on the closed queue
+	closed    bool
+}
+
+type schemaLoad struct {
+	schema string
+	report LoadReport
+}
+
+const (
+	activityQueue = 4096
+	activityBatch = 512
+	pruneEvery    = time.Minute
+)
+
+func (s *Store) startActivity() {
+	s.act = &activity{
+		queue:    make(chan any, activityQueue),
+		flushReq: make(chan chan struct{}),
+		done:     make(chan struct{}),
+	}
+	r := DefaultRetention
+	s.act.retention.Store(&r)
+	go s.recordActivity()
+}
+
+// SetRetention changes how long Extraction Logs and Loading Reports are kept.
+func (s *Store) SetRetention(r Retention) { s.act.retention.Store(&r) }
+
+// RecordRequest queues a webhook request for the Extraction Logs. It never blocks.
+func (s *Store) RecordRequest(r WebhookRequest) {
+	if len(r.Body) > MaxLoggedBody {
+		r.Body, r.BodyTruncated = r.Body[:MaxLoggedBody], true
+	}
+	s.enqueue(r)
+}
+
+// RecordBatch queues a committed warehouse batch of the integration whose schema is given,
+// for the Loading Reports and the overview. It never blocks: it is the warehouse's OnCommit.
+func (s *Store) RecordBatch(schema string, b warehouse.BatchReport) {
+	r := LoadReport{
+		CommittedAt: b.CommittedAt,
+		Duration:    b.Duration,
+		Records:     b.Records,
+		Rejected:    b.Rejected,
+		RowsByTable: b.RowsByTable,
+	}
+	for _, c := range b.ColumnsAdded {
+		r.ColumnsAdded = append(r.ColumnsAdded, AddedColumn{Table: c.Table, Name: c.Name, Type: c.Type, Source: c.Source})
+	}
+	s.enqueue(schemaLoad{schema, r})
+}
+
+func (s *Store) enqueue(e any) {
+	s.act.mu.RLock()
+	defer s.act.mu.RUnlock()
+	if s.act.closed {
+		s.act.dropped.Add(1)
+		return
+	}
+	select {
+	case s.act.queue <- e:
+	default:
+		s.act.dropped.Add(1)
+	}
+}
+
+// DroppedActivity is how many log entries were dropped because the queue was full.
+func (s *Store) DroppedActivity() int64 { return s.act.dropped.Load() }
+
+// FlushActivity waits until everything recorded so far is written.
+func (s *Store) FlushActivity(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case s.act.flushReq <- ack:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stopActivity writes what is queued and stops the recorder.
+func (s *Store) stopActivity() {
+	s.act.mu.Lock()
+	s.act.closed = true
+	close(s.act.queue)
+	s.act.mu.Unlock()
+	<-s.act.done
+}
+
+func (s *Store) recordActivity() {
+	defer close(s.act.done)
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
+	var batch []any
+	for {
+		select {
+		case e, ok := <-s.act.queue:
+			if !ok {
+				s.writeActivity(batch)
+				return
+			}
+			batch = append(batch[:0], e)
+			// Take whatever else is waiting, so a burst is one transaction.
+		drain:
+			for len(batch) < activityBatch {
+				select {
+				case e, ok := <-s.act.queue:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			s.writeActivity(batch)
+		case ack := <-s.act.flushReq:
+			batch = batch[:0]
+			for n := len(s.act.queue); n > 0; n-- {
+				batch = append(batch, <-s.act.queue)
+			}
+			s.writeActivity(batch)
+			close(ack)
+		case <-prune.C:
+			if err := s.pruneActivity(context.Background()); err != nil {
+				s.logErr("pruning extraction logs", err)
+			}
+		}
+	}
+}
+
+func (s *Store) writeActivity(batch []any) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		s.logErr("recording activity", err)
+		return
+	}
+	defer tx.Rollback()
+	for _, e := range batch {
+		switch e := e.(type) {
+		case WebhookRequest:
+			err = insertRequest(ctx, tx, e)
+		case schemaLoad:
+			err = insertLoad(ctx, tx, e.schema, e.report)
+		}
+		if err != nil {
+			s.logErr("recording activity", err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		s.logErr("recording activity", err)
+	}
+}
+
+func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
+
+func insertRequest(ctx context.Context, tx *sql.Tx, r WebhookRequest) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_requests
+		(integration_id, received_at, status, error, records, rejected, bytes, content_type, ip, user_agent, body, body_truncated)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)`,
+		r.IntegrationID, formatTime(r.ReceivedAt), r.Status, r.Error, r.Records, r.Rejected, r.Bytes,
+		r.ContentType, r.IP, r.UserAgent, r.Body, r.BodyTruncated, r.IntegrationID); err != nil {
+		return err
+	}
+	failed := 0
+	if !r.Accepted() {
+		failed = 1
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO hourly_activity (integration_id, hour, requests, errors)
+		SELECT ?, ?, 1, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)
+		ON CONFLICT (integration_id, hour) DO UPDATE SET requests = requests + 1, errors = errors + excluded.errors`,
+		r.IntegrationID, hourOf(r.ReceivedAt), failed, r.IntegrationID)
+	return err
+}
+
+func insertLoad(ctx context.Context, tx *sql.Tx, schema string, r LoadReport) error {
+	rows, err := json.Marshal(r.RowsByTable)
+	if err != nil {
+		return err
+	}
+	if r.ColumnsAdded == nil {
+		r.ColumnsAdded = []AddedColumn{}
+	}
+	cols, err := json.Marshal(r.ColumnsAdded)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO load_reports
+		(integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added)
+		SELECT id, ?, ?, ?, ?, ?, ? FROM integrations WHERE schema_name = ?`,
+		formatTime(r.CommittedAt), r.Duration.Microseconds(), r.Records, r.Rejected, rows, cols, schema); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO hourly_activity (integration_id, hour, rows)
+		SELECT id, ?, ? FROM integrations WHERE schema_name = ?
+		ON CONFLICT (integration_id, hour) DO UPDATE SET rows = rows + excluded.rows`,
+		hourOf(r.CommittedAt), r.RowsByTable["data"], schema)
+	return err
+}
+
+// pruneActivity enforces the retention: by age for everything, by count per integration for
+// the request and batch logs.
+func (s *Store) pruneActivity(ctx context.Context) error {
+	r := *s.act.retention.Load()
+	cutoff := s.now().Add(-r.MaxAge)
+	stmts := []struct {
+		sql  string
+		args []any
+	}{
+		{"DELETE FROM webhook_requests WHERE received_at < ?", []any{formatTime(cutoff)}},
+		{"DELETE FROM load_reports WHERE committed_at < ?", []any{formatTime(cutoff)}},
+		{"DELETE FROM hourly_activity WHERE hour < ?", []any{hourOf(cutoff.Add(-24 * time.Hour))}},
+	}
+	for _, table := range []string{"webhook_requests", "load_reports"} {
+		stmts = append(stmts, struct {
+			sql  string
+			args []any
+		}{fmt.Sprintf(`DELETE FROM %[1]s WHERE id IN (
+			SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY integration_id ORDER BY id DESC) AS n FROM %[1]s)
+			WHERE n > ?)`, table), []any{r.MaxPerIntegration}})
+	}
+	for _, st := range stmts {
+		if _, err := s.db.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PruneActivity applies the retention now (it also runs every minute).
+func (s *Store) PruneActivity(ctx context.Context) error { return s.pruneActivity(ctx) }

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+)
+
+func TestActivityIsRecordedAndPruned(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "hookhouse.db"))
+	defer s.Close()
+	ctx := t.Context()
+	owner, err := s.CreateOwner(ctx, "a@example.com", "long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: owner.ID, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for range 5 {
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: now, Status: 200, Records: 2, Bytes: 100, Body: []byte(`{"i":1}`)})
+	}
+	s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: now, Status: 400, Error: "invalid JSON", Body: make([]byte, MaxLoggedBody+10)})
+	s.RecordRequest(WebhookRequest{IntegrationID: 999, ReceivedAt: now, Status: 200}) // deleted integration: skipped
+	s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: now, Duration: 3 * time.Millisecond, Records: 10,
+		RowsByTable: map[string]int{"data": 10, "data__labels": 4}, ColumnsAdded: []warehouse.Column{{Table: "data", Name: "type", Type: "string"}}})
+	s.RecordBatch("no_such_schema", warehouse.BatchReport{CommittedAt: now, Records: 1, RowsByTable: map[string]int{"data": 1}})
+	if err := s.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	count := func(query string, args ...any) int {
+		var n int
+		if err := s.read.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("SELECT COUNT(*) FROM webhook_requests WHERE integration_id = ?", in.ID); n != 6 {
+		t.Fatalf("%d requests logged, want 6", n)
+	}
+	if n := count("SELECT MAX(length(body)) FROM webhook_requests"); n != MaxLoggedBody {
+		t.Fatalf("longest logged body is %d bytes, want the %d cap", n, MaxLoggedBody)
+	}
+	if n := count("SELECT COUNT(*) FROM load_reports"); n != 1 {
+		t.Fatalf("%d load reports, want 1", n)
+	}
+	if n := count("SELECT rows FROM hourly_activity WHERE integration_id = ? AND hour = ?", in.ID, hourOf(now)); n != 10 {
+		t.Fatalf("hourly rows %d, want 10", n)
+	}
+	if n := count("SELECT requests * 100 + errors FROM hourly_activity WHERE integration_id = ?", in.ID); n != 601 {
+		t.Fatalf("hourly requests*100+errors = %d, want 601", n)
+	}
+
+	s.SetRetention(Retention{MaxAge: time.Hour, MaxPerIntegration: 4})
+	s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: now.Add(-2 * time.Hour), Status: 200})
+	if err := s.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PruneActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("SELECT COUNT(*) FROM webhook_requests"); n != 4 {
+		t.Fatalf("%d requests kept after pruning, want 4", n)
+	}
+	if n := count("SELECT COUNT(*) FROM webhook_requests WHERE received_at < ?", formatTime(now.Add(-time.Hour))); n != 0 {
+		t.Fatalf("%d requests older than the retention kept", n)
+	}
+	if n := count("SELECT MAX(status) FROM webhook_requests"); n != 400 {
+		t.Fatalf("the newest request (the 400) was pruned")
+	}
+}
