@@ -44,8 +44,8 @@ function schemaName(display) {
 function schemaProblem(name) {
   if (name === "") return "Enter a name that gives a schema name, or use a different schema name.";
   if (name.length > 63) return "Schema names can be at most 63 characters; this one has " + name.length + ".";
-  if (!/^[a-z]/.test(name)) return "Schema names must start with a letter (a-z).";
   if (!/^[a-z0-9_]+$/.test(name)) return "Schema names may contain only lowercase letters, digits and _.";
+  if (!/^[a-z]/.test(name)) return "Schema names must start with a letter (a-z).";
   return "";
 }
 

@@ -89,13 +89,14 @@ func ValidateSchemaName(name string) error {
 		return errors.New("Enter a schema name: letters, digits and _ (the integration name gives none).")
 	case len(name) > MaxSchemaLength:
 		return fmt.Errorf("Schema names can be at most %d characters; %s has %d.", MaxSchemaLength, name, len(name))
-	case name[0] < 'a' || name[0] > 'z':
-		return fmt.Errorf("Schema names must start with a letter (a-z); %s does not.", name)
 	}
 	for _, r := range name {
 		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
 			return fmt.Errorf("Schema names may contain only lowercase letters, digits and _; %s has %q.", name, r)
 		}
+	}
+	if name[0] < 'a' || name[0] > 'z' {
+		return fmt.Errorf("Schema names must start with a letter (a-z); %s does not.", name)
 	}
 	if reservedSchemas[name] {
 		return fmt.Errorf("%s is a reserved name. Choose another schema name.", name)

@@ -44,7 +44,7 @@ func TestValidateSchemaName(t *testing.T) {
 		strings.Repeat("a", MaxSchemaLength+1): "at most 63",
 		"1vero":                                "start with a letter",
 		"_vero":                                "start with a letter",
-		"Vero":                                 "start with a letter",
+		"Vero":                                 "only lowercase",
 		"ve-ro":                                "only lowercase",
 		"vé":                                   "only lowercase",
 		"main":                                 "reserved",

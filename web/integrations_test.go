@@ -219,7 +219,7 @@ func TestSchemaNameRules(t *testing.T) {
 		{name: "3 Vero", errField: "schema", errText: "must start with a letter"},
 		{name: "Main", errField: "schema", errText: "reserved"},
 		{name: "Other", schema: "sqlite_stuff", errField: "schema", errText: "reserved"},
-		{name: "Other", schema: "Has Caps", errField: "schema", errText: "start with a letter"},
+		{name: "Other", schema: "Has Caps", errField: "schema", errText: "only lowercase letters"},
 		{name: "Other", schema: "bad-dash", errField: "schema", errText: "only lowercase letters"},
 		{name: strings.Repeat("a", 64), errField: "schema", errText: "at most 63"},
 		{name: "   ", errField: "name", errText: "Enter an integration name"},

@@ -1,0 +1,151 @@
+package web_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// Someone who has never seen the app adds Vero, copies its URL once, rotates it in
+// Settings and revokes the old one.
+func TestJourneyAddVeroCopyRotateRevoke(t *testing.T) {
+	app := newTestApp(t)
+	b := newBrowser(t, app)
+	shots := os.Getenv("HOOKHOUSE_SCREENSHOTS")
+
+	b.setupOwner()
+	b.click(`[data-testid="add-integration"]`)
+	b.expectPath("/integrations/new")
+	if shots != "" {
+		b.screenshot(shots + "/catalog.png")
+	}
+	b.click(`[data-testid="source-vero"]`)
+	b.expectPath("/integrations/new/vero")
+
+	// The schema name follows the typing (static/app.js, allowed by the CSP).
+	b.fill("#name", "Stitch Vero")
+	if got := b.text(`[data-testid="schema-preview"]`); got != "stitch_vero" {
+		t.Fatalf("live preview shows %q, want stitch_vero", got)
+	}
+	if shots != "" {
+		b.screenshot(shots + "/add-vero.png")
+	}
+	b.submit(`[data-testid="save-integration"]`)
+	b.expectPath("/integrations/1/webhook-url")
+
+	// Copy the URL: the page confirms, and the clipboard holds what the page shows.
+	shown := b.text(`[data-testid="webhook-url"]`)
+	token := tokenOf(t, shown)
+	b.click(`[data-testid="copy-button"]`)
+	b.do("wait for Copied", chromedp.WaitVisible(chromedp.CSS(`[data-testid="copied"]`)))
+	if got := b.text(`[data-testid="copied"]`); got != "Copied" {
+		t.Fatalf("copy confirmation says %q", got)
+	}
+	clip, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Logf("clipboard not readable here (%v); the element's text was checked instead", err)
+	} else if strings.TrimSpace(clip) != shown {
+		t.Fatalf("clipboard holds %q, page shows %q", clip, shown)
+	}
+	if shots != "" {
+		b.screenshot(shots + "/webhook-url.png")
+	}
+
+	b.click(`[data-testid="continue"]`)
+	b.expectPath("/integrations/1")
+	if got := b.text(`[data-testid="integration-schema"]`); got != "stitch_vero" {
+		t.Fatalf("integration page shows schema %q", got)
+	}
+
+	// Back and reload: the URL is gone for good.
+	b.do("go back", chromedp.NavigateBack())
+	b.expectPath("/integrations/1/webhook-url")
+	b.expectURLGone(token)
+	b.do("reload", chromedp.Reload())
+	b.expectURLGone(token)
+
+	// Rotate: generate a second URL, see it once, find a third impossible.
+	b.navigate("/integrations/1")
+	b.click(`[data-testid="tab-settings"]`)
+	b.expectPath("/integrations/1/settings")
+	b.submit(`[data-testid="generate-url"]`)
+	b.expectPath("/integrations/1/webhook-url")
+	newToken := tokenOf(t, b.text(`[data-testid="webhook-url"]`))
+	if newToken == token {
+		t.Fatal("Generate showed the first URL again")
+	}
+	b.click(`[data-testid="continue"]`)
+	b.expectPath("/integrations/1/settings")
+	if n := run(b, "count URL rows", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="url-row"]').length`)); n != 2 {
+		t.Fatalf("%d URL rows, want 2", n)
+	}
+	if !run(b, "is Generate disabled", chromedp.Evaluate[bool](`document.querySelector('[data-testid="generate-url"]').disabled`)) {
+		t.Fatal("Generate Webhook URL is enabled with two active URLs")
+	}
+	if got := b.text(`[data-testid="url-limit"]`); !strings.Contains(got, "at most 2 active URLs") {
+		t.Fatalf("the disabled button's reason: %q", got)
+	}
+
+	// Revoke the oldest, confirming the dialog.
+	dialogs := chromedp.Events(b.ctx, cdppage.JavascriptDialogOpening)
+	confirmed := make(chan string, 1)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			confirmed <- ev.Message
+			chromedp.Call(b.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true})
+			return
+		}
+	}()
+	b.submit(`[data-testid="url-row"]:first-child [data-testid="revoke"]`)
+	b.expectPath("/integrations/1/settings")
+	if msg := <-confirmed; !strings.Contains(msg, "Revoke the URL starting "+token[:8]) {
+		t.Fatalf("confirmation asked %q", msg)
+	}
+	if got := b.text(`[data-testid="flash"]`); !strings.Contains(got, "revoked") {
+		t.Fatalf("after revoke the page says %q", got)
+	}
+	if got := b.text(`[data-testid="url-row"]:first-child [data-testid="revoked-at"]`); !strings.HasPrefix(got, "Revoked ") {
+		t.Fatalf("the oldest row says %q", got)
+	}
+	if shots != "" {
+		b.screenshot(shots + "/settings-rotated.png")
+	}
+
+	// The revoked URL is refused at once, with a JSON error.
+	resp, err := http.Post(shown, "application/json", strings.NewReader(`{"event":"opened"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]string
+	if resp.StatusCode != http.StatusUnauthorized || json.NewDecoder(resp.Body).Decode(&body) != nil || body["error"] == "" {
+		t.Fatalf("POST with the revoked URL: status %d, body %v; want 401 with a JSON error", resp.StatusCode, body)
+	}
+	// ... and the new one accepted.
+	if status := postEvent(t, fmt.Sprintf("%s/v1/clients/1/token/%s", app.URL, newToken)); status != http.StatusOK {
+		t.Fatalf("POST with the new URL: status %d, want 200", status)
+	}
+}
+
+// expectURLGone checks the copy-once page no longer shows the URL.
+func (b *browserSession) expectURLGone(token string) {
+	b.t.Helper()
+	if b.exists(`[data-testid="webhook-url"]`) {
+		b.t.Fatal("the webhook URL is visible again")
+	}
+	if got := b.text(`[data-testid="url-gone"]`); !strings.Contains(got, "shown once and can't be shown again") {
+		b.t.Fatalf("copy-once page now says %q", got)
+	}
+	if html := run(b, "read the page", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, token) {
+		b.t.Fatal("the token is still in the page")
+	}
+}
