@@ -84,9 +84,10 @@ type schemaLoad struct {
 }
 
 const (
-	activityQueue = 4096
-	activityBatch = 512
-	pruneEvery    = time.Minute
+	activityQueue  = 4096
+	activityBatch  = 1024
+	activityGather = 100 * time.Millisecond
+	pruneEvery     = time.Minute
 )
 
 func (s *Store) startActivity() {
@@ -182,7 +183,9 @@ func (s *Store) recordActivity() {
 				return
 			}
 			batch = append(batch[:0], e)
-			// Take whatever else is waiting, so a burst is one transaction.
+			// Gather for a moment, so a busy stream of webhooks costs a few transactions
+			// (and fsyncs) a second rather than one per request.
+			gather := time.NewTimer(activityGather)
 		drain:
 			for len(batch) < activityBatch {
 				select {
@@ -191,10 +194,11 @@ func (s *Store) recordActivity() {
 						break drain
 					}
 					batch = append(batch, e)
-				default:
+				case <-gather.C:
 					break drain
 				}
 			}
+			gather.Stop()
 			s.writeActivity(batch)
 		case ack := <-s.act.flushReq:
 			batch = batch[:0]
@@ -222,17 +226,9 @@ func (s *Store) writeActivity(batch []any) {
 		return
 	}
 	defer tx.Rollback()
-	for _, e := range batch {
-		switch e := e.(type) {
-		case WebhookRequest:
-			err = insertRequest(ctx, tx, e)
-		case schemaLoad:
-			err = insertLoad(ctx, tx, e.schema, e.report)
-		}
-		if err != nil {
-			s.logErr("recording activity", err)
-			return
-		}
+	if err := s.insertActivity(ctx, tx, batch); err != nil {
+		s.logErr("recording activity", err)
+		return
 	}
 	if err := tx.Commit(); err != nil {
 		s.logErr("recording activity", err)
@@ -241,48 +237,68 @@ func (s *Store) writeActivity(batch []any) {
 
 func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
-func insertRequest(ctx context.Context, tx *sql.Tx, r WebhookRequest) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_requests
-		(integration_id, received_at, status, error, records, rejected, bytes, content_type, ip, user_agent, body, body_truncated)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)`,
-		r.IntegrationID, formatTime(r.ReceivedAt), r.Status, r.Error, r.Records, r.Rejected, r.Bytes,
-		r.ContentType, r.IP, r.UserAgent, r.Body, r.BodyTruncated, r.IntegrationID); err != nil {
-		return err
+// insertActivity writes a batch, adding up the per-hour counters first so a burst of
+// requests costs one counter update per integration and hour.
+func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) error {
+	type hourKey struct {
+		integration int64
+		schema      string
+		hour        string
 	}
-	failed := 0
-	if !r.Accepted() {
-		failed = 1
+	type counts struct{ requests, errors, rows int }
+	hourly := map[hourKey]*counts{}
+	count := func(k hourKey) *counts {
+		if hourly[k] == nil {
+			hourly[k] = &counts{}
+		}
+		return hourly[k]
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO hourly_activity (integration_id, hour, requests, errors)
-		SELECT ?, ?, 1, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)
-		ON CONFLICT (integration_id, hour) DO UPDATE SET requests = requests + 1, errors = errors + excluded.errors`,
-		r.IntegrationID, hourOf(r.ReceivedAt), failed, r.IntegrationID)
-	return err
-}
-
-func insertLoad(ctx context.Context, tx *sql.Tx, schema string, r LoadReport) error {
-	rows, err := json.Marshal(r.RowsByTable)
-	if err != nil {
-		return err
+	insertRequest, insertLoad := tx.StmtContext(ctx, s.stmts.insertRequest), tx.StmtContext(ctx, s.stmts.insertLoad)
+	for _, e := range batch {
+		switch e := e.(type) {
+		case WebhookRequest:
+			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
+				e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID); err != nil {
+				return err
+			}
+			c := count(hourKey{integration: e.IntegrationID, hour: hourOf(e.ReceivedAt)})
+			c.requests++
+			if !e.Accepted() {
+				c.errors++
+			}
+		case schemaLoad:
+			r := e.report
+			if r.ColumnsAdded == nil {
+				r.ColumnsAdded = []AddedColumn{}
+			}
+			rows, err := json.Marshal(r.RowsByTable)
+			if err != nil {
+				return err
+			}
+			cols, err := json.Marshal(r.ColumnsAdded)
+			if err != nil {
+				return err
+			}
+			if _, err := insertLoad.ExecContext(ctx, formatTime(r.CommittedAt), r.Duration.Microseconds(), r.Records, r.Rejected,
+				rows, cols, e.schema); err != nil {
+				return err
+			}
+			count(hourKey{schema: e.schema, hour: hourOf(r.CommittedAt)}).rows += r.RowsByTable["data"]
+		}
 	}
-	if r.ColumnsAdded == nil {
-		r.ColumnsAdded = []AddedColumn{}
+	countRequests, countRows := tx.StmtContext(ctx, s.stmts.countRequests), tx.StmtContext(ctx, s.stmts.countRows)
+	for k, c := range hourly {
+		var err error
+		if k.schema == "" {
+			_, err = countRequests.ExecContext(ctx, k.integration, k.hour, c.requests, c.errors, k.integration)
+		} else {
+			_, err = countRows.ExecContext(ctx, k.hour, c.rows, k.schema)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	cols, err := json.Marshal(r.ColumnsAdded)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO load_reports
-		(integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added)
-		SELECT id, ?, ?, ?, ?, ?, ? FROM integrations WHERE schema_name = ?`,
-		formatTime(r.CommittedAt), r.Duration.Microseconds(), r.Records, r.Rejected, rows, cols, schema); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO hourly_activity (integration_id, hour, rows)
-		SELECT id, ?, ? FROM integrations WHERE schema_name = ?
-		ON CONFLICT (integration_id, hour) DO UPDATE SET rows = rows + excluded.rows`,
-		hourOf(r.CommittedAt), r.RowsByTable["data"], schema)
-	return err
+	return nil
 }
 
 // pruneActivity enforces the retention: by age for everything, by count per integration for

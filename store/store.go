@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
@@ -30,6 +31,8 @@ type Store struct {
 	read     *sql.DB
 	sessions *sqlite3store.SQLite3Store
 	act      *activity
+	stmts    statements
+	touched  sync.Map     // URL id -> the minute its last_used_at was last brought up to date
 	log      *slog.Logger // for failures of background work (slog's default logger)
 	now      func() time.Time
 }
@@ -50,13 +53,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// Keep every reader open: opening a SQLite connection costs more than most queries.
 	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
 	s := &Store{
 		db:       db,
 		read:     read,
 		sessions: sqlite3store.NewWithCleanupInterval(db, 10*time.Minute),
 		log:      slog.Default(),
 		now:      func() time.Time { return time.Now().UTC() },
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	s.startActivity()
 	return s, nil
@@ -98,8 +107,61 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close stops background work and closes the database cleanly (checkpointing the WAL).
 func (s *Store) Close() error {
 	s.sessions.StopCleanup()
-	s.stopActivity()
-	return errors.Join(s.read.Close(), s.db.Close())
+	if s.act != nil {
+		s.stopActivity()
+	}
+	return errors.Join(s.stmts.close(), s.read.Close(), s.db.Close())
+}
+
+// statements are the hot-path queries, prepared once: the SQLite driver would otherwise
+// parse the SQL again on every call, which costs more than running it.
+type statements struct {
+	webhookTarget *sql.Stmt
+	insertRequest *sql.Stmt
+	countRequests *sql.Stmt
+	insertLoad    *sql.Stmt
+	countRows     *sql.Stmt
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		db   *sql.DB
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{s.read, &s.stmts.webhookTarget, `SELECT w.id, w.token_hash, i.id, i.user_id, i.schema_name, i.source, i.primary_key, i.paused_at
+			FROM webhook_urls w JOIN integrations i ON i.id = w.integration_id
+			WHERE w.token_hash = ? AND w.integration_id = ? AND w.revoked_at IS NULL`},
+		{s.db, &s.stmts.insertRequest, `INSERT INTO webhook_requests
+			(integration_id, received_at, status, error, records, rejected, bytes, content_type, ip, user_agent, body, body_truncated)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)`},
+		{s.db, &s.stmts.countRequests, `INSERT INTO hourly_activity (integration_id, hour, requests, errors)
+			SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)
+			ON CONFLICT (integration_id, hour) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors`},
+		{s.db, &s.stmts.insertLoad, `INSERT INTO load_reports
+			(integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added)
+			SELECT id, ?, ?, ?, ?, ?, ? FROM integrations WHERE schema_name = ?`},
+		{s.db, &s.stmts.countRows, `INSERT INTO hourly_activity (integration_id, hour, rows)
+			SELECT id, ?, ? FROM integrations WHERE schema_name = ?
+			ON CONFLICT (integration_id, hour) DO UPDATE SET rows = rows + excluded.rows`},
+	} {
+		stmt, err := p.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+func (st statements) close() error {
+	var errs []error
+	for _, stmt := range []*sql.Stmt{st.webhookTarget, st.insertRequest, st.countRequests, st.insertLoad, st.countRows} {
+		if stmt != nil {
+			errs = append(errs, stmt.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Store) logErr(msg string, err error) { s.log.Error(msg, "err", err) }

@@ -167,9 +167,7 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	var t WebhookTarget
 	var stored string
 	var paused sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT w.id, w.token_hash, i.id, i.user_id, i.schema_name, i.source, i.primary_key, i.paused_at
-		FROM webhook_urls w JOIN integrations i ON i.id = w.integration_id
-		WHERE w.token_hash = ? AND w.integration_id = ? AND w.revoked_at IS NULL`, want, integrationID).
+	err := s.stmts.webhookTarget.QueryRowContext(ctx, want, integrationID).
 		Scan(&t.URLID, &stored, &t.IntegrationID, &t.UserID, &t.Schema, &t.Source, &t.PrimaryKey, &paused)
 	if errors.Is(err, sql.ErrNoRows) {
 		return WebhookTarget{}, ErrUnauthorized
@@ -189,6 +187,10 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 // read per request and at most one write per minute.
 func (s *Store) TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error {
 	minute := at.UTC().Truncate(time.Minute)
+	key := [2]int64{urlID, integrationID}
+	if last, ok := s.touched.Load(key); ok && !last.(time.Time).Before(minute) {
+		return nil // this process already recorded this minute: no query at all on the hot path
+	}
 	var last sql.NullString
 	err := s.read.QueryRowContext(ctx, "SELECT last_used_at FROM webhook_urls WHERE id = ? AND integration_id = ?", urlID, integrationID).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -198,6 +200,7 @@ func (s *Store) TouchWebhookURL(ctx context.Context, urlID, integrationID int64,
 		return err
 	}
 	if last.Valid && !parseTime(last.String).Before(minute) {
+		s.touched.Store(key, minute)
 		return nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -214,5 +217,9 @@ func (s *Store) TouchWebhookURL(ctx context.Context, urlID, integrationID int64,
 		WHERE id = ? AND (last_event_at IS NULL OR last_event_at < ?)`, stamp, integrationID, cutoff); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.touched.Store(key, minute)
+	return nil
 }

@@ -165,6 +165,9 @@ func TestWebhookRefusalsStoreNothing(t *testing.T) {
 	if verify.Status != http.StatusOK || verify.JSON["status"] != "ok" {
 		t.Fatalf("GET on a valid URL: %d %s", verify.Status, verify.Body)
 	}
+	if head := postWebhook(t, http.DefaultClient, http.MethodHead, hookURL, "", nil); head.Status != http.StatusOK {
+		t.Fatalf("HEAD on a valid URL (Mandrill's check): %d", head.Status)
+	}
 	if strings.Contains(app.Logs.String(), token) {
 		t.Fatal("the token reached the logs")
 	}

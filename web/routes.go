@@ -20,6 +20,7 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	webhooks := e.Group("/v1")
 	webhooks.POST("/clients/:id/token/:token", h.ReceiveWebhook)
 	webhooks.GET("/clients/:id/token/:token", h.VerifyWebhook)
+	webhooks.HEAD("/clients/:id/token/:token", h.VerifyWebhook) // Mandrill checks a URL with HEAD
 	webhooks.Match([]string{http.MethodPut, http.MethodPatch, http.MethodDelete}, "/clients/:id/token/:token", methodNotAllowed("GET, POST"))
 	webhooks.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
 
