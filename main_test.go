@@ -113,7 +113,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		t.Fatalf("-h: %v\n%s", err, out)
 	}
 	for _, want := range []string{"-addr", "HOOKHOUSE_ADDR", "-data", "HOOKHOUSE_DATA", "-public-url", "HOOKHOUSE_PUBLIC_URL",
-		"-log-format", "HOOKHOUSE_LOG_FORMAT", "HOOKHOUSE_ADMIN_EMAIL", "HOOKHOUSE_ADMIN_PASSWORD"} {
+		"-log-format", "HOOKHOUSE_LOG_FORMAT", "-max-body-bytes", "HOOKHOUSE_MAX_BODY_BYTES", "HOOKHOUSE_ADMIN_EMAIL", "HOOKHOUSE_ADMIN_PASSWORD"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
