@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -107,7 +108,8 @@ func (s *Store) SetRetention(r Retention) { s.act.retention.Store(&r) }
 // RecordRequest queues a webhook request for the Extraction Logs. It never blocks.
 func (s *Store) RecordRequest(r WebhookRequest) {
 	if len(r.Body) > MaxLoggedBody {
-		r.Body, r.BodyTruncated = r.Body[:MaxLoggedBody], true
+		// Copy the head, so the queue does not pin a large body's whole buffer.
+		r.Body, r.BodyTruncated = bytes.Clone(r.Body[:MaxLoggedBody]), true
 	}
 	s.enqueue(r)
 }

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -80,12 +80,19 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// tokenInPath matches the secret part of a webhook URL.
-var tokenInPath = regexp.MustCompile(`(/token/)[^/?]*`)
-
-// RedactPath replaces webhook tokens in a URL path with "…" so they never reach a log.
+// RedactPath replaces the token of a webhook URL path (/v1/clients/<id>/token/<token>) with
+// "…" so tokens never reach a log.
 func RedactPath(path string) string {
-	return tokenInPath.ReplaceAllString(path, "${1}…")
+	const marker = "/token/"
+	i := strings.Index(path, marker)
+	if i < 0 {
+		return path
+	}
+	rest := path[i+len(marker):]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		return path[:i+len(marker)] + "…" + RedactPath(rest[j:])
+	}
+	return path[:i+len(marker)] + "…"
 }
 
 // accessLog writes one structured line per request.
