@@ -249,6 +249,7 @@ func (s *Store) SetPaused(ctx context.Context, userID, id int64, paused bool) er
 		at = formatTime(s.now())
 	}
 	res, err := s.db.ExecContext(ctx, "UPDATE integrations SET paused_at = ? WHERE id = ? AND user_id = ?", at, id, userID)
+	s.targets.forget()
 	return affectedOne(res, err)
 }
 
@@ -275,7 +276,11 @@ func (s *Store) DeleteIntegration(ctx context.Context, userID, id int64, keepDat
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.targets.forget()
+	return nil
 }
 
 // affectedOne turns "no row matched" into ErrNotFound.

@@ -342,3 +342,22 @@ func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetCacheDropsLookupsThatRacedAWrite(t *testing.T) {
+	var c targetCache
+	k := targetKey{1, "hash"}
+	gen := c.generation()
+	c.forget() // a revoke commits while the lookup is reading the database
+	c.put(k, WebhookTarget{IntegrationID: 1}, gen)
+	if _, ok := c.get(k); ok {
+		t.Fatal("a lookup that raced a revoke was cached")
+	}
+	c.put(k, WebhookTarget{IntegrationID: 1}, c.generation())
+	if _, ok := c.get(k); !ok {
+		t.Fatal("a current lookup was not cached")
+	}
+	c.forget()
+	if _, ok := c.get(k); ok {
+		t.Fatal("forget kept an entry")
+	}
+}

@@ -33,6 +33,7 @@ type Store struct {
 	act      *activity
 	stmts    statements
 	touched  sync.Map     // URL id -> the minute its last_used_at was last brought up to date
+	targets  targetCache  // authenticated webhook targets, see WebhookTarget
 	log      *slog.Logger // for failures of background work (slog's default logger)
 	now      func() time.Time
 }

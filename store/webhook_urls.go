@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -149,6 +150,7 @@ func (s *Store) RevokeWebhookURL(ctx context.Context, userID, integrationID, url
 	if err != nil {
 		return WebhookURL{}, err
 	}
+	s.targets.forget()
 	u.CreatedAt, u.RevokedAt = parseTime(created), parseTime(revoked)
 	if used.Valid {
 		u.LastUsedAt = parseTime(used.String)
@@ -157,13 +159,19 @@ func (s *Store) RevokeWebhookURL(ctx context.Context, userID, integrationID, url
 }
 
 // WebhookTarget authenticates a webhook request: it returns where events for the token go,
-// or ErrUnauthorized. It reads the database on every call (no cache), so a revoke or a
-// delete takes effect for the very next request.
+// or ErrUnauthorized. Lookups that succeed are remembered (see targetCache), so a busy URL
+// costs no query; every change that could refuse a URL (revoke, pause, delete) clears them
+// before it returns, so the very next request sees it.
 func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token string) (WebhookTarget, error) {
 	if len(token) > 256 { // real tokens are 64 characters; don't hash arbitrary input
 		return WebhookTarget{}, ErrUnauthorized
 	}
 	want := hashToken(token)
+	key := targetKey{integrationID, want}
+	if t, ok := s.targets.get(key); ok {
+		return t, nil
+	}
+	generation := s.targets.generation()
 	var t WebhookTarget
 	var stored string
 	var paused sql.NullString
@@ -179,7 +187,60 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 		return WebhookTarget{}, ErrUnauthorized
 	}
 	t.Paused = paused.Valid
+	s.targets.put(key, t, generation)
 	return t, nil
+}
+
+// targetCache remembers authenticated webhook targets by integration id and token hash (never
+// the token). It lives in this process: every write that can refuse a URL goes through this
+// Store and calls forget after committing, and a lookup that raced with such a write is not
+// cached (the generation moved). With several hookhouse nodes sharing state, this
+// invalidation has to become shared too.
+type targetCache struct {
+	mu      sync.RWMutex
+	gen     uint64
+	entries map[targetKey]WebhookTarget
+}
+
+type targetKey struct {
+	integrationID int64
+	tokenHash     string
+}
+
+// maxCachedTargets bounds the cache; past it, it starts over.
+const maxCachedTargets = 10000
+
+func (c *targetCache) get(k targetKey) (WebhookTarget, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t, ok := c.entries[k]
+	return t, ok
+}
+
+func (c *targetCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *targetCache) put(k targetKey, t WebhookTarget, generation uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != generation {
+		return // a revoke, pause or delete committed while we looked: don't keep what we read
+	}
+	if c.entries == nil || len(c.entries) >= maxCachedTargets {
+		c.entries = map[targetKey]WebhookTarget{}
+	}
+	c.entries[k] = t
+}
+
+// forget drops every remembered target. Called after a change that can refuse URLs.
+func (c *targetCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.entries)
 }
 
 // TouchWebhookURL records that a URL delivered events at at: last_used_at on the URL and
