@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/hookhouse/hookhouse/handlers"
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
@@ -32,6 +34,9 @@ type Config struct {
 	PublicURL     string
 	LogFormat     string
 	MaxBodyBytes  int64
+	MaxColumns    int     // per warehouse table; records needing more go to _sdc_rejected
+	RateLimit     float64 // requests per second per webhook URL; 0 turns the limit off
+	RateBurst     int
 	AdminEmail    string // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
 	AdminPassword string // HOOKHOUSE_ADMIN_PASSWORD
 }
@@ -77,6 +82,21 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("HOOKHOUSE_MAX_BODY_BYTES must be a number of bytes: %w", err)
 	}
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest webhook body accepted; larger ones get 413 (HOOKHOUSE_MAX_BODY_BYTES)")
+	maxColumns, err := strconv.Atoi(env("HOOKHOUSE_MAX_COLUMNS", strconv.Itoa(warehouse.DefaultMaxColumns)))
+	if err != nil {
+		return Config{}, fmt.Errorf("HOOKHOUSE_MAX_COLUMNS must be a number: %w", err)
+	}
+	fs.IntVar(&cfg.MaxColumns, "max-columns", maxColumns, "most columns a warehouse table may have (at most 2000); a record needing more goes to _sdc_rejected (HOOKHOUSE_MAX_COLUMNS)")
+	rateLimit, err := strconv.ParseFloat(env("HOOKHOUSE_RATE_LIMIT", strconv.Itoa(web.DefaultRateLimit)), 64)
+	if err != nil {
+		return Config{}, fmt.Errorf("HOOKHOUSE_RATE_LIMIT must be a number of requests per second: %w", err)
+	}
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", rateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off (HOOKHOUSE_RATE_LIMIT)")
+	rateBurst, err := strconv.Atoi(env("HOOKHOUSE_RATE_BURST", strconv.Itoa(web.DefaultRateBurst)))
+	if err != nil {
+		return Config{}, fmt.Errorf("HOOKHOUSE_RATE_BURST must be a number of requests: %w", err)
+	}
+	fs.IntVar(&cfg.RateBurst, "rate-burst", rateBurst, "requests a webhook URL may send at once above -rate-limit (HOOKHOUSE_RATE_BURST)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
 		fs.PrintDefaults()
@@ -89,6 +109,12 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
 	}
+	if cfg.MaxColumns < 10 || cfg.MaxColumns > 2000 {
+		return Config{}, fmt.Errorf("-max-columns must be between 10 and 2000, not %d", cfg.MaxColumns)
+	}
+	if cfg.RateLimit < 0 || cfg.RateBurst < 1 {
+		return Config{}, fmt.Errorf("-rate-limit must be 0 (off) or positive and -rate-burst at least 1, not %g and %d", cfg.RateLimit, cfg.RateBurst)
+	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
 	}
@@ -100,6 +126,14 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	}
 	return cfg, nil
+}
+
+// webhookRate is the -rate-limit setting as the limiter takes it: 0 means no limit.
+func webhookRate(perSecond float64) rate.Limit {
+	if perSecond == 0 {
+		return rate.Inf
+	}
+	return rate.Limit(perSecond)
 }
 
 func newLogger(format string) *slog.Logger {
@@ -125,7 +159,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	}
 	// Each integration's data lives in its own file, warehouse/<schema>.db; committed batches
 	// feed the Loading Reports.
-	wh, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{OnCommit: st.RecordBatch})
+	wh, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{OnCommit: st.RecordBatch, MaxColumns: cfg.MaxColumns})
 	if err != nil {
 		return err
 	}
@@ -135,6 +169,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		Handler: web.New(web.Config{
 			Store: st, Warehouse: wh, Log: log,
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes,
+			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,

@@ -54,6 +54,13 @@ const (
 
 func newTestApp(t *testing.T) *testApp {
 	t.Helper()
+	return newTestAppWith(t, warehouse.Options{}, web.Config{})
+}
+
+// newTestAppWith builds the app with the given warehouse options (OnCommit is set here) and
+// web limits (MaxBodyBytes, RateLimit, RateBurst; the rest of cfg is filled in).
+func newTestAppWith(t *testing.T, opts warehouse.Options, cfg web.Config) *testApp {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
 	if err != nil {
@@ -61,11 +68,13 @@ func newTestApp(t *testing.T) *testApp {
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	wh, err := warehouse.Open(filepath.Join(dir, "warehouse"), log, warehouse.Options{OnCommit: st.RecordBatch})
+	opts.OnCommit = st.RecordBatch
+	wh, err := warehouse.Open(filepath.Join(dir, "warehouse"), log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(web.Config{Store: st, Warehouse: wh, Log: log, DataDir: dir}))
+	cfg.Store, cfg.Warehouse, cfg.Log, cfg.DataDir = st, wh, log, dir
+	srv := httptest.NewServer(web.New(cfg))
 	t.Cleanup(func() {
 		srv.Close()
 		wh.Close()

@@ -12,12 +12,12 @@ import (
 )
 
 // routes is the route table: every URL hookhouse answers, in one place.
-func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store.Store) {
+func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store.Store, limit echo.MiddlewareFunc) {
 	e.GET("/healthz", h.Healthz)
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
 
-	// Webhooks: no session, no CSRF; authenticated by the token in the URL.
-	webhooks := e.Group("/v1")
+	// Webhooks: no session, no CSRF; authenticated by the token in the URL, rate-limited per URL.
+	webhooks := e.Group("/v1", limit)
 	webhooks.POST("/clients/:id/token/:token", h.ReceiveWebhook)
 	webhooks.GET("/clients/:id/token/:token", h.VerifyWebhook)
 	webhooks.HEAD("/clients/:id/token/:token", h.VerifyWebhook) // Mandrill checks a URL with HEAD

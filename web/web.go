@@ -11,6 +11,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
 
 	"github.com/hookhouse/hookhouse/handlers"
 	"github.com/hookhouse/hookhouse/store"
@@ -25,6 +26,10 @@ type Config struct {
 	PublicURL    string // e.g. https://hooks.example.com; empty derives it from each request
 	DataDir      string
 	MaxBodyBytes int64 // largest webhook body; 0 means handlers.DefaultMaxBodyBytes
+	// RateLimit is the requests per second each webhook URL may send, with bursts of up to
+	// RateBurst; zero values take DefaultRateLimit and DefaultRateBurst, rate.Inf turns it off.
+	RateLimit rate.Limit
+	RateBurst int
 }
 
 // New builds the Echo application.
@@ -64,6 +69,12 @@ func New(cfg Config) *echo.Echo {
 	})
 
 	e.Use(middleware.Recover(), accessLog(cfg.Log), securityHeaders)
-	routes(e, h, sm, cfg.Store)
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
+	routes(e, h, sm, cfg.Store, rateLimit(cfg.RateLimit, cfg.RateBurst))
 	return e
 }

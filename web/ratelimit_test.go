@@ -1,0 +1,115 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+func TestRateLimitPerWebhookURL(t *testing.T) {
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{RateLimit: 2, RateBurst: 5})
+	c := app.signedInClient(t)
+	_, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
+	_, otherURL := mustAdd(t, c, "incoming-webhooks", "Refunds")
+	token := tokenOf(t, hookURL)
+
+	for i := range 5 {
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(fmt.Sprintf(`{"id":%d}`, i))); a.Status != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i, a.Status, a.Body)
+		}
+	}
+	a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":99}`))
+	if a.Status != http.StatusTooManyRequests {
+		t.Fatalf("request beyond the burst: %d %s, want 429", a.Status, a.Body)
+	}
+	wait, err := strconv.Atoi(a.Header.Get("Retry-After"))
+	if err != nil || wait < 1 {
+		t.Fatalf("429 Retry-After %q, want whole seconds >= 1", a.Header.Get("Retry-After"))
+	}
+	if msg, _ := a.JSON["error"].(string); !strings.Contains(msg, "Too many requests") || !strings.Contains(msg, "nothing of this request was stored") {
+		t.Fatalf("429 JSON error: %s", a.Body)
+	}
+	// Another URL has its own bucket.
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, otherURL, "application/json", []byte(`{"id":1}`)); a.Status != http.StatusOK {
+		t.Fatalf("another URL is throttled too: %d %s", a.Status, a.Body)
+	}
+	// After Retry-After the sender is let through again.
+	time.Sleep(time.Duration(wait) * time.Second)
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":100}`)); a.Status != http.StatusOK {
+		t.Fatalf("after Retry-After: %d %s", a.Status, a.Body)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "orders"), "SELECT COUNT(*) FROM data WHERE id = 99"); n != 0 {
+		t.Fatal("the throttled request was stored")
+	}
+	if strings.Contains(app.Logs.String(), token) {
+		t.Fatal("the token reached the logs")
+	}
+}
+
+// A full writer queue answers 503 with Retry-After, every acknowledged event is stored, and
+// the dashboard stays quick during the flood.
+func TestWebhookFloodFullQueueAnswers503AndDashboardStaysQuick(t *testing.T) {
+	app := newTestAppWith(t, warehouse.Options{MaxQueue: 1}, web.Config{})
+	c := app.signedInClient(t)
+	_, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
+
+	const workers, perWorker = 32, 40
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	var mu sync.Mutex
+	var acked []int
+	busy := 0
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWorker {
+				id := w*perWorker + i
+				a := postWebhook(t, client, http.MethodPost, hookURL, "application/json", []byte(fmt.Sprintf(`{"id":%d,"pad":"%s"}`, id, strings.Repeat("x", 200))))
+				mu.Lock()
+				switch {
+				case a.Status == http.StatusOK:
+					acked = append(acked, id)
+				case a.Status == http.StatusServiceUnavailable && a.Header.Get("Retry-After") == "1" && strings.Contains(a.Body, "busy"):
+					busy++
+				default:
+					t.Errorf("id %d: %d (Retry-After %q) %s", id, a.Status, a.Header.Get("Retry-After"), a.Body)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// Meanwhile, the dashboard answers.
+	var slowest time.Duration
+	for range 10 {
+		start := time.Now()
+		expectStatus(t, c.get("/integrations"), http.StatusOK)
+		slowest = max(slowest, time.Since(start))
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+	t.Logf("flood of %d requests with a writer queue of 1: %d acknowledged, %d answered 503 busy; slowest dashboard page %v",
+		workers*perWorker, len(acked), busy, slowest)
+	if busy == 0 {
+		t.Error("a writer queue of 1 never filled under 32 concurrent senders")
+	}
+	if slowest > time.Second {
+		t.Errorf("the dashboard took %v during the flood", slowest)
+	}
+	db := warehouseDB(t, app, "orders")
+	if n := queryInt(t, db, "SELECT COUNT(*) FROM data"); n != int64(len(acked)) {
+		t.Fatalf("data has %d rows, %d requests were acknowledged", n, len(acked))
+	}
+	for _, id := range acked {
+		if n := queryInt(t, db, "SELECT COUNT(*) FROM data WHERE id = ?", id); n != 1 {
+			t.Fatalf("acknowledged id %d is stored %d times", id, n)
+		}
+	}
+}
