@@ -200,14 +200,14 @@ func (wr *writer) commit(batch []*loadRequest) {
 	}
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
-	if _, err := wr.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := wr.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		wr.abort(batch, err)
 		return
 	}
 	rows := map[string]int{} // rows per table of the current request
 	for i, req := range batch {
 		mark := wr.cat.mark()
-		if _, err := wr.conn.ExecContext(ctx, "SAVEPOINT request"); err != nil {
+		if _, err := wr.exec(ctx, "SAVEPOINT request"); err != nil {
 			wr.abort(batch, err)
 			return
 		}
@@ -229,12 +229,12 @@ func (wr *writer) commit(batch []*loadRequest) {
 				report.RowsByTable[name] += n
 			}
 		}
-		if _, err := wr.conn.ExecContext(ctx, "RELEASE request"); err != nil {
+		if _, err := wr.exec(ctx, "RELEASE request"); err != nil {
 			wr.abort(batch, err)
 			return
 		}
 	}
-	if _, err := wr.conn.ExecContext(ctx, "COMMIT"); err != nil {
+	if _, err := wr.exec(ctx, "COMMIT"); err != nil {
 		wr.abort(batch, err)
 		return
 	}
@@ -248,6 +248,16 @@ func (wr *writer) commit(batch []*loadRequest) {
 		outcomes[i].result.Batch = report
 		req.done <- outcomes[i]
 	}
+}
+
+// exec runs a statement without arguments through the statement cache: the transaction
+// statements run for every request, and parsing them each time costs more than running them.
+func (wr *writer) exec(ctx context.Context, query string) (sql.Result, error) {
+	stmt, err := wr.statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx)
 }
 
 // abort rolls back a failed transaction, resets the connection and catalog
