@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -65,38 +64,30 @@ func main() {
 }
 
 func parseConfig(args []string, getenv func(string) string) (Config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
 	var cfg Config
 	fs := flag.NewFlagSet("hookhouse", flag.ContinueOnError)
-	fs.StringVar(&cfg.Addr, "addr", env("HOOKHOUSE_ADDR", ":8080"), "address to listen on (HOOKHOUSE_ADDR)")
-	fs.StringVar(&cfg.DataDir, "data", env("HOOKHOUSE_DATA", "./hookhouse-data"), "folder for the metadata database and the warehouse files (HOOKHOUSE_DATA)")
-	fs.StringVar(&cfg.PublicURL, "public-url", env("HOOKHOUSE_PUBLIC_URL", ""), "base URL webhook URLs are built on, e.g. https://hooks.example.com; default: derived from each request (HOOKHOUSE_PUBLIC_URL)")
-	fs.StringVar(&cfg.LogFormat, "log-format", env("HOOKHOUSE_LOG_FORMAT", "text"), "log format: text or json (HOOKHOUSE_LOG_FORMAT)")
-	maxBody, err := strconv.ParseInt(env("HOOKHOUSE_MAX_BODY_BYTES", strconv.Itoa(handlers.DefaultMaxBodyBytes)), 10, 64)
-	if err != nil {
-		return Config{}, fmt.Errorf("HOOKHOUSE_MAX_BODY_BYTES must be a number of bytes: %w", err)
+	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&cfg.DataDir, "data", "./hookhouse-data", "folder for the metadata database and the warehouse files")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL webhook URLs are built on, e.g. https://hooks.example.com; default: derived from each request")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest webhook body accepted; larger ones get 413")
+	fs.IntVar(&cfg.MaxColumns, "max-columns", warehouse.DefaultMaxColumns, "most columns a warehouse table may have (at most 2000); a record needing more goes to _sdc_rejected")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", web.DefaultRateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", web.DefaultRateBurst, "requests a webhook URL may send at once above -rate-limit")
+	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		f.Usage += " (" + name + ")"
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return Config{}, envErr
 	}
-	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest webhook body accepted; larger ones get 413 (HOOKHOUSE_MAX_BODY_BYTES)")
-	maxColumns, err := strconv.Atoi(env("HOOKHOUSE_MAX_COLUMNS", strconv.Itoa(warehouse.DefaultMaxColumns)))
-	if err != nil {
-		return Config{}, fmt.Errorf("HOOKHOUSE_MAX_COLUMNS must be a number: %w", err)
-	}
-	fs.IntVar(&cfg.MaxColumns, "max-columns", maxColumns, "most columns a warehouse table may have (at most 2000); a record needing more goes to _sdc_rejected (HOOKHOUSE_MAX_COLUMNS)")
-	rateLimit, err := strconv.ParseFloat(env("HOOKHOUSE_RATE_LIMIT", strconv.Itoa(web.DefaultRateLimit)), 64)
-	if err != nil {
-		return Config{}, fmt.Errorf("HOOKHOUSE_RATE_LIMIT must be a number of requests per second: %w", err)
-	}
-	fs.Float64Var(&cfg.RateLimit, "rate-limit", rateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off (HOOKHOUSE_RATE_LIMIT)")
-	rateBurst, err := strconv.Atoi(env("HOOKHOUSE_RATE_BURST", strconv.Itoa(web.DefaultRateBurst)))
-	if err != nil {
-		return Config{}, fmt.Errorf("HOOKHOUSE_RATE_BURST must be a number of requests: %w", err)
-	}
-	fs.IntVar(&cfg.RateBurst, "rate-burst", rateBurst, "requests a webhook URL may send at once above -rate-limit (HOOKHOUSE_RATE_BURST)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
 		fs.PrintDefaults()
@@ -134,6 +125,11 @@ func webhookRate(perSecond float64) rate.Limit {
 		return rate.Inf
 	}
 	return rate.Limit(perSecond)
+}
+
+// envName is a flag's environment variable: -max-body-bytes is HOOKHOUSE_MAX_BODY_BYTES.
+func envName(flagName string) string {
+	return "HOOKHOUSE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 func newLogger(format string) *slog.Logger {
