@@ -189,6 +189,13 @@ var csrfField = regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`)
 // signIn posts the login form as a browser would and reports whether it was accepted.
 func signIn(t *testing.T, base, email, password string) bool {
 	t.Helper()
+	_, ok := signInClient(t, base, email, password)
+	return ok
+}
+
+// signInClient signs in like signIn and returns the client holding the session cookie.
+func signInClient(t *testing.T, base, email, password string) (*http.Client, bool) {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(base + "/login")
@@ -206,5 +213,5 @@ func signIn(t *testing.T, base, email, password string) bool {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/integrations"
+	return c, resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/integrations"
 }
