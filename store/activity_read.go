@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// MaxPageSize bounds how many log lines one page of Extraction Logs or Loading Reports holds.
+const MaxPageSize = 200
+
+// Activity is an integration's recent traffic, as the overview shows it.
+type Activity struct {
+	HourlyRows       [24]int // rows loaded per hour, oldest first; the last is the current hour
+	RowsToday        int     // since midnight UTC
+	RequestsLastHour int     // in the current and the previous clock hour
+	ErrorsLastHour   int
+	LastRowsAt       time.Time // commit time of the last batch that loaded rows; zero if none is kept
+	LastTable        string    // the last table a batch loaded rows into
+}
+
+// ExtractionLogs returns up to limit of an integration's logged webhook requests, newest
+// first, with ids below before (0: from the newest). Bodies are left out; see ExtractionLog.
+// Another user's integration is ErrNotFound.
+func (s *Store) ExtractionLogs(ctx context.Context, userID, integrationID, before int64, limit int) ([]WebhookRequest, error) {
+	if err := s.owns(ctx, userID, integrationID); err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, integration_id, received_at, status, error, records, rejected, bytes,
+			content_type, ip, user_agent, body_truncated
+		FROM webhook_requests WHERE integration_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
+		integrationID, before, before, pageSize(limit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []WebhookRequest
+	for rows.Next() {
+		var r WebhookRequest
+		var received string
+		if err := rows.Scan(&r.ID, &r.IntegrationID, &received, &r.Status, &r.Error, &r.Records, &r.Rejected, &r.Bytes,
+			&r.ContentType, &r.IP, &r.UserAgent, &r.BodyTruncated); err != nil {
+			return nil, err
+		}
+		r.ReceivedAt = parseTime(received)
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}
+
+// ExtractionLog returns one logged request with its (capped) body.
+func (s *Store) ExtractionLog(ctx context.Context, userID, integrationID, id int64) (WebhookRequest, error) {
+	var r WebhookRequest
+	var received string
+	err := s.read.QueryRowContext(ctx, `SELECT r.id, r.integration_id, r.received_at, r.status, r.error, r.records, r.rejected,
+			r.bytes, r.content_type, r.ip, r.user_agent, COALESCE(r.body, X''), r.body_truncated
+		FROM webhook_requests r JOIN integrations i ON i.id = r.integration_id
+		WHERE r.id = ? AND r.integration_id = ? AND i.user_id = ?`, id, integrationID, userID).
+		Scan(&r.ID, &r.IntegrationID, &received, &r.Status, &r.Error, &r.Records, &r.Rejected,
+			&r.Bytes, &r.ContentType, &r.IP, &r.UserAgent, &r.Body, &r.BodyTruncated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return WebhookRequest{}, ErrNotFound
+	}
+	r.ReceivedAt = parseTime(received)
+	return r, err
+}
+
+// LoadReports returns up to limit of an integration's committed batches, newest first, with
+// ids below before (0: from the newest).
+func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before int64, limit int) ([]LoadReport, error) {
+	if err := s.owns(ctx, userID, integrationID); err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added
+		FROM load_reports WHERE integration_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
+		integrationID, before, before, pageSize(limit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []LoadReport
+	for rows.Next() {
+		var r LoadReport
+		var committed, byTable, added string
+		var us int64
+		if err := rows.Scan(&r.ID, &r.IntegrationID, &committed, &us, &r.Records, &r.Rejected, &byTable, &added); err != nil {
+			return nil, err
+		}
+		r.CommittedAt, r.Duration = parseTime(committed), time.Duration(us)*time.Microsecond
+		if err := json.Unmarshal([]byte(byTable), &r.RowsByTable); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(added), &r.ColumnsAdded); err != nil {
+			return nil, err
+		}
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}
+
+// Activity returns the recent traffic of each of the user's integrations, by integration id,
+// as of now.
+func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity, error) {
+	now := s.now()
+	first := now.Truncate(time.Hour).Add(-23 * time.Hour)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	since := first
+	if midnight.Before(since) {
+		since = midnight
+	}
+	out := map[int64]*Activity{}
+	get := func(id int64) *Activity {
+		if out[id] == nil {
+			out[id] = &Activity{}
+		}
+		return out[id]
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT h.integration_id, h.hour, h.rows, h.requests, h.errors
+		FROM hourly_activity h JOIN integrations i ON i.id = h.integration_id
+		WHERE i.user_id = ? AND h.hour >= ?`, userID, hourOf(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var hour string
+		var n, requests, errs int
+		if err := rows.Scan(&id, &hour, &n, &requests, &errs); err != nil {
+			return nil, err
+		}
+		at, err := time.Parse("2006-01-02T15", hour)
+		if err != nil {
+			continue
+		}
+		a := get(id)
+		if i := int(at.Sub(first) / time.Hour); i >= 0 && i < len(a.HourlyRows) {
+			a.HourlyRows[i] += n
+		}
+		if !at.Before(midnight) {
+			a.RowsToday += n
+		}
+		if !at.Before(now.Truncate(time.Hour).Add(-time.Hour)) {
+			a.RequestsLastHour += requests
+			a.ErrorsLastHour += errs
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+
+	// The newest batch that loaded rows, per integration.
+	rows, err = s.read.QueryContext(ctx, `SELECT l.integration_id, l.committed_at, l.rows_by_table FROM load_reports l
+		JOIN (SELECT r.integration_id, MAX(r.id) AS id FROM load_reports r JOIN integrations i ON i.id = r.integration_id
+			WHERE i.user_id = ? AND r.records > 0 GROUP BY r.integration_id) last ON last.id = l.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var committed, byTable string
+		if err := rows.Scan(&id, &committed, &byTable); err != nil {
+			return nil, err
+		}
+		a := get(id)
+		a.LastRowsAt = parseTime(committed)
+		var counts map[string]int
+		json.Unmarshal([]byte(byTable), &counts)
+		a.LastTable = lastTable(counts)
+	}
+	return out, rows.Err()
+}
+
+// lastTable names the table a batch loaded: data when it got rows, else the first subtable
+// (by name) that did.
+func lastTable(counts map[string]int) string {
+	if counts["data"] > 0 {
+		return "data"
+	}
+	best := ""
+	for name, n := range counts {
+		if n > 0 && (best == "" || name < best) {
+			best = name
+		}
+	}
+	return best
+}
+
+// ActiveIntegrations counts integrations that are not paused (for /metrics).
+func (s *Store) ActiveIntegrations(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM integrations WHERE paused_at IS NULL").Scan(&n)
+	return n, err
+}
+
+// owns returns ErrNotFound unless the integration exists and is the user's.
+func (s *Store) owns(ctx context.Context, userID, integrationID int64) error {
+	var one int
+	err := s.read.QueryRowContext(ctx, "SELECT 1 FROM integrations WHERE id = ? AND user_id = ?", integrationID, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func pageSize(limit int) int {
+	if limit <= 0 || limit > MaxPageSize {
+		return MaxPageSize
+	}
+	return limit
+}

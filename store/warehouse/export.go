@@ -1,0 +1,207 @@
+package warehouse
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+)
+
+// ExportFormat is how Export writes rows.
+type ExportFormat string
+
+// Export formats.
+const (
+	CSV        ExportFormat = "csv"
+	JSONLines  ExportFormat = "jsonl"
+	exportBuf               = 64 << 10
+	flushEvery              = 1000 // rows between flushes to the client
+)
+
+// Export streams every row of table (or LatestView) to out, oldest first, one row in memory
+// at a time: memory stays flat at millions of rows. flush, if not nil, is called every
+// flushEvery rows after the buffered bytes reach out, so a download starts at once.
+// Booleans are written as true/false; NULLs as empty CSV fields or JSON null.
+func (w *Warehouse) Export(ctx context.Context, schema, table string, format ExportFormat, out io.Writer, flush func()) error {
+	if format != CSV && format != JSONLines {
+		return fmt.Errorf("unknown export format %q", format)
+	}
+	db, err := w.openReader(schema)
+	if err != nil {
+		return err
+	}
+	if db == nil {
+		return ErrNoTable
+	}
+	defer db.Close()
+	base, err := browsable(ctx, db, table)
+	if err != nil {
+		return err
+	}
+	booleans, err := booleanColumns(ctx, db, base)
+	if err != nil {
+		return err
+	}
+	query := "SELECT * FROM " + quoteIdent(base) + " o"
+	if table == latestView {
+		pk, err := latestKey(ctx, db)
+		if err != nil {
+			return err
+		}
+		query += fmt.Sprintf(" WHERE o.%[1]s = (SELECT MAX(i.%[1]s) FROM %[2]s i WHERE i.%[3]s = o.%[3]s)",
+			colSequence, quoteIdent(rootTable), quoteIdent(pk))
+	}
+	rows, err := db.QueryContext(ctx, query+" ORDER BY o.rowid")
+	if err != nil {
+		return fmt.Errorf("warehouse %s: export %s: %w", schema, table, err)
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	isBool := make([]bool, len(names))
+	for i, n := range names {
+		isBool[i] = booleans[n]
+	}
+
+	buf := bufio.NewWriterSize(out, exportBuf)
+	var cw *csv.Writer // buffers rows of its own on top of buf
+	drain := func() error {
+		if cw != nil {
+			cw.Flush()
+			if err := cw.Error(); err != nil {
+				return err
+			}
+		}
+		return buf.Flush()
+	}
+	var writeRow func(vals []any) error
+	switch format {
+	case CSV:
+		cw = csv.NewWriter(buf)
+		if err := cw.Write(names); err != nil {
+			return err
+		}
+		record := make([]string, len(names))
+		writeRow = func(vals []any) error {
+			for i, v := range vals {
+				record[i] = csvField(v, isBool[i])
+			}
+			return cw.Write(record)
+		}
+	case JSONLines:
+		keys := make([][]byte, len(names))
+		for i, n := range names {
+			k, _ := json.Marshal(n)
+			keys[i] = append(k, ':')
+		}
+		line := make([]byte, 0, 4096)
+		writeRow = func(vals []any) error {
+			line = append(line[:0], '{')
+			for i, v := range vals {
+				if i > 0 {
+					line = append(line, ',')
+				}
+				line = append(line, keys[i]...)
+				line = appendJSON(line, v, isBool[i])
+			}
+			line = append(line, '}', '\n')
+			_, err := buf.Write(line)
+			return err
+		}
+	}
+
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for n := 1; rows.Next(); n++ {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if err := writeRow(vals); err != nil {
+			return err
+		}
+		if n%flushEvery == 0 && flush != nil {
+			if err := drain(); err != nil {
+				return err
+			}
+			flush()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return drain()
+}
+
+// booleanColumns are table's columns the catalog types boolean (stored as 0/1).
+func booleanColumns(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT column_name FROM _sdc_columns WHERE table_name = ? AND type = 'boolean'", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out[name] = true
+	}
+	return out, rows.Err()
+}
+
+func csvField(v any, isBool bool) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case int64:
+		if isBool {
+			return strconv.FormatBool(v != 0)
+		}
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case time.Time:
+		return formatTimestamp(v)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// appendJSON appends v as a JSON value.
+func appendJSON(b []byte, v any, isBool bool) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case int64:
+		if isBool {
+			return strconv.AppendBool(b, v != 0)
+		}
+		return strconv.AppendInt(b, v, 10)
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return append(b, "null"...)
+		}
+		return strconv.AppendFloat(b, v, 'g', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, v)
+	}
+	s, _ := json.Marshal(csvField(v, false))
+	return append(b, s...)
+}

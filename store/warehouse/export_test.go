@@ -1,0 +1,205 @@
+package warehouse
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestBrowseRowsNewestFirstLatestAndEventType(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	for _, body := range []string{
+		`{"id": 1, "type": "sent", "ok": true}`,
+		`{"id": 2, "type": "sent"}`,
+		`{"id": 1, "type": "opened", "tags": ["a", "b"]}`,
+	} {
+		mustLoad(t, w, "vero", Target{PrimaryKey: "id"}, decodeOne(t, body))
+	}
+
+	page, err := w.Rows(ctx, "vero", RowsQuery{Table: "data", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Rows) != 2 || page.Next == 0 || page.EventTypeColumn != "type" {
+		t.Fatalf("first page: %d rows, next %d, event column %q", len(page.Rows), page.Next, page.EventTypeColumn)
+	}
+	typeAt := indexOf(page.Columns, "type")
+	if page.Rows[0].Values[typeAt] != "opened" || page.Rows[1].Values[typeAt] != "sent" {
+		t.Fatalf("not newest first: %v", page.Rows)
+	}
+	for _, v := range page.Rows[0].Values {
+		if _, ok := v.(time.Time); ok {
+			t.Fatal("a timestamp came back as time.Time, not the stored text")
+		}
+	}
+	next, err := w.Rows(ctx, "vero", RowsQuery{Table: "data", Limit: 2, Before: page.Next})
+	if err != nil || len(next.Rows) != 1 || next.Next != 0 || next.Rows[0].Values[typeAt] != "sent" {
+		t.Fatalf("second page: %+v %v", next, err)
+	}
+	if got := strings.Join(page.EventTypes, ","); got != "opened,sent" {
+		t.Fatalf("event types offered: %s", got)
+	}
+
+	sent, _ := w.Rows(ctx, "vero", RowsQuery{Table: "data", EventType: "sent"})
+	latest, _ := w.Rows(ctx, "vero", RowsQuery{Table: LatestView})
+	if len(sent.Rows) != 2 || len(latest.Rows) != 2 {
+		t.Fatalf("type=sent gives %d rows, data_latest %d; want 2 and 2", len(sent.Rows), len(latest.Rows))
+	}
+	sub, err := w.Rows(ctx, "vero", RowsQuery{Table: "data__tags"})
+	if err != nil || len(sub.Rows) != 2 || sub.EventTypeColumn != "" {
+		t.Fatalf("subtable: %+v %v", sub, err)
+	}
+
+	names, vals, err := w.Row(ctx, "vero", "data", page.Rows[0].Key)
+	if err != nil || vals[indexOf(names, "type")] != "opened" {
+		t.Fatalf("Row: %v %v %v", names, vals, err)
+	}
+	for _, bad := range []string{"sqlite_master", "nope", `data" --`} {
+		if _, err := w.Rows(ctx, "vero", RowsQuery{Table: bad}); !errors.Is(err, ErrNoTable) {
+			t.Errorf("browsing %q: %v, want ErrNoTable", bad, err)
+		}
+	}
+	if _, err := w.Rows(ctx, "never_loaded", RowsQuery{Table: "data"}); !errors.Is(err, ErrNoTable) {
+		t.Errorf("a schema without a file: %v", err)
+	}
+}
+
+func TestExportCSVAndJSONLines(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{})
+	mustLoad(t, w, "vero", Target{PrimaryKey: "id"},
+		decodeOne(t, `{"id": 1, "type": "sent", "ok": true, "note": "a, \"quoted\"\nline"}`),
+		decodeOne(t, `{"id": 2, "type": "opened", "ok": false}`))
+
+	var out bytes.Buffer
+	if err := w.Export(context.Background(), "vero", "data", CSV, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("CSV: %v, %d records", err, len(recs))
+	}
+	header := recs[0]
+	if recs[1][indexOf(header, "note")] != "a, \"quoted\"\nline" || recs[1][indexOf(header, "ok")] != "true" || recs[2][indexOf(header, "note")] != "" {
+		t.Fatalf("CSV rows: %q", recs)
+	}
+
+	out.Reset()
+	if err := w.Export(context.Background(), "vero", LatestView, JSONLines, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var first map[string]any
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil {
+		t.Fatalf("JSON Lines: %q", out.String())
+	}
+	if first["ok"] != true || first["id"] != 1.0 || first["type"] != "sent" {
+		t.Fatalf("first line: %v", first)
+	}
+}
+
+// TestExportMillionRowsInBoundedMemory exports 1,000,000 rows as CSV and JSON Lines while
+// sampling the heap: the peak must not grow with the row count.
+func TestExportMillionRowsInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exports a million rows")
+	}
+	const rows = 1_000_000
+	dir := t.TempDir()
+	w := openTest(t, dir, Options{})
+	mustLoad(t, w, "big", Target{PrimaryKey: "id"},
+		decodeOne(t, `{"id": 0, "type": "sent", "ok": true, "email": "someone@example.com", "campaign": {"name": "Welcome", "id": 7}}`))
+	db := readDB(t, "file:"+filepath.Join(dir, "big.db"))
+	start := time.Now()
+	if _, err := db.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO data (_sdc_received_at, _sdc_batched_at, _sdc_sequence, _sdc_table_version, id, type, ok, email, campaign__name, campaign__id)
+		SELECT d._sdc_received_at, d._sdc_batched_at, d._sdc_sequence + i, 0, i, 'opened', i % 2, 'user' || i || '@example.com', 'Welcome', 7
+		FROM n, (SELECT * FROM data LIMIT 1) d`, rows-1); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("inserted %d rows in %v", rows, time.Since(start))
+
+	for _, format := range []ExportFormat{CSV, JSONLines} {
+		runtime.GC()
+		var base runtime.MemStats
+		runtime.ReadMemStats(&base)
+		var peak atomic.Uint64
+		stop := make(chan struct{})
+		var sampler sync.WaitGroup
+		sampler.Add(1)
+		go func() {
+			defer sampler.Done()
+			var m runtime.MemStats
+			for {
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+		lines := &lineCounter{}
+		flushes := 0
+		start := time.Now()
+		err := w.Export(context.Background(), "big", "data", format, lines, func() { flushes++ })
+		close(stop)
+		sampler.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rows
+		if format == CSV {
+			want++ // header
+		}
+		if lines.n != want {
+			t.Fatalf("%s: %d lines, want %d", format, lines.n, want)
+		}
+		growth := int64(peak.Load()) - int64(base.HeapInuse)
+		t.Logf("%s: %d rows, %d MB in %v; heap in use at start %.1f MiB, peak %.1f MiB (+%.1f MiB), %d flushes",
+			format, rows, lines.bytes>>20, time.Since(start).Round(time.Millisecond),
+			mib(base.HeapInuse), mib(peak.Load()), float64(growth)/(1<<20), flushes)
+		if growth > 32<<20 {
+			t.Fatalf("%s: the heap grew by %.1f MiB exporting %d rows; the export is not streaming", format, float64(growth)/(1<<20), rows)
+		}
+		if flushes < rows/flushEvery-1 {
+			t.Fatalf("%s: flushed %d times, want one per %d rows", format, flushes, flushEvery)
+		}
+	}
+}
+
+func mib(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// lineCounter is an io.Writer that keeps only counts, so the test measures the exporter.
+type lineCounter struct {
+	n     int
+	bytes int
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.n += bytes.Count(p, []byte{'\n'})
+	c.bytes += len(p)
+	return len(p), nil
+}
+
+func indexOf(names []string, name string) int {
+	for i, n := range names {
+		if n == name {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("no column %s in %v", name, names))
+}
