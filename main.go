@@ -21,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookhouse/hookhouse/handlers"
+	"github.com/hookhouse/hookhouse/metrics"
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
@@ -28,16 +29,19 @@ import (
 
 // Config is every setting; each flag has a HOOKHOUSE_* environment equivalent.
 type Config struct {
-	Addr          string
-	DataDir       string
-	PublicURL     string
-	LogFormat     string
-	MaxBodyBytes  int64
-	MaxColumns    int     // per warehouse table; records needing more go to _sdc_rejected
-	RateLimit     float64 // requests per second per webhook URL; 0 turns the limit off
-	RateBurst     int
-	AdminEmail    string // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
-	AdminPassword string // HOOKHOUSE_ADMIN_PASSWORD
+	Addr                 string
+	DataDir              string
+	PublicURL            string
+	LogFormat            string
+	MaxBodyBytes         int64
+	MaxColumns           int     // per warehouse table; records needing more go to _sdc_rejected
+	RateLimit            float64 // requests per second per webhook URL; 0 turns the limit off
+	RateBurst            int
+	LogRetention         time.Duration // how long Extraction Logs and Loading Reports are kept
+	LogMaxPerIntegration int           // most logged requests (and batches) kept per integration
+	MetricsToken         string        // bearer token /metrics requires; empty turns /metrics off
+	AdminEmail           string        // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
+	AdminPassword        string        // HOOKHOUSE_ADMIN_PASSWORD
 }
 
 // shutdownGrace bounds how long requests in flight may take to finish at shutdown.
@@ -74,6 +78,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&cfg.MaxColumns, "max-columns", warehouse.DefaultMaxColumns, "most columns a warehouse table may have (at most 2000); a record needing more goes to _sdc_rejected")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", web.DefaultRateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", web.DefaultRateBurst, "requests a webhook URL may send at once above -rate-limit")
+	fs.DurationVar(&cfg.LogRetention, "log-retention", store.DefaultRetention.MaxAge, "how long Extraction Logs and Loading Reports are kept, e.g. 168h")
+	fs.IntVar(&cfg.LogMaxPerIntegration, "log-max-requests", store.DefaultRetention.MaxPerIntegration, "most webhook requests (and batches) the logs keep per integration")
+	fs.StringVar(&cfg.MetricsToken, "metrics-token", "", "bearer token Prometheus must send to read /metrics; empty: /metrics answers 404 (prefer the environment variable: flags show in ps)")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -105,6 +112,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if cfg.RateLimit < 0 || cfg.RateBurst < 1 {
 		return Config{}, fmt.Errorf("-rate-limit must be 0 (off) or positive and -rate-burst at least 1, not %g and %d", cfg.RateLimit, cfg.RateBurst)
+	}
+	if cfg.LogRetention < time.Minute || cfg.LogMaxPerIntegration < 1 {
+		return Config{}, fmt.Errorf("-log-retention must be at least 1m and -log-max-requests at least 1, not %v and %d", cfg.LogRetention, cfg.LogMaxPerIntegration)
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
@@ -150,12 +160,18 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		return err
 	}
 	defer st.Close()
+	st.SetRetention(store.Retention{MaxAge: cfg.LogRetention, MaxPerIntegration: cfg.LogMaxPerIntegration})
 	if err := createAdmin(ctx, st, cfg, log); err != nil {
 		return err
 	}
+	m := metrics.New(metrics.Sources{ActiveIntegrations: st.ActiveIntegrations, DroppedActivity: st.DroppedActivity})
 	// Each integration's data lives in its own file, warehouse/<schema>.db; committed batches
-	// feed the Loading Reports.
-	wh, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{OnCommit: st.RecordBatch, MaxColumns: cfg.MaxColumns})
+	// feed the Loading Reports and the metrics.
+	onCommit := func(schema string, b warehouse.BatchReport) {
+		st.RecordBatch(schema, b)
+		m.ObserveBatch(schema, b)
+	}
+	wh, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns})
 	if err != nil {
 		return err
 	}
@@ -166,6 +182,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 			Store: st, Warehouse: wh, Log: log,
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
+			Metrics: m, MetricsToken: cfg.MetricsToken,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: 10 * time.Second,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/alexedwards/scs/v2"
@@ -40,12 +41,14 @@ type Store interface {
 	webhookURLCreator
 	urlRevoker
 	webhookAuthenticator
+	activityReader
 }
 
 // Warehouse is the per-schema data the handlers load into and drop; each file declares its part.
 type Warehouse interface {
 	schemaDropper
 	loader
+	dataReader
 }
 
 // Deps are the handlers' explicit dependencies.
@@ -57,6 +60,9 @@ type Deps struct {
 	DataDir      string
 	Warehouse    Warehouse
 	MaxBodyBytes int64 // largest webhook body accepted
+	Metrics      Metrics
+	MetricsToken string // bearer token /metrics requires; empty turns /metrics off (404)
+	Now          func() time.Time
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.
@@ -68,6 +74,12 @@ type Handler struct {
 
 // New builds the handlers.
 func New(d Deps) *Handler {
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
+	}
+	if d.Now == nil {
+		d.Now = func() time.Time { return time.Now().UTC() }
+	}
 	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals()}
 }
 

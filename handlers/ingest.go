@@ -72,7 +72,9 @@ func (h *Handler) ReceiveWebhook(c echo.Context) error {
 		return err
 	}
 	body, res, err := h.ingest(c, target, receivedAt)
-	h.Store.RecordRequest(h.extractionLog(c, target, receivedAt, body, res, err))
+	logged := h.extractionLog(c, target, receivedAt, body, res, err)
+	h.Store.RecordRequest(logged)
+	h.Metrics.ObserveWebhook(logged.IntegrationID, logged.Status, logged.Records, logged.Rejected)
 	if err != nil {
 		return err
 	}

@@ -25,13 +25,18 @@ func (h *Handler) Integrations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	activity, err := h.Store.Activity(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
 	rows := make([]views.IntegrationRow, len(list))
 	for i, in := range list {
-		rows[i] = views.IntegrationRow{Integration: in, Source: sourceOf(in)}
+		rows[i] = views.IntegrationRow{Integration: in, Source: sourceOf(in), Activity: activityOf(activity, in.ID)}
 	}
 	return render(c, http.StatusOK, views.IntegrationsPage(views.IntegrationsProps{
 		Page:         h.page(c, "Integrations", "integrations"),
 		Integrations: rows,
+		Now:          h.Now(),
 	}))
 }
 
@@ -41,15 +46,33 @@ func (h *Handler) Integration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	urls, err := h.Store.WebhookURLs(c.Request().Context(), in.UserID, in.ID)
+	ctx := c.Request().Context()
+	urls, err := h.Store.WebhookURLs(ctx, in.UserID, in.ID)
 	if err != nil {
 		return err
+	}
+	activity, err := h.Store.Activity(ctx, in.UserID)
+	if err != nil {
+		return err
+	}
+	tables, err := h.Warehouse.Tables(ctx, in.Schema)
+	if err != nil {
+		return err
+	}
+	var rowsTotal int64
+	for _, t := range tables {
+		if t.Name == "data" {
+			rowsTotal = t.Rows
+		}
 	}
 	return render(c, http.StatusOK, views.IntegrationPage(views.IntegrationProps{
 		Page:        h.page(c, in.Name, "integrations"),
 		Integration: in,
 		Source:      sourceOf(in),
 		ActiveURLs:  countActive(urls),
+		Activity:    activityOf(activity, in.ID),
+		RowsTotal:   rowsTotal,
+		Now:         h.Now(),
 	}))
 }
 
@@ -73,6 +96,13 @@ func sourceOf(in store.Integration) sources.Source {
 		return s
 	}
 	return sources.Source{Name: in.Source, Slug: in.Source}
+}
+
+func activityOf(m map[int64]*store.Activity, id int64) store.Activity {
+	if a := m[id]; a != nil {
+		return *a
+	}
+	return store.Activity{}
 }
 
 func countActive(urls []store.WebhookURL) int {

@@ -65,3 +65,8 @@ for (const form of document.querySelectorAll("[data-schema-form]")) {
   source.addEventListener("input", update);
   if (custom) custom.addEventListener("input", update);
 }
+
+// Filters with data-autosubmit apply as soon as a choice is made (the button still works).
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+});

@@ -213,3 +213,6 @@ func pageSize(limit int) int {
 	}
 	return limit
 }
+
+// Retention is how long Extraction Logs and Loading Reports are kept.
+func (s *Store) Retention() Retention { return *s.act.retention.Load() }

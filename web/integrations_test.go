@@ -150,7 +150,7 @@ func TestAddVeroShowsTheURLExactlyOnce(t *testing.T) {
 		"integration-name":   "Stitch Vero",
 		"integration-source": "Vero",
 		"integration-schema": "stitch_vero",
-		"integration-status": "Active",
+		"integration-status": "Waiting for first event", // Active once something arrives
 		"last-event":         "No events yet",
 	} {
 		if got := strings.TrimSpace(testID(p, id).Text()); got != want {

@@ -14,6 +14,7 @@ import (
 // routes is the route table: every URL hookhouse answers, in one place.
 func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store.Store, limit echo.MiddlewareFunc) {
 	e.GET("/healthz", h.Healthz)
+	e.GET("/metrics", h.ServeMetrics) // Prometheus; bearer token, no session
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
 
 	// Webhooks: no session, no CSRF; authenticated by the token in the URL, rate-limited per URL.
@@ -47,6 +48,12 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.POST("/integrations/:id/pause", h.PauseIntegration)
 	app.POST("/integrations/:id/resume", h.ResumeIntegration)
 	app.POST("/integrations/:id/delete", h.DeleteIntegration)
+	app.GET("/integrations/:id/extraction-logs", h.ExtractionLogs)
+	app.GET("/integrations/:id/extraction-logs/:requestID", h.ExtractionLog)
+	app.GET("/integrations/:id/loading-reports", h.LoadingReports)
+	app.GET("/integrations/:id/data", h.Data)
+	app.GET("/integrations/:id/data/:table/:row", h.DataRow)
+	app.GET("/integrations/:id/export", h.Export)
 	app.GET("/settings", h.Settings)
 
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookhouse/hookhouse/handlers"
+	"github.com/hookhouse/hookhouse/metrics"
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
@@ -30,6 +31,10 @@ type Config struct {
 	// RateBurst; zero values take DefaultRateLimit and DefaultRateBurst, rate.Inf turns it off.
 	RateLimit rate.Limit
 	RateBurst int
+	// Metrics is what /metrics serves; nil gives the app a registry of its own (then batch
+	// sizes and commit latency, which main wires to the warehouse, stay empty).
+	Metrics      *metrics.Metrics
+	MetricsToken string // bearer token /metrics requires; empty: /metrics answers 404
 }
 
 // New builds the Echo application.
@@ -58,6 +63,9 @@ func New(cfg Config) *echo.Echo {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = handlers.DefaultMaxBodyBytes
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New(metrics.Sources{ActiveIntegrations: cfg.Store.ActiveIntegrations, DroppedActivity: cfg.Store.DroppedActivity})
+	}
 	h := handlers.New(handlers.Deps{
 		Store:        cfg.Store,
 		Warehouse:    cfg.Warehouse,
@@ -66,6 +74,8 @@ func New(cfg Config) *echo.Echo {
 		PublicURL:    strings.TrimSuffix(cfg.PublicURL, "/"),
 		DataDir:      cfg.DataDir,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		Metrics:      cfg.Metrics,
+		MetricsToken: cfg.MetricsToken,
 	})
 
 	e.Use(middleware.Recover(), accessLog(cfg.Log), securityHeaders)

@@ -1,0 +1,194 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+type dataReader interface {
+	Tables(ctx context.Context, schema string) ([]warehouse.Table, error)
+	RejectedCount(ctx context.Context, schema string) (int64, error)
+	Rows(ctx context.Context, schema string, q warehouse.RowsQuery) (warehouse.RowsPage, error)
+	Row(ctx context.Context, schema, table string, key int64) ([]string, []any, error)
+	Export(ctx context.Context, schema, table string, format warehouse.ExportFormat, out io.Writer, flush func()) error
+	Path(schema string) string
+}
+
+// dataPageSize is how many rows the Data page shows at a time.
+const dataPageSize = 50
+
+// Data lists the schema's tables and a page of one table's rows, newest first.
+func (h *Handler) Data(c echo.Context) error {
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	before, err := cursorParam(c)
+	if err != nil {
+		return err
+	}
+	tables, err := h.dataTables(ctx, in)
+	if err != nil {
+		return err
+	}
+	props := views.DataProps{
+		Page:        h.page(c, in.Name+" · Data", "integrations"),
+		Integration: in,
+		Source:      sourceOf(in),
+		Tables:      tables,
+		Table:       c.QueryParam("table"),
+		EventType:   c.QueryParam("type"),
+		Paged:       before != 0,
+		Snippet:     h.sqliteSnippet(in, tables),
+	}
+	if props.Table == "" {
+		props.Table = "data"
+	}
+	for _, t := range tables {
+		props.HasLatest = props.HasLatest || t.Name == warehouse.LatestView
+	}
+	if len(tables) > 0 {
+		props.Rows, err = h.Warehouse.Rows(ctx, in.Schema, warehouse.RowsQuery{
+			Table: props.Table, EventType: props.EventType, Before: before, Limit: dataPageSize,
+		})
+		if errors.Is(err, warehouse.ErrNoTable) {
+			return echo.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return render(c, http.StatusOK, views.DataPage(props))
+}
+
+// dataTables is what the Data page lists: data and its subtables from the catalog, the
+// latest-version view when there is a primary key, and the rejects.
+func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views.DataTable, error) {
+	tables, err := h.Warehouse.Tables(ctx, in.Schema)
+	if err != nil || len(tables) == 0 {
+		return nil, err
+	}
+	var out []views.DataTable
+	for _, t := range tables {
+		kind := "table"
+		if t.Parent != "" {
+			kind = "subtable"
+		}
+		out = append(out, views.DataTable{Name: t.Name, Kind: kind, Rows: t.Rows, CreatedAt: t.CreatedAt, Columns: t.Columns})
+		if t.Name == "data" && in.PrimaryKey != "" {
+			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: -1, CreatedAt: t.CreatedAt})
+		}
+	}
+	rejected, err := h.Warehouse.RejectedCount(ctx, in.Schema)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: rejected}), nil
+}
+
+// sqliteSnippet shows how to open the file and take the latest version of each record.
+func (h *Handler) sqliteSnippet(in store.Integration, tables []views.DataTable) string {
+	path := h.Warehouse.Path(in.Schema)
+	pk := ""
+	for _, t := range tables {
+		if t.Name != "data" {
+			continue
+		}
+		for _, col := range t.Columns {
+			if in.PrimaryKey != "" && col.Source == in.PrimaryKey {
+				pk = col.Name
+				break
+			}
+		}
+	}
+	s := in.Schema
+	if pk == "" {
+		return fmt.Sprintf("sqlite3 -readonly %s \\\n  \"SELECT * FROM data ORDER BY _sdc_sequence DESC LIMIT 20;\"", shellQuote(path))
+	}
+	return fmt.Sprintf(`sqlite3 -readonly %s "SELECT * FROM data_latest LIMIT 20;"
+
+-- or, from any SQLite session, under the schema's name:
+ATTACH %s AS %s;
+SELECT o.* FROM %s.data o
+  INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %s FROM %s.data GROUP BY %s) oo
+  ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`,
+		shellQuote(path), sqlString(path), s, s, pk, s, pk, pk, pk)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// DataRow shows one row's columns as JSON (NULL columns left out).
+func (h *Handler) DataRow(c echo.Context) error {
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return err
+	}
+	key, err := strconv.ParseInt(c.Param("row"), 10, 64)
+	if err != nil || key <= 0 {
+		return echo.ErrNotFound
+	}
+	table := c.Param("table")
+	names, vals, err := h.Warehouse.Row(c.Request().Context(), in.Schema, table, key)
+	if errors.Is(err, warehouse.ErrNoTable) {
+		return echo.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.DataRowPage(views.DataRowProps{
+		Page:        h.page(c, in.Name+" · Row", "integrations"),
+		Integration: in,
+		Source:      sourceOf(in),
+		Table:       table,
+		JSON:        rowJSON(names, vals),
+	}))
+}
+
+// rowJSON writes the columns in their table order, which a map would lose.
+func rowJSON(names []string, vals []any) string {
+	var b bytes.Buffer
+	b.WriteString("{")
+	first := true
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		if bs, ok := v.([]byte); ok {
+			v = string(bs)
+		}
+		k, _ := json.Marshal(names[i])
+		val, err := json.Marshal(v)
+		if err != nil {
+			val, _ = json.Marshal(fmt.Sprint(v))
+		}
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		b.Write(k)
+		b.WriteString(":")
+		b.Write(val)
+	}
+	b.WriteString("}")
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+		return b.String()
+	}
+	return out.String()
+}

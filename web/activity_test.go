@@ -1,0 +1,390 @@
+package web_test
+
+import (
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+// flush waits for the activity recorder, so logs and reports are readable.
+func (a *testApp) flush(t *testing.T) {
+	t.Helper()
+	if err := a.Store.FlushActivity(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func text(p response, id string) string { return strings.TrimSpace(testID(p, id).First().Text()) }
+
+func TestActivityPagesBeforeAnythingArrives(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, _ := mustAdd(t, c, "vero", "Stitch Vero")
+	base := fmt.Sprintf("/integrations/%d", id)
+
+	list := c.get("/integrations")
+	expectStatus(t, list, http.StatusOK)
+	if got := text(list, "status"); got != "Waiting for first event" {
+		t.Errorf("list status %q", got)
+	}
+	if text(list, "rows-today") != "0" || text(list, "last-rows") != "Never" || testID(list, "chart-bar").Length() != 0 {
+		t.Errorf("list row of a new integration: %q", testID(list, "integration-row").Text())
+	}
+	if testID(list, "activity-chart").Length() != 1 {
+		t.Error("no chart in the list row")
+	}
+
+	p := c.get(base)
+	expectStatus(t, p, http.StatusOK)
+	if text(p, "rows-today") != "0" || text(p, "rows-total") != "0" || testID(p, "waiting").Length() != 1 {
+		t.Errorf("overview of a new integration: %q", testID(p, "integration-stats").Text())
+	}
+	for path, empty := range map[string]string{
+		base + "/extraction-logs": "logs-empty",
+		base + "/loading-reports": "reports-empty",
+		base + "/data":            "data-empty",
+	} {
+		p := c.get(path)
+		expectStatus(t, p, http.StatusOK)
+		if testID(p, empty).Length() != 1 {
+			t.Errorf("%s has no %s; body %.300s", path, empty, p.Body)
+		}
+	}
+	expectStatus(t, c.get(base+"/export?table=data&format=csv"), http.StatusNotFound)
+}
+
+// A Vero sent, an opened and a malformed body: every page tells what happened.
+func TestActivityPagesShowWhatArrived(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "vero", "Stitch Vero")
+	token := tokenOf(t, hookURL)
+	base := fmt.Sprintf("/integrations/%d", id)
+	client := &http.Client{}
+	for _, body := range [][]byte{fixture(t, "vero/sent.json"), fixture(t, "vero/opened.json")} {
+		if a := postWebhook(t, client, http.MethodPost, hookURL, "application/json", body); a.Status != http.StatusOK {
+			t.Fatalf("post: %d %s", a.Status, a.Body)
+		}
+	}
+	if a := postWebhook(t, client, http.MethodPost, hookURL, "application/json", []byte(`{"type": "clicked",}`)); a.Status != http.StatusBadRequest {
+		t.Fatalf("malformed: %d %s", a.Status, a.Body)
+	}
+	app.flush(t)
+
+	list := c.get("/integrations")
+	if text(list, "rows-today") != "2" || testID(list, "chart-bar").Length() != 1 || text(list, "last-table") != "data" {
+		t.Errorf("list row: %q", testID(list, "integration-row").Text())
+	}
+	if got := text(list, "status"); got != "Errors in the last hour" {
+		t.Errorf("status with a refused request in the last hour: %q", got)
+	}
+	if got := text(list, "last-rows"); got != "just now" {
+		t.Errorf("last rows received: %q", got)
+	}
+	if title, _ := testID(list, "last-rows").Find("time").Attr("title"); !strings.HasSuffix(title, " UTC") {
+		t.Errorf("no exact time on hover: %q", title)
+	}
+	if h, _ := testID(list, "chart-bar").Attr("height"); h != "36" {
+		t.Errorf("the only busy hour's bar is %s high, want the full 36", h)
+	}
+
+	overview := c.get(base)
+	if text(overview, "rows-today") != "2" || text(overview, "rows-total") != "2" || testID(overview, "chart-bar").Length() != 1 {
+		t.Errorf("overview: %q", testID(overview, "integration-stats").Text())
+	}
+
+	logs := c.get(base + "/extraction-logs")
+	expectStatus(t, logs, http.StatusOK)
+	rows := testID(logs, "log-row")
+	if rows.Length() != 3 {
+		t.Fatalf("%d log rows, want 3", rows.Length())
+	}
+	newest := rows.First()
+	if got := strings.TrimSpace(newest.Find(`[data-testid="log-reason"]`).Text()); !strings.Contains(got, "Nothing was stored") {
+		t.Errorf("the malformed request's reason: %q", got)
+	}
+	if got := newest.Find(`[data-testid="log-result"]`).Text(); !strings.Contains(got, "Rejected") || !strings.Contains(got, "400") {
+		t.Errorf("the malformed request's result: %q", got)
+	}
+	if got := rows.Eq(1).Find(`[data-testid="log-result"]`).Text(); !strings.Contains(got, "Accepted") {
+		t.Errorf("the opened request's result: %q", got)
+	}
+	if !strings.Contains(rows.Eq(1).Text(), "127.0.0.1") || !strings.Contains(rows.Eq(1).Text(), "Go-http-client") || !strings.Contains(rows.Eq(1).Text(), "application/json") {
+		t.Errorf("the log row lacks IP, User-Agent or content type: %q", rows.Eq(1).Text())
+	}
+	href, _ := rows.Eq(1).Find(`[data-testid="log-body-link"]`).Attr("href")
+	body := c.get(href)
+	expectStatus(t, body, http.StatusOK)
+	pretty := testID(body, "request-body").Text()
+	if !strings.Contains(pretty, "\n  \"type\": \"opened\",\n") {
+		t.Errorf("the body is not pretty-printed JSON:\n%s", pretty)
+	}
+
+	reports := c.get(base + "/loading-reports")
+	expectStatus(t, reports, http.StatusOK)
+	if testID(reports, "report-row").Length() == 0 {
+		t.Fatal("no loading report")
+	}
+	all := testID(reports, "report-columns").Text()
+	for _, want := range []string{"data.type", "data.campaign__trigger_event", "data.opened_at", "integer", "string"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("columns added lack %q: %q", want, all)
+		}
+	}
+	if got := testID(reports, "report-rows").Text(); !strings.Contains(got, "data") {
+		t.Errorf("rows per table: %q", got)
+	}
+
+	data := c.get(base + "/data")
+	expectStatus(t, data, http.StatusOK)
+	if got := data.Doc.Find(`[data-testid="table-row"][data-table="data"] [data-testid="table-rows"]`).Text(); strings.TrimSpace(got) != "2" {
+		t.Errorf("data row count: %q", got)
+	}
+	if data.Doc.Find(`[data-testid="table-row"][data-table="_sdc_rejected"]`).Length() != 1 {
+		t.Error("_sdc_rejected is not listed")
+	}
+	if testID(data, "data-row").Length() != 2 || testID(data, "event-filter").Length() != 1 {
+		t.Fatalf("data rows: %d, filter %d", testID(data, "data-row").Length(), testID(data, "event-filter").Length())
+	}
+	if testID(data, "column").Length() == 0 {
+		t.Error("no columns listed")
+	}
+	sent := c.get(base + "/data?table=data&type=sent")
+	if testID(sent, "data-row").Length() != 1 {
+		t.Errorf("type=sent shows %d rows", testID(sent, "data-row").Length())
+	}
+	href, _ = testID(data, "row-json-link").First().Attr("href")
+	row := c.get(href)
+	expectStatus(t, row, http.StatusOK)
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(testID(row, "row-json").Text()), &obj); err != nil || obj["type"] != "opened" {
+		t.Errorf("row JSON: %v %v", obj, err)
+	}
+	if snippet := text(data, "sqlite-snippet"); !strings.Contains(snippet, "sqlite3 -readonly") || !strings.Contains(snippet, "stitch_vero.db") {
+		t.Errorf("snippet: %q", snippet)
+	}
+
+	export := c.get(base + "/export?table=data&format=csv")
+	expectStatus(t, export, http.StatusOK)
+	if cd := export.Header.Get("Content-Disposition"); !strings.Contains(cd, `filename="stitch_vero.data.csv"`) {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	recs, err := csv.NewReader(strings.NewReader(export.Body)).ReadAll()
+	if err != nil || len(recs) != 3 || !strings.Contains(export.Body, "opened") || !strings.Contains(export.Body, "sent") {
+		t.Errorf("CSV export (%v): %q", err, export.Body)
+	}
+	jsonl := c.get(base + "/export?table=data&format=jsonl")
+	if lines := strings.Split(strings.TrimSpace(jsonl.Body), "\n"); jsonl.Status != http.StatusOK || len(lines) != 2 {
+		t.Errorf("JSON Lines export: %d %q", jsonl.Status, jsonl.Body)
+	}
+	expectStatus(t, c.get(base+"/export?table=data&format=xml"), http.StatusBadRequest)
+	expectStatus(t, c.get(base+"/export?table=sqlite_master&format=csv"), http.StatusNotFound)
+	expectStatus(t, c.get(base+"/data?table=nope"), http.StatusNotFound)
+
+	for _, page := range []response{list, overview, logs, body, reports, data, row, export} {
+		if strings.Contains(page.Body, token) {
+			t.Fatal("a page shows the webhook token")
+		}
+	}
+}
+
+func TestExtractionLogsAndReportsPaginate(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, _ := mustAdd(t, c, "incoming-webhooks", "Orders")
+	at := time.Now().UTC()
+	for i := range 120 {
+		app.Store.RecordRequest(store.WebhookRequest{IntegrationID: id, ReceivedAt: at, Status: 200, Records: 1, Bytes: int64(i + 1), ContentType: "application/json"})
+		app.Store.RecordBatch("orders", warehouse.BatchReport{CommittedAt: at, Records: i + 1, RowsByTable: map[string]int{"data": i + 1}})
+	}
+	app.flush(t)
+
+	for _, tc := range []struct{ path, row string }{
+		{"/extraction-logs", "log-row"},
+		{"/loading-reports", "report-row"},
+	} {
+		seen := map[string]bool{}
+		path := fmt.Sprintf("/integrations/%d%s", id, tc.path)
+		var sizes []int
+		for range 5 {
+			p := c.get(path)
+			expectStatus(t, p, http.StatusOK)
+			rows := testID(p, tc.row)
+			sizes = append(sizes, rows.Length())
+			for i := range rows.Length() {
+				seen[rows.Eq(i).Text()] = true
+			}
+			next, ok := testID(p, "page-older").Attr("href")
+			if !ok {
+				break
+			}
+			if testID(p, "page-newest").Length() != 0 && len(sizes) == 1 {
+				t.Errorf("%s: the first page links to the newest", tc.path)
+			}
+			path = next
+		}
+		if fmt.Sprint(sizes) != "[50 50 20]" || len(seen) != 120 {
+			t.Errorf("%s: pages of %v, %d distinct rows; want [50 50 20] and 120", tc.path, sizes, len(seen))
+		}
+	}
+	expectStatus(t, c.get(fmt.Sprintf("/integrations/%d/extraction-logs?before=x", id)), http.StatusBadRequest)
+
+	// Data pages by key: 120 rows in 50, 50, 20, newest first.
+	records := make([]warehouse.Record, 120)
+	for i := range records {
+		records[i] = warehouse.Record{"n": json.Number(fmt.Sprint(i))}
+	}
+	if _, err := app.Warehouse.Load(t.Context(), "orders", warehouse.Target{}, records, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/integrations/%d/data?table=data", id)
+	var firsts []string
+	var sizes []int
+	for range 5 {
+		p := c.get(path)
+		expectStatus(t, p, http.StatusOK)
+		sizes = append(sizes, testID(p, "data-row").Length())
+		firsts = append(firsts, testID(p, "data-row").First().Text())
+		next, ok := testID(p, "page-older").Attr("href")
+		if !ok {
+			break
+		}
+		path = next
+	}
+	if fmt.Sprint(sizes) != "[50 50 20]" || firsts[0] == firsts[1] {
+		t.Errorf("data pages of %v (first rows %q)", sizes, firsts)
+	}
+}
+
+func TestLatestVersionToggle(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	p := addIntegration(t, c, "incoming-webhooks", url.Values{"name": {"Orders"}, "primary_key": {"id"}})
+	expectStatus(t, p, http.StatusSeeOther)
+	hookURL := revealedURL(t, c, p.Header.Get("Location"))
+	for _, body := range []string{`{"id": 1, "status": "placed"}`, `{"id": 2, "status": "placed"}`, `{"id": 1, "status": "shipped"}`} {
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(body)); a.Status != http.StatusOK {
+			t.Fatal(a.Body)
+		}
+	}
+	all := c.get("/integrations/1/data")
+	latest := c.get("/integrations/1/data?table=data_latest")
+	if testID(all, "data-row").Length() != 3 || testID(latest, "data-row").Length() != 2 {
+		t.Fatalf("all versions %d rows, latest %d; want 3 and 2", testID(all, "data-row").Length(), testID(latest, "data-row").Length())
+	}
+	if testID(all, "latest-versions").Length() != 1 || !strings.Contains(latest.Body, "shipped") {
+		t.Fatal("no toggle, or the latest version of order 1 is missing")
+	}
+	if snippet := text(all, "sqlite-snippet"); !strings.Contains(snippet, "GROUP BY id") || !strings.Contains(snippet, "ATTACH") {
+		t.Errorf("latest-version snippet: %q", snippet)
+	}
+	export := c.get("/integrations/1/export?table=data_latest&format=jsonl")
+	if lines := strings.Split(strings.TrimSpace(export.Body), "\n"); export.Status != http.StatusOK || len(lines) != 2 {
+		t.Errorf("latest export: %d %q", export.Status, export.Body)
+	}
+}
+
+func TestActivityPagesAreScopedToTheirUser(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.signedInClient(t)
+	_, hookURL := mustAdd(t, owner, "vero", "Stitch Vero")
+	postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", fixture(t, "vero/sent.json"))
+	app.flush(t)
+	other := secondUser(t, app)
+	for _, path := range []string{
+		"/integrations/1/extraction-logs", "/integrations/1/extraction-logs/1", "/integrations/1/loading-reports",
+		"/integrations/1/data", "/integrations/1/data/data/1", "/integrations/1/export?table=data&format=csv",
+	} {
+		expectStatus(t, owner.get(path), http.StatusOK)
+		expectStatus(t, other.get(path), http.StatusNotFound)
+	}
+	if testID(other.get("/integrations"), "integration-row").Length() != 0 {
+		t.Fatal("the other user sees the owner's integration")
+	}
+}
+
+// secondUser signs in a second account that owns nothing.
+func secondUser(t *testing.T, app *testApp) *client {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(app.DataDir, "hookhouse.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO users (email, password_hash, created_at)
+		SELECT 'other@example.com', password_hash, created_at FROM users WHERE email = ?`, ownerEmail); err != nil {
+		t.Fatal(err)
+	}
+	other := app.newClient(t)
+	other.get("/login")
+	expectRedirect(t, other.post("/login", url.Values{"email": {"other@example.com"}, "password": {ownerPassword}}), "/integrations")
+	return other
+}
+
+func TestMetricsNeedTheToken(t *testing.T) {
+	app := newTestApp(t)
+	if resp, err := http.Get(app.URL + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics without a token configured: %v %v, want 404", resp, err)
+	}
+	const secret = "metrics-secret-token"
+	srv := httptest.NewServer(web.New(web.Config{Store: app.Store, Warehouse: app.Warehouse, Log: slog.New(slog.DiscardHandler), DataDir: app.DataDir, MetricsToken: secret}))
+	defer srv.Close()
+	c := app.signedInClient(t)
+	_, hookURL := mustAdd(t, c, "vero", "Stitch Vero")
+	token := tokenOf(t, hookURL)
+	hookURL = strings.Replace(hookURL, app.URL, srv.URL, 1)
+	postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", fixture(t, "vero/sent.json"))
+	postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{`))
+
+	scrape := func(auth string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, auth := range []string{"", "Bearer wrong", "Basic " + secret, secret} {
+		if status, _ := scrape(auth); status != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: %d, want 401", auth, status)
+		}
+	}
+	status, body := scrape("Bearer " + secret)
+	if status != http.StatusOK {
+		t.Fatalf("with the token: %d", status)
+	}
+	for _, want := range []string{
+		`hookhouse_webhook_requests_total{integration_id="1",result="accepted"} 1`,
+		`hookhouse_webhook_requests_total{integration_id="1",result="invalid_body"} 1`,
+		`hookhouse_records_loaded_total{integration_id="1"} 1`,
+		`hookhouse_active_integrations 1`,
+		`hookhouse_commit_duration_seconds_bucket`,
+		`hookhouse_batch_records_bucket`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, token) || strings.Contains(body, secret) {
+		t.Fatal("the metrics show a secret")
+	}
+}
