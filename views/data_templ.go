@@ -645,7 +645,7 @@ func DataPage(p DataProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, " <section class=\"panel\"><h2 class=\"first\">Open it with sqlite3</h2><p class=\"hint\">Each integration is one SQLite file. Open it read-only (or <span class=\"mono\">ATTACH</span> it under its schema name) and query it; this takes the latest version of each record.</p><div class=\"snippet\"><pre class=\"code\" id=\"sqlite-snippet\" data-testid=\"sqlite-snippet\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, " <section class=\"panel\"><h2 class=\"first\">Open it with sqlite3</h2><p class=\"hint\">Each integration is one SQLite file. Open it read-only with <span class=\"mono\">sqlite3</span> (or <span class=\"mono\">ATTACH</span> it under its schema name) and query it with any SQLite tool.</p><div class=\"snippet\"><pre class=\"code\" id=\"sqlite-snippet\" data-testid=\"sqlite-snippet\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -27,7 +27,7 @@ type RowsQuery struct {
 	Limit     int
 }
 
-// RowsPage is one page of rows.
+// RowsPage is one page of rows; the event's fields come first, the _sdc columns last.
 type RowsPage struct {
 	Columns         []string
 	Rows            []BrowsedRow
@@ -107,7 +107,8 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	if err != nil {
 		return RowsPage{}, err
 	}
-	page.Columns = names[1:]
+	order := userColumnsFirst(names[1:])
+	page.Columns = reorder(names[1:], order)
 	for rows.Next() {
 		vals := make([]any, len(names))
 		ptrs := make([]any, len(names))
@@ -122,7 +123,7 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 			break
 		}
 		key, _ := vals[0].(int64)
-		page.Rows = append(page.Rows, BrowsedRow{Key: key, Values: plainValues(vals[1:])})
+		page.Rows = append(page.Rows, BrowsedRow{Key: key, Values: reorder(plainValues(vals[1:]), order)})
 	}
 	if err := rows.Err(); err != nil {
 		return RowsPage{}, err
@@ -171,7 +172,31 @@ func (w *Warehouse) Row(ctx context.Context, schema, table string, key int64) ([
 	if err := rows.Scan(ptrs...); err != nil {
 		return nil, nil, err
 	}
-	return names, plainValues(vals), nil
+	order := userColumnsFirst(names)
+	return reorder(names, order), reorder(plainValues(vals), order), nil
+}
+
+// userColumnsFirst orders columns for reading: the event's own fields first, in table
+// order, then the _sdc system columns.
+func userColumnsFirst(names []string) []int {
+	order := make([]int, 0, len(names))
+	for pass := range 2 {
+		for i, n := range names {
+			system := strings.HasPrefix(n, "_sdc_") || n == colGeneratedPK
+			if system == (pass == 1) {
+				order = append(order, i)
+			}
+		}
+	}
+	return order
+}
+
+func reorder[T any](xs []T, order []int) []T {
+	out := make([]T, len(order))
+	for i, j := range order {
+		out[i] = xs[j]
+	}
+	return out
 }
 
 // plainValues turns the times the driver parses out of TIMESTAMP columns back into the text
