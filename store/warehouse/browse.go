@@ -108,6 +108,12 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 		return RowsPage{}, err
 	}
 	order := userColumnsFirst(names[1:])
+	for i, j := range order { // the event type leads: it is what people scan for
+		if names[1+j] == page.EventTypeColumn {
+			order = append(append([]int{j}, order[:i]...), order[i+1:]...)
+			break
+		}
+	}
 	page.Columns = reorder(names[1:], order)
 	for rows.Next() {
 		vals := make([]any, len(names))
