@@ -17,6 +17,11 @@ import (
 // costing deep recursion when flattening.
 const MaxDepth = 64
 
+// MaxRows bounds the array elements of one body (records of a top-level array
+// and subtable rows): a 20 MiB body of a million tiny objects would otherwise
+// cost a gigabyte of memory and seconds of its schema's writer.
+const MaxRows = 100_000
+
 // ErrUnsupportedMediaType is wrapped by DecodeBody for content types it does
 // not decode (the caller answers 415).
 var ErrUnsupportedMediaType = errors.New("unsupported media type")
@@ -87,8 +92,12 @@ func decodeJSON(body []byte) ([]Record, error) {
 	if !utf8.Valid(body) {
 		return nil, bodyErrorf(invalidUTF8Offset(body), "invalid UTF-8 at byte %d", invalidUTF8Offset(body))
 	}
-	if off, ok := tooDeep(body); ok {
-		return nil, bodyErrorf(off, "JSON nested deeper than %d levels at byte %d", MaxDepth, off)
+	deepAt, rows := shape(body)
+	if deepAt >= 0 {
+		return nil, bodyErrorf(deepAt, "JSON nested deeper than %d levels at byte %d", MaxDepth, deepAt)
+	}
+	if rows > MaxRows {
+		return nil, bodyErrorf(-1, "the body holds %d records and array elements, more than the %d one request may have; send fewer events per request", rows, MaxRows)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -135,13 +144,14 @@ func jsonError(err error, body []byte) error {
 	return bodyErrorf(-1, "invalid JSON: %s", err.Error())
 }
 
-// tooDeep reports the offset of the first '{' or '[' that nests deeper than
-// MaxDepth, skipping string contents.
-func tooDeep(body []byte) (int64, bool) {
-	depth, inString, escaped := 0, false, false
+// shape reports the offset of the first '{' or '[' that nests deeper than
+// MaxDepth (-1 if none) and how many array elements the body has (records of a
+// top-level array and subtable rows alike), skipping string contents.
+func shape(body []byte) (deepAt int64, elements int) {
+	var inArray [MaxDepth + 1]bool
+	depth, inString, escaped, expect := 0, false, false, false
 	for i, c := range body {
-		switch {
-		case inString:
+		if inString {
 			switch {
 			case escaped:
 				escaped = false
@@ -150,18 +160,34 @@ func tooDeep(body []byte) (int64, bool) {
 			case c == '"':
 				inString = false
 			}
-		case c == '"':
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case ']', '}':
+			depth, expect = max(depth-1, 0), false
+			continue
+		case ',':
+			expect = inArray[depth]
+			continue
+		}
+		if expect { // the first byte of an array element
+			elements++
+			expect = false
+		}
+		switch c {
+		case '"':
 			inString = true
-		case c == '{' || c == '[':
+		case '{', '[':
 			depth++
 			if depth > MaxDepth {
-				return int64(i), true
+				return int64(i), elements
 			}
-		case c == '}' || c == ']':
-			depth--
+			inArray[depth], expect = c == '[', c == '['
 		}
 	}
-	return 0, false
+	return -1, elements
 }
 
 func invalidUTF8Offset(b []byte) int64 {

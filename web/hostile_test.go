@@ -1,0 +1,202 @@
+package web_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+// hostileBody is a body a stranger (or a broken sender) might post.
+type hostileBody struct {
+	name        string
+	contentType string
+	body        func() []byte
+	status      int
+	says        string // in the JSON error (4xx)
+	loaded      int    // 200: records loaded
+	rejected    int    // 200: records sent to _sdc_rejected
+	check       string // 200: an SQL query on the schema file that must return 1
+}
+
+func manyKeys(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"id":1`)
+	for i := range n {
+		fmt.Fprintf(&b, `,"k%d":%d`, i, i)
+	}
+	b.WriteString("}")
+	return b.Bytes()
+}
+
+func tinyObjects(n int) []byte {
+	b := append([]byte{'['}, bytes.Repeat([]byte(`{},`), n)...)
+	b[len(b)-1] = ']'
+	return b
+}
+
+func hugeArray(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"id":1,"list":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d", i)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// hostileBodies are tried against one integration without a primary key, in order.
+var hostileBodies = []hostileBody{
+	{name: "20 MiB + 1 byte", contentType: "application/json", status: 413, says: "limit",
+		body: func() []byte { return []byte(`{"pad":"` + strings.Repeat("x", 20<<20+1-len(`{"pad":""}`)) + `"}`) }},
+	{name: "10,000-deep nesting", contentType: "application/json", status: 400, says: "deeper than",
+		body: func() []byte { return []byte(strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)) }},
+	{name: "10,000-deep arrays", contentType: "application/json", status: 400, says: "deeper than",
+		body: func() []byte { return []byte(`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + "}") }},
+	{name: "invalid UTF-8", contentType: "application/json", status: 400, says: "UTF-8",
+		body: func() []byte { return []byte("{\"name\":\"caf\xe9\"}") }},
+	{name: "raw NUL byte", contentType: "application/json", status: 400, says: "invalid JSON",
+		body: func() []byte { return []byte("{\"name\":\"a\x00b\"}") }},
+	{name: "trailing garbage", contentType: "application/json", status: 400, says: "after the JSON value",
+		body: func() []byte { return []byte(`{"a":1} {"b":2}`) }},
+	{name: "a bare string", contentType: "application/json", status: 400, says: "not an object",
+		body: func() []byte { return []byte(`"x"`) }},
+	{name: "form with invalid UTF-8", contentType: "application/x-www-form-urlencoded", status: 400, says: "UTF-8",
+		body: func() []byte { return []byte("name=caf%E9") }},
+	{name: "XML", contentType: "application/xml", status: 415, says: "application/json",
+		body: func() []byte { return []byte(`<a/>`) }},
+	{name: "bad content type", contentType: "application/json; charset", status: 415, says: "unsupported",
+		body: func() []byte { return []byte(`{}`) }},
+
+	{name: "escaped NUL in keys and values", contentType: "application/json", status: 200, loaded: 1,
+		body:  func() []byte { return []byte(`{"nul\u0000key":"a\u0000b"}`) },
+		check: `SELECT COUNT(*) = 1 FROM data WHERE nul_key = 'a' || char(0) || 'b'`},
+	{name: "keys that clash after lowercasing", contentType: "application/json", status: 200, loaded: 1,
+		body:  func() []byte { return []byte(`{"Email":"a","email":"b","EMAIL":"c","e-mail":"d"}`) },
+		check: `SELECT COUNT(*) = 1 FROM data WHERE email = 'b' AND email__2 IS NOT NULL AND email__3 IS NOT NULL AND e_mail = 'd'`},
+	{name: "SQL keywords, quotes and brackets as keys", contentType: "application/json", status: 200, loaded: 1,
+		body: func() []byte {
+			return []byte(`{"select":1,"from":2,"table":3,"\"quoted\"":4,"[bracket]":5,"back` + "`" + `tick":6,"'; DROP TABLE data; --":7,"order by":8}`)
+		},
+		check: `SELECT COUNT(*) = 1 FROM data WHERE "select" = 1 AND "from" = 2 AND "table" = 3 AND _quoted_ = 4 AND _bracket_ = 5 AND back_tick = 6 AND ___drop_table_data____ = 7 AND order_by = 8`},
+	{name: "numbers beyond int64", contentType: "application/json", status: 200, loaded: 1,
+		body:  func() []byte { return []byte(`{"big":92233720368547758070,"neg":-92233720368547758070}`) },
+		check: `SELECT COUNT(*) = 1 FROM data WHERE typeof(big) = 'real' AND big > 9.2e19 AND neg < -9.2e19`},
+	{name: "numbers beyond float64", contentType: "application/json", status: 200, rejected: 1,
+		body:  func() []byte { return []byte(`{"huge":1e400}`) },
+		check: `SELECT COUNT(*) = 1 FROM _sdc_rejected WHERE reason LIKE '%1e400%'`},
+	{name: "duplicate keys", contentType: "application/json", status: 200, loaded: 1,
+		body:  func() []byte { return []byte(`{"dup":"first","dup":"second"}`) },
+		check: `SELECT COUNT(*) = 1 FROM data WHERE dup = 'second'`},
+	{name: "100,000 keys in one object", contentType: "application/json", status: 200, rejected: 1,
+		body:  func() []byte { return manyKeys(100000) },
+		check: `SELECT COUNT(*) = 1 FROM _sdc_rejected WHERE reason LIKE '%columns%'`},
+	{name: "huge array (100,000 elements, the limit)", contentType: "application/json", status: 200, loaded: 1,
+		body:  func() []byte { return hugeArray(warehouse.MaxRows) },
+		check: `SELECT COUNT(*) = 100000 FROM data__list`},
+	{name: "huge array (100,001 elements)", contentType: "application/json", status: 400, says: "more than the 100000",
+		body: func() []byte { return hugeArray(warehouse.MaxRows + 1) }},
+	{name: "100,000 tiny objects (the limit)", contentType: "application/json", status: 200, loaded: 100000,
+		body:  func() []byte { return tinyObjects(warehouse.MaxRows) },
+		check: `SELECT COUNT(*) >= 100000 FROM data`},
+	{name: "1 million tiny objects", contentType: "application/json", status: 400, says: "more than the 100000",
+		body: func() []byte { return tinyObjects(1000000) }},
+	{name: "7 million tiny objects (over 20 MiB)", contentType: "application/json", status: 413, says: "limit",
+		body: func() []byte { return tinyObjects(7 << 20) }},
+}
+
+func TestHostileBodies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hostile bodies take several seconds")
+	}
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	_, hookURL := mustAdd(t, c, "incoming-webhooks", "Hostile")
+	token := tokenOf(t, hookURL)
+	client := &http.Client{Timeout: 2 * time.Minute}
+	if a := postWebhook(t, client, http.MethodPost, hookURL, "application/json", []byte(`{"first":1}`)); a.Status != http.StatusOK {
+		t.Fatalf("first event: %d %s", a.Status, a.Body)
+	}
+	db := warehouseDB(t, app, "hostile")
+	counts := func() (int64, int64) {
+		return queryInt(t, db, "SELECT COUNT(*) FROM data"), queryInt(t, db, "SELECT COUNT(*) FROM _sdc_rejected")
+	}
+
+	for _, tc := range hostileBodies {
+		body := tc.body()
+		dataBefore, rejBefore := counts()
+		var mem runtime.MemStats
+		runtime.ReadMemStats(&mem)
+		heapBefore := mem.TotalAlloc
+		start := time.Now()
+		a := postWebhook(t, client, http.MethodPost, hookURL, tc.contentType, body)
+		took := time.Since(start)
+		runtime.ReadMemStats(&mem)
+		t.Logf("%-40s %9d bytes -> %d in %v, %d MiB allocated", tc.name, len(body), a.Status, took.Round(time.Millisecond), (mem.TotalAlloc-heapBefore)>>20)
+		if a.Status != tc.status {
+			t.Errorf("%s: status %d, want %d: %.300s", tc.name, a.Status, tc.status, a.Body)
+			continue
+		}
+		dataAfter, rejAfter := counts()
+		if tc.status != http.StatusOK {
+			if msg, _ := a.JSON["error"].(string); !strings.Contains(msg, tc.says) {
+				t.Errorf("%s: error %q does not say %q", tc.name, msg, tc.says)
+			}
+			if dataAfter != dataBefore || rejAfter != rejBefore {
+				t.Errorf("%s: refused with %d but stored %d rows and %d rejects", tc.name, a.Status, dataAfter-dataBefore, rejAfter-rejBefore)
+			}
+			continue
+		}
+		if a.JSON["records"] != float64(tc.loaded) || a.JSON["rejected"] != float64(tc.rejected) {
+			t.Errorf("%s: answered %s, want %d records and %d rejected", tc.name, a.Body, tc.loaded, tc.rejected)
+		}
+		if dataAfter-dataBefore != int64(tc.loaded) || rejAfter-rejBefore != int64(tc.rejected) {
+			t.Errorf("%s: data grew by %d and _sdc_rejected by %d, want %d and %d", tc.name, dataAfter-dataBefore, rejAfter-rejBefore, tc.loaded, tc.rejected)
+		}
+		if queryInt(t, db, tc.check) != 1 {
+			t.Errorf("%s: %s is false", tc.name, tc.check)
+		}
+	}
+
+	// The table is still usable: a plain event loads, and data has no more columns than the bound.
+	if a := postWebhook(t, client, http.MethodPost, hookURL, "application/json", []byte(`{"last":1}`)); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+		t.Fatalf("a plain event after the hostile ones: %d %s", a.Status, a.Body)
+	}
+	if n := queryInt(t, db, "SELECT COUNT(*) FROM pragma_table_info('data')"); n > warehouse.DefaultMaxColumns {
+		t.Fatalf("data has %d columns, beyond the bound of %d", n, warehouse.DefaultMaxColumns)
+	}
+	t.Logf("hostile bodies tried: %d", len(hostileBodies))
+	if strings.Contains(app.Logs.String(), token) {
+		t.Fatal("the token reached the logs")
+	}
+}
+
+// The column bound is a setting: beyond it a record goes to _sdc_rejected with the reason,
+// and the rest of the request still loads.
+func TestColumnBoundRejectsTheRecordNotTheRequest(t *testing.T) {
+	app := newTestAppWith(t, warehouse.Options{MaxColumns: 20}, web.Config{})
+	c := app.signedInClient(t)
+	_, hookURL := mustAdd(t, c, "incoming-webhooks", "Narrow")
+	body := []byte(`[{"id":1,"a":1},` + string(manyKeys(30)) + `,{"id":3,"b":2}]`)
+	a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", body)
+	if a.Status != http.StatusOK || a.JSON["records"] != 2.0 || a.JSON["rejected"] != 1.0 {
+		t.Fatalf("%d %s: want 2 records loaded and 1 rejected", a.Status, a.Body)
+	}
+	db := warehouseDB(t, app, "narrow")
+	var reason string
+	if err := db.QueryRow("SELECT reason FROM _sdc_rejected").Scan(&reason); err != nil || !strings.Contains(reason, "20") {
+		t.Fatalf("reject reason %q (%v) does not name the bound", reason, err)
+	}
+	if n := queryInt(t, db, "SELECT COUNT(*) FROM pragma_table_info('data')"); n > 20 {
+		t.Fatalf("data has %d columns, bound 20", n)
+	}
+}
