@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -342,4 +344,107 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFullDiskAnswers503AndRecovers puts the warehouse folder on a 4 MiB tmpfs and fills it:
+// the endpoint answers 503 with a JSON error (never 200), the Extraction Logs record why, and
+// once space is back the next request loads without a restart. Needs root (mount).
+func TestFullDiskAnswers503AndRecovers(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	wh := filepath.Join(data, "warehouse")
+	if err := os.MkdirAll(wh, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", wh).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", wh).Run() })
+	s := startServer(t, data, adminEnv...)
+	hookURL := addWebhookIntegration(t, s, "Full")
+
+	post := func(id int) (int, string, string) {
+		body := fmt.Sprintf(`{"id":%d,"pad":"%s"}`, id, strings.Repeat("x", 64<<10))
+		resp, err := http.Post(hookURL, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+	var acked []int
+	if status, _, body := post(0); status != http.StatusOK {
+		t.Fatalf("first event: %d %s", status, body)
+	}
+	acked = append(acked, 0)
+
+	// Fill the disk, leaving a little room, then keep sending until the warehouse is full.
+	filler := filepath.Join(wh, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 32<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	f.Close()
+	var status int
+	var retryAfter, body string
+	for id := 1; id < 100; id++ {
+		status, retryAfter, body = post(id)
+		if status != http.StatusOK {
+			break
+		}
+		acked = append(acked, id)
+	}
+	if status != http.StatusServiceUnavailable || retryAfter == "" || !strings.Contains(body, `"error":"The warehouse could not store this request`) {
+		t.Fatalf("on a full disk: %d (Retry-After %q) %s, want 503 with Retry-After and a JSON error", status, retryAfter, body)
+	}
+	t.Logf("full disk: %d events acknowledged before the disk filled, then %d %s", len(acked), status, body)
+
+	// The refusal is in the Extraction Logs with its reason.
+	meta, err := sql.Open("sqlite", "file:"+filepath.Join(data, "hookhouse.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var logged int
+		meta.QueryRow(`SELECT COUNT(*) FROM webhook_requests WHERE status = 503 AND error LIKE '%warehouse could not store%'`).Scan(&logged)
+		if logged > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the 503 is not in the Extraction Logs")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(s.logs(), "no space left on device") && !strings.Contains(s.logs(), "full") {
+		t.Errorf("the server log does not say the disk is full:\n%s", s.logs())
+	}
+
+	// Space is back: the very next request loads, no restart needed.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := post(1000); status != http.StatusOK {
+		t.Fatalf("after freeing space: %d %s\n%s", status, body, s.logs())
+	}
+	acked = append(acked, 1000)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(wh, "full.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range acked {
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM data WHERE id = ?", id).Scan(&n); err != nil || n != 1 {
+			t.Errorf("acknowledged id %d stored %d times (%v)", id, n, err)
+		}
+	}
+	s.stop(t)
 }
