@@ -21,10 +21,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookhouse/hookhouse/handlers"
-	"github.com/hookhouse/hookhouse/metrics"
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
+	"github.com/hookhouse/hookhouse/web/metrics"
 )
 
 // Config is every setting; each flag has a HOOKHOUSE_* environment equivalent.

@@ -14,9 +14,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookhouse/hookhouse/handlers"
-	"github.com/hookhouse/hookhouse/metrics"
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web/metrics"
 )
 
 // Config is what the web application is built from.
