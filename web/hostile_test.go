@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -198,5 +200,38 @@ func TestColumnBoundRejectsTheRecordNotTheRequest(t *testing.T) {
 	}
 	if n := queryInt(t, db, "SELECT COUNT(*) FROM pragma_table_info('data')"); n > 20 {
 		t.Fatalf("data has %d columns, bound 20", n)
+	}
+}
+
+// An unwritable warehouse file answers 503 with a JSON error and Retry-After (never 200),
+// the Extraction Logs say why, and the next request after the fault is fixed loads. (The
+// binary's full-disk test covers a disk that fills up; this runs without root.)
+func TestUnwritableWarehouseAnswers503ThenRecovers(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Blocked")
+	path := filepath.Join(app.DataDir, "warehouse", "blocked.db")
+	if err := os.Mkdir(path, 0o755); err != nil { // a directory where the file should be: no user can write it
+		t.Fatal(err)
+	}
+	a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":1}`))
+	if a.Status != http.StatusServiceUnavailable || a.Header.Get("Retry-After") == "" || !strings.Contains(fmt.Sprint(a.JSON["error"]), "could not store") {
+		t.Fatalf("unwritable warehouse: %d (Retry-After %q) %s", a.Status, a.Header.Get("Retry-After"), a.Body)
+	}
+	if err := app.Store.FlushActivity(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := app.Store.ExtractionLogs(t.Context(), 1, id, 0, 10)
+	if err != nil || len(logs) != 1 || logs[0].Status != http.StatusServiceUnavailable || !strings.Contains(logs[0].Error, "could not store") {
+		t.Fatalf("extraction logs after the 503: %+v %v", logs, err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":2}`)); a.Status != http.StatusOK {
+		t.Fatalf("after the fault is fixed: %d %s", a.Status, a.Body)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "blocked"), "SELECT COUNT(*) FROM data"); n != 1 {
+		t.Fatalf("data has %d rows, want only the acknowledged one", n)
 	}
 }
