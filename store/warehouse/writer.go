@@ -51,6 +51,7 @@ type writer struct {
 
 	queue chan *loadRequest
 	done  chan struct{}
+	taken atomic.Int64 // batches taken off the queue so far (tests wait on it)
 
 	// Used only by the writer goroutine.
 	db    *sql.DB
@@ -82,6 +83,7 @@ func (wr *writer) run() {
 			return
 		}
 		if len(batch) > 0 {
+			wr.taken.Add(1)
 			wr.commit(batch)
 		}
 	}

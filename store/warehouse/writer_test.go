@@ -214,8 +214,7 @@ func TestLoadBusyAndCanceled(t *testing.T) {
 	w.mu.Lock()
 	wr := w.writers["busy"]
 	w.mu.Unlock()
-	waitFor(t, func() bool { return len(wr.queue) == 0 })
-	time.Sleep(10 * time.Millisecond) // let the writer reach BEGIN
+	waitFor(t, func() bool { return wr.taken.Load() == 2 }) // A is in a batch of its own, waiting for the lock
 	// B: waits in the queue (capacity 1) until its ctx ends.
 	ctx, cancel := context.WithCancel(context.Background())
 	second := make(chan error, 1)
@@ -238,6 +237,7 @@ func TestLoadBusyAndCanceled(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatalf("Load A: %v", err)
 	}
+	waitFor(t, func() bool { return len(wr.queue) == 0 }) // the writer drops the canceled B
 	mustLoad(t, w, "busy", Target{}, Record{"n": int64(4)})
 	if got := fmtRows(queryRows(t, other, `SELECT n FROM data ORDER BY rowid`)); got != `[{"n":0},{"n":1},{"n":4}]` {
 		t.Errorf("rows = %s (the canceled load must not be committed)", got)
