@@ -225,6 +225,13 @@ func TestUnwritableWarehouseAnswers503ThenRecovers(t *testing.T) {
 	if err != nil || len(logs) != 1 || logs[0].Status != http.StatusServiceUnavailable || !strings.Contains(logs[0].Error, "could not store") {
 		t.Fatalf("extraction logs after the 503: %+v %v", logs, err)
 	}
+	// The dashboard says so: the integration's status and its Extraction Logs page.
+	if got := strings.TrimSpace(testID(c.get("/integrations"), "status").Text()); got != "Errors in the last hour" {
+		t.Errorf("integration status after the 503: %q", got)
+	}
+	if p := c.get(fmt.Sprintf("/integrations/%d/extraction-logs", id)); !strings.Contains(p.Body, "could not store") {
+		t.Errorf("the Extraction Logs page does not show the reason: %.800s", p.Body)
+	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
