@@ -40,6 +40,8 @@ type Config struct {
 	LogRetention         time.Duration // how long Extraction Logs and Loading Reports are kept
 	LogMaxPerIntegration int           // most logged requests (and batches) kept per integration
 	MetricsToken         string        // bearer token /metrics requires; empty turns /metrics off
+	ReadHeaderTimeout    time.Duration // a client must send a request's headers within this
+	ReadTimeout          time.Duration // ... and the whole request, body included, within this
 	AdminEmail           string        // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
 	AdminPassword        string        // HOOKHOUSE_ADMIN_PASSWORD
 }
@@ -81,6 +83,8 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&cfg.LogRetention, "log-retention", store.DefaultRetention.MaxAge, "how long Extraction Logs and Loading Reports are kept, e.g. 168h")
 	fs.IntVar(&cfg.LogMaxPerIntegration, "log-max-requests", store.DefaultRetention.MaxPerIntegration, "most webhook requests (and batches) the logs keep per integration")
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", "", "bearer token Prometheus must send to read /metrics; empty: /metrics answers 404 (prefer the environment variable: flags show in ps)")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers; slower ones are cut off")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -106,6 +110,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	cfg.AdminEmail, cfg.AdminPassword = getenv("HOOKHOUSE_ADMIN_EMAIL"), getenv("HOOKHOUSE_ADMIN_PASSWORD")
 	if cfg.MaxBodyBytes <= 0 {
 		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
+	}
+	if cfg.ReadHeaderTimeout <= 0 || cfg.ReadTimeout < cfg.ReadHeaderTimeout {
+		return Config{}, fmt.Errorf("-read-header-timeout must be positive and -read-timeout at least as long, not %v and %v", cfg.ReadHeaderTimeout, cfg.ReadTimeout)
 	}
 	if cfg.MaxColumns < 10 || cfg.MaxColumns > 2000 {
 		return Config{}, fmt.Errorf("-max-columns must be between 10 and 2000, not %d", cfg.MaxColumns)
@@ -185,8 +192,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 			Metrics: m, MetricsToken: cfg.MetricsToken,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
