@@ -37,7 +37,11 @@ func BenchmarkIngest(b *testing.B) {
 		w.Write([]byte(`{"status":"ok","records":1}`))
 	}))
 	defer bare.Close()
-	hookURL := benchApp(b)
+	var commits, committed atomic.Int64
+	hookURL := benchApp(b, func(r warehouse.BatchReport) {
+		commits.Add(1)
+		committed.Add(int64(r.Records))
+	})
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: connections, MaxConnsPerHost: connections}}
 	var bareRates, hookRates []float64
@@ -58,18 +62,23 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(hook/base, "ratio")
 	b.ReportMetric(ms(latencies[len(latencies)/2]), "p50-ms")
 	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99-ms")
+	b.ReportMetric(float64(committed.Load())/float64(max(commits.Load(), 1)), "events/commit")
 	b.ReportMetric(0, "ns/op") // wall time per op mixes both servers; the metrics above say it
 }
 
-// benchApp starts the real app with one Vero integration and returns its webhook URL.
-func benchApp(b *testing.B) string {
+// benchApp starts the real app with one Vero integration and returns its webhook URL;
+// onCommit sees every committed batch.
+func benchApp(b *testing.B, onCommit func(warehouse.BatchReport)) string {
 	dir := b.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	wh, err := warehouse.Open(filepath.Join(dir, "warehouse"), log, warehouse.Options{OnCommit: st.RecordBatch})
+	wh, err := warehouse.Open(filepath.Join(dir, "warehouse"), log, warehouse.Options{OnCommit: func(schema string, r warehouse.BatchReport) {
+		st.RecordBatch(schema, r)
+		onCommit(r)
+	}})
 	if err != nil {
 		b.Fatal(err)
 	}
