@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -304,7 +302,7 @@ func TestActivityPagesAreScopedToTheirUser(t *testing.T) {
 	_, hookURL := mustAdd(t, owner, "vero", "Stitch Vero")
 	postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", fixture(t, "vero/sent.json"))
 	app.flush(t)
-	other := secondUser(t, app)
+	other := app.secondUser(t)
 	for _, path := range []string{
 		"/integrations/1/extraction-logs", "/integrations/1/extraction-logs/1", "/integrations/1/loading-reports",
 		"/integrations/1/data", "/integrations/1/data/data/1", "/integrations/1/export?table=data&format=csv",
@@ -315,24 +313,6 @@ func TestActivityPagesAreScopedToTheirUser(t *testing.T) {
 	if testID(other.get("/integrations"), "integration-row").Length() != 0 {
 		t.Fatal("the other user sees the owner's integration")
 	}
-}
-
-// secondUser signs in a second account that owns nothing.
-func secondUser(t *testing.T, app *testApp) *client {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(app.DataDir, "hookhouse.db")+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`INSERT INTO users (email, password_hash, created_at)
-		SELECT 'other@example.com', password_hash, created_at FROM users WHERE email = ?`, ownerEmail); err != nil {
-		t.Fatal(err)
-	}
-	other := app.newClient(t)
-	other.get("/login")
-	expectRedirect(t, other.post("/login", url.Values{"email": {"other@example.com"}, "password": {ownerPassword}}), "/integrations")
-	return other
 }
 
 func TestMetricsNeedTheToken(t *testing.T) {

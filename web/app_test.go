@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -186,4 +187,23 @@ func expectRedirect(t *testing.T, p response, want string) {
 
 func testID(p response, id string) *goquery.Selection {
 	return p.Doc.Find(`[data-testid="` + id + `"]`)
+}
+
+// secondUser signs in a second account that owns nothing. It is added straight into the
+// database, with the owner's password hash: only the owner has a sign-up flow.
+func (app *testApp) secondUser(t *testing.T) *client {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(app.DataDir, "hookhouse.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO users (email, password_hash, created_at)
+		SELECT 'other@example.com', password_hash, created_at FROM users WHERE email = ?`, ownerEmail); err != nil {
+		t.Fatal(err)
+	}
+	other := app.newClient(t)
+	other.get("/login")
+	expectRedirect(t, other.post("/login", url.Values{"email": {"other@example.com"}, "password": {ownerPassword}}), "/integrations")
+	return other
 }

@@ -1,12 +1,10 @@
 package web_test
 
 import (
-	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,19 +92,7 @@ func newCrawlFixture(t *testing.T) crawlFixture {
 		t.Fatalf("extraction logs: %v %v", logs, err)
 	}
 
-	// A second account, with the owner's password hash (the store creates only the owner).
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(app.DataDir, "hookhouse.db")+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`INSERT INTO users (email, password_hash, created_at)
-		SELECT 'other@example.com', password_hash, created_at FROM users WHERE id = 1`); err != nil {
-		t.Fatal(err)
-	}
-	other := app.newClient(t)
-	other.get("/login")
-	expectRedirect(t, other.post("/login", url.Values{"email": {"other@example.com"}, "password": {ownerPassword}}), "/integrations")
+	other := app.secondUser(t)
 
 	return crawlFixture{app: app, owner: owner, other: other, hookURL: hookURL, ids: map[string]string{
 		"id": itoa(id), "urlID": itoa(urls[0].ID), "requestID": itoa(logs[0].ID),

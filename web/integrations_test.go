@@ -1,14 +1,12 @@
 package web_test
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -490,18 +488,7 @@ func TestIntegrationsAreScopedToTheirUser(t *testing.T) {
 	owner := app.signedInClient(t)
 	mustAdd(t, owner, "vero", "Stitch Vero")
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(app.DataDir, "hookhouse.db")+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`INSERT INTO users (email, password_hash, created_at)
-		SELECT 'other@example.com', password_hash, created_at FROM users WHERE email = ?`, ownerEmail); err != nil {
-		t.Fatal(err)
-	}
-	other := app.newClient(t)
-	other.get("/login")
-	expectRedirect(t, other.post("/login", url.Values{"email": {"other@example.com"}, "password": {ownerPassword}}), "/integrations")
+	other := app.secondUser(t)
 
 	if testID(other.get("/integrations"), "integration-row").Length() != 0 {
 		t.Fatal("the other user lists the owner's integration")
