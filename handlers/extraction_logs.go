@@ -45,11 +45,7 @@ func (h *Handler) ExtractionLogs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var next int64
-	if len(list) > logPageSize {
-		list = list[:logPageSize]
-		next = list[len(list)-1].ID
-	}
+	list, next := onePage(list, func(r store.WebhookRequest) int64 { return r.ID })
 	return render(c, http.StatusOK, views.ExtractionLogsPage(views.ExtractionLogsProps{
 		Page:        h.page(c, in.Name+" · Extraction Logs", "integrations"),
 		Integration: in,
@@ -168,6 +164,16 @@ func indentJSON(out *bytes.Buffer, src []byte, limit int) bool {
 		}
 	}
 	return out.Len() <= limit
+}
+
+// onePage trims a list fetched with one row more than logPageSize to a page, and returns the
+// cursor of the next page (0 when this is the last).
+func onePage[T any](list []T, id func(T) int64) ([]T, int64) {
+	if len(list) <= logPageSize {
+		return list, 0
+	}
+	list = list[:logPageSize]
+	return list, id(list[len(list)-1])
 }
 
 // cursorParam reads ?before=, the id or key a page of newest-first rows starts below.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/views"
 )
 
@@ -22,11 +23,7 @@ func (h *Handler) LoadingReports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var next int64
-	if len(list) > logPageSize {
-		list = list[:logPageSize]
-		next = list[len(list)-1].ID
-	}
+	list, next := onePage(list, func(r store.LoadReport) int64 { return r.ID })
 	return render(c, http.StatusOK, views.LoadingReportsPage(views.LoadingReportsProps{
 		Page:        h.page(c, in.Name+" · Loading Reports", "integrations"),
 		Integration: in,
