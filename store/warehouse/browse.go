@@ -240,20 +240,25 @@ func browsable(ctx context.Context, db *sql.DB, name string) (string, error) {
 }
 
 func columnsOf(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	return nameSet(ctx, db, "SELECT name FROM pragma_table_info(?)", table)
+}
+
+// nameSet runs a query of one text column and returns its values as a set.
+func nameSet(ctx context.Context, db *sql.DB, query string, args ...any) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	cols := map[string]bool{}
+	set := map[string]bool{}
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
 			return nil, err
 		}
-		cols[name] = true
+		set[name] = true
 	}
-	return cols, rows.Err()
+	return set, rows.Err()
 }
 
 // latestKey is the primary-key column of data (the view exists only when there is one).

@@ -145,20 +145,7 @@ func (w *Warehouse) Export(ctx context.Context, schema, table string, format Exp
 
 // booleanColumns are table's columns the catalog types boolean (stored as 0/1).
 func booleanColumns(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, "SELECT column_name FROM _sdc_columns WHERE table_name = ? AND type = 'boolean'", table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		out[name] = true
-	}
-	return out, rows.Err()
+	return nameSet(ctx, db, "SELECT column_name FROM _sdc_columns WHERE table_name = ? AND type = 'boolean'", table)
 }
 
 func csvField(v any, isBool bool) string {
