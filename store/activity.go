@@ -181,32 +181,16 @@ func (s *Store) recordActivity() {
 		select {
 		case e, ok := <-s.act.queue:
 			if !ok {
-				s.writeActivity(batch)
-				return
+				return // everything taken has been written
 			}
 			batch = append(batch[:0], e)
-			// Gather for a moment, so a busy stream of webhooks costs a few transactions
-			// (and fsyncs) a second rather than one per request.
-			gather := time.NewTimer(activityGather)
-		drain:
-			for len(batch) < activityBatch {
-				select {
-				case e, ok := <-s.act.queue:
-					if !ok {
-						break drain
-					}
-					batch = append(batch, e)
-				case <-gather.C:
-					break drain
-				}
-			}
-			gather.Stop()
+			ack := s.gather(&batch)
 			s.writeActivity(batch)
-		case ack := <-s.act.flushReq:
-			batch = batch[:0]
-			for n := len(s.act.queue); n > 0; n-- {
-				batch = append(batch, <-s.act.queue)
+			if ack != nil {
+				close(ack)
 			}
+		case ack := <-s.act.flushReq:
+			batch = s.drainQueue(batch[:0])
 			s.writeActivity(batch)
 			close(ack)
 		case <-prune.C:
@@ -215,6 +199,42 @@ func (s *Store) recordActivity() {
 			}
 		}
 	}
+}
+
+// gather adds to batch what arrives for a moment, so a busy stream of webhooks costs a few
+// transactions (and fsyncs) a second rather than one per request. A flush request ends the
+// moment: everything queued joins the batch, and the caller acknowledges the flush once the
+// batch is written.
+func (s *Store) gather(batch *[]any) (flushed chan struct{}) {
+	timer := time.NewTimer(activityGather)
+	defer timer.Stop()
+	for len(*batch) < activityBatch {
+		select {
+		case e, ok := <-s.act.queue:
+			if !ok {
+				return nil
+			}
+			*batch = append(*batch, e)
+		case ack := <-s.act.flushReq:
+			*batch = s.drainQueue(*batch)
+			return ack
+		case <-timer.C:
+			return nil
+		}
+	}
+	return nil
+}
+
+// drainQueue appends what is queued now to batch.
+func (s *Store) drainQueue(batch []any) []any {
+	for n := len(s.act.queue); n > 0; n-- {
+		e, ok := <-s.act.queue
+		if !ok {
+			break
+		}
+		batch = append(batch, e)
+	}
+	return batch
 }
 
 func (s *Store) writeActivity(batch []any) {

@@ -74,3 +74,76 @@ func TestActivityIsRecordedAndPruned(t *testing.T) {
 		t.Fatalf("the newest request (the 400) was pruned")
 	}
 }
+
+// BenchmarkRecordActivity measures what the Extraction Logs and Loading Reports cost per
+// webhook request: one logged request with a Vero body, and a batch report every 7 requests
+// (the batch size under the ingest benchmark's load).
+//
+//	go test ./store -run '^$' -bench RecordActivity
+func BenchmarkRecordActivity(b *testing.B) {
+	s := openTestStore(b, filepath.Join(b.TempDir(), "hookhouse.db"))
+	defer s.Close()
+	ctx := b.Context()
+	owner, err := s.CreateOwner(ctx, "a@example.com", "long enough password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, _, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: owner.ID, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"sent_at":1435016238,"type":"sent","user":{"id":123,"email":"steve@getvero.com"},"campaign":{"id":987,"type":"transactional","name":"Order confirmation","subject":"Your order is being processed!","trigger-event":"purchased item","permalink":"http://app.getvero.com/view/1/341d64944577ac1f70f560e37db54a25","variation":"Variation A"},"message_id":"20190730123456.1.1B72E094173067F0F@veromail.com"}`)
+	report := warehouse.BatchReport{Duration: time.Millisecond, Records: 7, RowsByTable: map[string]int{"data": 7}}
+	b.ResetTimer()
+	for i := range b.N {
+		now := time.Now().UTC()
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: now, Status: 200, Records: 1,
+			Bytes: int64(len(body)), ContentType: "application/json", IP: "127.0.0.1", UserAgent: "Go-http-client/1.1", Body: body})
+		if i%7 == 6 {
+			report.CommittedAt = now
+			s.RecordBatch("stitch_vero", report)
+		}
+		if i%1000 == 999 { // stay below the queue's bound: a dropped entry would cost nothing
+			if err := s.FlushActivity(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := s.FlushActivity(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if n := s.DroppedActivity(); n > 0 {
+		b.Fatalf("%d entries dropped", n)
+	}
+}
+
+// TestCloseWritesQueuedActivityOnce closes the store while the recorder is still gathering:
+// what was recorded is written, once.
+func TestCloseWritesQueuedActivityOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookhouse.db")
+	s := openTestStore(t, path)
+	ctx := t.Context()
+	owner, err := s.CreateOwner(ctx, "a@example.com", "long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: owner.ID, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now(), Status: 200, Records: 1})
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, path)
+	defer s.Close()
+	var n int
+	if err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_requests").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("%d requests logged after Close, want 3", n)
+	}
+}

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func openTestStore(t *testing.T, path string) *Store {
+func openTestStore(t testing.TB, path string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), path)
 	if err != nil {
