@@ -12,14 +12,7 @@ func TestActivityIsRecordedAndPruned(t *testing.T) {
 	s := openTestStore(t, filepath.Join(t.TempDir(), "hookhouse.db"))
 	defer s.Close()
 	ctx := t.Context()
-	owner, err := s.CreateOwner(ctx, "a@example.com", "long enough password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: owner.ID, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := addVero(t, s)
 	now := time.Now().UTC()
 	for range 5 {
 		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: now, Status: 200, Records: 2, Bytes: 100, Body: []byte(`{"i":1}`)})
@@ -84,14 +77,7 @@ func BenchmarkRecordActivity(b *testing.B) {
 	s := openTestStore(b, filepath.Join(b.TempDir(), "hookhouse.db"))
 	defer s.Close()
 	ctx := b.Context()
-	owner, err := s.CreateOwner(ctx, "a@example.com", "long enough password")
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, _, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: owner.ID, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	in := addVero(b, s)
 	body := []byte(`{"sent_at":1435016238,"type":"sent","user":{"id":123,"email":"steve@getvero.com"},"campaign":{"id":987,"type":"transactional","name":"Order confirmation","subject":"Your order is being processed!","trigger-event":"purchased item","permalink":"http://app.getvero.com/view/1/341d64944577ac1f70f560e37db54a25","variation":"Variation A"},"message_id":"20190730123456.1.1B72E094173067F0F@veromail.com"}`)
 	report := warehouse.BatchReport{Duration: time.Millisecond, Records: 7, RowsByTable: map[string]int{"data": 7}}
 	b.ResetTimer()
@@ -123,14 +109,7 @@ func TestCloseWritesQueuedActivityOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookhouse.db")
 	s := openTestStore(t, path)
 	ctx := t.Context()
-	owner, err := s.CreateOwner(ctx, "a@example.com", "long enough password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: owner.ID, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := addVero(t, s)
 	for range 3 {
 		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now(), Status: 200, Records: 1})
 	}
@@ -146,4 +125,18 @@ func TestCloseWritesQueuedActivityOnce(t *testing.T) {
 	if n != 3 {
 		t.Errorf("%d requests logged after Close, want 3", n)
 	}
+}
+
+// addVero creates the owner and a Vero integration with schema stitch_vero.
+func addVero(t testing.TB, s *Store) Integration {
+	t.Helper()
+	owner, err := s.CreateOwner(t.Context(), "a@example.com", "long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, _, err := s.CreateIntegration(t.Context(), NewIntegration{UserID: owner.ID, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
