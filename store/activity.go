@@ -77,6 +77,33 @@ type activity struct {
 	retention atomic.Pointer[Retention]
 	mu        sync.RWMutex // guards closed against a send on the closed queue
 	closed    bool
+
+	// Used only by the recording goroutine: entries logged per integration (or schema) in
+	// the newest second seen.
+	sampled      map[sampleKey]int
+	sampleSecond int64
+}
+
+// MaxLoggedPerSecond bounds the accepted requests, and the loading reports, logged per
+// integration and second. Under a heavy stream, retention would delete almost every row
+// within a minute, unseen; a sample keeps minutes of history for a fraction of the writes.
+// Refused requests are always logged, and the overview's totals count everything.
+const MaxLoggedPerSecond = 10
+
+type sampleKey struct {
+	integration int64
+	schema      string
+	second      int64
+}
+
+// sample reports whether an entry under k is within its second's allowance.
+func (a *activity) sample(k sampleKey) bool {
+	if k.second > a.sampleSecond {
+		clear(a.sampled)
+		a.sampleSecond = k.second
+	}
+	a.sampled[k]++
+	return a.sampled[k] <= MaxLoggedPerSecond
 }
 
 type schemaLoad struct {
@@ -96,6 +123,7 @@ func (s *Store) startActivity() {
 		queue:    make(chan any, activityQueue),
 		flushReq: make(chan chan struct{}),
 		done:     make(chan struct{}),
+		sampled:  make(map[sampleKey]int),
 	}
 	r := DefaultRetention
 	s.act.retention.Store(&r)
@@ -260,7 +288,8 @@ func (s *Store) writeActivity(batch []any) {
 func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
 // insertActivity writes a batch, adding up the per-hour counters first so a burst of
-// requests costs one counter update per integration and hour.
+// requests costs one counter update per integration and hour. Every entry is counted; routine
+// ones are logged up to MaxLoggedPerSecond.
 func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) error {
 	type hourKey struct {
 		integration int64
@@ -279,17 +308,24 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 	for _, e := range batch {
 		switch e := e.(type) {
 		case WebhookRequest:
-			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
-				e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID); err != nil {
-				return err
-			}
 			c := count(hourKey{integration: e.IntegrationID, hour: hourOf(e.ReceivedAt)})
 			c.requests++
 			if !e.Accepted() {
 				c.errors++
+			} else if !s.act.sample(sampleKey{integration: e.IntegrationID, second: e.ReceivedAt.Unix()}) {
+				continue
+			}
+			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
+				e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID); err != nil {
+				return err
 			}
 		case schemaLoad:
 			r := e.report
+			count(hourKey{schema: e.schema, hour: hourOf(r.CommittedAt)}).rows += r.RowsByTable["data"]
+			routine := len(r.ColumnsAdded) == 0 && r.Rejected == 0
+			if routine && !s.act.sample(sampleKey{schema: e.schema, second: r.CommittedAt.Unix()}) {
+				continue
+			}
 			if r.ColumnsAdded == nil {
 				r.ColumnsAdded = []AddedColumn{}
 			}
@@ -305,7 +341,6 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 				rows, cols, e.schema); err != nil {
 				return err
 			}
-			count(hourKey{schema: e.schema, hour: hourOf(r.CommittedAt)}).rows += r.RowsByTable["data"]
 		}
 	}
 	countRequests, countRows := tx.StmtContext(ctx, s.stmts.countRequests), tx.StmtContext(ctx, s.stmts.countRows)

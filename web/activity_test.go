@@ -204,8 +204,9 @@ func TestExtractionLogsAndReportsPaginate(t *testing.T) {
 	app := newTestApp(t)
 	c := app.signedInClient(t)
 	id, _ := mustAdd(t, c, "incoming-webhooks", "Orders")
-	at := time.Now().UTC()
+	start := time.Now().UTC().Add(-time.Hour)
 	for i := range 120 {
+		at := start.Add(time.Duration(i) * time.Second) // one a second: all logged, none sampled out
 		app.Store.RecordRequest(store.WebhookRequest{IntegrationID: id, ReceivedAt: at, Status: 200, Records: 1, Bytes: int64(i + 1), ContentType: "application/json"})
 		app.Store.RecordBatch("orders", warehouse.BatchReport{CommittedAt: at, Records: i + 1, RowsByTable: map[string]int{"data": i + 1}})
 	}
