@@ -38,18 +38,25 @@ var webhookURLInPage = regexp.MustCompile(`data-testid="webhook-url"[^>]*>\s*([^
 
 // addWebhookIntegration adds an Incoming Webhooks integration with primary key id through the
 // dashboard and returns the webhook URL its copy-once page shows.
-func addWebhookIntegration(t *testing.T, s *server, name string) string {
+func addWebhookIntegration(t testing.TB, s *server, name string) string {
+	t.Helper()
+	return addIntegration(t, s, "incoming-webhooks", name, "id")
+}
+
+// addIntegration adds an integration of source through the dashboard and returns the webhook
+// URL its copy-once page shows.
+func addIntegration(t testing.TB, s *server, source, name, primaryKey string) string {
 	t.Helper()
 	c, ok := signInClient(t, s.URL, crashEmail, crashPassword)
 	if !ok {
 		t.Fatalf("sign-in failed:\n%s", s.logs())
 	}
-	page := getPage(t, c, s.URL+"/integrations/new/incoming-webhooks")
+	page := getPage(t, c, s.URL+"/integrations/new/"+source)
 	m := csrfField.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("Add Integration form has no CSRF field:\n%.1000s", page)
 	}
-	resp, err := c.PostForm(s.URL+"/integrations/new/incoming-webhooks", url.Values{"name": {name}, "primary_key": {"id"}, "_csrf": {m[1]}})
+	resp, err := c.PostForm(s.URL+"/integrations/new/"+source, url.Values{"name": {name}, "primary_key": {primaryKey}, "_csrf": {m[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +72,7 @@ func addWebhookIntegration(t *testing.T, s *server, name string) string {
 	return html.UnescapeString(u[1])
 }
 
-func getPage(t *testing.T, c *http.Client, target string) string {
+func getPage(t testing.TB, c *http.Client, target string) string {
 	t.Helper()
 	resp, err := c.Get(target)
 	if err != nil {

@@ -24,6 +24,10 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(bareServerEnv) != "" {
+		serveBare() // BenchmarkIngest's baseline, in a process of its own
+		return
+	}
 	dir, err := os.MkdirTemp("", "hookhouse-bin")
 	if err != nil {
 		panic(err)
@@ -49,7 +53,7 @@ type server struct {
 
 var listening = regexp.MustCompile(`addr"?[=:]"?(127\.0\.0\.1:\d+)`)
 
-func startServer(t *testing.T, dataDir string, env ...string) *server {
+func startServer(t testing.TB, dataDir string, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-data", dataDir)
 	cmd.Env = append(os.Environ(), env...)
@@ -64,15 +68,14 @@ func startServer(t *testing.T, dataDir string, env ...string) *server {
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pipe)
+		found := false
 		for sc.Scan() {
 			s.mu.Lock()
 			s.stderr.WriteString(sc.Text() + "\n")
 			s.mu.Unlock()
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
+			if m := listening.FindStringSubmatch(sc.Text()); !found && m != nil {
+				found = true
+				addr <- m[1]
 			}
 		}
 		s.exited <- cmd.Wait()
@@ -197,7 +200,7 @@ func signIn(t *testing.T, base, email, password string) bool {
 }
 
 // signInClient signs in like signIn and returns the client holding the session cookie.
-func signInClient(t *testing.T, base, email, password string) (*http.Client, bool) {
+func signInClient(t testing.TB, base, email, password string) (*http.Client, bool) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

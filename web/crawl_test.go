@@ -267,3 +267,5 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 		t.Fatalf("no session cookie on /setup: %v", resp.Header["Set-Cookie"])
 	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkIngest compares the real hookhouse binary's webhook endpoint (every acknowledged
+// event fsynced) with a bare net/http server that only reads the body and answers 200. Each
+// runs in a process of its own on 127.0.0.1, as a deployed server would; this process is the
+// client of both: 64 concurrent keep-alive connections posting a Vero event. Rounds alternate
+// between the two to share the machine's noise; medians are reported.
+//
+//	go test -run '^$' -bench Ingest -benchtime 20000x .
+func BenchmarkIngest(b *testing.B) {
+	const connections, rounds, metricsToken = 64, 3, "bench-metrics-token"
+	payload, err := os.ReadFile(filepath.Join("..", "shared", "fixtures", "vero", "sent.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bareURL, barePID := startBareServer(b)
+	s := startServer(b, filepath.Join(b.TempDir(), "data"), append(adminEnv, "HOOKHOUSE_METRICS_TOKEN="+metricsToken)...)
+	hookURL := addIntegration(b, s, "vero", "Stitch Vero", "")
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: connections, MaxConnsPerHost: connections}}
+	var bareRates, hookRates []float64
+	var bareCPU, hookCPU time.Duration
+	var latencies []time.Duration
+	b.ResetTimer()
+	for range rounds {
+		cpu0 := processCPU(barePID)
+		rate, _ := drive(b, client, bareURL, payload, connections, b.N)
+		bareCPU += processCPU(barePID) - cpu0
+		bareRates = append(bareRates, rate)
+		cpu0 = processCPU(s.cmd.Process.Pid)
+		rate, lat := drive(b, client, hookURL, payload, connections, b.N)
+		hookCPU += processCPU(s.cmd.Process.Pid) - cpu0
+		hookRates = append(hookRates, rate)
+		latencies = append(latencies, lat...)
+	}
+	b.StopTimer()
+	slices.Sort(latencies)
+	hook, base := median(hookRates), median(bareRates)
+	b.ReportMetric(hook, "events/s")
+	b.ReportMetric(base, "bare-events/s")
+	b.ReportMetric(hook/base, "ratio")
+	b.ReportMetric(ms(latencies[len(latencies)/2]), "p50-ms")
+	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99-ms")
+	b.ReportMetric(eventsPerCommit(b, s.URL, metricsToken), "events/commit")
+	if hookCPU > 0 { // Linux: each server's own CPU time (user and system) per request
+		b.ReportMetric(float64(hookCPU.Microseconds())/float64(rounds*b.N), "cpu-us/event")
+		b.ReportMetric(float64(bareCPU.Microseconds())/float64(rounds*b.N), "bare-cpu-us/event")
+	}
+	b.ReportMetric(0, "ns/op") // wall time per op mixes both servers; the metrics above say it
+}
+
+// bareServerEnv makes the test binary serve as the bare baseline (see TestMain).
+const bareServerEnv = "HOOKHOUSE_BENCH_BARE_SERVER"
+
+// serveBare is the baseline: read the body, answer 200 with a small JSON. It prints its
+// address and serves until killed.
+func serveBare() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ln.Addr())
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok","records":1}`))
+	}))
+}
+
+// startBareServer runs the test binary itself as the bare server and returns its URL and pid.
+func startBareServer(t testing.TB) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), bareServerEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("bare server: %v", err)
+	}
+	return "http://" + addr[:len(addr)-1], cmd.Process.Pid
+}
+
+// processCPU is the user and system CPU time process pid has used, from /proc (0 elsewhere).
+func processCPU(pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields 14 and 15, after the command name in parentheses, in clock ticks of 1/100 s.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// drive posts payload n times over the given number of connections and returns the rate
+// and each request's latency. Any non-200 answer fails the benchmark.
+func drive(b *testing.B, client *http.Client, target string, payload []byte, connections, n int) (float64, []time.Duration) {
+	var next atomic.Int64
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range connections {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Post(target, "application/json", bytes.NewReader(payload))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds(), lat
+}
+
+var batchRecords = regexp.MustCompile(`(?m)^hookhouse_batch_records_(sum|count)(?:\{[^}]*\})? (\S+)$`)
+
+// eventsPerCommit reads the server's group-commit histogram: records per committed transaction.
+func eventsPerCommit(b *testing.B, base, token string) float64 {
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	v := map[string]float64{}
+	for _, m := range batchRecords.FindAllStringSubmatch(string(body), -1) {
+		v[m[1]], _ = strconv.ParseFloat(m[2], 64)
+	}
+	if v["count"] == 0 {
+		b.Fatalf("no hookhouse_batch_records in /metrics:\n%.2000s", body)
+	}
+	return v["sum"] / v["count"]
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
