@@ -36,6 +36,26 @@ type flattener struct {
 	receivedAt time.Time
 	rows       []row
 	keys       []string
+	paths      map[pathKey]string // joinPath's results: the same fields come back with every record
+}
+
+type pathKey struct{ prefix, key string }
+
+// maxCachedPaths bounds the remembered paths, against bodies of ever-new keys.
+const maxCachedPaths = 4096
+
+// path is joinPath(prefix, key), remembered.
+func (f *flattener) path(prefix, key string) string {
+	k := pathKey{prefix, key}
+	if p, ok := f.paths[k]; ok {
+		return p
+	}
+	if f.paths == nil || len(f.paths) >= maxCachedPaths {
+		f.paths = make(map[pathKey]string)
+	}
+	p := joinPath(prefix, key)
+	f.paths[k] = p
+	return p
 }
 
 // flatten returns the rows of one record and its primary key value (the
@@ -47,11 +67,25 @@ func (f *flattener) flatten(rec Record, pkField string) ([]row, any, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f.rows = append(f.rows, row{table: f.cat.root})
+	f.addRow(f.cat.root, nil)
 	if err := f.object(0, "", rec, 1, pkField); err != nil {
 		return nil, nil, err
 	}
 	return f.rows, pkValue, nil
+}
+
+// addRow appends a row of table t and returns its index. It reuses the column and value
+// buffers of earlier records' rows: most records are shaped alike.
+func (f *flattener) addRow(t *table, levels []int64) int {
+	n := len(f.rows)
+	if n == cap(f.rows) {
+		f.rows = append(f.rows, row{})
+	}
+	f.rows = f.rows[:n+1]
+	r := &f.rows[n]
+	clear(r.vals) // drop the previous record's values
+	r.table, r.levels, r.cols, r.vals = t, levels, r.cols[:0], r.vals[:0]
+	return n
 }
 
 // primaryKey checks the record's key against the table's and creates the
@@ -119,7 +153,7 @@ func (f *flattener) object(ri int, prefix string, obj map[string]any, depth int,
 		// Only the top-level key field skips timestamp detection: its text
 		// is an identifier and must stay exactly as sent.
 		isPK := ri == 0 && prefix == "" && k == pkField
-		if err := f.value(ri, joinPath(prefix, k), obj[k], depth, isPK, pkField); err != nil {
+		if err := f.value(ri, f.path(prefix, k), obj[k], depth, isPK, pkField); err != nil {
 			return err
 		}
 	}
@@ -151,8 +185,7 @@ func (f *flattener) value(ri int, path string, v any, depth int, isPK bool, pkFi
 			levels := make([]int64, len(parentLevels)+1)
 			copy(levels, parentLevels)
 			levels[len(parentLevels)] = int64(i)
-			f.rows = append(f.rows, row{table: sub, levels: levels})
-			child := len(f.rows) - 1
+			child := f.addRow(sub, levels)
 			switch elem := elem.(type) {
 			case map[string]any:
 				err := f.object(child, "", elem, depth+2, "")

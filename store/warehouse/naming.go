@@ -90,7 +90,19 @@ func normalizeName(key string) string {
 // quoteIdent quotes an SQL identifier; names come from user data, so every
 // identifier in generated SQL goes through here.
 func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	return string(appendIdent(nil, name))
+}
+
+// appendIdent appends name to b as a quoted SQL identifier.
+func appendIdent(b []byte, name string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(name); i++ {
+		if name[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, name[i])
+	}
+	return append(b, '"')
 }
 
 // uniqueName returns name, or name__2, name__3 ... whichever is not taken.

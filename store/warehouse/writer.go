@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -60,7 +59,7 @@ type writer struct {
 	stmts map[string]*sql.Stmt
 	carry *loadRequest // taken but left for the next batch (MaxBatch)
 	flat  flattener
-	sql   strings.Builder
+	sql   []byte // the insert statement being built
 	args  []any
 }
 
@@ -321,43 +320,49 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batchedAt t
 }
 
 func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, received, batched string) error {
+	// The statement is built into a reused buffer and looked up without a string of its own:
+	// a steady stream of same-shaped records allocates nothing here.
 	t := r.table
-	b := &wr.sql
-	b.Reset()
-	b.WriteString("INSERT INTO ")
-	b.WriteString(quoteIdent(t.name))
-	b.WriteString(" (")
+	b := append(wr.sql[:0], "INSERT INTO "...)
+	b = appendIdent(b, t.name)
+	b = append(b, " ("...)
 	args := wr.args[:0]
 	if t.parent == nil {
-		b.WriteString(colReceivedAt + ", " + colBatchedAt + ", " + colSequence + ", " + colTableVersion)
+		b = append(b, colReceivedAt+", "+colBatchedAt+", "+colSequence+", "+colTableVersion...)
 		args = append(args, received, batched, seq, int64(0))
 		if wr.cat.pkField == "" {
-			b.WriteString(", " + colGeneratedPK)
+			b = append(b, ", "+colGeneratedPK...)
 			args = append(args, pk)
 		}
 	} else {
-		b.WriteString(quoteIdent(wr.cat.sourceKeyColumn()))
+		b = appendIdent(b, wr.cat.sourceKeyColumn())
 		args = append(args, pk)
 		for i, level := range r.levels {
-			b.WriteString(", " + levelColumn(i))
+			b = append(b, ", "...)
+			b = append(b, levelColumn(i)...)
 			args = append(args, level)
 		}
-		b.WriteString(", " + colSequence + ", " + colReceivedAt + ", " + colBatchedAt + ", " + colTableVersion)
+		b = append(b, ", "+colSequence+", "+colReceivedAt+", "+colBatchedAt+", "+colTableVersion...)
 		args = append(args, seq, received, batched, int64(0))
 	}
 	for i, col := range r.cols {
-		b.WriteString(", ")
-		b.WriteString(quoteIdent(col.name))
+		b = append(b, ", "...)
+		b = appendIdent(b, col.name)
 		args = append(args, r.vals[i])
 	}
-	b.WriteString(") VALUES (?")
-	b.WriteString(strings.Repeat(", ?", len(args)-1))
-	b.WriteString(")")
-	wr.args = args
+	b = append(b, ") VALUES (?"...)
+	for range len(args) - 1 {
+		b = append(b, ", ?"...)
+	}
+	b = append(b, ')')
+	wr.sql, wr.args = b, args
 
-	stmt, err := wr.statement(ctx, b.String())
-	if err != nil {
-		return err
+	stmt, ok := wr.stmts[string(b)]
+	if !ok {
+		var err error
+		if stmt, err = wr.statement(ctx, string(b)); err != nil {
+			return err
+		}
 	}
 	if _, err := stmt.ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("insert into %s: %w", t.name, err)
