@@ -26,13 +26,7 @@ func TestActivityIsRecordedAndPruned(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	count := func(query string, args ...any) int {
-		var n int
-		if err := s.read.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func(query string, args ...any) int { return queryInt(t, s, query, args...) }
 	if n := count("SELECT COUNT(*) FROM webhook_requests WHERE integration_id = ?", in.ID); n != 6 {
 		t.Fatalf("%d requests logged, want 6", n)
 	}
@@ -108,7 +102,6 @@ func BenchmarkRecordActivity(b *testing.B) {
 func TestCloseWritesQueuedActivityOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookhouse.db")
 	s := openTestStore(t, path)
-	ctx := t.Context()
 	in := addVero(t, s)
 	for range 3 {
 		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now(), Status: 200, Records: 1})
@@ -118,11 +111,7 @@ func TestCloseWritesQueuedActivityOnce(t *testing.T) {
 	}
 	s = openTestStore(t, path)
 	defer s.Close()
-	var n int
-	if err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_requests").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 3 {
+	if n := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests"); n != 3 {
 		t.Errorf("%d requests logged after Close, want 3", n)
 	}
 }
@@ -167,13 +156,7 @@ func TestActivityLogsASampleOfAHeavyStream(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	count := func(query string, args ...any) int {
-		var n int
-		if err := s.read.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func(query string, args ...any) int { return queryInt(t, s, query, args...) }
 	if n := count("SELECT COUNT(*) FROM webhook_requests WHERE status = 200"); n != MaxLoggedPerSecond+1 {
 		t.Errorf("%d accepted requests logged, want %d (a second's allowance, and one of the next second)", n, MaxLoggedPerSecond+1)
 	}
@@ -192,4 +175,14 @@ func TestActivityLogsASampleOfAHeavyStream(t *testing.T) {
 	if n := count("SELECT SUM(rows) FROM hourly_activity WHERE integration_id = ?", in.ID); n != 31 {
 		t.Errorf("hourly rows = %d, want every batch's rows counted (31)", n)
 	}
+}
+
+// queryInt runs a query that answers one number.
+func queryInt(t testing.TB, s *Store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.read.QueryRowContext(t.Context(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
