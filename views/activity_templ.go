@@ -413,7 +413,7 @@ func rowsLabel(n int) string {
 	if n == 1 {
 		return "1 row"
 	}
-	return strconv.Itoa(n) + " rows"
+	return count(n) + " rows"
 }
 
 // lastRowsAt is when rows last arrived: the last batch's commit, or (once its report has

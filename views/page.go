@@ -20,3 +20,23 @@ func current(p Page, nav string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// count shows a number of things with thousands grouped, as counts read best: 1,234,567.
+func count[N int | int64](n N) string {
+	s := strconv.FormatInt(int64(n), 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	var b []byte
+	if neg {
+		b = append(b, '-')
+	}
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
