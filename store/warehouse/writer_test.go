@@ -316,3 +316,63 @@ func BenchmarkLoad(b *testing.B) {
 		b.ReportMetric(float64(nanos.Load())/float64(n)/1e6, "ms/batch")
 	}
 }
+
+// TestRequestFailingAloneSparesItsBatch: a trigger the user added to their warehouse refuses
+// one record. Its request fails whole (its other record too), while the requests sharing its
+// transaction load.
+func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{BusyTimeout: 10 * time.Second})
+	mustLoad(t, w, "trig", Target{}, Record{"n": int64(0)})
+	db := readDB(t, w.Path("trig"))
+	if _, err := db.Exec(`CREATE TRIGGER unlucky BEFORE INSERT ON data WHEN NEW.n = 13
+		BEGIN SELECT RAISE(ABORT, 'thirteen is unlucky'); END`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Hold the write lock: a first load waits for it in a batch of its own, and the three
+	// loads queued behind it then share one transaction.
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	load := func(recs ...Record) <-chan loadOutcome {
+		out := make(chan loadOutcome, 1)
+		go func() {
+			res, err := w.Load(context.Background(), "trig", Target{}, recs, time.Now())
+			out <- loadOutcome{res, err}
+		}()
+		return out
+	}
+	first := load(Record{"n": int64(100)})
+	w.mu.Lock()
+	wr := w.writers["trig"]
+	w.mu.Unlock()
+	waitFor(t, func() bool { return wr.taken.Load() == 2 })
+	good, unlucky, alsoGood := load(Record{"n": int64(1)}, Record{"n": int64(2)}), load(Record{"n": int64(14)}, Record{"n": int64(13)}), load(Record{"n": int64(3)})
+	waitFor(t, func() bool { return len(wr.queue) == 3 })
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+
+	if out := <-first; out.err != nil {
+		t.Fatalf("first load: %v", out.err)
+	}
+	bad := <-unlucky
+	if bad.err == nil || !strings.Contains(bad.err.Error(), "thirteen is unlucky") {
+		t.Errorf("the refused request: %v, want the trigger's error", bad.err)
+	}
+	a, b := <-good, <-alsoGood
+	if a.err != nil || b.err != nil {
+		t.Fatalf("the requests beside it failed: %v, %v", a.err, b.err)
+	}
+	if a.result.Batch.ID != b.result.Batch.ID || a.result.Batch.Records != 3 {
+		t.Errorf("batches %d and %d with %d records: want the 3 records in one transaction", a.result.Batch.ID, b.result.Batch.ID, a.result.Batch.Records)
+	}
+	if got := fmtRows(queryRows(t, db, `SELECT n FROM data ORDER BY n`)); got != `[{"n":0},{"n":1},{"n":2},{"n":3},{"n":100}]` {
+		t.Errorf("rows = %s: want every record but the refused request's", got)
+	}
+}
