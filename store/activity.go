@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
@@ -78,32 +80,44 @@ type activity struct {
 	mu        sync.RWMutex // guards closed against a send on the closed queue
 	closed    bool
 
-	// Used only by the recording goroutine: entries logged per integration (or schema) in
-	// the newest second seen.
-	sampled      map[sampleKey]int
-	sampleSecond int64
+	// Used only by the recording goroutine: how many routine entries each integration (or
+	// schema) may still log.
+	sampled map[sampleKey]*rate.Limiter
 }
 
 // MaxLoggedPerSecond bounds the accepted requests, and the loading reports, logged per
-// integration and second. Under a heavy stream, retention would delete almost every row
-// within a minute, unseen; a sample keeps minutes of history for a fraction of the writes.
-// Refused requests are always logged, and the overview's totals count everything.
-const MaxLoggedPerSecond = 10
+// integration and second, after bursts of up to LoggedBurst. Under a heavy stream, retention
+// would delete almost every row within a minute, unseen; a sample keeps minutes of history for
+// a fraction of the writes. Refused requests are always logged, and the overview's totals
+// count everything.
+const (
+	MaxLoggedPerSecond = 10
+	LoggedBurst        = 100
+)
 
 type sampleKey struct {
 	integration int64
 	schema      string
-	second      int64
 }
 
-// sample reports whether an entry under k is within its second's allowance.
-func (a *activity) sample(k sampleKey) bool {
-	if k.second > a.sampleSecond {
-		clear(a.sampled)
-		a.sampleSecond = k.second
+// sample reports whether a routine entry of k, from time at, is within its allowance.
+func (a *activity) sample(k sampleKey, at time.Time) bool {
+	lim := a.sampled[k]
+	if lim == nil {
+		lim = rate.NewLimiter(MaxLoggedPerSecond, LoggedBurst)
+		a.sampled[k] = lim
 	}
-	a.sampled[k]++
-	return a.sampled[k] <= MaxLoggedPerSecond
+	return lim.AllowN(at, 1)
+}
+
+// forgetIdle drops the allowances that are full again: a new one would be the same, and
+// deleted integrations must not linger.
+func (a *activity) forgetIdle(now time.Time) {
+	for k, lim := range a.sampled {
+		if lim.TokensAt(now) >= LoggedBurst {
+			delete(a.sampled, k)
+		}
+	}
 }
 
 type schemaLoad struct {
@@ -123,7 +137,7 @@ func (s *Store) startActivity() {
 		queue:    make(chan any, activityQueue),
 		flushReq: make(chan chan struct{}),
 		done:     make(chan struct{}),
-		sampled:  make(map[sampleKey]int),
+		sampled:  make(map[sampleKey]*rate.Limiter),
 	}
 	r := DefaultRetention
 	s.act.retention.Store(&r)
@@ -222,6 +236,7 @@ func (s *Store) recordActivity() {
 			s.writeActivity(batch)
 			close(ack)
 		case <-prune.C:
+			s.act.forgetIdle(time.Now())
 			if err := s.pruneActivity(context.Background()); err != nil {
 				s.logErr("pruning extraction logs", err)
 			}
@@ -289,7 +304,7 @@ func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
 // insertActivity writes a batch, adding up the per-hour counters first so a burst of
 // requests costs one counter update per integration and hour. Every entry is counted; routine
-// ones are logged up to MaxLoggedPerSecond.
+// ones are logged up to MaxLoggedPerSecond, after a burst of LoggedBurst.
 func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) error {
 	type hourKey struct {
 		integration int64
@@ -312,7 +327,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 			c.requests++
 			if !e.Accepted() {
 				c.errors++
-			} else if !s.act.sample(sampleKey{integration: e.IntegrationID, second: e.ReceivedAt.Unix()}) {
+			} else if !s.act.sample(sampleKey{integration: e.IntegrationID}, e.ReceivedAt) {
 				continue
 			}
 			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
@@ -323,7 +338,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 			r := e.report
 			count(hourKey{schema: e.schema, hour: hourOf(r.CommittedAt)}).rows += r.RowsByTable["data"]
 			routine := len(r.ColumnsAdded) == 0 && r.Rejected == 0
-			if routine && !s.act.sample(sampleKey{schema: e.schema, second: r.CommittedAt.Unix()}) {
+			if routine && !s.act.sample(sampleKey{schema: e.schema}, r.CommittedAt) {
 				continue
 			}
 			if r.ColumnsAdded == nil {

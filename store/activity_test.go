@@ -130,50 +130,52 @@ func addVero(t testing.TB, s *Store) Integration {
 	return in
 }
 
-// TestActivityLogsASampleOfAHeavyStream: within one second, accepted requests and routine
-// batches are logged up to MaxLoggedPerSecond; refused requests and batches that added columns
-// or rejected records always are; the hourly totals count everything.
+// TestActivityLogsASampleOfAHeavyStream: accepted requests and routine batches are logged up
+// to MaxLoggedPerSecond after a burst of LoggedBurst; refused requests and batches that added
+// columns or rejected records always are; the hourly totals count everything.
 func TestActivityLogsASampleOfAHeavyStream(t *testing.T) {
 	s := openTestStore(t, filepath.Join(t.TempDir(), "hookhouse.db"))
 	defer s.Close()
-	ctx := t.Context()
 	in := addVero(t, s)
-	second := time.Now().UTC().Truncate(time.Second)
-	for i := range 25 {
-		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: second.Add(time.Duration(i) * time.Millisecond), Status: 200, Records: 1})
+	at := time.Now().UTC().Truncate(time.Second)
+	for range LoggedBurst + 50 { // all at once: the burst is logged, the rest counted
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: at, Status: 200, Records: 1})
 	}
 	for range 3 {
-		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: second, Status: 400, Error: "invalid JSON"})
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: at, Status: 400, Error: "invalid JSON"})
 	}
-	s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: second.Add(time.Second), Status: 200, Records: 1}) // the next second
-	for range 15 {
-		s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: second, Records: 2, RowsByTable: map[string]int{"data": 2}})
+	for i := range MaxLoggedPerSecond + 5 { // a second later the allowance is back, for a second's worth
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: at.Add(time.Second + time.Duration(i)), Status: 200, Records: 1})
 	}
-	s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: second, Records: 1, RowsByTable: map[string]int{"data": 1},
+	for range LoggedBurst + 20 {
+		s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: at, Records: 2, RowsByTable: map[string]int{"data": 2}})
+	}
+	s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: at, Records: 1, RowsByTable: map[string]int{"data": 1},
 		ColumnsAdded: []warehouse.Column{{Table: "data", Name: "campaign__id", Type: "integer"}}})
-	s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: second, Rejected: 1, RowsByTable: map[string]int{}})
-	if err := s.FlushActivity(ctx); err != nil {
+	s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: at, Rejected: 1, RowsByTable: map[string]int{}})
+	if err := s.FlushActivity(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
 	count := func(query string, args ...any) int { return queryInt(t, s, query, args...) }
-	if n := count("SELECT COUNT(*) FROM webhook_requests WHERE status = 200"); n != MaxLoggedPerSecond+1 {
-		t.Errorf("%d accepted requests logged, want %d (a second's allowance, and one of the next second)", n, MaxLoggedPerSecond+1)
+	if n := count("SELECT COUNT(*) FROM webhook_requests WHERE status = 200"); n != LoggedBurst+MaxLoggedPerSecond {
+		t.Errorf("%d accepted requests logged, want the burst of %d and a second's %d", n, LoggedBurst, MaxLoggedPerSecond)
 	}
 	if n := count("SELECT COUNT(*) FROM webhook_requests WHERE status = 400"); n != 3 {
 		t.Errorf("%d refused requests logged, want all 3", n)
 	}
-	if n := count("SELECT COUNT(*) FROM load_reports"); n != MaxLoggedPerSecond+2 {
-		t.Errorf("%d loading reports, want %d routine ones and the 2 that added a column or rejected a record", n, MaxLoggedPerSecond)
+	if n := count("SELECT COUNT(*) FROM load_reports"); n != LoggedBurst+2 {
+		t.Errorf("%d loading reports, want the burst of %d routine ones and the 2 that added a column or rejected a record", n, LoggedBurst)
 	}
 	if n := count("SELECT COUNT(*) FROM load_reports WHERE CAST(columns_added AS TEXT) != '[]' OR rejected > 0"); n != 2 {
 		t.Errorf("%d notable loading reports kept, want 2", n)
 	}
-	if n := count("SELECT SUM(requests) * 100 + SUM(errors) FROM hourly_activity WHERE integration_id = ?", in.ID); n != 29*100+3 {
-		t.Errorf("hourly requests*100+errors = %d, want every request counted (2903)", n)
+	requests := LoggedBurst + 50 + 3 + MaxLoggedPerSecond + 5
+	if n := count("SELECT SUM(requests) * 1000 + SUM(errors) FROM hourly_activity WHERE integration_id = ?", in.ID); n != requests*1000+3 {
+		t.Errorf("hourly requests*1000+errors = %d, want every request counted (%d)", n, requests*1000+3)
 	}
-	if n := count("SELECT SUM(rows) FROM hourly_activity WHERE integration_id = ?", in.ID); n != 31 {
-		t.Errorf("hourly rows = %d, want every batch's rows counted (31)", n)
+	if n := count("SELECT SUM(rows) FROM hourly_activity WHERE integration_id = ?", in.ID); n != 2*(LoggedBurst+20)+1 {
+		t.Errorf("hourly rows = %d, want every batch's rows counted (%d)", n, 2*(LoggedBurst+20)+1)
 	}
 }
 
