@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -115,20 +116,11 @@ func TestLoadFailsWhileLockedThenRecovers(t *testing.T) {
 	mustLoad(t, w, "locked", Target{}, Record{"n": int64(1)})
 
 	other := readDB(t, w.Path("locked"))
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	unlock := holdWriteLock(t, other)
 	if _, err := w.Load(context.Background(), "locked", Target{}, []Record{{"n": int64(2)}}, time.Now()); err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("Load under a foreign lock: %v, want a locked error", err)
 	}
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	unlock()
 	mustLoad(t, w, "locked", Target{}, Record{"n": int64(3), "new": "col"})
 	got := queryRows(t, other, `SELECT n, new FROM data ORDER BY rowid`)
 	if fmtRows(got) != `[{"n":1,"new":null},{"n":3,"new":"col"}]` {
@@ -196,14 +188,7 @@ func TestLoadBusyAndCanceled(t *testing.T) {
 	w := openTest(t, t.TempDir(), Options{MaxQueue: 1, BusyTimeout: 10 * time.Second})
 	mustLoad(t, w, "busy", Target{}, Record{"n": int64(0)})
 	other := readDB(t, w.Path("busy"))
-	conn, err := other.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	unlock := holdWriteLock(t, other)
 
 	// A: taken by the writer, which then waits for the lock.
 	first := make(chan error, 1)
@@ -211,9 +196,7 @@ func TestLoadBusyAndCanceled(t *testing.T) {
 		_, err := w.Load(context.Background(), "busy", Target{}, []Record{{"n": int64(1)}}, time.Now())
 		first <- err
 	}()
-	w.mu.Lock()
-	wr := w.writers["busy"]
-	w.mu.Unlock()
+	wr := writerOf(w, "busy")
 	waitFor(t, func() bool { return wr.taken.Load() == 2 }) // A is in a batch of its own, waiting for the lock
 	// B: waits in the queue (capacity 1) until its ctx ends.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -231,9 +214,7 @@ func TestLoadBusyAndCanceled(t *testing.T) {
 	if err := <-second; !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled Load: %v", err)
 	}
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	unlock()
 	if err := <-first; err != nil {
 		t.Fatalf("Load A: %v", err)
 	}
@@ -242,6 +223,32 @@ func TestLoadBusyAndCanceled(t *testing.T) {
 	if got := fmtRows(queryRows(t, other, `SELECT n FROM data ORDER BY rowid`)); got != `[{"n":0},{"n":1},{"n":4}]` {
 		t.Errorf("rows = %s (the canceled load must not be committed)", got)
 	}
+}
+
+// holdWriteLock takes the file's write lock from another connection, as a user's tool might;
+// unlock releases it.
+func holdWriteLock(t *testing.T, db *sql.DB) (unlock func()) {
+	t.Helper()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// writerOf is schema's running writer.
+func writerOf(w *Warehouse, schema string) *writer {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writers[schema]
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -331,14 +338,7 @@ func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
 
 	// Hold the write lock: a first load waits for it in a batch of its own, and the three
 	// loads queued behind it then share one transaction.
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	unlock := holdWriteLock(t, db)
 	load := func(recs ...Record) <-chan loadOutcome {
 		out := make(chan loadOutcome, 1)
 		go func() {
@@ -348,15 +348,11 @@ func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
 		return out
 	}
 	first := load(Record{"n": int64(100)})
-	w.mu.Lock()
-	wr := w.writers["trig"]
-	w.mu.Unlock()
+	wr := writerOf(w, "trig")
 	waitFor(t, func() bool { return wr.taken.Load() == 2 })
 	good, unlucky, alsoGood := load(Record{"n": int64(1)}, Record{"n": int64(2)}), load(Record{"n": int64(14)}, Record{"n": int64(13)}), load(Record{"n": int64(3)})
 	waitFor(t, func() bool { return len(wr.queue) == 3 })
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	unlock()
 
 	if out := <-first; out.err != nil {
 		t.Fatalf("first load: %v", out.err)
