@@ -222,6 +222,9 @@ func TestExtractionLogsAndReportsPaginate(t *testing.T) {
 		for range 5 {
 			p := c.get(path)
 			expectStatus(t, p, http.StatusOK)
+			if hint := p.Doc.Find("p.hint").First().Text(); !strings.Contains(strings.Join(strings.Fields(hint), " "), "up to 10 a second after a burst of 100") {
+				t.Errorf("%s: the hint does not say what is logged under load: %q", tc.path, hint)
+			}
 			rows := testID(p, tc.row)
 			sizes = append(sizes, rows.Length())
 			for i := range rows.Length() {
