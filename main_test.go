@@ -73,7 +73,10 @@ func startServer(t testing.TB, dataDir string, env ...string) *server {
 			s.mu.Lock()
 			s.stderr.WriteString(sc.Text() + "\n")
 			s.mu.Unlock()
-			if m := listening.FindStringSubmatch(sc.Text()); !found && m != nil {
+			if found { // under load most lines are access logs: match only until the address
+				continue
+			}
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				found = true
 				addr <- m[1]
 			}
