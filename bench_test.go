@@ -39,17 +39,21 @@ func BenchmarkIngest(b *testing.B) {
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: connections, MaxConnsPerHost: connections}}
 	var bareRates, hookRates []float64
-	var bareCPU, hookCPU time.Duration
+	var bareCPU, hookCPU, bareClient, hookClient time.Duration
 	var latencies []time.Duration
 	b.ResetTimer()
 	for range rounds {
 		cpu0 := processCPU(barePID)
+		client0 := processCPU(os.Getpid())
 		rate, _ := drive(b, client, bareURL, payload, connections, b.N)
 		bareCPU += processCPU(barePID) - cpu0
+		bareClient += processCPU(os.Getpid()) - client0
 		bareRates = append(bareRates, rate)
 		cpu0 = processCPU(s.cmd.Process.Pid)
+		client0 = processCPU(os.Getpid())
 		rate, lat := drive(b, client, hookURL, payload, connections, b.N)
 		hookCPU += processCPU(s.cmd.Process.Pid) - cpu0
+		hookClient += processCPU(os.Getpid()) - client0
 		hookRates = append(hookRates, rate)
 		latencies = append(latencies, lat...)
 	}
@@ -62,9 +66,11 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(ms(latencies[len(latencies)/2]), "p50-ms")
 	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99-ms")
 	b.ReportMetric(eventsPerCommit(b, s.URL, metricsToken), "events/commit")
-	if hookCPU > 0 { // Linux: each server's own CPU time (user and system) per request
+	if hookCPU > 0 { // Linux: CPU time (user and system) per request of each server, and of this client
 		b.ReportMetric(float64(hookCPU.Microseconds())/float64(rounds*b.N), "cpu-us/event")
 		b.ReportMetric(float64(bareCPU.Microseconds())/float64(rounds*b.N), "bare-cpu-us/event")
+		b.ReportMetric(float64(hookClient.Microseconds())/float64(rounds*b.N), "client-cpu-us/event")
+		b.ReportMetric(float64(bareClient.Microseconds())/float64(rounds*b.N), "bare-client-cpu-us/event")
 	}
 	b.ReportMetric(0, "ns/op") // wall time per op mixes both servers; the metrics above say it
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,22 +21,31 @@ import (
 
 var binary string
 
+// testBinaryEnv names a prebuilt hookhouse binary for the tests to run instead of building one.
+const testBinaryEnv = "HOOKHOUSE_TEST_BINARY"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(bareServerEnv) != "" {
 		serveBare() // BenchmarkIngest's baseline, in a process of its own
 		return
 	}
-	dir, err := os.MkdirTemp("", "hookhouse-bin")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "hookhouse")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
+	binary = os.Getenv(testBinaryEnv) // e.g. to compare two builds with BenchmarkIngest
+	var buildDir string
+	if binary == "" {
+		var err error
+		if buildDir, err = os.MkdirTemp("", "hookhouse-bin"); err != nil {
+			panic(err)
+		}
+		binary = filepath.Join(buildDir, "hookhouse")
+		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
 	os.Exit(code)
 }
 
@@ -46,57 +53,43 @@ func TestMain(m *testing.M) {
 type server struct {
 	cmd    *exec.Cmd
 	URL    string
-	mu     sync.Mutex
-	stderr bytes.Buffer
+	log    string // the server's stderr, in a file as a deployed server's would be
 	exited chan error
 }
 
 var listening = regexp.MustCompile(`addr"?[=:]"?(127\.0\.0\.1:\d+)`)
 
+// startServer runs the hookhouse binary on a free port of 127.0.0.1 with its log in a file
+// (no pipe for this process to drain while it is also the benchmark's client).
 func startServer(t testing.TB, dataDir string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-data", dataDir)
-	cmd.Env = append(os.Environ(), env...)
-	pipe, err := cmd.StderrPipe()
+	logFile, err := os.CreateTemp(t.TempDir(), "server-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer logFile.Close()
+	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-data", dataDir)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, exited: make(chan error, 1)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		found := false
-		for sc.Scan() {
-			s.mu.Lock()
-			s.stderr.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if found { // under load most lines are access logs: match only until the address
-				continue
-			}
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				found = true
-				addr <- m[1]
-			}
-		}
-		s.exited <- cmd.Wait()
-	}()
+	s := &server{cmd: cmd, log: logFile.Name(), exited: make(chan error, 1)}
+	go func() { s.exited <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	select {
-	case a := <-addr:
-		s.URL = "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start:\n%s", s.logs())
+	for deadline := time.Now().Add(30 * time.Second); s.URL == ""; time.Sleep(5 * time.Millisecond) {
+		if m := listening.FindStringSubmatch(s.logs()); m != nil {
+			s.URL = "http://" + m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("server did not start:\n%s", s.logs())
+		}
 	}
 	return s
 }
 
 func (s *server) logs() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stderr.String()
+	b, _ := os.ReadFile(s.log)
+	return string(b)
 }
 
 // stop sends SIGTERM and waits for a clean exit.
