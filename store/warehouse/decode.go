@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/url"
 	"strings"
@@ -92,22 +91,13 @@ func decodeJSON(body []byte) ([]Record, error) {
 	if !utf8.Valid(body) {
 		return nil, bodyErrorf(invalidUTF8Offset(body), "invalid UTF-8 at byte %d", invalidUTF8Offset(body))
 	}
-	deepAt, rows := shape(body)
-	if deepAt >= 0 {
-		return nil, bodyErrorf(deepAt, "JSON nested deeper than %d levels at byte %d", MaxDepth, deepAt)
+	p := jsonParser{data: string(body)}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
 	}
-	if rows > MaxRows {
-		return nil, bodyErrorf(-1, "the body holds %d records and array elements, more than the %d one request may have; send fewer events per request", rows, MaxRows)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, jsonError(err, body)
-	}
-	if end := dec.InputOffset(); len(bytes.TrimLeft(body[end:], " \t\r\n")) > 0 {
-		off := int64(len(body) - len(bytes.TrimLeft(body[end:], " \t\r\n")))
-		return nil, bodyErrorf(off, "unexpected data after the JSON value at byte %d", off)
+	if p.skipSpace(); p.pos < len(p.data) {
+		return nil, bodyErrorf(int64(p.pos), "unexpected data after the JSON value at byte %d", p.pos)
 	}
 	switch v := v.(type) {
 	case map[string]any:
@@ -128,66 +118,6 @@ func decodeJSON(body []byte) ([]Record, error) {
 	default:
 		return nil, bodyErrorf(-1, "the JSON value is %s, not an object or an array of objects", jsonKind(v))
 	}
-}
-
-func jsonError(err error, body []byte) error {
-	var syntax *json.SyntaxError
-	switch {
-	case errors.As(err, &syntax):
-		// Offset counts the bytes read including the offending one.
-		off := max(syntax.Offset-1, 0)
-		return bodyErrorf(off, "invalid JSON at byte %d: %s", off, syntax.Error())
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		off := int64(len(body))
-		return bodyErrorf(off, "invalid JSON at byte %d: unexpected end of input", off)
-	}
-	return bodyErrorf(-1, "invalid JSON: %s", err.Error())
-}
-
-// shape reports the offset of the first '{' or '[' that nests deeper than
-// MaxDepth (-1 if none) and how many array elements the body has (records of a
-// top-level array and subtable rows alike), skipping string contents.
-func shape(body []byte) (deepAt int64, elements int) {
-	var inArray [MaxDepth + 1]bool
-	depth, inString, escaped, expect := 0, false, false, false
-	for i, c := range body {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case ']', '}':
-			depth, expect = max(depth-1, 0), false
-			continue
-		case ',':
-			expect = inArray[depth]
-			continue
-		}
-		if expect { // the first byte of an array element
-			elements++
-			expect = false
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > MaxDepth {
-				return int64(i), elements
-			}
-			inArray[depth], expect = c == '[', c == '['
-		}
-	}
-	return -1, elements
 }
 
 func invalidUTF8Offset(b []byte) int64 {

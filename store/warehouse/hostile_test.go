@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestShapeCountsArrayElements(t *testing.T) {
+func TestParserCountsArrayElements(t *testing.T) {
 	for _, tc := range []struct {
 		body     string
 		elements int
@@ -21,14 +21,14 @@ func TestShapeCountsArrayElements(t *testing.T) {
 		{`[ "a,b" , "c" ]`, 2},
 		{`{"a":[true,false,null]}`, 3},
 	} {
-		deepAt, n := shape([]byte(tc.body))
-		if deepAt != -1 || n != tc.elements {
-			t.Errorf("shape(%s) = %d, %d; want -1, %d", tc.body, deepAt, n, tc.elements)
+		p := jsonParser{data: tc.body}
+		if _, err := p.value(); err != nil || p.rows != tc.elements {
+			t.Errorf("parsing %s counted %d array elements (err %v); want %d", tc.body, p.rows, err, tc.elements)
 		}
 	}
 }
 
-// Every body with more than MaxRows array elements is refused before it is decoded.
+// Every body with more than MaxRows array elements is refused.
 func TestDecodeBodyBoundsRows(t *testing.T) {
 	ok := "[" + strings.Repeat(`{},`, MaxRows-1) + "{}]"
 	recs, err := DecodeBody("application/json", []byte(ok), "")
