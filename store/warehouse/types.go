@@ -87,39 +87,40 @@ func formatTimestamp(t time.Time) string { return t.UTC().Format(timestampLayout
 // detectTime is false for the primary key, whose text must stay as sent.
 // A non-nil error is the reason the record is rejected.
 func scalar(v any, detectTime bool) (colType, any, error) {
-	switch v := v.(type) {
+	// Values that keep their type are returned as v itself: boxing them again would allocate.
+	switch x := v.(type) {
 	case string:
 		if detectTime {
-			if ts, ok := parseTimestamp(v); ok {
+			if ts, ok := parseTimestamp(x); ok {
 				return typeTimestamp, ts, nil
 			}
 		}
 		return typeString, v, nil
 	case json.Number:
-		return number(string(v))
+		return number(string(x))
 	case bool:
-		if v {
+		if x {
 			return typeBoolean, int64(1), nil
 		}
 		return typeBoolean, int64(0), nil
 	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, nil, fmt.Errorf("number %v cannot be stored", v)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0, nil, fmt.Errorf("number %v cannot be stored", x)
 		}
 		return typeFloat, v, nil
 	case float32:
-		return scalar(float64(v), detectTime)
+		return scalar(float64(x), detectTime)
 	case int:
-		return typeInteger, int64(v), nil
+		return typeInteger, int64(x), nil
 	case int64:
 		return typeInteger, v, nil
 	case int32:
-		return typeInteger, int64(v), nil
+		return typeInteger, int64(x), nil
 	case time.Time:
-		if y := v.UTC().Year(); y < 0 || y > 9999 {
-			return typeString, v.String(), nil
+		if y := x.UTC().Year(); y < 0 || y > 9999 {
+			return typeString, x.String(), nil
 		}
-		return typeTimestamp, formatTimestamp(v), nil
+		return typeTimestamp, formatTimestamp(x), nil
 	}
 	return 0, nil, fmt.Errorf("unsupported value of type %T", v)
 }
