@@ -114,13 +114,13 @@ func (p *jsonParser) next(closing byte, context string) (more bool, err error) {
 func (p *jsonParser) object() (any, error) {
 	obj := map[string]any{}
 	empty, err := p.open('}')
-	for more := !empty; more && err == nil; more, err = p.next('}', "after object key:value pair") {
+	for more := !empty; more && err == nil; {
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, p.syntaxErr("looking for beginning of object key string")
 		}
-		key, err := p.string()
-		if err != nil {
+		var key string
+		if key, err = p.string(); err != nil {
 			return nil, err
 		}
 		p.skipSpace()
@@ -131,6 +131,7 @@ func (p *jsonParser) object() (any, error) {
 		if obj[key], err = p.value(); err != nil {
 			return nil, err
 		}
+		more, err = p.next('}', "after object key:value pair")
 	}
 	if err != nil {
 		return nil, err
@@ -141,15 +142,16 @@ func (p *jsonParser) object() (any, error) {
 func (p *jsonParser) array() (any, error) {
 	arr := []any{}
 	empty, err := p.open(']')
-	for more := !empty; more && err == nil; more, err = p.next(']', "after array element") {
+	for more := !empty; more && err == nil; {
 		if p.rows++; p.rows > MaxRows {
 			return nil, bodyErrorf(-1, "the body holds more than the %d records and array elements one request may have; send fewer events per request", MaxRows)
 		}
-		v, err := p.value()
-		if err != nil {
+		var v any
+		if v, err = p.value(); err != nil {
 			return nil, err
 		}
 		arr = append(arr, v)
+		more, err = p.next(']', "after array element")
 	}
 	if err != nil {
 		return nil, err
