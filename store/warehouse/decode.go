@@ -13,7 +13,7 @@ import (
 
 // MaxDepth bounds how deeply a webhook body may nest objects and arrays.
 // Real payloads stay under 10 levels; the limit keeps hostile input from
-// costing deep recursion when flattening.
+// costing deep recursion when parsing and flattening.
 const MaxDepth = 64
 
 // MaxRows bounds the array elements of one body (records of a top-level array
