@@ -55,7 +55,6 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.GET("/integrations/:id/data/:table/:row", h.DataRow)
 	app.GET("/integrations/:id/export", h.Export)
 	app.GET("/settings", h.Settings)
-
 }
 
 func methodNotAllowed(allow string) echo.HandlerFunc {
