@@ -33,6 +33,7 @@ type Config struct {
 	DataDir              string
 	PublicURL            string
 	LogFormat            string
+	LogLevel             slog.Level // the least severe level written; Debug adds a line per accepted webhook
 	MaxBodyBytes         int64
 	MaxColumns           int     // per warehouse table; records needing more go to _sdc_rejected
 	RateLimit            float64 // requests per second per webhook URL; 0 turns the limit off
@@ -58,7 +59,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hookhouse:", err)
 		os.Exit(2)
 	}
-	log := newLogger(cfg.LogFormat)
+	log := newLogger(cfg.LogFormat, cfg.LogLevel)
 	slog.SetDefault(log) // background work (e.g. the store's log writer) reports here too
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.DataDir, "data", "./hookhouse-data", "folder for the metadata database and the warehouse files")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL webhook URLs are built on, e.g. https://hooks.example.com; default: derived from each request")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug (adds a line per accepted webhook request), info, warn or error")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest webhook body accepted; larger ones get 413")
 	fs.IntVar(&cfg.MaxColumns, "max-columns", warehouse.DefaultMaxColumns, "most columns a warehouse table may have (at most 2000); a record needing more goes to _sdc_rejected")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", web.DefaultRateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off")
@@ -149,11 +151,12 @@ func envName(flagName string) string {
 	return "HOOKHOUSE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func newLogger(format string) *slog.Logger {
+func newLogger(format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
 // run serves until ctx is cancelled, then stops accepting, lets requests in flight finish

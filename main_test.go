@@ -112,7 +112,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		t.Fatalf("-h: %v\n%s", err, out)
 	}
 	for _, want := range []string{"-addr", "HOOKHOUSE_ADDR", "-data", "HOOKHOUSE_DATA", "-public-url", "HOOKHOUSE_PUBLIC_URL",
-		"-log-format", "HOOKHOUSE_LOG_FORMAT", "-max-body-bytes", "HOOKHOUSE_MAX_BODY_BYTES", "HOOKHOUSE_ADMIN_EMAIL", "HOOKHOUSE_ADMIN_PASSWORD",
+		"-log-format", "HOOKHOUSE_LOG_FORMAT", "-log-level", "HOOKHOUSE_LOG_LEVEL", "-max-body-bytes", "HOOKHOUSE_MAX_BODY_BYTES", "HOOKHOUSE_ADMIN_EMAIL", "HOOKHOUSE_ADMIN_PASSWORD",
 		"-max-columns", "HOOKHOUSE_MAX_COLUMNS", "-rate-limit", "HOOKHOUSE_RATE_LIMIT", "-rate-burst", "HOOKHOUSE_RATE_BURST",
 		"-log-retention", "HOOKHOUSE_LOG_RETENTION", "-log-max-requests", "HOOKHOUSE_LOG_MAX_REQUESTS", "-metrics-token", "HOOKHOUSE_METRICS_TOKEN",
 		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT"} {
@@ -123,12 +123,41 @@ func TestHelpListsEverySetting(t *testing.T) {
 }
 
 func TestBadSettingsAreRefused(t *testing.T) {
-	for _, args := range [][]string{{"-log-format", "xml"}, {"-public-url", "hooks.example.com"},
+	for _, args := range [][]string{{"-log-format", "xml"}, {"-log-level", "loud"}, {"-public-url", "hooks.example.com"},
 		{"-max-columns", "5000"}, {"-rate-limit", "-1"}, {"-rate-burst", "0"},
 		{"-log-retention", "10s"}, {"-log-max-requests", "0"}, {"-read-timeout", "1s"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), args[0]) {
 			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)
+		}
+	}
+}
+
+// Accepted webhook requests would flood the log at full rate: they get an access-log line only
+// at -log-level debug. Refusals and dashboard pages always get one, the token always redacted.
+func TestAcceptedWebhooksAreLoggedAtDebugOnly(t *testing.T) {
+	accepted := regexp.MustCompile(`msg=request method=POST path=/v1/clients/1/token/… status=200`)
+	refused := regexp.MustCompile(`msg=request method=POST path=/v1/clients/1/token/… status=401`)
+	for _, level := range []string{"info", "debug"} {
+		s := startServer(t, filepath.Join(t.TempDir(), "data"), append(adminEnv, "HOOKHOUSE_LOG_LEVEL="+level)...)
+		hookURL := addIntegration(t, s, "vero", "Stitch Vero", "")
+		for _, target := range []string{hookURL, hookURL + "0"} {
+			resp, err := http.Post(target, "application/json", strings.NewReader(`{"type":"sent"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		s.stop(t)
+		logs := s.logs()
+		if got := accepted.MatchString(logs); got != (level == "debug") {
+			t.Errorf("-log-level %s: the accepted webhook logged: %v, want %v\n%s", level, got, level == "debug", logs)
+		}
+		if !refused.MatchString(logs) || !strings.Contains(logs, "path=/integrations/new/vero status=200") {
+			t.Errorf("-log-level %s: the refused webhook or the dashboard page is not logged:\n%s", level, logs)
+		}
+		if token := hookURL[strings.LastIndex(hookURL, "/")+1:]; strings.Contains(logs, token) {
+			t.Errorf("-log-level %s: the token is in the log", level)
 		}
 	}
 }

@@ -95,7 +95,9 @@ func RedactPath(path string) string {
 	return path[:i+len(marker)] + "…"
 }
 
-// accessLog writes one structured line per request.
+// accessLog writes one structured line per request. Accepted webhook requests are logged at
+// Debug: at thousands a second they would flood the log (and cost the server a tenth of its
+// CPU), while /metrics and the Extraction Logs count them already. Refusals stay at Info.
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -105,7 +107,14 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err) // write the error response now, so its status is the one logged
 			}
 			res := c.Response()
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			level := slog.LevelInfo
+			if res.Status < http.StatusBadRequest && strings.HasPrefix(c.Path(), webhookPrefix+"/") {
+				level = slog.LevelDebug
+			}
+			if !log.Enabled(c.Request().Context(), level) {
+				return nil
+			}
+			log.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("method", c.Request().Method),
 				slog.String("path", RedactPath(c.Request().URL.Path)),
 				slog.Int("status", res.Status),

@@ -11,6 +11,9 @@ import (
 	"github.com/hookhouse/hookhouse/store"
 )
 
+// webhookPrefix starts every webhook URL's path.
+const webhookPrefix = "/v1"
+
 // routes is the route table: every URL hookhouse answers, in one place.
 func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store.Store, limit echo.MiddlewareFunc) {
 	e.GET("/healthz", h.Healthz)
@@ -18,7 +21,7 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
 
 	// Webhooks: no session, no CSRF; authenticated by the token in the URL, rate-limited per URL.
-	webhooks := e.Group("/v1", limit)
+	webhooks := e.Group(webhookPrefix, limit)
 	webhooks.POST("/clients/:id/token/:token", h.ReceiveWebhook)
 	webhooks.GET("/clients/:id/token/:token", h.VerifyWebhook)
 	webhooks.HEAD("/clients/:id/token/:token", h.VerifyWebhook) // Mandrill checks a URL with HEAD
