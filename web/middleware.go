@@ -96,7 +96,7 @@ func RedactPath(path string) string {
 }
 
 // accessLog writes one structured line per request. Accepted webhook requests are logged at
-// Debug: at thousands a second they would flood the log (and cost the server a tenth of its
+// Debug: at thousands a second they would flood the log (and cost the server 7 to 10% of its
 // CPU), while /metrics and the Extraction Logs count them already. Refusals stay at Info.
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
