@@ -188,41 +188,60 @@ func (wr *writer) closeDB() {
 	wr.cat = nil
 }
 
-// commit loads a batch in one transaction, one savepoint per request so a
-// request that fails on its own does not take its neighbours down.
+// commit loads a batch in one transaction. A request that fails on its own (say, a trigger a
+// user added refuses one of its records) fails alone: the batch first runs without savepoints,
+// the usual and cheaper case, and if a request fails it runs again with a savepoint per
+// request, so that only the failing one is rolled back.
 func (wr *writer) commit(batch []*loadRequest) {
+	if wr.load(batch, false) == errIsolate {
+		wr.load(batch, true)
+	}
+}
+
+// errIsolate reports that a request failed in a batch run without savepoints, which was then
+// rolled back whole.
+var errIsolate = errors.New("warehouse: a request failed; run its batch again with savepoints")
+
+// load runs a batch in one transaction and answers its callers, but for errIsolate: then it
+// has rolled the batch back and answered no one.
+func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	// Not the callers' ctx: once taken, a batch runs to its true outcome.
 	ctx := context.Background()
 	start := time.Now()
 	outcomes := make([]loadOutcome, len(batch))
 	if err := wr.open(ctx); err != nil {
 		wr.fail(batch, fmt.Errorf("warehouse %s: open: %w", wr.schema, err))
-		return
+		return err
 	}
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
+	batchMark := wr.cat.mark()
 	if _, err := wr.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		wr.abort(batch, err)
-		return
+		return wr.abort(batch, err)
 	}
 	rows := map[string]int{} // rows per table of the current request
 	for i, req := range batch {
 		mark := wr.cat.mark()
-		if _, err := wr.exec(ctx, "SAVEPOINT request"); err != nil {
-			wr.abort(batch, err)
-			return
+		if isolate {
+			if _, err := wr.exec(ctx, "SAVEPOINT request"); err != nil {
+				return wr.abort(batch, err)
+			}
 		}
 		clear(rows)
 		res, err := wr.loadRequest(ctx, req, batchedAt, rows)
-		if err != nil {
+		switch {
+		case err != nil && !isolate:
+			wr.cat.rollback(batchMark)
+			wr.conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // SQLite may have rolled back already
+			return errIsolate
+		case err != nil:
 			wr.cat.rollback(mark)
 			outcomes[i].err = fmt.Errorf("warehouse %s: load: %w", wr.schema, err)
 			if _, rbErr := wr.conn.ExecContext(ctx, "ROLLBACK TO request"); rbErr != nil {
 				// SQLite already rolled the whole transaction back (disk full, I/O).
-				wr.abort(batch, err)
-				return
+				return wr.abort(batch, err)
 			}
-		} else {
+		default:
 			outcomes[i].result = res
 			report.Records += res.Loaded
 			report.Rejected += res.Rejected
@@ -230,14 +249,14 @@ func (wr *writer) commit(batch []*loadRequest) {
 				report.RowsByTable[name] += n
 			}
 		}
-		if _, err := wr.exec(ctx, "RELEASE request"); err != nil {
-			wr.abort(batch, err)
-			return
+		if isolate {
+			if _, err := wr.exec(ctx, "RELEASE request"); err != nil {
+				return wr.abort(batch, err)
+			}
 		}
 	}
 	if _, err := wr.exec(ctx, "COMMIT"); err != nil {
-		wr.abort(batch, err)
-		return
+		return wr.abort(batch, err)
 	}
 	report.ColumnsAdded = wr.cat.committed()
 	report.CommittedAt = time.Now().UTC()
@@ -249,6 +268,7 @@ func (wr *writer) commit(batch []*loadRequest) {
 		outcomes[i].result.Batch = report
 		req.done <- outcomes[i]
 	}
+	return nil
 }
 
 // exec runs a statement without arguments through the statement cache: the transaction
@@ -262,11 +282,14 @@ func (wr *writer) exec(ctx context.Context, query string) (sql.Result, error) {
 }
 
 // abort rolls back a failed transaction, resets the connection and catalog
-// (they are rebuilt from the file on the next batch), and fails every caller.
-func (wr *writer) abort(batch []*loadRequest, err error) {
+// (they are rebuilt from the file on the next batch), and fails every caller with the error
+// it returns.
+func (wr *writer) abort(batch []*loadRequest, err error) error {
 	wr.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // may already be rolled back
 	wr.closeDB()
-	wr.fail(batch, fmt.Errorf("warehouse %s: commit: %w", wr.schema, err))
+	err = fmt.Errorf("warehouse %s: commit: %w", wr.schema, err)
+	wr.fail(batch, err)
+	return err
 }
 
 func (wr *writer) fail(batch []*loadRequest, err error) {

@@ -326,7 +326,7 @@ func BenchmarkLoad(b *testing.B) {
 
 // TestRequestFailingAloneSparesItsBatch: a trigger the user added to their warehouse refuses
 // one record. Its request fails whole (its other record too), while the requests sharing its
-// transaction load.
+// transaction load: the batch, first run without savepoints, runs again with one per request.
 func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
 	w := openTest(t, t.TempDir(), Options{BusyTimeout: 10 * time.Second})
 	mustLoad(t, w, "trig", Target{}, Record{"n": int64(0)})
