@@ -215,6 +215,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	}
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
+	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
 	batchMark := wr.cat.mark()
 	if _, err := wr.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return wr.abort(batch, err)
@@ -228,7 +229,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			}
 		}
 		clear(rows)
-		res, err := wr.loadRequest(ctx, req, batchedAt, rows)
+		res, err := wr.loadRequest(ctx, req, batched, rows)
 		switch {
 		case err != nil && !isolate:
 			wr.cat.rollback(batchMark)
@@ -301,11 +302,11 @@ func (wr *writer) fail(batch []*loadRequest, err error) {
 
 // loadRequest inserts one request's records; records that cannot be loaded
 // go to _sdc_rejected.
-func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batchedAt time.Time, rowsByTable map[string]int) (Result, error) {
+func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched string, rowsByTable map[string]int) (Result, error) {
 	var res Result
 	receivedAt := req.receivedAt.UTC()
 	arrival := receivedAt.UnixNano()
-	received, batched := formatTimestamp(receivedAt), formatTimestamp(batchedAt)
+	received := formatTimestamp(receivedAt)
 	wr.flat.receivedAt = receivedAt
 	for _, rec := range req.records {
 		mark := wr.cat.mark()
