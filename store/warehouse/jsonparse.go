@@ -216,18 +216,21 @@ func (p *jsonParser) unescape(start, esc int) (string, error) {
 		case 't':
 			b.WriteByte('\t')
 		case 'u':
-			r, err := p.hex4(i + 2)
-			if err != nil {
-				return "", err
+			r, bad := hex4(p.data[i+2:])
+			if bad >= 0 {
+				p.pos = i + 2 + bad
+				return "", p.syntaxErr(`in \u hexadecimal character escape`)
 			}
 			i += 6
 			if utf16.IsSurrogate(r) {
 				// A pair decodes to one rune; a lone half becomes U+FFFD, as encoding/json does.
-				if r2, ok := p.peekHex4(i); ok {
-					if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
-						b.WriteRune(pair)
-						i += 6
-						continue
+				if strings.HasPrefix(p.data[i:], `\u`) {
+					if r2, bad := hex4(p.data[i+2:]); bad < 0 {
+						if pair := utf16.DecodeRune(r, r2); pair != utf8.RuneError {
+							b.WriteRune(pair)
+							i += 6
+							continue
+						}
 					}
 				}
 				r = utf8.RuneError
@@ -244,37 +247,20 @@ func (p *jsonParser) unescape(start, esc int) (string, error) {
 	return "", p.syntaxErr("")
 }
 
-// hex4 reads the four hex digits of a \u escape starting at i.
-func (p *jsonParser) hex4(i int) (rune, error) {
-	var r rune
-	for j := i; j < i+4; j++ {
-		p.pos = j
-		if j >= len(p.data) {
-			return 0, p.syntaxErr("")
+// hex4 decodes the four hex digits that start s; bad is the index of the first byte that is
+// not one (len(s) if s ends first), or -1 when all four are.
+func hex4(s string) (r rune, bad int) {
+	for i := range 4 {
+		if i >= len(s) {
+			return 0, i
 		}
-		d := hexDigit(p.data[j])
+		d := hexDigit(s[i])
 		if d < 0 {
-			return 0, p.syntaxErr(`in \u hexadecimal character escape`)
+			return 0, i
 		}
 		r = r<<4 | d
 	}
-	return r, nil
-}
-
-// peekHex4 reads a \uXXXX escape at i, if there is one.
-func (p *jsonParser) peekHex4(i int) (rune, bool) {
-	if i+6 > len(p.data) || p.data[i] != '\\' || p.data[i+1] != 'u' {
-		return 0, false
-	}
-	var r rune
-	for _, c := range []byte(p.data[i+2 : i+6]) {
-		d := hexDigit(c)
-		if d < 0 {
-			return 0, false
-		}
-		r = r<<4 | d
-	}
-	return r, true
+	return r, -1
 }
 
 func hexDigit(c byte) rune {
