@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -345,7 +346,7 @@ func TestTokensAreStoredOnlyAsHashes(t *testing.T) {
 
 func TestTargetCacheDropsLookupsThatRacedAWrite(t *testing.T) {
 	var c targetCache
-	k := targetKey{1, "hash"}
+	k := targetKey{1, sha256.Sum256([]byte("token"))}
 	gen := c.generation()
 	c.forget() // a revoke commits while the lookup is reading the database
 	c.put(k, WebhookTarget{IntegrationID: 1}, gen)

@@ -166,11 +166,12 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	if len(token) > 256 { // real tokens are 64 characters; don't hash arbitrary input
 		return WebhookTarget{}, ErrUnauthorized
 	}
-	want := hashToken(token)
-	key := targetKey{integrationID, want}
+	sum := sha256.Sum256([]byte(token)) // hashToken's digest, hex-encoded only when the cache misses
+	key := targetKey{integrationID, sum}
 	if t, ok := s.targets.get(key); ok {
 		return t, nil
 	}
+	want := hex.EncodeToString(sum[:])
 	generation := s.targets.generation()
 	var t WebhookTarget
 	var stored string
@@ -204,7 +205,7 @@ type targetCache struct {
 
 type targetKey struct {
 	integrationID int64
-	tokenHash     string
+	tokenHash     [sha256.Size]byte
 }
 
 // maxCachedTargets bounds the cache; past it, it starts over.

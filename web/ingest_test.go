@@ -119,6 +119,16 @@ func TestWebhookLoadsProviderPayloads(t *testing.T) {
 	}
 }
 
+// assertWebhookHeaders checks that a webhook answer carries the API security headers: it can
+// be neither loaded, framed nor sniffed as a page.
+func assertWebhookHeaders(t *testing.T, what string, h http.Header) {
+	t.Helper()
+	if h.Get("Content-Security-Policy") != "default-src 'none'; frame-ancestors 'none'" ||
+		h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("%s: security headers %v", what, h)
+	}
+}
+
 func TestWebhookRefusalsStoreNothing(t *testing.T) {
 	app := newTestApp(t)
 	c := app.signedInClient(t)
@@ -127,6 +137,7 @@ func TestWebhookRefusalsStoreNothing(t *testing.T) {
 	if ok.Status != http.StatusOK {
 		t.Fatalf("first event: %d %s", ok.Status, ok.Body)
 	}
+	assertWebhookHeaders(t, "the 200", ok.Header)
 	token := tokenOf(t, hookURL)
 	base := strings.TrimSuffix(hookURL, "/v1/clients/"+fmt.Sprint(id)+"/token/"+token)
 	otherToken := strings.Repeat("ab", 32)
@@ -157,6 +168,7 @@ func TestWebhookRefusalsStoreNothing(t *testing.T) {
 		if msg, _ := a.JSON["error"].(string); !strings.Contains(strings.ToLower(msg), strings.ToLower(tc.says)) {
 			t.Errorf("%s: error %q does not say %q", tc.name, msg, tc.says)
 		}
+		assertWebhookHeaders(t, tc.name, a.Header)
 	}
 	if n := queryInt(t, warehouseDB(t, app, "orders"), "SELECT COUNT(*) FROM data"); n != 1 {
 		t.Fatalf("data has %d rows after the refusals, want only the first event", n)
