@@ -54,14 +54,15 @@ type writer struct {
 	taken atomic.Int64 // batches taken off the queue so far (tests wait on it)
 
 	// Used only by the writer goroutine.
-	db    *sql.DB
-	conn  *sql.Conn
-	cat   *catalog
-	stmts map[string]*sql.Stmt
-	carry *loadRequest // taken but left for the next batch (MaxBatch)
-	flat  flattener
-	sql   []byte // the insert statement being built
-	args  []any
+	db     *sql.DB
+	conn   *sql.Conn
+	cat    *catalog
+	stmts  map[string]*sql.Stmt
+	carry  *loadRequest // taken but left for the next batch (MaxBatch)
+	flat   flattener
+	sql    []byte // the insert statement being built
+	args   []any
+	queued queuedRows
 }
 
 func newWriter(schema, path string, opts Options, log *slog.Logger, nextID *atomic.Int64) *writer {
@@ -231,12 +232,14 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 		}
 		clear(rows)
 		res, err := wr.loadRequest(ctx, req, batched, rows)
+		if err == nil && isolate {
+			err = wr.flush(ctx) // the request's rows, inside its savepoint
+		}
 		switch {
 		case err != nil && !isolate:
-			wr.cat.rollback(batchMark)
-			wr.conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // SQLite may have rolled back already
-			return errIsolate
+			return wr.rollbackForRetry(ctx, batchMark)
 		case err != nil:
+			wr.queued.reset()
 			wr.cat.rollback(mark)
 			outcomes[i].err = fmt.Errorf("warehouse %s: load: %w", wr.schema, err)
 			if _, rbErr := wr.conn.ExecContext(ctx, "ROLLBACK TO request"); rbErr != nil {
@@ -255,6 +258,11 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			if _, err := wr.exec(ctx, "RELEASE request"); err != nil {
 				return wr.abort(batch, err)
 			}
+		}
+	}
+	if !isolate { // (with savepoints, each request has flushed its own rows)
+		if err := wr.flush(ctx); err != nil {
+			return wr.rollbackForRetry(ctx, batchMark) // a row of some request failed: find which
 		}
 	}
 	if _, err := wr.exec(ctx, "COMMIT"); err != nil {
@@ -277,6 +285,15 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	return nil
 }
 
+// rollbackForRetry rolls back a batch run without savepoints, in which a request failed, so
+// that commit runs it again with them.
+func (wr *writer) rollbackForRetry(ctx context.Context, batchMark catalogMark) error {
+	wr.queued.reset()
+	wr.cat.rollback(batchMark)
+	wr.conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // SQLite may have rolled back already
+	return errIsolate
+}
+
 // exec runs a statement without arguments through the statement cache: the transaction
 // statements run for every request, and parsing them each time costs more than running them.
 func (wr *writer) exec(ctx context.Context, query string) (sql.Result, error) {
@@ -291,6 +308,7 @@ func (wr *writer) exec(ctx context.Context, query string) (sql.Result, error) {
 // (they are rebuilt from the file on the next batch), and fails every caller with the error
 // it returns.
 func (wr *writer) abort(batch []*loadRequest, err error) error {
+	wr.queued.reset()
 	wr.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // may already be rolled back
 	wr.closeDB()
 	err = fmt.Errorf("warehouse %s: commit: %w", wr.schema, err)
@@ -348,6 +366,11 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 	return res, nil
 }
 
+// insert queues a row for a multi-row INSERT: rows of the same table and columns, the usual
+// stream, are inserted together, which pays the per-statement costs (database/sql, binding,
+// running the VDBE program) once per group rather than once per row. A row of another shape
+// flushes the queue; so do the end of a request run in its own savepoint, so that its
+// failures stay its own, and the commit. Schema changes need no flush: they only add.
 func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, received, batched string) error {
 	// Built into a reused buffer: a steady stream of same-shaped records allocates nothing here.
 	t := r.table
@@ -378,21 +401,81 @@ func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, receive
 		b = appendIdent(b, col.name)
 		args = append(args, r.vals[i])
 	}
-	b = append(b, ") VALUES (?"...)
-	for range len(args) - 1 {
-		b = append(b, ", ?"...)
+	b = append(b, ") VALUES "...)
+	wr.sql = b
+	q := &wr.queued
+	if q.rows > 0 && string(b) != string(q.into) {
+		if err := wr.flush(ctx); err != nil {
+			return err
+		}
 	}
-	b = append(b, ')')
-	wr.sql, wr.args = b, args
+	if q.rows == 0 {
+		q.into, q.table, q.width = append(q.into[:0], b...), t.name, len(args)
+	}
+	q.args = append(q.args, args...)
+	q.rows++
+	clear(args)
+	wr.args = args[:0]
+	if q.rows == maxRowsPerInsert || len(q.args)+q.width > maxInsertArgs {
+		return wr.flush(ctx)
+	}
+	return nil
+}
 
-	stmt, err := wr.statement(ctx, b)
-	if err != nil {
-		return err
+// queuedRows are rows of one shape waiting for flush.
+type queuedRows struct {
+	into  []byte // INSERT INTO t (columns) VALUES
+	table string
+	width int // arguments per row
+	rows  int
+	args  []any
+	sql   []byte // the statement being built
+}
+
+// reset drops the queued rows, after they are inserted or when their transaction is rolled back.
+func (q *queuedRows) reset() {
+	clear(q.args)
+	q.args, q.rows = q.args[:0], 0
+}
+
+const (
+	// maxRowsPerInsert bounds a multi-row INSERT. Groups are inserted in chunks of powers of
+	// two (15 rows: 8, 4, 2 and 1), so each shape needs at most six cached statements.
+	maxRowsPerInsert = 32
+	// maxInsertArgs stays under SQLite's limit of 32766 parameters per statement.
+	maxInsertArgs = 32766
+)
+
+// flush inserts the queued rows.
+func (wr *writer) flush(ctx context.Context) error {
+	q := &wr.queued
+	defer q.reset()
+	for done := 0; done < q.rows; {
+		n := 1
+		for n*2 <= q.rows-done {
+			n *= 2
+		}
+		b := append(q.sql[:0], q.into...)
+		for i := range n {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, '(', '?')
+			for range q.width - 1 {
+				b = append(b, ", ?"...)
+			}
+			b = append(b, ')')
+		}
+		q.sql = b
+		stmt, err := wr.statement(ctx, b)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, q.args[done*q.width:(done+n)*q.width]...); err != nil {
+			return fmt.Errorf("insert into %s: %w", q.table, err)
+		}
+		done += n
 	}
-	if _, err := stmt.ExecContext(ctx, args...); err != nil {
-		return fmt.Errorf("insert into %s: %w", t.name, err)
-	}
-	clear(wr.args)
 	return nil
 }
 

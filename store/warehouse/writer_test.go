@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -370,5 +372,44 @@ func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
 	}
 	if got := fmtRows(queryRows(t, db, `SELECT n FROM data ORDER BY n`)); got != `[{"n":0},{"n":1},{"n":2},{"n":3},{"n":100}]` {
 		t.Errorf("rows = %s: want every record but the refused request's", got)
+	}
+}
+
+// TestMixedShapesLoadEveryRow: rows of one shape are inserted together, in chunks, and a
+// record of another shape, a new column or a subtable row in the middle must not lose,
+// reorder or mix up anyone's values.
+func TestMixedShapesLoadEveryRow(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{})
+	var recs []Record
+	for i := range 75 {
+		rec := Record{"id": int64(i), "a": "a" + strconv.Itoa(i)}
+		switch {
+		case i == 33:
+			rec = Record{"id": int64(i), "b": true} // a new column, mid-group
+		case i == 50:
+			rec["tags"] = []any{"x", "y"} // a subtable row between root rows
+		}
+		recs = append(recs, rec)
+	}
+	if res := mustLoad(t, w, "mixed", Target{PrimaryKey: "id"}, recs...); res.Loaded != len(recs) {
+		t.Fatalf("result %+v", res)
+	}
+	db := readDB(t, w.Path("mixed"))
+	rows := queryRows(t, db, `SELECT id, a, b FROM data ORDER BY _sdc_sequence`)
+	if len(rows) != len(recs) {
+		t.Fatalf("data has %d rows, want %d", len(rows), len(recs))
+	}
+	for i, r := range rows {
+		want := map[string]any{"id": int64(i), "a": "a" + strconv.Itoa(i), "b": nil}
+		if i == 33 {
+			want = map[string]any{"id": int64(i), "a": nil, "b": int64(1)}
+		}
+		if !reflect.DeepEqual(r, want) {
+			t.Fatalf("row %d = %v, want %v", i, r, want)
+		}
+	}
+	tags := queryRows(t, db, `SELECT _sdc_source_key_id AS id, value FROM data__tags ORDER BY _sdc_level_0_id`)
+	if want := []map[string]any{{"id": int64(50), "value": "x"}, {"id": int64(50), "value": "y"}}; !reflect.DeepEqual(tags, want) {
+		t.Fatalf("data__tags = %v, want %v", tags, want)
 	}
 }
