@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,7 +146,7 @@ func (f *flattener) object(ri int, prefix string, obj map[string]any, depth int,
 		f.keys = append(f.keys, k)
 	}
 	keys := f.keys[start:]
-	slices.SortFunc(keys, compareKeys)
+	sortKeys(keys)
 	defer func() { f.keys = f.keys[:start] }()
 	for _, k := range keys {
 		// Only the top-level key field skips timestamp detection: its text
@@ -216,16 +215,18 @@ func (f *flattener) value(ri int, path string, v any, depth int, isPK bool, pkFi
 	return nil
 }
 
-// compareKeys orders keys that are already column names first, so that on a
-// collision "a_b" keeps the name a_b and "a-b" gets a_b__2; then by bytes.
-func compareKeys(a, b string) int {
-	if na, nb := isColumnName(a), isColumnName(b); na != nb {
-		if na {
-			return -1
+// sortKeys puts keys that are already column names first, so that on a collision "a_b" keeps
+// the name a_b and "a-b" gets a_b__2; then sorts each part by bytes.
+func sortKeys(keys []string) {
+	named := 0
+	for i, k := range keys {
+		if isColumnName(k) {
+			keys[named], keys[i] = k, keys[named]
+			named++
 		}
-		return 1
 	}
-	return strings.Compare(a, b)
+	slices.Sort(keys[:named])
+	slices.Sort(keys[named:])
 }
 
 func isColumnName(key string) bool {
