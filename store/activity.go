@@ -309,7 +309,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 	type hourKey struct {
 		integration int64
 		schema      string
-		hour        string
+		hour        time.Time // formatted once per key, not once per entry
 	}
 	type counts struct{ requests, errors, rows int }
 	hourly := map[hourKey]*counts{}
@@ -323,7 +323,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 	for _, e := range batch {
 		switch e := e.(type) {
 		case WebhookRequest:
-			c := count(hourKey{integration: e.IntegrationID, hour: hourOf(e.ReceivedAt)})
+			c := count(hourKey{integration: e.IntegrationID, hour: e.ReceivedAt.UTC().Truncate(time.Hour)})
 			c.requests++
 			if !e.Accepted() {
 				c.errors++
@@ -336,7 +336,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 			}
 		case schemaLoad:
 			r := e.report
-			count(hourKey{schema: e.schema, hour: hourOf(r.CommittedAt)}).rows += r.RowsByTable["data"]
+			count(hourKey{schema: e.schema, hour: r.CommittedAt.UTC().Truncate(time.Hour)}).rows += r.RowsByTable["data"]
 			routine := len(r.ColumnsAdded) == 0 && r.Rejected == 0
 			if routine && !s.act.sample(sampleKey{schema: e.schema}, r.CommittedAt) {
 				continue
@@ -362,9 +362,9 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 	for k, c := range hourly {
 		var err error
 		if k.schema == "" {
-			_, err = countRequests.ExecContext(ctx, k.integration, k.hour, c.requests, c.errors, k.integration)
+			_, err = countRequests.ExecContext(ctx, k.integration, hourOf(k.hour), c.requests, c.errors, k.integration)
 		} else {
-			_, err = countRows.ExecContext(ctx, k.hour, c.rows, k.schema)
+			_, err = countRows.ExecContext(ctx, hourOf(k.hour), c.rows, k.schema)
 		}
 		if err != nil {
 			return err
