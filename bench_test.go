@@ -41,6 +41,7 @@ func BenchmarkIngest(b *testing.B) {
 	var bareRates, hookRates []float64
 	var bareCPU, hookCPU, bareClient, hookClient time.Duration
 	var latencies []time.Duration
+	var allocs float64
 	b.ResetTimer()
 	for range rounds {
 		cpu0 := processCPU(barePID)
@@ -51,7 +52,9 @@ func BenchmarkIngest(b *testing.B) {
 		bareRates = append(bareRates, rate)
 		cpu0 = processCPU(s.cmd.Process.Pid)
 		client0 = processCPU(os.Getpid())
+		mallocs0 := serverMetric(b, s.URL, metricsToken, "go_memstats_mallocs_total")
 		rate, lat := drive(b, client, hookURL, payload, connections, b.N)
+		allocs += serverMetric(b, s.URL, metricsToken, "go_memstats_mallocs_total") - mallocs0
 		hookCPU += processCPU(s.cmd.Process.Pid) - cpu0
 		hookClient += processCPU(os.Getpid()) - client0
 		hookRates = append(hookRates, rate)
@@ -65,7 +68,10 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(hook/base, "ratio")
 	b.ReportMetric(ms(latencies[len(latencies)/2]), "p50-ms")
 	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99-ms")
-	b.ReportMetric(eventsPerCommit(b, s.URL, metricsToken), "events/commit")
+	b.ReportMetric(serverMetric(b, s.URL, metricsToken, "hookhouse_batch_records_sum")/
+		serverMetric(b, s.URL, metricsToken, "hookhouse_batch_records_count"), "events/commit")
+	// The server's Go heap allocations: a steadier measure of its work than CPU time.
+	b.ReportMetric(allocs/float64(rounds*b.N), "allocs/event")
 	if hookCPU > 0 { // Linux: CPU time (user and system) per request of each server, and of this client
 		b.ReportMetric(float64(hookCPU.Microseconds())/float64(rounds*b.N), "cpu-us/event")
 		b.ReportMetric(float64(bareCPU.Microseconds())/float64(rounds*b.N), "bare-cpu-us/event")
@@ -160,10 +166,9 @@ func drive(b *testing.B, client *http.Client, target string, payload []byte, con
 	return float64(n) / time.Since(start).Seconds(), lat
 }
 
-var batchRecords = regexp.MustCompile(`(?m)^hookhouse_batch_records_(sum|count)(?:\{[^}]*\})? (\S+)$`)
-
-// eventsPerCommit reads the server's group-commit histogram: records per committed transaction.
-func eventsPerCommit(b *testing.B, base, token string) float64 {
+// serverMetric reads one sample from the server's /metrics, e.g. the group-commit histogram's
+// hookhouse_batch_records_sum (records committed) and _count (transactions).
+func serverMetric(b *testing.B, base, token, name string) float64 {
 	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -172,14 +177,15 @@ func eventsPerCommit(b *testing.B, base, token string) float64 {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	v := map[string]float64{}
-	for _, m := range batchRecords.FindAllStringSubmatch(string(body), -1) {
-		v[m[1]], _ = strconv.ParseFloat(m[2], 64)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		b.Fatalf("no %s in /metrics:\n%.2000s", name, body)
 	}
-	if v["count"] == 0 {
-		b.Fatalf("no hookhouse_batch_records in /metrics:\n%.2000s", body)
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return v["sum"] / v["count"]
+	return v
 }
 
 func median(xs []float64) float64 {
