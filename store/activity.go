@@ -80,9 +80,21 @@ type activity struct {
 	mu        sync.RWMutex // guards closed against a send on the closed queue
 	closed    bool
 
-	// Used only by the recording goroutine: how many routine entries each integration (or
-	// schema) may still log.
-	sampled map[sampleKey]*rate.Limiter
+	// How many routine entries each integration (or schema) may still log.
+	sampleMu sync.Mutex
+	sampled  map[sampleKey]*rate.Limiter
+
+	// Accepted requests beyond the sample are not queued, only counted here, per integration
+	// and hour: at webhook rates queueing each one cost the server about 2% of its CPU. The
+	// first count since the last write prompts the recorder, which adds them to that write.
+	unloggedMu sync.Mutex
+	unlogged   map[hourOfIntegration]int
+	prompt     chan struct{}
+}
+
+type hourOfIntegration struct {
+	integration int64
+	hour        time.Time
 }
 
 // MaxLoggedPerSecond bounds the accepted requests, and the loading reports, logged per
@@ -102,6 +114,8 @@ type sampleKey struct {
 
 // sample reports whether a routine entry of k, from time at, is within its allowance.
 func (a *activity) sample(k sampleKey, at time.Time) bool {
+	a.sampleMu.Lock()
+	defer a.sampleMu.Unlock()
 	lim := a.sampled[k]
 	if lim == nil {
 		lim = rate.NewLimiter(MaxLoggedPerSecond, LoggedBurst)
@@ -113,11 +127,33 @@ func (a *activity) sample(k sampleKey, at time.Time) bool {
 // forgetIdle drops the allowances that are full again: a new one would be the same, and
 // deleted integrations must not linger.
 func (a *activity) forgetIdle(now time.Time) {
+	a.sampleMu.Lock()
+	defer a.sampleMu.Unlock()
 	for k, lim := range a.sampled {
 		if lim.TokensAt(now) >= LoggedBurst {
 			delete(a.sampled, k)
 		}
 	}
+}
+
+// countUnlogged counts an accepted request that the sample leaves out of the logs.
+func (a *activity) countUnlogged(integration int64, at time.Time) {
+	a.unloggedMu.Lock()
+	a.unlogged[hourOfIntegration{integration, at.UTC().Truncate(time.Hour)}]++
+	a.unloggedMu.Unlock()
+	select {
+	case a.prompt <- struct{}{}:
+	default: // a prompt is pending already
+	}
+}
+
+// takeUnlogged returns the counts so far and starts afresh.
+func (a *activity) takeUnlogged() map[hourOfIntegration]int {
+	a.unloggedMu.Lock()
+	defer a.unloggedMu.Unlock()
+	counts := a.unlogged
+	a.unlogged = make(map[hourOfIntegration]int)
+	return counts
 }
 
 type schemaLoad struct {
@@ -138,6 +174,8 @@ func (s *Store) startActivity() {
 		flushReq: make(chan chan struct{}),
 		done:     make(chan struct{}),
 		sampled:  make(map[sampleKey]*rate.Limiter),
+		unlogged: make(map[hourOfIntegration]int),
+		prompt:   make(chan struct{}, 1),
 	}
 	r := DefaultRetention
 	s.act.retention.Store(&r)
@@ -147,8 +185,13 @@ func (s *Store) startActivity() {
 // SetRetention changes how long Extraction Logs and Loading Reports are kept.
 func (s *Store) SetRetention(r Retention) { s.act.retention.Store(&r) }
 
-// RecordRequest queues a webhook request for the Extraction Logs. It never blocks.
+// RecordRequest counts a webhook request and, if it was refused or is within the sample of
+// accepted ones, queues it for the Extraction Logs. It never blocks.
 func (s *Store) RecordRequest(r WebhookRequest) {
+	if r.Accepted() && !s.act.sample(sampleKey{integration: r.IntegrationID}, r.ReceivedAt) {
+		s.act.countUnlogged(r.IntegrationID, r.ReceivedAt)
+		return
+	}
 	if len(r.Body) > MaxLoggedBody {
 		// Copy the head, so the queue does not pin a large body's whole buffer.
 		r.Body, r.BodyTruncated = bytes.Clone(r.Body[:MaxLoggedBody]), true
@@ -223,9 +266,17 @@ func (s *Store) recordActivity() {
 		select {
 		case e, ok := <-s.act.queue:
 			if !ok {
-				return // everything taken has been written
+				s.writeActivity(nil) // the last counts; everything taken has been written
+				return
 			}
 			batch = append(batch[:0], e)
+			ack := s.gather(&batch)
+			s.writeActivity(batch)
+			if ack != nil {
+				close(ack)
+			}
+		case <-s.act.prompt:
+			batch = batch[:0]
 			ack := s.gather(&batch)
 			s.writeActivity(batch)
 			if ack != nil {
@@ -280,8 +331,10 @@ func (s *Store) drainQueue(batch []any) []any {
 	return batch
 }
 
+// writeActivity writes a batch and the requests counted but not logged since the last write.
 func (s *Store) writeActivity(batch []any) {
-	if len(batch) == 0 {
+	unlogged := s.act.takeUnlogged()
+	if len(batch) == 0 && len(unlogged) == 0 {
 		return
 	}
 	ctx := context.Background()
@@ -291,7 +344,7 @@ func (s *Store) writeActivity(batch []any) {
 		return
 	}
 	defer tx.Rollback()
-	if err := s.insertActivity(ctx, tx, batch); err != nil {
+	if err := s.insertActivity(ctx, tx, batch, unlogged); err != nil {
 		s.logErr("recording activity", err)
 		return
 	}
@@ -303,9 +356,10 @@ func (s *Store) writeActivity(batch []any) {
 func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
 // insertActivity writes a batch, adding up the per-hour counters first so a burst of
-// requests costs one counter update per integration and hour. Every entry is counted; routine
-// ones are logged up to MaxLoggedPerSecond, after a burst of LoggedBurst.
-func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) error {
+// requests costs one counter update per integration and hour. Every entry is counted, and so
+// are the unlogged requests; routine batches are logged up to MaxLoggedPerSecond, after a
+// burst of LoggedBurst (requests were sampled by RecordRequest).
+func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unlogged map[hourOfIntegration]int) error {
 	type hourKey struct {
 		integration int64
 		schema      string
@@ -327,8 +381,6 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 			c.requests++
 			if !e.Accepted() {
 				c.errors++
-			} else if !s.act.sample(sampleKey{integration: e.IntegrationID}, e.ReceivedAt) {
-				continue
 			}
 			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
 				e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID); err != nil {
@@ -357,6 +409,9 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any) err
 				return err
 			}
 		}
+	}
+	for k, n := range unlogged {
+		count(hourKey{integration: k.integration, hour: k.hour}).requests += n
 	}
 	countRequests, countRows := tx.StmtContext(ctx, s.stmts.countRequests), tx.StmtContext(ctx, s.stmts.countRows)
 	for k, c := range hourly {

@@ -188,3 +188,48 @@ func queryInt(t testing.TB, s *Store, query string, args ...any) int {
 	}
 	return n
 }
+
+// TestUnloggedRequestsAreCountedPromptlyAndAtClose: accepted requests beyond the sample are
+// only counted in memory; the counts reach the overview's table within moments, with no
+// other activity to carry them, and the last ones are written when the store closes.
+func TestUnloggedRequestsAreCountedPromptlyAndAtClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookhouse.db")
+	s := openTestStore(t, path)
+	in := addVero(t, s)
+	at := time.Now().UTC().Truncate(time.Second)
+	accept := func(n int) {
+		for range n {
+			s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: at, Status: 200, Records: 1})
+		}
+	}
+	requests := func() int {
+		return queryInt(t, s, "SELECT COALESCE(SUM(requests), 0) FROM hourly_activity WHERE integration_id = ?", in.ID)
+	}
+	accept(LoggedBurst + 50)
+	if err := s.FlushActivity(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := requests(); n != LoggedBurst+50 {
+		t.Fatalf("%d requests counted after a flush, want %d", n, LoggedBurst+50)
+	}
+	accept(5) // beyond the sample: counted, not queued, and nothing else arrives
+	deadline := time.Now().Add(3 * time.Second)
+	for requests() != LoggedBurst+55 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests counted 3 s later, want %d", requests(), LoggedBurst+55)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	accept(7)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, path)
+	defer s.Close()
+	if n := requests(); n != LoggedBurst+62 {
+		t.Errorf("%d requests counted after Close, want %d", n, LoggedBurst+62)
+	}
+	if n := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests"); n != LoggedBurst {
+		t.Errorf("%d requests logged, want the burst of %d", n, LoggedBurst)
+	}
+}
