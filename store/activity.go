@@ -88,12 +88,15 @@ type activity struct {
 	// and hour: at webhook rates queueing each one cost the server about 2% of its CPU. The
 	// first count since the last write prompts the recorder, which adds them to that write.
 	unloggedMu sync.Mutex
-	unlogged   map[hourOfIntegration]int
+	unlogged   map[hourKey]int
 	prompt     chan struct{}
 }
 
-type hourOfIntegration struct {
+// hourKey is what the hourly counters are kept by: an integration's requests, or a schema's
+// rows, in one hour (formatted once per key when written).
+type hourKey struct {
 	integration int64
+	schema      string
 	hour        time.Time
 }
 
@@ -139,7 +142,7 @@ func (a *activity) forgetIdle(now time.Time) {
 // countUnlogged counts an accepted request that the sample leaves out of the logs.
 func (a *activity) countUnlogged(integration int64, at time.Time) {
 	a.unloggedMu.Lock()
-	a.unlogged[hourOfIntegration{integration, at.UTC().Truncate(time.Hour)}]++
+	a.unlogged[hourKey{integration: integration, hour: at.UTC().Truncate(time.Hour)}]++
 	a.unloggedMu.Unlock()
 	select {
 	case a.prompt <- struct{}{}:
@@ -148,11 +151,11 @@ func (a *activity) countUnlogged(integration int64, at time.Time) {
 }
 
 // takeUnlogged returns the counts so far and starts afresh.
-func (a *activity) takeUnlogged() map[hourOfIntegration]int {
+func (a *activity) takeUnlogged() map[hourKey]int {
 	a.unloggedMu.Lock()
 	defer a.unloggedMu.Unlock()
 	counts := a.unlogged
-	a.unlogged = make(map[hourOfIntegration]int)
+	a.unlogged = make(map[hourKey]int)
 	return counts
 }
 
@@ -174,7 +177,7 @@ func (s *Store) startActivity() {
 		flushReq: make(chan chan struct{}),
 		done:     make(chan struct{}),
 		sampled:  make(map[sampleKey]*rate.Limiter),
-		unlogged: make(map[hourOfIntegration]int),
+		unlogged: make(map[hourKey]int),
 		prompt:   make(chan struct{}, 1),
 	}
 	r := DefaultRetention
@@ -359,12 +362,7 @@ func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 // requests costs one counter update per integration and hour. Every entry is counted, and so
 // are the unlogged requests; routine batches are logged up to MaxLoggedPerSecond, after a
 // burst of LoggedBurst (requests were sampled by RecordRequest).
-func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unlogged map[hourOfIntegration]int) error {
-	type hourKey struct {
-		integration int64
-		schema      string
-		hour        time.Time // formatted once per key, not once per entry
-	}
+func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unlogged map[hourKey]int) error {
 	type counts struct{ requests, errors, rows int }
 	hourly := map[hourKey]*counts{}
 	count := func(k hourKey) *counts {
@@ -411,7 +409,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 		}
 	}
 	for k, n := range unlogged {
-		count(hourKey{integration: k.integration, hour: k.hour}).requests += n
+		count(k).requests += n
 	}
 	countRequests, countRows := tx.StmtContext(ctx, s.stmts.countRequests), tx.StmtContext(ctx, s.stmts.countRows)
 	for k, c := range hourly {
