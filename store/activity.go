@@ -272,19 +272,9 @@ func (s *Store) recordActivity() {
 				s.writeActivity(nil) // the last counts; everything taken has been written
 				return
 			}
-			batch = append(batch[:0], e)
-			ack := s.gather(&batch)
-			s.writeActivity(batch)
-			if ack != nil {
-				close(ack)
-			}
-		case <-s.act.prompt:
-			batch = batch[:0]
-			ack := s.gather(&batch)
-			s.writeActivity(batch)
-			if ack != nil {
-				close(ack)
-			}
+			batch = s.gatherAndWrite(append(batch[:0], e))
+		case <-s.act.prompt: // requests counted but not logged
+			batch = s.gatherAndWrite(batch[:0])
 		case ack := <-s.act.flushReq:
 			batch = s.drainQueue(batch[:0])
 			s.writeActivity(batch)
@@ -296,6 +286,17 @@ func (s *Store) recordActivity() {
 			}
 		}
 	}
+}
+
+// gatherAndWrite gathers for a moment, writes what it has, and acknowledges a flush request
+// that ended the moment. It returns batch for reuse.
+func (s *Store) gatherAndWrite(batch []any) []any {
+	ack := s.gather(&batch)
+	s.writeActivity(batch)
+	if ack != nil {
+		close(ack)
+	}
+	return batch
 }
 
 // gather adds to batch what arrives for a moment, so a busy stream of webhooks costs a few
