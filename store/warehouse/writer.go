@@ -60,7 +60,7 @@ type writer struct {
 	stmts  map[string]*sql.Stmt
 	carry  *loadRequest // taken but left for the next batch (MaxBatch)
 	flat   flattener
-	sql    []byte // the insert statement being built
+	sql    []byte // the head of the INSERT being built (INSERT INTO t (columns) VALUES)
 	args   []any
 	queued queuedRows
 }
