@@ -124,8 +124,9 @@ func TestWebhookLoadsProviderPayloads(t *testing.T) {
 func assertWebhookHeaders(t *testing.T, what string, h http.Header) {
 	t.Helper()
 	if h.Get("Content-Security-Policy") != "default-src 'none'; frame-ancestors 'none'" ||
-		h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
-		t.Errorf("%s: security headers %v", what, h)
+		h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" ||
+		!strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		t.Errorf("%s: headers %v, want JSON with the security headers", what, h)
 	}
 }
 

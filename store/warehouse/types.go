@@ -81,7 +81,32 @@ func parseColType(s string) (colType, error) {
 // timestampLayout sorts as text and is understood by SQLite's date functions.
 const timestampLayout = "2006-01-02T15:04:05.000000Z"
 
-func formatTimestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }
+// formatTimestamp writes t in timestampLayout. Every row carries two timestamps, so it is
+// written by hand: time.Format cost about 1% of the server's CPU at webhook rates.
+func formatTimestamp(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 { // the layout's four digits do not fit
+		return t.Format(timestampLayout)
+	}
+	hour, minute, second := t.Clock()
+	var b [len(timestampLayout)]byte
+	digits := func(at, width, v int) {
+		for i := at + width - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	digits(0, 4, year)
+	digits(5, 2, int(month))
+	digits(8, 2, day)
+	digits(11, 2, hour)
+	digits(14, 2, minute)
+	digits(17, 2, second)
+	digits(20, 6, t.Nanosecond()/1000)
+	b[4], b[7], b[10], b[13], b[16], b[19], b[26] = '-', '-', 'T', ':', ':', '.', 'Z'
+	return string(b[:])
+}
 
 // scalar converts a decoded JSON scalar to its column type and SQL value.
 // detectTime is false for the primary key, whose text must stay as sent.
