@@ -32,6 +32,9 @@ const (
 	DefaultMaxQueue    = 1024
 	DefaultMaxBatch    = 5000
 	DefaultBusyTimeout = 5 * time.Second
+	// DefaultGroupGap and DefaultGroupMaxWait bound the group commit delay (see Options).
+	DefaultGroupGap     = 200 * time.Microsecond
+	DefaultGroupMaxWait = time.Millisecond
 	// sqliteMaxColumns is SQLite's compiled-in SQLITE_MAX_COLUMN.
 	sqliteMaxColumns = 2000
 )
@@ -42,6 +45,9 @@ type Options struct {
 	MaxQueue    int           // pending Loads per schema before Load returns ErrBusy
 	MaxBatch    int           // records per transaction; a single larger request is still committed whole
 	BusyTimeout time.Duration // how long a commit waits for a lock held by another process
+	// The group commit delay: when a batch holds fewer requests than the last commit answered,
+	// the writer waits for more, until none has come for GroupGap or GroupMaxWait has passed.
+	GroupGap, GroupMaxWait time.Duration
 	// OnCommit, if set, is called from the writer goroutine after each
 	// commit, before the callers are answered: keep it quick.
 	OnCommit func(schema string, report BatchReport)
@@ -60,6 +66,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = DefaultBusyTimeout
+	}
+	if o.GroupGap <= 0 {
+		o.GroupGap = DefaultGroupGap
+	}
+	if o.GroupMaxWait <= 0 {
+		o.GroupMaxWait = DefaultGroupMaxWait
 	}
 	return o
 }

@@ -375,6 +375,87 @@ func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
 	}
 }
 
+// TestGroupCommitDelay: once a commit has answered several requests, the next to come waits for
+// its fellow senders' requests to share a commit with them, for GroupMaxWait at most; a lone
+// sender never waits. The group gap is a minute here, so that any wait is unmistakable.
+func TestGroupCommitDelay(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		maxWait time.Duration
+		shared  bool // the three loads after the commit of three share a commit
+	}{
+		{"the next loads share a commit", time.Minute, true},
+		{"no longer than GroupMaxWait", 50 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := openTest(t, t.TempDir(), Options{BusyTimeout: 10 * time.Second, GroupGap: time.Minute, GroupMaxWait: tc.maxWait})
+			load := func(n int64) <-chan loadOutcome {
+				out := make(chan loadOutcome, 1)
+				go func() {
+					res, err := w.Load(context.Background(), "group", Target{}, []Record{{"n": n}}, time.Now())
+					out <- loadOutcome{res, err}
+				}()
+				return out
+			}
+			answer := func(out <-chan loadOutcome, what string) Result {
+				t.Helper()
+				select {
+				case o := <-out:
+					if o.err != nil {
+						t.Fatalf("%s: %v", what, o.err)
+					}
+					return o.result
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s: no answer in 10s", what)
+				}
+				return Result{}
+			}
+
+			for i := range 3 {
+				answer(load(int64(i)), "a lone sender's load")
+			}
+
+			// Three senders: their loads queue behind one waiting for the write lock, and
+			// share the next commit.
+			unlock := holdWriteLock(t, readDB(t, w.Path("group")))
+			first := load(10)
+			wr := writerOf(w, "group")
+			waitFor(t, func() bool { return wr.taken.Load() == 4 })
+			a, b, c := load(11), load(12), load(13)
+			waitFor(t, func() bool { return len(wr.queue) == 3 })
+			unlock()
+			answer(first, "the load that waited for the lock")
+			if res := answer(a, "a"); res.Batch.Records != 3 {
+				t.Fatalf("the three queued loads were committed in batches of %d records, want one of 3", res.Batch.Records)
+			}
+			answer(b, "b")
+			answer(c, "c")
+
+			// Their next loads: the first to come waits for the others.
+			d := load(21)
+			select {
+			case o := <-d:
+				if tc.shared {
+					t.Fatalf("after a commit of three, a load was committed alone (%v): it must wait for the others", o.err)
+				}
+				d = nil
+			case <-time.After(200 * time.Millisecond):
+				if !tc.shared {
+					t.Fatalf("a load waited over 200ms for others, with GroupMaxWait %v", tc.maxWait)
+				}
+			}
+			if d == nil {
+				return
+			}
+			e, f := load(22), load(23)
+			rd, re, rf := answer(d, "d"), answer(e, "e"), answer(f, "f")
+			if rd.Batch.ID != re.Batch.ID || re.Batch.ID != rf.Batch.ID {
+				t.Errorf("the next three loads were committed in batches %d, %d and %d, want one", rd.Batch.ID, re.Batch.ID, rf.Batch.ID)
+			}
+		})
+	}
+}
+
 // TestMixedShapesLoadEveryRow: rows of one shape are inserted together, in chunks, and a
 // record of another shape, a new column or a subtable row in the middle must not lose,
 // reorder or mix up anyone's values.
