@@ -9,7 +9,9 @@
 // One writer goroutine per file commits whatever requests are waiting in one
 // transaction (group commit), so throughput is not bounded by one fsync per
 // request, and Load returns only once its records are durable (WAL,
-// synchronous=FULL).
+// synchronous=FULL). When the last commit answered several requests, the
+// writer first waits briefly for their senders' next ones (Options.GroupGap,
+// GroupMaxWait), rather than commit the first to come almost alone.
 //
 // Rules, as Stitch applies them, and the choices made where it is silent:
 //
