@@ -90,8 +90,8 @@ func (h *Handler) ReceiveWebhook(c echo.Context) error {
 var jsonContentType = []string{echo.MIMEApplicationJSON}
 
 // answerIngested writes the 200: records loaded, and how many went to _sdc_rejected. It is
-// written by hand because it is fixed but for two numbers: at webhook rates, encoding/json and
-// Echo's content-type lookup cost a few percent of the server's CPU.
+// written by hand because it is fixed but for two numbers: at webhook rates encoding/json cost a
+// few percent of the server's CPU, and Echo's content-type lookup (c.JSONBlob) most of another.
 func answerIngested(c echo.Context, res warehouse.Result) error {
 	b := make([]byte, 0, 64)
 	b = append(b, `{"status":"ok","records":`...)
