@@ -60,10 +60,12 @@ func newToken() (token, hash string) {
 	return token, hashToken(token)
 }
 
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+// tokenDigest is a token's SHA-256; webhook URLs store it hex-encoded (storedHash).
+func tokenDigest(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }
+
+func storedHash(digest [sha256.Size]byte) string { return hex.EncodeToString(digest[:]) }
+
+func hashToken(token string) string { return storedHash(tokenDigest(token)) }
 
 func insertWebhookURL(ctx context.Context, tx *sql.Tx, integrationID int64, at time.Time) (WebhookURL, string, error) {
 	token, hash := newToken()
@@ -166,12 +168,12 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	if len(token) > 256 { // real tokens are 64 characters; don't hash arbitrary input
 		return WebhookTarget{}, ErrUnauthorized
 	}
-	sum := sha256.Sum256([]byte(token)) // hashToken's digest, hex-encoded only when the cache misses
-	key := targetKey{integrationID, sum}
+	digest := tokenDigest(token) // hex-encoded only when the cache misses
+	key := targetKey{integrationID, digest}
 	if t, ok := s.targets.get(key); ok {
 		return t, nil
 	}
-	want := hex.EncodeToString(sum[:])
+	want := storedHash(digest)
 	generation := s.targets.generation()
 	var t WebhookTarget
 	var stored string
