@@ -29,7 +29,7 @@ import (
 //	go test -run '^$' -bench Ingest -benchtime 20000x .
 func BenchmarkIngest(b *testing.B) {
 	const connections, rounds, metricsToken = 64, 3, "bench-metrics-token"
-	payload, err := os.ReadFile(filepath.Join("..", "shared", "fixtures", "vero", "sent.json"))
+	payload, err := os.ReadFile(filepath.Join("testdata", "fixtures", "vero", "sent.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

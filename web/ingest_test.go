@@ -10,17 +10,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// fixture reads a sample payload from the workspace's shared/fixtures (beside the repo).
+// fixture reads a sample payload from the repository's testdata/fixtures.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "shared", "fixtures", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", filepath.FromSlash(name)))
 	if err != nil {
 		t.Fatalf("fixture %s: %v", name, err)
 	}

@@ -9,33 +9,14 @@ import (
 	"time"
 )
 
-// fixture reads a file of the shared fixtures, which sit beside the repo
-// (X/main and X/shared), located from the module root so it works in CI.
+// fixture reads a sample payload from the repository's testdata/fixtures.
 func fixture(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(fixturePath(t, rel))
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fixtures", filepath.FromSlash(rel)))
 	if err != nil {
 		t.Fatalf("read fixture: %v", err)
 	}
 	return b
-}
-
-func fixturePath(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "fixtures", filepath.FromSlash(rel))
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
 }
 
 func fixtureRecords(t testing.TB, rel, contentType string) []Record {
