@@ -88,7 +88,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug (adds a line per accepted webhook request), info, warn or error")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest webhook body accepted; larger ones get 413")
-	fs.IntVar(&cfg.MaxColumns, "max-columns", warehouse.DefaultMaxColumns, "most columns a warehouse table may have (at most 2000); a record needing more goes to _sdc_rejected")
+	fs.IntVar(&cfg.MaxColumns, "max-columns", warehouse.DefaultMaxColumns, "most columns a warehouse table may have (at most 1600); a record needing more goes to _sdc_rejected")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", web.DefaultRateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", web.DefaultRateBurst, "requests a webhook URL may send at once above -rate-limit")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", store.DefaultRetention.MaxAge, "how long Extraction Logs and Loading Reports are kept, e.g. 168h")

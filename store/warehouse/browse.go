@@ -46,14 +46,14 @@ type BrowsedRow struct {
 // Rows returns a page of table's rows, newest first. Paging is by key (rowid), so a page
 // costs the same at the millionth row as at the first. A schema without a file has no tables.
 func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsPage, error) {
-	db, err := w.openReader(schema)
+	db, release, ok, err := w.reader(ctx, schema)
 	if err != nil {
 		return RowsPage{}, err
 	}
-	if db == nil {
+	if !ok {
 		return RowsPage{}, ErrNoTable
 	}
-	defer db.Close()
+	defer release()
 	base, err := browsable(ctx, db, q.Table)
 	if err != nil {
 		return RowsPage{}, err
@@ -143,14 +143,14 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 
 // Row returns one row of table by its key, as column name and value pairs.
 func (w *Warehouse) Row(ctx context.Context, schema, table string, key int64) ([]string, []any, error) {
-	db, err := w.openReader(schema)
+	db, release, ok, err := w.reader(ctx, schema)
 	if err != nil {
 		return nil, nil, err
 	}
-	if db == nil {
+	if !ok {
 		return nil, nil, ErrNoTable
 	}
-	defer db.Close()
+	defer release()
 	base, err := browsable(ctx, db, table)
 	if err != nil {
 		return nil, nil, err

@@ -23,31 +23,6 @@ const (
 	colGeneratedPK  = "__sdc_primary_key"
 )
 
-// metaSchema creates the catalog and the rejects table of a warehouse file.
-const metaSchema = `
-CREATE TABLE IF NOT EXISTS _sdc_tables (
-	table_name   TEXT PRIMARY KEY,
-	parent_table TEXT,              -- NULL for data
-	source_path  TEXT NOT NULL,     -- the array's path inside a parent row ('' for data)
-	level        INTEGER NOT NULL,  -- 0 for data, 1 for its subtables ...
-	primary_key  TEXT,              -- data only: the configured field, '' for none
-	created_at   TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS _sdc_columns (
-	table_name    TEXT NOT NULL,
-	column_name   TEXT NOT NULL,
-	source_path   TEXT,             -- NULL for system columns
-	type          TEXT NOT NULL,    -- integer, float, boolean, string, timestamp
-	first_seen_at TIMESTAMP NOT NULL,
-	PRIMARY KEY (table_name, column_name)
-);
-CREATE TABLE IF NOT EXISTS _sdc_rejected (
-	_sdc_rejected_at TIMESTAMP NOT NULL,
-	table_name       TEXT NOT NULL,
-	reason           TEXT NOT NULL,
-	record           TEXT NOT NULL
-);`
-
 type colKey struct {
 	path string
 	typ  colType
@@ -77,6 +52,8 @@ func (t *table) isTaken(name string) bool { return t.taken[name] }
 // batch are logged in undo so a rejected record or a failed commit can put
 // the catalog back exactly as the file has it.
 type catalog struct {
+	schema     string
+	d          dialect
 	maxColumns int
 	tables     map[string]*table
 	root       *table
@@ -95,9 +72,12 @@ type statement struct {
 	args []any
 }
 
-func newCatalog(maxColumns int) *catalog {
-	return &catalog{maxColumns: maxColumns, tables: make(map[string]*table)}
+func newCatalog(schema string, d dialect, maxColumns int) *catalog {
+	return &catalog{schema: schema, d: d, maxColumns: maxColumns, tables: make(map[string]*table)}
 }
+
+// table is the name of the schema's table name as the destination spells it.
+func (c *catalog) table(name string) string { return tableName(c.d, c.schema, name) }
 
 func (c *catalog) isTaken(name string) bool {
 	_, ok := c.tables[name]
@@ -162,14 +142,9 @@ func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*tab
 		return nil, err
 	}
 	c.pkColumn, c.pkType = col.name, pkType
-	pk := quoteIdent(col.name)
-	c.exec(fmt.Sprintf(`CREATE INDEX %s ON %s (%s, %s)`,
-		quoteIdent("data_pk_sequence"), quoteIdent(rootTable), pk, colSequence))
-	// Correlated MAX over the index: one probe per key, and SELECT * picks up
-	// columns added later because SQLite expands views when they are used.
-	c.exec(fmt.Sprintf(`CREATE VIEW %s AS SELECT * FROM %s o WHERE o.%s = `+
-		`(SELECT MAX(i.%s) FROM %s i WHERE i.%s = o.%s)`,
-		latestView, quoteIdent(rootTable), colSequence, colSequence, quoteIdent(rootTable), pk, pk))
+	for _, q := range c.d.latestSQL(c.schema, col.name, false) {
+		c.exec(q)
+	}
 	return t, nil
 }
 
@@ -226,18 +201,18 @@ func (c *catalog) createTable(t *table, system []column, at time.Time, path stri
 	defs := make([]string, len(system))
 	for i, col := range system {
 		t.taken[col.name] = true
-		defs[i] = quoteIdent(col.name) + " " + col.typ.sqlType()
-		c.exec(`INSERT INTO _sdc_columns (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, NULL, ?, ?)`,
+		defs[i] = quoteIdent(col.name) + " " + c.d.sqlType(col.typ)
+		c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, NULL, ?, ?)`,
 			t.name, col.name, col.typ.String(), formatTimestamp(at))
 	}
-	c.exec(fmt.Sprintf(`CREATE TABLE %s (%s)`, quoteIdent(t.name), strings.Join(defs, ", ")))
+	c.exec(fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(defs, ", ")))
 	var parent, pk any
 	if t.parent != nil {
 		parent = t.parent.name
 	} else {
 		pk = c.pkField
 	}
-	c.exec(`INSERT INTO _sdc_tables (table_name, parent_table, source_path, level, primary_key, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	c.exec(`INSERT INTO `+c.table(tablesCatalog)+` (table_name, parent_table, source_path, level, primary_key, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.name, parent, path, t.level, pk, formatTimestamp(at))
 }
 
@@ -270,8 +245,13 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 		name = uniqueName(columnName(path), t.isTaken)
 	}
 	c.registerColumn(t, path, name, typ)
-	c.exec(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, quoteIdent(t.name), quoteIdent(name), typ.sqlType()))
-	c.exec(`INSERT INTO _sdc_columns (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
+	c.exec(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, c.table(t.name), quoteIdent(name), c.d.sqlType(typ)))
+	if t == c.root && c.pkField != "" && c.pkColumn != "" { // (not while createRoot adds the key)
+		for _, q := range c.d.latestSQL(c.schema, c.pkColumn, true) {
+			c.exec(q)
+		}
+	}
+	c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
 		t.name, name, path, typ.String(), formatTimestamp(at))
 	c.added = append(c.added, Column{Table: t.name, Name: name, Type: typ.String(), Source: displayPath(path), FirstSeen: at})
 	return t.columns[key], nil
@@ -296,10 +276,10 @@ func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
 	})
 }
 
-// loadCatalog reads the catalog of a file and the last sequence of data.
-func loadCatalog(ctx context.Context, q querier, maxColumns int) (*catalog, error) {
-	c := newCatalog(maxColumns)
-	rows, err := q.QueryContext(ctx, `SELECT table_name, parent_table, source_path, primary_key FROM _sdc_tables ORDER BY rowid`)
+// loadCatalog reads the catalog of a schema and the last sequence of data.
+func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxColumns int) (*catalog, error) {
+	c := newCatalog(schema, d, maxColumns)
+	rows, err := q.QueryContext(ctx, `SELECT table_name, parent_table, source_path, primary_key FROM `+c.table(tablesCatalog)+` ORDER BY `+d.catalogOrder())
 	if err != nil {
 		return nil, fmt.Errorf("read tables: %w", err)
 	}
@@ -326,7 +306,7 @@ func loadCatalog(ctx context.Context, q querier, maxColumns int) (*catalog, erro
 		return nil, err
 	}
 
-	rows, err = q.QueryContext(ctx, `SELECT table_name, column_name, source_path, type FROM _sdc_columns ORDER BY rowid`)
+	rows, err = q.QueryContext(ctx, `SELECT table_name, column_name, source_path, type FROM `+c.table(columnsCatalog)+` ORDER BY `+d.catalogOrder())
 	if err != nil {
 		return nil, fmt.Errorf("read columns: %w", err)
 	}
@@ -372,15 +352,10 @@ func loadCatalog(ctx context.Context, q querier, maxColumns int) (*catalog, erro
 			}
 		}
 		var last sql.NullInt64
-		if err := q.QueryRowContext(ctx, `SELECT MAX(_sdc_sequence) FROM data`).Scan(&last); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT MAX(_sdc_sequence) FROM `+c.table(rootTable)).Scan(&last); err != nil {
 			return nil, fmt.Errorf("read last sequence: %w", err)
 		}
 		c.lastSeq = last.Int64
 	}
 	return c, nil
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }

@@ -32,14 +32,14 @@ func (w *Warehouse) Export(ctx context.Context, schema, table string, format Exp
 	if format != CSV && format != JSONLines {
 		return fmt.Errorf("unknown export format %q", format)
 	}
-	db, err := w.openReader(schema)
+	db, release, ok, err := w.reader(ctx, schema)
 	if err != nil {
 		return err
 	}
-	if db == nil {
+	if !ok {
 		return ErrNoTable
 	}
-	defer db.Close()
+	defer release()
 	base, err := browsable(ctx, db, table)
 	if err != nil {
 		return err

@@ -3,10 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"time"
 )
 
@@ -22,11 +19,14 @@ type Table struct {
 // Tables reads the catalog of schema from its file, with row counts. A
 // schema that has not loaded anything yet has no tables.
 func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) {
-	db, err := w.openReader(schema)
-	if db == nil || err != nil {
+	db, release, ok, err := w.reader(ctx, schema)
+	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	if !ok {
+		return nil, nil
+	}
+	defer release()
 
 	rows, err := db.QueryContext(ctx, `SELECT table_name, COALESCE(parent_table, ''), CAST(created_at AS TEXT) FROM _sdc_tables ORDER BY rowid`)
 	if err != nil {
@@ -86,11 +86,14 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 
 // RejectedCount is how many records of schema went to _sdc_rejected.
 func (w *Warehouse) RejectedCount(ctx context.Context, schema string) (int64, error) {
-	db, err := w.openReader(schema)
-	if db == nil || err != nil {
+	db, release, ok, err := w.reader(ctx, schema)
+	if err != nil {
 		return 0, err
 	}
-	defer db.Close()
+	if !ok {
+		return 0, nil
+	}
+	defer release()
 	var n int64
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM _sdc_rejected`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("warehouse %s: count rejected: %w", schema, err)
@@ -98,21 +101,10 @@ func (w *Warehouse) RejectedCount(ctx context.Context, schema string) (int64, er
 	return n, nil
 }
 
-// openReader opens schema's file read-only beside the writer (WAL lets
-// readers run during commits); it returns nil, nil when there is no file.
-func (w *Warehouse) openReader(schema string) (*sql.DB, error) {
-	path := w.Path(schema)
-	if path == "" {
-		return nil, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
+// reader returns a pool to read schema with, and false when it has nothing yet.
+func (w *Warehouse) reader(ctx context.Context, schema string) (*sql.DB, func(), bool, error) {
+	if !ValidSchema(schema) {
+		return nil, nil, false, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	q := url.Values{"mode": {"ro"}, "_pragma": {"busy_timeout(5000)"}}
-	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}).String())
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	return db, nil
+	return w.dest.reader(ctx, schema)
 }

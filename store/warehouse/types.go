@@ -37,22 +37,6 @@ func (t colType) String() string {
 	return "unknown"
 }
 
-// sqlType is the declared SQLite type; TIMESTAMP and BOOLEAN keep the intent
-// visible to SQL tools (affinity NUMERIC, values stored as TEXT and 0/1).
-func (t colType) sqlType() string {
-	switch t {
-	case typeInteger:
-		return "INTEGER"
-	case typeFloat:
-		return "REAL"
-	case typeBoolean:
-		return "BOOLEAN"
-	case typeTimestamp:
-		return "TIMESTAMP"
-	}
-	return "TEXT"
-}
-
 // suffix names the column a value of this type goes to when the field's
 // plain column has another type, as Stitch does for PostgreSQL.
 func (t colType) suffix() string {

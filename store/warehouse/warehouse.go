@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 var (
@@ -35,13 +33,14 @@ const (
 	// DefaultGroupGap and DefaultGroupMaxWait bound the group commit delay (see Options).
 	DefaultGroupGap     = 200 * time.Microsecond
 	DefaultGroupMaxWait = time.Millisecond
-	// sqliteMaxColumns is SQLite's compiled-in SQLITE_MAX_COLUMN.
-	sqliteMaxColumns = 2000
+	// maxColumnsLimit is PostgreSQL's limit of columns per table (SQLite's is 2000): one limit
+	// for every destination, so a record loads in all or in none.
+	maxColumnsLimit = 1600
 )
 
 // Options tune a Warehouse; zero values take the defaults.
 type Options struct {
-	MaxColumns  int           // per table, system columns included; a record needing more goes to _sdc_rejected (max 2000)
+	MaxColumns  int           // per table, system columns included; a record needing more goes to _sdc_rejected (max 1600, PostgreSQL's limit)
 	MaxQueue    int           // pending Loads per schema before Load returns ErrBusy
 	MaxBatch    int           // records per transaction; a single larger request is still committed whole
 	BusyTimeout time.Duration // how long a commit waits for a lock held by another process
@@ -57,7 +56,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxColumns <= 0 {
 		o.MaxColumns = DefaultMaxColumns
 	}
-	o.MaxColumns = min(o.MaxColumns, sqliteMaxColumns)
+	o.MaxColumns = min(o.MaxColumns, maxColumnsLimit)
 	if o.MaxQueue <= 0 {
 		o.MaxQueue = DefaultMaxQueue
 	}
@@ -115,9 +114,9 @@ type Column struct {
 	FirstSeen time.Time // receipt time of the first record that had it
 }
 
-// Warehouse owns the warehouse directory and one writer per loaded schema.
+// Warehouse owns a destination and one writer per loaded schema.
 type Warehouse struct {
-	dir    string
+	dest   destination
 	log    *slog.Logger
 	opts   Options
 	nextID atomic.Int64
@@ -128,8 +127,8 @@ type Warehouse struct {
 	dropping map[string]bool
 }
 
-// Open prepares dir (creating it) for schema files. Files are opened lazily
-// by the first Load of each schema.
+// Open prepares dir (creating it) for SQLite files, one per schema, the embedded default.
+// Files are opened lazily by the first Load of each schema.
 func Open(dir string, log *slog.Logger, opts Options) (*Warehouse, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -138,22 +137,31 @@ func Open(dir string, log *slog.Logger, opts Options) (*Warehouse, error) {
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, fmt.Errorf("warehouse dir: %w", err)
 	}
+	opts = opts.withDefaults()
+	return newWarehouse(&sqliteDest{dir: abs, busyTimeout: opts.BusyTimeout}, log, opts), nil
+}
+
+func newWarehouse(dest destination, log *slog.Logger, opts Options) *Warehouse {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Warehouse{
-		dir: abs, log: log, opts: opts.withDefaults(),
+		dest: dest, log: log, opts: opts.withDefaults(),
 		writers:  make(map[string]*writer),
 		dropping: make(map[string]bool),
-	}, nil
+	}
 }
 
-// Path is the SQLite file of schema ("" for an invalid name).
+// Describe says where the warehouse keeps its data, for people (never a password).
+func (w *Warehouse) Describe() string { return w.dest.Describe() }
+
+// Path is the SQLite file of schema; "" for an invalid name or another destination.
 func (w *Warehouse) Path(schema string) string {
-	if !ValidSchema(schema) {
+	d, ok := w.dest.(*sqliteDest)
+	if !ok || !ValidSchema(schema) {
 		return ""
 	}
-	return filepath.Join(w.dir, schema+".db")
+	return d.path(schema)
 }
 
 // Load appends records to schema's data table and returns once they are
@@ -199,7 +207,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	}
 	wr := w.writers[schema]
 	if wr == nil {
-		wr = newWriter(schema, w.Path(schema), w.opts, w.log, &w.nextID)
+		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID)
 		w.writers[schema] = wr
 		go wr.run()
 	}
@@ -211,7 +219,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	}
 }
 
-// Drop stops schema's writer (after its queued work) and deletes its files.
+// Drop stops schema's writer (after its queued work) and deletes the schema.
 func (w *Warehouse) Drop(ctx context.Context, schema string) error {
 	if !ValidSchema(schema) {
 		return fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
@@ -248,14 +256,7 @@ func (w *Warehouse) Drop(ctx context.Context, schema string) error {
 		}
 	}
 	defer doneDropping()
-	path := w.Path(schema)
-	var errs []error
-	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return w.dest.drop(ctx, schema)
 }
 
 // Close finishes all queued work, then closes every file. Later calls
@@ -275,5 +276,5 @@ func (w *Warehouse) Close() error {
 	for _, wr := range writers {
 		<-wr.done
 	}
-	return nil
+	return w.dest.close()
 }

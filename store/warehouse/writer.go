@@ -2,14 +2,11 @@ package warehouse
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -36,15 +33,11 @@ type loadOutcome struct {
 	err    error
 }
 
-// maxCachedStatements bounds the insert statement cache; sparse payloads
-// can produce many distinct column sets.
-const maxCachedStatements = 256
-
-// writer owns one schema file: it alone writes it, through one connection,
-// committing whatever requests are waiting in one transaction.
+// writer owns one schema: it alone writes it, through one session, committing whatever
+// requests are waiting in one transaction.
 type writer struct {
 	schema string
-	path   string
+	dest   destination
 	opts   Options
 	log    *slog.Logger
 	nextID *atomic.Int64
@@ -54,10 +47,8 @@ type writer struct {
 	taken atomic.Int64 // batches taken off the queue so far (tests wait on it)
 
 	// Used only by the writer goroutine.
-	db        *sql.DB
-	conn      *sql.Conn
+	sess      session
 	cat       *catalog
-	stmts     map[string]*sql.Stmt
 	carry     *loadRequest // taken but left for the next batch (MaxBatch)
 	gap       *time.Timer  // see groupTarget
 	lastBatch int          // requests in the last batch
@@ -67,12 +58,11 @@ type writer struct {
 	queued    queuedRows
 }
 
-func newWriter(schema, path string, opts Options, log *slog.Logger, nextID *atomic.Int64) *writer {
+func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64) *writer {
 	wr := &writer{
-		schema: schema, path: path, opts: opts, log: log, nextID: nextID,
+		schema: schema, dest: dest, opts: opts, log: log, nextID: nextID,
 		queue: make(chan *loadRequest, opts.MaxQueue),
 		done:  make(chan struct{}),
-		stmts: make(map[string]*sql.Stmt),
 		gap:   time.NewTimer(opts.GroupGap),
 	}
 	wr.gap.Stop() // armed only while nextBatch waits
@@ -82,7 +72,7 @@ func newWriter(schema, path string, opts Options, log *slog.Logger, nextID *atom
 // run commits batches until the queue is closed and drained.
 func (wr *writer) run() {
 	defer close(wr.done)
-	defer wr.closeDB()
+	defer wr.closeSession()
 	for {
 		batch, ok := wr.nextBatch()
 		if !ok {
@@ -167,61 +157,32 @@ func (wr *writer) nextBatch() ([]*loadRequest, bool) {
 	return batch, true
 }
 
-func (wr *writer) dsn() string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(wr.opts.BusyTimeout.Milliseconds(), 10)+")")
-	q.Add("_pragma", "journal_mode(WAL)")
-	// FULL: in WAL mode each commit is fsync'd before Load returns.
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_txlock", "immediate")
-	return (&url.URL{Scheme: "file", Path: wr.path, RawQuery: q.Encode()}).String()
-}
-
-// open (re)opens the file and loads the catalog; after a failed commit the
-// writer starts from scratch so it recovers once the file is writable again.
+// open (re)opens the session and loads the catalog; after a failed commit the writer starts
+// from scratch, so it recovers once the destination can be written again.
 func (wr *writer) open(ctx context.Context) error {
-	if wr.conn != nil {
+	if wr.sess != nil {
 		return nil
 	}
-	db, err := sql.Open("sqlite", wr.dsn())
+	sess, err := wr.dest.session(ctx, wr.schema)
 	if err != nil {
 		return err
 	}
-	db.SetMaxOpenConns(1)
-	conn, err := db.Conn(ctx)
-	if err == nil {
-		_, err = conn.ExecContext(ctx, metaSchema)
-	}
-	var cat *catalog
-	if err == nil {
-		cat, err = loadCatalog(ctx, conn, wr.opts.MaxColumns)
-	}
+	cat, err := loadCatalog(ctx, sess, wr.schema, wr.dest, wr.opts.MaxColumns)
 	if err != nil {
-		if conn != nil {
-			conn.Close()
-		}
-		db.Close()
+		sess.close()
 		return err
 	}
-	wr.db, wr.conn, wr.cat = db, conn, cat
+	wr.sess, wr.cat = sess, cat
 	wr.flat.cat = cat
 	return nil
 }
 
-func (wr *writer) closeDB() {
-	for key, stmt := range wr.stmts {
-		stmt.Close()
-		delete(wr.stmts, key)
-	}
-	if wr.conn != nil {
-		wr.conn.Close()
-		wr.conn = nil
-	}
-	if wr.db != nil {
-		if err := wr.db.Close(); err != nil {
+func (wr *writer) closeSession() {
+	if wr.sess != nil {
+		if err := wr.sess.close(); err != nil {
 			wr.log.Warn("warehouse: close", "schema", wr.schema, "err", err)
 		}
-		wr.db = nil
+		wr.sess = nil
 	}
 	wr.cat = nil
 }
@@ -255,14 +216,14 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
 	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
 	batchMark := wr.cat.mark()
-	if _, err := wr.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if err := wr.exec(ctx, wr.dest.beginSQL()); err != nil {
 		return wr.abort(batch, err)
 	}
 	rows := map[string]int{} // rows per table of the current request
 	for i, req := range batch {
 		mark := wr.cat.mark()
 		if isolate {
-			if _, err := wr.exec(ctx, "SAVEPOINT request"); err != nil {
+			if err := wr.exec(ctx, "SAVEPOINT request"); err != nil {
 				return wr.abort(batch, err)
 			}
 		}
@@ -278,8 +239,8 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			wr.queued.reset()
 			wr.cat.rollback(mark)
 			outcomes[i].err = fmt.Errorf("warehouse %s: load: %w", wr.schema, err)
-			if _, rbErr := wr.conn.ExecContext(ctx, "ROLLBACK TO request"); rbErr != nil {
-				// SQLite already rolled the whole transaction back (disk full, I/O).
+			if rbErr := wr.exec(ctx, "ROLLBACK TO SAVEPOINT request"); rbErr != nil {
+				// The database already rolled the whole transaction back (disk full, I/O).
 				return wr.abort(batch, err)
 			}
 		default:
@@ -291,7 +252,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			}
 		}
 		if isolate {
-			if _, err := wr.exec(ctx, "RELEASE request"); err != nil {
+			if err := wr.exec(ctx, "RELEASE SAVEPOINT request"); err != nil {
 				return wr.abort(batch, err)
 			}
 		}
@@ -301,7 +262,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			return wr.rollbackForRetry(ctx, batchMark) // a row of some request failed: find which
 		}
 	}
-	if _, err := wr.exec(ctx, "COMMIT"); err != nil {
+	if err := wr.exec(ctx, "COMMIT"); err != nil {
 		return wr.abort(batch, err)
 	}
 	report.ColumnsAdded = wr.cat.committed()
@@ -326,18 +287,13 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 func (wr *writer) rollbackForRetry(ctx context.Context, batchMark catalogMark) error {
 	wr.queued.reset()
 	wr.cat.rollback(batchMark)
-	wr.conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // SQLite may have rolled back already
+	wr.exec(ctx, "ROLLBACK") //nolint:errcheck // the database may have rolled back already
 	return errIsolate
 }
 
-// exec runs a statement without arguments through the statement cache: the transaction
-// statements run for every request, and parsing them each time costs more than running them.
-func (wr *writer) exec(ctx context.Context, query string) (sql.Result, error) {
-	stmt, err := wr.statement(ctx, []byte(query))
-	if err != nil {
-		return nil, err
-	}
-	return stmt.ExecContext(ctx)
+// exec runs a statement without arguments.
+func (wr *writer) exec(ctx context.Context, query string) error {
+	return wr.sess.exec(ctx, []byte(query))
 }
 
 // abort rolls back a failed transaction, resets the connection and catalog
@@ -345,8 +301,8 @@ func (wr *writer) exec(ctx context.Context, query string) (sql.Result, error) {
 // it returns.
 func (wr *writer) abort(batch []*loadRequest, err error) error {
 	wr.queued.reset()
-	wr.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // may already be rolled back
-	wr.closeDB()
+	wr.exec(context.Background(), "ROLLBACK") //nolint:errcheck // may already be rolled back
+	wr.closeSession()
 	err = fmt.Errorf("warehouse %s: commit: %w", wr.schema, err)
 	wr.fail(batch, err)
 	return err
@@ -383,7 +339,7 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 			return Result{}, err
 		}
 		for _, st := range wr.cat.ddl {
-			if _, err := wr.conn.ExecContext(ctx, st.sql, st.args...); err != nil {
+			if err := wr.sess.exec(ctx, []byte(st.sql), st.args...); err != nil {
 				return Result{}, fmt.Errorf("schema change %q: %w", st.sql, err)
 			}
 		}
@@ -411,7 +367,7 @@ func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, receive
 	// Built into a reused buffer: a steady stream of same-shaped records allocates nothing here.
 	t := r.table
 	b := append(wr.sql[:0], "INSERT INTO "...)
-	b = appendIdent(b, t.name)
+	b = wr.dest.appendTable(b, wr.schema, t.name)
 	b = append(b, " ("...)
 	args := wr.args[:0]
 	if t.parent == nil {
@@ -492,22 +448,23 @@ func (wr *writer) flush(ctx context.Context) error {
 			n *= 2
 		}
 		b := append(q.sql[:0], q.into...)
+		param := 0
 		for i := range n {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			b = append(b, '(', '?')
-			for range q.width - 1 {
-				b = append(b, ", ?"...)
+			b = append(b, '(')
+			for j := range q.width {
+				if j > 0 {
+					b = append(b, ", "...)
+				}
+				param++
+				b = wr.dest.appendParam(b, param)
 			}
 			b = append(b, ')')
 		}
 		q.sql = b
-		stmt, err := wr.statement(ctx, b)
-		if err != nil {
-			return err
-		}
-		if _, err := stmt.ExecContext(ctx, q.args[done*q.width:(done+n)*q.width]...); err != nil {
+		if err := wr.sess.exec(ctx, b, q.args[done*q.width:(done+n)*q.width]...); err != nil {
 			return fmt.Errorf("insert into %s: %w", q.table, err)
 		}
 		done += n
@@ -515,34 +472,13 @@ func (wr *writer) flush(ctx context.Context) error {
 	return nil
 }
 
-// statement returns a prepared statement for query on the writer's
-// connection, cached: a steady stream of same-shaped records re-uses it, and
-// finding it allocates nothing.
-func (wr *writer) statement(ctx context.Context, query []byte) (*sql.Stmt, error) {
-	if stmt, ok := wr.stmts[string(query)]; ok {
-		return stmt, nil
-	}
-	if len(wr.stmts) >= maxCachedStatements {
-		for key, stmt := range wr.stmts {
-			stmt.Close()
-			delete(wr.stmts, key)
-		}
-	}
-	stmt, err := wr.conn.PrepareContext(ctx, string(query))
-	if err != nil {
-		return nil, fmt.Errorf("prepare %q: %w", string(query), err)
-	}
-	wr.stmts[string(query)] = stmt
-	return stmt, nil
-}
-
 func (wr *writer) reject(ctx context.Context, rec Record, reason, at string) error {
 	body, err := json.Marshal(rec)
 	if err != nil {
 		body = []byte(fmt.Sprintf("%v", rec))
 	}
-	_, err = wr.conn.ExecContext(ctx,
-		`INSERT INTO _sdc_rejected (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`,
+	err = wr.sess.exec(ctx,
+		[]byte(`INSERT INTO `+tableName(wr.dest, wr.schema, rejectedTable)+` (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`),
 		at, rootTable, reason, string(body))
 	if err != nil {
 		return fmt.Errorf("insert rejected record: %w", err)

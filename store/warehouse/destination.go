@@ -1,0 +1,62 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+)
+
+// A destination is the database a Warehouse loads into. It holds only what differs between
+// databases: connections, identifier quoting, type names and DDL. The Stitch model (decoding,
+// flattening, naming, typing, the catalog's decisions, rejects) and group commit are shared,
+// so a new database is a new destination and nothing else.
+type destination interface {
+	dialect
+	// session opens the writer's connection to schema, creating the schema and its system
+	// tables (the catalog, _sdc_rejected) when they are missing.
+	session(ctx context.Context, schema string) (session, error)
+	// reader returns a connection pool for reading schema, and false when the schema has
+	// nothing yet. release is called when the read is done.
+	reader(ctx context.Context, schema string) (db *sql.DB, release func(), ok bool, err error)
+	// drop deletes schema and everything in it. The schema's writer has stopped.
+	drop(ctx context.Context, schema string) error
+	// Describe says where the data goes, for people: never a password.
+	Describe() string
+	close() error
+}
+
+// A dialect is how a destination spells SQL.
+type dialect interface {
+	// appendTable appends the quoted name of schema's table name, qualified where needed.
+	appendTable(b []byte, schema, name string) []byte
+	// appendParam appends the placeholder of a statement's n-th argument, from 1.
+	appendParam(b []byte, n int) []byte
+	// sqlType is the column type a Stitch type is declared with.
+	sqlType(t colType) string
+	// beginSQL starts a writer's transaction.
+	beginSQL() string
+	// catalogOrder orders the catalog's rows as they were added.
+	catalogOrder() string
+	// latestSQL creates (or, after data gained columns, refreshes) the data_latest view and
+	// its index, for primary-key column pk.
+	latestSQL(schema, pk string, refresh bool) []string
+	// systemSQL creates the schema's catalog and rejects tables when missing.
+	systemSQL(schema string) []string
+}
+
+// A session is the writer's connection to its schema: statements run in order on one
+// connection, one transaction at a time. Queries are written with ? placeholders.
+type session interface {
+	querier
+	exec(ctx context.Context, query []byte, args ...any) error
+	close() error
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tableName is schema's table name as dialect d spells it in a statement.
+func tableName(d dialect, schema, name string) string {
+	return string(d.appendTable(nil, schema, name))
+}

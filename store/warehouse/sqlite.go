@@ -1,0 +1,201 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// sqliteDest keeps each schema in a file of its own, <dir>/<schema>.db, so users can ATTACH it
+// under the schema's name. Every file carries its catalog and its rejects.
+type sqliteDest struct {
+	dir         string
+	busyTimeout time.Duration
+}
+
+func (d *sqliteDest) path(schema string) string { return filepath.Join(d.dir, schema+".db") }
+
+func (d *sqliteDest) Describe() string { return "SQLite files in " + d.dir }
+
+func (d *sqliteDest) close() error { return nil }
+
+// The file is the schema: names need no qualifier.
+func (d *sqliteDest) appendTable(b []byte, _, name string) []byte { return appendIdent(b, name) }
+
+func (d *sqliteDest) appendParam(b []byte, _ int) []byte { return append(b, '?') }
+
+// sqlType is the declared SQLite type; TIMESTAMP and BOOLEAN keep the intent visible to SQL
+// tools (affinity NUMERIC, values stored as TEXT and 0/1).
+func (d *sqliteDest) sqlType(t colType) string {
+	switch t {
+	case typeInteger:
+		return "INTEGER"
+	case typeFloat:
+		return "REAL"
+	case typeBoolean:
+		return "BOOLEAN"
+	case typeTimestamp:
+		return "TIMESTAMP"
+	}
+	return "TEXT"
+}
+
+// IMMEDIATE takes the write lock at once, so a commit never fails on a lock upgrade.
+func (d *sqliteDest) beginSQL() string { return "BEGIN IMMEDIATE" }
+
+func (d *sqliteDest) catalogOrder() string { return "rowid" }
+
+// Correlated MAX over the (pk, sequence) index: one probe per key, and SELECT * picks up
+// columns added later because SQLite expands views when they are used.
+func (d *sqliteDest) latestSQL(_, pk string, refresh bool) []string {
+	if refresh {
+		return nil
+	}
+	pk = quoteIdent(pk)
+	return []string{
+		fmt.Sprintf(`CREATE INDEX "data_pk_sequence" ON "data" (%s, _sdc_sequence)`, pk),
+		fmt.Sprintf(`CREATE VIEW data_latest AS SELECT * FROM "data" o WHERE o._sdc_sequence = `+
+			`(SELECT MAX(i._sdc_sequence) FROM "data" i WHERE i.%s = o.%s)`, pk, pk),
+	}
+}
+
+func (d *sqliteDest) systemSQL(string) []string {
+	return []string{`
+CREATE TABLE IF NOT EXISTS _sdc_tables (
+	table_name   TEXT PRIMARY KEY,
+	parent_table TEXT,              -- NULL for data
+	source_path  TEXT NOT NULL,     -- the array's path inside a parent row ('' for data)
+	level        INTEGER NOT NULL,  -- 0 for data, 1 for its subtables ...
+	primary_key  TEXT,              -- data only: the configured field, '' for none
+	created_at   TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _sdc_columns (
+	table_name    TEXT NOT NULL,
+	column_name   TEXT NOT NULL,
+	source_path   TEXT,             -- NULL for system columns
+	type          TEXT NOT NULL,    -- integer, float, boolean, string, timestamp
+	first_seen_at TIMESTAMP NOT NULL,
+	PRIMARY KEY (table_name, column_name)
+);
+CREATE TABLE IF NOT EXISTS _sdc_rejected (
+	_sdc_rejected_at TIMESTAMP NOT NULL,
+	table_name       TEXT NOT NULL,
+	reason           TEXT NOT NULL,
+	record           TEXT NOT NULL
+);`}
+}
+
+func (d *sqliteDest) dsn(schema string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(d.busyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: in WAL mode each commit is fsync'd before Load returns.
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_txlock", "immediate")
+	return (&url.URL{Scheme: "file", Path: d.path(schema), RawQuery: q.Encode()}).String()
+}
+
+func (d *sqliteDest) session(ctx context.Context, schema string) (session, error) {
+	db, err := sql.Open("sqlite", d.dsn(schema))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &sqliteSession{db: db, conn: conn, stmts: make(map[string]*sql.Stmt)}
+	for _, q := range d.systemSQL(schema) {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// reader opens schema's file read-only beside the writer (WAL lets readers run during
+// commits).
+func (d *sqliteDest) reader(_ context.Context, schema string) (*sql.DB, func(), bool, error) {
+	path := d.path(schema)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil, false, nil
+	}
+	q := url.Values{"mode": {"ro"}, "_pragma": {"busy_timeout(5000)"}}
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}).String())
+	if err != nil {
+		return nil, nil, false, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, func() { db.Close() }, true, nil
+}
+
+func (d *sqliteDest) drop(_ context.Context, schema string) error {
+	path := d.path(schema)
+	var errs []error
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// maxCachedStatements bounds a session's statement cache; sparse payloads can produce many
+// distinct column sets.
+const maxCachedStatements = 256
+
+// sqliteSession is a writer's own connection to its file, with prepared statements cached:
+// a steady stream of same-shaped records re-uses them, and parsing each time costs more than
+// running them.
+type sqliteSession struct {
+	db    *sql.DB
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (s *sqliteSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.conn.QueryContext(ctx, query, args...)
+}
+
+func (s *sqliteSession) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.conn.QueryRowContext(ctx, query, args...)
+}
+
+func (s *sqliteSession) exec(ctx context.Context, query []byte, args ...any) error {
+	stmt, ok := s.stmts[string(query)] // (a lookup by a []byte's string allocates nothing)
+	if !ok {
+		if len(s.stmts) >= maxCachedStatements {
+			for key, stmt := range s.stmts {
+				stmt.Close()
+				delete(s.stmts, key)
+			}
+		}
+		var err error
+		if stmt, err = s.conn.PrepareContext(ctx, string(query)); err != nil {
+			return fmt.Errorf("prepare %q: %w", query, err)
+		}
+		s.stmts[string(query)] = stmt
+	}
+	_, err := stmt.ExecContext(ctx, args...)
+	return err
+}
+
+func (s *sqliteSession) close() error {
+	for key, stmt := range s.stmts {
+		stmt.Close()
+		delete(s.stmts, key)
+	}
+	s.conn.Close()
+	return s.db.Close()
+}
