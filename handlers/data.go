@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -22,7 +21,7 @@ type dataReader interface {
 	Tables(ctx context.Context, schema string) ([]warehouse.Table, error)
 	RejectedCount(ctx context.Context, schema string) (int64, error)
 	Rows(ctx context.Context, schema string, q warehouse.RowsQuery) (warehouse.RowsPage, error)
-	Row(ctx context.Context, schema, table string, key int64) ([]string, []any, error)
+	Row(ctx context.Context, schema, table, key string) ([]string, []any, error)
 	Export(ctx context.Context, schema, table string, format warehouse.ExportFormat, out io.Writer, flush func()) error
 	Path(schema string) string
 }
@@ -37,10 +36,7 @@ func (h *Handler) Data(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	before, err := cursorParam(c)
-	if err != nil {
-		return err
-	}
+	before := c.QueryParam("before")
 	tables, err := h.dataTables(ctx, in)
 	if err != nil {
 		return err
@@ -52,7 +48,7 @@ func (h *Handler) Data(c echo.Context) error {
 		Tables:      tables,
 		Table:       c.QueryParam("table"),
 		EventType:   c.QueryParam("type"),
-		Paged:       before != 0,
+		Paged:       before != "",
 		Snippet:     h.sqliteSnippet(in, tables),
 	}
 	if props.Table == "" {
@@ -67,6 +63,9 @@ func (h *Handler) Data(c echo.Context) error {
 		})
 		if errors.Is(err, warehouse.ErrNoTable) {
 			return echo.ErrNotFound
+		}
+		if errors.Is(err, warehouse.ErrBadKey) {
+			return echo.NewHTTPError(http.StatusBadRequest, "before must be the key of a row, as the Older link gives it")
 		}
 		if err != nil {
 			return err
@@ -139,13 +138,9 @@ func (h *Handler) DataRow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := strconv.ParseInt(c.Param("row"), 10, 64)
-	if err != nil || key <= 0 {
-		return echo.ErrNotFound
-	}
 	table := c.Param("table")
-	names, vals, err := h.Warehouse.Row(c.Request().Context(), in.Schema, table, key)
-	if errors.Is(err, warehouse.ErrNoTable) {
+	names, vals, err := h.Warehouse.Row(c.Request().Context(), in.Schema, table, c.Param("row"))
+	if errors.Is(err, warehouse.ErrNoTable) || errors.Is(err, warehouse.ErrBadKey) {
 		return echo.ErrNotFound
 	}
 	if err != nil {

@@ -776,8 +776,8 @@ func dataURL(id int64, table, eventType string) templ.SafeURL {
 	return templ.SafeURL(fmt.Sprintf("/integrations/%d/data?%s", id, dataQuery(table, eventType)))
 }
 
-func rowURL(id int64, table string, key int64) templ.SafeURL {
-	return templ.SafeURL(fmt.Sprintf("/integrations/%d/data/%s/%d", id, url.PathEscape(table), key))
+func rowURL(id int64, table, key string) templ.SafeURL {
+	return templ.SafeURL(fmt.Sprintf("/integrations/%d/data/%s/%s", id, url.PathEscape(table), url.PathEscape(key)))
 }
 
 func exportURL(id int64, table, format string) templ.SafeURL {

@@ -231,7 +231,7 @@ func LoadingReportsPage(p LoadingReportsProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = pager(tabURL(p.Integration.ID, "loading-reports"), "", p.Paged, p.Next).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = pager(tabURL(p.Integration.ID, "loading-reports"), "", p.Paged, cursor(p.Next)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,7 +24,7 @@ var eventTypeColumns = []string{"type", "eventname", "event"}
 type RowsQuery struct {
 	Table     string // a table of the schema, or LatestView for the latest version per key
 	EventType string // only rows whose event-type column holds this ("" for all)
-	Before    int64  // page cursor: rows older than this key; 0 starts at the newest
+	Before    string // page cursor: rows older than this key; "" starts at the newest
 	Limit     int
 }
 
@@ -31,74 +32,165 @@ type RowsQuery struct {
 type RowsPage struct {
 	Columns         []string
 	Rows            []BrowsedRow
-	Next            int64    // cursor of the next (older) page; 0 on the last page
+	Next            string   // cursor of the next (older) page; "" on the last page
 	EventTypeColumn string   // the column EventType filters on; "" when the table has none
 	EventTypes      []string // event types among the newest rows, for the filter
 }
 
-// BrowsedRow is one row: its key (the rowid, which follows _sdc_sequence as rows are only
-// appended) and its values as SQLite returns them (nil, int64, float64, string, []byte).
+// BrowsedRow is one row: its key (see dialect.rowKey; it follows arrival, as rows are only
+// appended) and its values (nil, int64, float64, bool, string).
 type BrowsedRow struct {
-	Key    int64
+	Key    string
 	Values []any
 }
 
-// Rows returns a page of table's rows, newest first. Paging is by key (rowid), so a page
-// costs the same at the millionth row as at the first. A schema without a file has no tables.
-func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsPage, error) {
+// ErrBadKey is returned for a row key or page cursor that no row could have.
+var ErrBadKey = errors.New("not a row key")
+
+// browse is a read of one table of a schema, as the catalog describes it.
+type browse struct {
+	d      dialect
+	db     querier
+	schema string
+	base   string   // the table read: data for the latest-version view
+	key    []string // the key columns of base
+}
+
+// openBrowse finds name among schema's tables, or the latest-version view; anything else,
+// the catalog's own tables included, is ErrNoTable.
+func (w *Warehouse) openBrowse(ctx context.Context, schema, name string) (*browse, func(), error) {
 	db, release, ok, err := w.reader(ctx, schema)
 	if err != nil {
-		return RowsPage{}, err
+		return nil, nil, err
 	}
 	if !ok {
-		return RowsPage{}, ErrNoTable
+		return nil, nil, ErrNoTable
 	}
-	defer release()
-	base, err := browsable(ctx, db, q.Table)
+	b := &browse{d: w.dest, db: db, schema: schema, base: name}
+	table := name
+	if name == latestView {
+		table = rootTable
+	}
+	var level int
+	var pk sql.NullString
+	err = db.QueryRowContext(ctx, `SELECT level, primary_key FROM `+b.table(tablesCatalog)+` WHERE table_name = ?`, table).Scan(&level, &pk)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && name == latestView && pk.String == "") {
+		err = ErrNoTable
+	}
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	b.base, b.key = table, w.dest.rowKey(level)
+	return b, release, nil
+}
+
+func (b *browse) table(name string) string { return tableName(b.d, b.schema, name) }
+
+// keyList is the key columns of o, for SELECT and ORDER BY.
+func (b *browse) keyList(order string) string {
+	parts := make([]string, len(b.key))
+	for i, k := range b.key {
+		parts[i] = "o." + quoteIdent(k) + order
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyWhere compares the key columns with a key's values: (k1, k2) op (?, ?).
+func (b *browse) keyWhere(op, key string) (string, []any, error) {
+	vals, err := parseKey(key, len(b.key))
+	if err != nil {
+		return "", nil, err
+	}
+	return "(" + b.keyList("") + ") " + op + " (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", vals, nil
+}
+
+// parseKey reads a row key: n integers joined by '-'.
+func parseKey(key string, n int) ([]any, error) {
+	parts := strings.Split(key, "-")
+	if len(parts) != n {
+		return nil, ErrBadKey
+	}
+	vals := make([]any, n)
+	for i, p := range parts {
+		v, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || v < 0 {
+			return nil, ErrBadKey
+		}
+		vals[i] = v
+	}
+	return vals, nil
+}
+
+func formatKey(vals []any) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = fmt.Sprint(v)
+	}
+	return strings.Join(parts, "-")
+}
+
+// latestWhere keeps the newest version of each key of data.
+func (b *browse) latestWhere(ctx context.Context) (string, error) {
+	pk, err := latestKey(ctx, b.db, b.d, b.schema)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("o.%[1]s = (SELECT MAX(i.%[1]s) FROM %[2]s i WHERE i.%[3]s = o.%[3]s)",
+		colSequence, b.table(rootTable), quoteIdent(pk)), nil
+}
+
+// Rows returns a page of table's rows, newest first. Paging is by key, so a page costs the
+// same at the millionth row as at the first. A schema that has loaded nothing has no tables.
+func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsPage, error) {
+	b, release, err := w.openBrowse(ctx, schema, q.Table)
 	if err != nil {
 		return RowsPage{}, err
 	}
+	defer release()
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 500
 	}
-	cols, err := columnsOf(ctx, db, base)
+	cols, err := columnsOf(ctx, b)
 	if err != nil {
 		return RowsPage{}, err
 	}
 	var page RowsPage
 	for _, c := range eventTypeColumns {
-		if base == rootTable && cols[c] {
+		if b.base == rootTable && cols[c] {
 			page.EventTypeColumn = c
 			break
 		}
 	}
 
-	from := quoteIdent(base) + " o"
 	var where []string
 	var args []any
 	if q.Table == latestView {
-		pk, err := latestKey(ctx, db)
+		latest, err := b.latestWhere(ctx)
 		if err != nil {
 			return RowsPage{}, err
 		}
-		where = append(where, fmt.Sprintf("o.%[1]s = (SELECT MAX(i.%[1]s) FROM %[2]s i WHERE i.%[3]s = o.%[3]s)",
-			colSequence, quoteIdent(rootTable), quoteIdent(pk)))
+		where = append(where, latest)
 	}
 	if q.EventType != "" && page.EventTypeColumn != "" {
 		where = append(where, "o."+quoteIdent(page.EventTypeColumn)+" = ?")
 		args = append(args, q.EventType)
 	}
-	if q.Before > 0 {
-		where = append(where, "o.rowid < ?")
-		args = append(args, q.Before)
+	if q.Before != "" {
+		cond, vals, err := b.keyWhere("<", q.Before)
+		if err != nil {
+			return RowsPage{}, err
+		}
+		where = append(where, cond)
+		args = append(args, vals...)
 	}
-	query := "SELECT o.rowid, o.* FROM " + from
+	query := "SELECT " + b.keyList("") + ", o.* FROM " + b.table(b.base) + " o"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY o.rowid DESC LIMIT ?"
+	query += " ORDER BY " + b.keyList(" DESC") + " LIMIT ?"
 	args = append(args, q.Limit+1)
-	rows, err := db.QueryContext(ctx, query, args...)
+	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return RowsPage{}, fmt.Errorf("warehouse %s: browse %s: %w", schema, q.Table, err)
 	}
@@ -107,55 +199,58 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	if err != nil {
 		return RowsPage{}, err
 	}
-	order := userColumnsFirst(names[1:])
+	nk := len(b.key)
+	order := userColumnsFirst(names[nk:])
 	for i, j := range order { // the event type leads: it is what people scan for
-		if names[1+j] == page.EventTypeColumn {
+		if names[nk+j] == page.EventTypeColumn {
 			order = append(append([]int{j}, order[:i]...), order[i+1:]...)
 			break
 		}
 	}
-	page.Columns = reorder(names[1:], order)
+	page.Columns = reorder(names[nk:], order)
 	for rows.Next() {
-		vals := make([]any, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := scanAll(rows, len(names))
+		if err != nil {
 			return RowsPage{}, err
 		}
 		if len(page.Rows) == q.Limit {
 			page.Next = page.Rows[len(page.Rows)-1].Key
 			break
 		}
-		key, _ := vals[0].(int64)
-		page.Rows = append(page.Rows, BrowsedRow{Key: key, Values: reorder(plainValues(vals[1:]), order)})
+		page.Rows = append(page.Rows, BrowsedRow{Key: formatKey(vals[:nk]), Values: reorder(plainValues(vals[nk:]), order)})
 	}
 	if err := rows.Err(); err != nil {
 		return RowsPage{}, err
 	}
-	rows.Close() // the reader has one connection
+	rows.Close() // a SQLite reader has one connection
 	if page.EventTypeColumn != "" {
-		page.EventTypes, err = recentValues(ctx, db, page.EventTypeColumn)
+		page.EventTypes, err = recentValues(ctx, b, page.EventTypeColumn)
 	}
 	return page, err
 }
 
+// scanAll scans a row of n columns into plain values.
+func scanAll(rows *sql.Rows, n int) ([]any, error) {
+	vals := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	return vals, rows.Scan(ptrs...)
+}
+
 // Row returns one row of table by its key, as column name and value pairs.
-func (w *Warehouse) Row(ctx context.Context, schema, table string, key int64) ([]string, []any, error) {
-	db, release, ok, err := w.reader(ctx, schema)
+func (w *Warehouse) Row(ctx context.Context, schema, table, key string) ([]string, []any, error) {
+	b, release, err := w.openBrowse(ctx, schema, table)
 	if err != nil {
 		return nil, nil, err
-	}
-	if !ok {
-		return nil, nil, ErrNoTable
 	}
 	defer release()
-	base, err := browsable(ctx, db, table)
+	cond, args, err := b.keyWhere("=", key)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := db.QueryContext(ctx, "SELECT * FROM "+quoteIdent(base)+" WHERE rowid = ?", key)
+	rows, err := b.db.QueryContext(ctx, "SELECT o.* FROM "+b.table(b.base)+" o WHERE "+cond, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -170,12 +265,8 @@ func (w *Warehouse) Row(ctx context.Context, schema, table string, key int64) ([
 		}
 		return nil, nil, ErrNoTable
 	}
-	vals := make([]any, len(names))
-	ptrs := make([]any, len(names))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
+	vals, err := scanAll(rows, len(names))
+	if err != nil {
 		return nil, nil, err
 	}
 	order := userColumnsFirst(names)
@@ -216,35 +307,13 @@ func plainValues(vals []any) []any {
 	return vals
 }
 
-// browsable returns the table to read for name: itself for a table of the file, data for
-// the latest-version view. Anything else, SQLite's own tables included, is ErrNoTable.
-func browsable(ctx context.Context, db *sql.DB, name string) (string, error) {
-	if strings.HasPrefix(name, "sqlite_") {
-		return "", ErrNoTable
-	}
-	var kind string
-	err := db.QueryRowContext(ctx, "SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')", name).Scan(&kind)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNoTable
-	}
-	if err != nil {
-		return "", err
-	}
-	if kind == "view" {
-		if name != latestView {
-			return "", ErrNoTable
-		}
-		return rootTable, nil
-	}
-	return name, nil
-}
-
-func columnsOf(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
-	return nameSet(ctx, db, "SELECT name FROM pragma_table_info(?)", table)
+// columnsOf is the set of the browsed table's columns, from the catalog.
+func columnsOf(ctx context.Context, b *browse) (map[string]bool, error) {
+	return nameSet(ctx, b.db, "SELECT column_name FROM "+b.table(columnsCatalog)+" WHERE table_name = ?", b.base)
 }
 
 // nameSet runs a query of one text column and returns its values as a set.
-func nameSet(ctx context.Context, db *sql.DB, query string, args ...any) (map[string]bool, error) {
+func nameSet(ctx context.Context, db querier, query string, args ...any) (map[string]bool, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -262,13 +331,13 @@ func nameSet(ctx context.Context, db *sql.DB, query string, args ...any) (map[st
 }
 
 // latestKey is the primary-key column of data (the view exists only when there is one).
-func latestKey(ctx context.Context, db *sql.DB) (string, error) {
+func latestKey(ctx context.Context, db querier, d dialect, schema string) (string, error) {
 	var field string
-	if err := db.QueryRowContext(ctx, "SELECT COALESCE(primary_key, '') FROM _sdc_tables WHERE table_name = ?", rootTable).Scan(&field); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT COALESCE(primary_key, '') FROM "+tableName(d, schema, tablesCatalog)+" WHERE table_name = ?", rootTable).Scan(&field); err != nil {
 		return "", err
 	}
 	var col string
-	err := db.QueryRowContext(ctx, "SELECT column_name FROM _sdc_columns WHERE table_name = ? AND source_path = ? ORDER BY rowid LIMIT 1",
+	err := db.QueryRowContext(ctx, "SELECT column_name FROM "+tableName(d, schema, columnsCatalog)+" WHERE table_name = ? AND source_path = ? ORDER BY "+d.catalogOrder()+" LIMIT 1",
 		rootTable, joinPath("", field)).Scan(&col)
 	if err != nil {
 		return "", fmt.Errorf("primary key column of %q: %w", field, err)
@@ -278,9 +347,9 @@ func latestKey(ctx context.Context, db *sql.DB) (string, error) {
 
 // recentValues lists the distinct values of a column among the newest rows of data: enough
 // to offer as filters without scanning millions of rows.
-func recentValues(ctx context.Context, db *sql.DB, col string) ([]string, error) {
-	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT v FROM (SELECT %s AS v FROM %s ORDER BY rowid DESC LIMIT 2000)
-		WHERE v IS NOT NULL ORDER BY v LIMIT 50`, quoteIdent(col), quoteIdent(rootTable)))
+func recentValues(ctx context.Context, b *browse, col string) ([]string, error) {
+	rows, err := b.db.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT v FROM (SELECT o.%s AS v FROM %s o ORDER BY %s LIMIT 2000) recent
+		WHERE v IS NOT NULL ORDER BY v LIMIT 50`, quoteIdent(col), b.table(rootTable), b.keyList(" DESC")))
 	if err != nil {
 		return nil, err
 	}

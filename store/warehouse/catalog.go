@@ -117,6 +117,15 @@ func (c *catalog) exec(sql string, args ...any) {
 	c.ddl = append(c.ddl, statement{sql: sql, args: args})
 }
 
+// columnRows is how many rows the catalog's columns table has: one per column of every table.
+func (c *catalog) columnRows() int {
+	n := 0
+	for _, t := range c.tables {
+		n += len(t.taken)
+	}
+	return n
+}
+
 func (c *catalog) sourceKeyColumn() string { return "_sdc_source_key_" + c.pkColumn }
 
 // createRoot creates the data table with its system columns and, with a
@@ -135,6 +144,9 @@ func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*tab
 	c.createTable(t, system, at, "")
 	if pkField == "" {
 		c.pkColumn, c.pkType = colGeneratedPK, typeString
+		for _, q := range c.d.rootSQL(c.schema, "", false) {
+			c.exec(q)
+		}
 		return t, nil
 	}
 	col, err := c.column(t, joinPath("", pkField), pkType, at)
@@ -142,7 +154,7 @@ func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*tab
 		return nil, err
 	}
 	c.pkColumn, c.pkType = col.name, pkType
-	for _, q := range c.d.latestSQL(c.schema, col.name, false) {
+	for _, q := range c.d.rootSQL(c.schema, col.name, false) {
 		c.exec(q)
 	}
 	return t, nil
@@ -206,6 +218,9 @@ func (c *catalog) createTable(t *table, system []column, at time.Time, path stri
 			t.name, col.name, col.typ.String(), formatTimestamp(at))
 	}
 	c.exec(fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(defs, ", ")))
+	for _, q := range c.d.tableSQL(c.schema, t.name, t.level) {
+		c.exec(q)
+	}
 	var parent, pk any
 	if t.parent != nil {
 		parent = t.parent.name
@@ -247,7 +262,7 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	c.registerColumn(t, path, name, typ)
 	c.exec(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, c.table(t.name), quoteIdent(name), c.d.sqlType(typ)))
 	if t == c.root && c.pkField != "" && c.pkColumn != "" { // (not while createRoot adds the key)
-		for _, q := range c.d.latestSQL(c.schema, c.pkColumn, true) {
+		for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
 			c.exec(q)
 		}
 	}

@@ -14,9 +14,9 @@ type destination interface {
 	// session opens the writer's connection to schema, creating the schema and its system
 	// tables (the catalog, _sdc_rejected) when they are missing.
 	session(ctx context.Context, schema string) (session, error)
-	// reader returns a connection pool for reading schema, and false when the schema has
-	// nothing yet. release is called when the read is done.
-	reader(ctx context.Context, schema string) (db *sql.DB, release func(), ok bool, err error)
+	// reader returns a connection for reading schema (queries with ? placeholders), and
+	// false when the schema has nothing yet. release is called when the read is done.
+	reader(ctx context.Context, schema string) (db querier, release func(), ok bool, err error)
 	// drop deletes schema and everything in it. The schema's writer has stopped.
 	drop(ctx context.Context, schema string) error
 	// Describe says where the data goes, for people: never a password.
@@ -36,9 +36,14 @@ type dialect interface {
 	beginSQL() string
 	// catalogOrder orders the catalog's rows as they were added.
 	catalogOrder() string
-	// latestSQL creates (or, after data gained columns, refreshes) the data_latest view and
-	// its index, for primary-key column pk.
-	latestSQL(schema, pk string, refresh bool) []string
+	// rowKey names the columns that identify a row of a table at level (0 for data) and
+	// follow arrival: rows are paged and linked by them.
+	rowKey(level int) []string
+	// tableSQL creates what a new table needs beside its columns (an index on its key).
+	tableSQL(schema, name string, level int) []string
+	// rootSQL creates data's indexes and, for primary-key column pk ("" for none), the
+	// data_latest view; with refresh, after data gained a column, it updates the view.
+	rootSQL(schema, pk string, refresh bool) []string
 	// systemSQL creates the schema's catalog and rejects tables when missing.
 	systemSQL(schema string) []string
 }
@@ -49,6 +54,15 @@ type session interface {
 	querier
 	exec(ctx context.Context, query []byte, args ...any) error
 	close() error
+}
+
+// A sharedSession's schema may also be written by other processes (several nodes on one
+// PostgreSQL). Its transactions take the schema's lock first; the writer then reads what the
+// others may have committed: the catalog (when its count of columns changed) and the last
+// _sdc_sequence.
+type sharedSession interface {
+	lock(ctx context.Context) error
+	columnRows(ctx context.Context) (int, error)
 }
 
 type querier interface {

@@ -3,7 +3,6 @@ package warehouse
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -32,32 +31,24 @@ func (w *Warehouse) Export(ctx context.Context, schema, table string, format Exp
 	if format != CSV && format != JSONLines {
 		return fmt.Errorf("unknown export format %q", format)
 	}
-	db, release, ok, err := w.reader(ctx, schema)
+	b, release, err := w.openBrowse(ctx, schema, table)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return ErrNoTable
 	}
 	defer release()
-	base, err := browsable(ctx, db, table)
+	booleans, err := booleanColumns(ctx, b)
 	if err != nil {
 		return err
 	}
-	booleans, err := booleanColumns(ctx, db, base)
-	if err != nil {
-		return err
-	}
-	query := "SELECT * FROM " + quoteIdent(base) + " o"
+	query := "SELECT o.* FROM " + b.table(b.base) + " o"
 	if table == latestView {
-		pk, err := latestKey(ctx, db)
+		latest, err := b.latestWhere(ctx)
 		if err != nil {
 			return err
 		}
-		query += fmt.Sprintf(" WHERE o.%[1]s = (SELECT MAX(i.%[1]s) FROM %[2]s i WHERE i.%[3]s = o.%[3]s)",
-			colSequence, quoteIdent(rootTable), quoteIdent(pk))
+		query += " WHERE " + latest
 	}
-	rows, err := db.QueryContext(ctx, query+" ORDER BY o.rowid")
+	rows, err := b.db.QueryContext(ctx, query+" ORDER BY "+b.keyList(""))
 	if err != nil {
 		return fmt.Errorf("warehouse %s: export %s: %w", schema, table, err)
 	}
@@ -143,9 +134,10 @@ func (w *Warehouse) Export(ctx context.Context, schema, table string, format Exp
 	return drain()
 }
 
-// booleanColumns are table's columns the catalog types boolean (stored as 0/1).
-func booleanColumns(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
-	return nameSet(ctx, db, "SELECT column_name FROM _sdc_columns WHERE table_name = ? AND type = 'boolean'", table)
+// booleanColumns are the browsed table's columns the catalog types boolean (SQLite stores
+// them as 0/1).
+func booleanColumns(ctx context.Context, b *browse) (map[string]bool, error) {
+	return nameSet(ctx, b.db, "SELECT column_name FROM "+b.table(columnsCatalog)+" WHERE table_name = ? AND type = 'boolean'", b.base)
 }
 
 func csvField(v any, isBool bool) string {

@@ -31,8 +31,8 @@ func TestBrowseRowsNewestFirstLatestAndEventType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Rows) != 2 || page.Next == 0 || page.EventTypeColumn != "type" {
-		t.Fatalf("first page: %d rows, next %d, event column %q", len(page.Rows), page.Next, page.EventTypeColumn)
+	if len(page.Rows) != 2 || page.Next == "" || page.EventTypeColumn != "type" {
+		t.Fatalf("first page: %d rows, next %q, event column %q", len(page.Rows), page.Next, page.EventTypeColumn)
 	}
 	typeAt := indexOf(page.Columns, "type")
 	if page.Rows[0].Values[typeAt] != "opened" || page.Rows[1].Values[typeAt] != "sent" {
@@ -44,7 +44,7 @@ func TestBrowseRowsNewestFirstLatestAndEventType(t *testing.T) {
 		}
 	}
 	next, err := w.Rows(ctx, "vero", RowsQuery{Table: "data", Limit: 2, Before: page.Next})
-	if err != nil || len(next.Rows) != 1 || next.Next != 0 || next.Rows[0].Values[typeAt] != "sent" {
+	if err != nil || len(next.Rows) != 1 || next.Next != "" || next.Rows[0].Values[typeAt] != "sent" {
 		t.Fatalf("second page: %+v %v", next, err)
 	}
 	if got := strings.Join(page.EventTypes, ","); got != "opened,sent" {

@@ -53,10 +53,16 @@ func (d *sqliteDest) beginSQL() string { return "BEGIN IMMEDIATE" }
 
 func (d *sqliteDest) catalogOrder() string { return "rowid" }
 
+// rowid: SQLite's own key, in insertion order, so no index is needed.
+func (d *sqliteDest) rowKey(int) []string { return []string{"rowid"} }
+
+func (d *sqliteDest) tableSQL(string, string, int) []string { return nil }
+
 // Correlated MAX over the (pk, sequence) index: one probe per key, and SELECT * picks up
-// columns added later because SQLite expands views when they are used.
-func (d *sqliteDest) latestSQL(_, pk string, refresh bool) []string {
-	if refresh {
+// columns added later because SQLite expands views when they are used. Paging needs no index:
+// rows are read by rowid.
+func (d *sqliteDest) rootSQL(_, pk string, refresh bool) []string {
+	if refresh || pk == "" {
 		return nil
 	}
 	pk = quoteIdent(pk)
@@ -126,7 +132,7 @@ func (d *sqliteDest) session(ctx context.Context, schema string) (session, error
 
 // reader opens schema's file read-only beside the writer (WAL lets readers run during
 // commits).
-func (d *sqliteDest) reader(_ context.Context, schema string) (*sql.DB, func(), bool, error) {
+func (d *sqliteDest) reader(_ context.Context, schema string) (querier, func(), bool, error) {
 	path := d.path(schema)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, nil, false, nil

@@ -28,7 +28,7 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 	}
 	defer release()
 
-	rows, err := db.QueryContext(ctx, `SELECT table_name, COALESCE(parent_table, ''), CAST(created_at AS TEXT) FROM _sdc_tables ORDER BY rowid`)
+	rows, err := db.QueryContext(ctx, `SELECT table_name, COALESCE(parent_table, ''), created_at FROM `+tableName(w.dest, schema, tablesCatalog)+` ORDER BY `+w.dest.catalogOrder())
 	if err != nil {
 		return nil, fmt.Errorf("warehouse %s: read tables: %w", schema, err)
 	}
@@ -36,12 +36,10 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 	index := map[string]int{}
 	for rows.Next() {
 		var t Table
-		var created string
-		if err := rows.Scan(&t.Name, &t.Parent, &created); err != nil {
+		if err := rows.Scan(&t.Name, &t.Parent, timeScanner{&t.CreatedAt}); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		t.CreatedAt, _ = time.Parse(timestampLayout, created)
 		index[t.Name] = len(tables)
 		tables = append(tables, t)
 	}
@@ -50,22 +48,20 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 		return nil, err
 	}
 
-	rows, err = db.QueryContext(ctx, `SELECT table_name, column_name, source_path, type, CAST(first_seen_at AS TEXT) FROM _sdc_columns ORDER BY rowid`)
+	rows, err = db.QueryContext(ctx, `SELECT table_name, column_name, source_path, type, first_seen_at FROM `+tableName(w.dest, schema, columnsCatalog)+` ORDER BY `+w.dest.catalogOrder())
 	if err != nil {
 		return nil, fmt.Errorf("warehouse %s: read columns: %w", schema, err)
 	}
 	for rows.Next() {
 		var c Column
 		var path sql.NullString
-		var seen string
-		if err := rows.Scan(&c.Table, &c.Name, &path, &c.Type, &seen); err != nil {
+		if err := rows.Scan(&c.Table, &c.Name, &path, &c.Type, timeScanner{&c.FirstSeen}); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if path.Valid {
 			c.Source = displayPath(path.String)
 		}
-		c.FirstSeen, _ = time.Parse(timestampLayout, seen)
 		if i, ok := index[c.Table]; ok {
 			tables[i].Columns = append(tables[i].Columns, c)
 		}
@@ -76,7 +72,7 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 	}
 
 	for i := range tables {
-		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+quoteIdent(tables[i].Name)).Scan(&tables[i].Rows)
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+tableName(w.dest, schema, tables[i].Name)).Scan(&tables[i].Rows)
 		if err != nil {
 			return nil, fmt.Errorf("warehouse %s: count %s: %w", schema, tables[i].Name, err)
 		}
@@ -95,16 +91,31 @@ func (w *Warehouse) RejectedCount(ctx context.Context, schema string) (int64, er
 	}
 	defer release()
 	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM _sdc_rejected`).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+tableName(w.dest, schema, rejectedTable)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("warehouse %s: count rejected: %w", schema, err)
 	}
 	return n, nil
 }
 
 // reader returns a pool to read schema with, and false when it has nothing yet.
-func (w *Warehouse) reader(ctx context.Context, schema string) (*sql.DB, func(), bool, error) {
+func (w *Warehouse) reader(ctx context.Context, schema string) (querier, func(), bool, error) {
 	if !ValidSchema(schema) {
 		return nil, nil, false, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
 	return w.dest.reader(ctx, schema)
+}
+
+// timeScanner reads a catalog time: PostgreSQL returns a time, SQLite the text it stores.
+type timeScanner struct{ t *time.Time }
+
+func (s timeScanner) Scan(v any) error {
+	switch v := v.(type) {
+	case time.Time:
+		*s.t = v.UTC()
+	case string:
+		*s.t, _ = time.Parse(timestampLayout, v)
+	case []byte:
+		*s.t, _ = time.Parse(timestampLayout, string(v))
+	}
+	return nil
 }

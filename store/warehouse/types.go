@@ -109,10 +109,7 @@ func scalar(v any, detectTime bool) (colType, any, error) {
 	case json.Number:
 		return number(string(x))
 	case bool:
-		if x {
-			return typeBoolean, int64(1), nil
-		}
-		return typeBoolean, int64(0), nil
+		return typeBoolean, v, nil // SQLite stores it as 1 or 0
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return 0, nil, fmt.Errorf("number %v cannot be stored", x)
