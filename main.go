@@ -32,6 +32,7 @@ import (
 type Config struct {
 	Addr                 string
 	DataDir              string
+	Warehouse            string // a PostgreSQL URL; empty: SQLite files in the data folder
 	PublicURL            string
 	LogFormat            string
 	LogLevel             slog.Level // the least severe level written; Debug adds a line per accepted webhook
@@ -84,6 +85,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs := flag.NewFlagSet("hookhouse", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", "./hookhouse-data", "folder for the metadata database and the warehouse files")
+	fs.StringVar(&cfg.Warehouse, "warehouse", "", "PostgreSQL database to load the warehouse tables into, e.g. postgres://user:pass@host:5432/db (one PostgreSQL schema per integration); empty: SQLite files in <data>/warehouse (prefer the environment variable for a password: flags show in ps)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL webhook URLs are built on, e.g. https://hooks.example.com; default: derived from each request")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug (adds a line per accepted webhook request), info, warn or error")
@@ -125,8 +127,8 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	if cfg.ReadHeaderTimeout <= 0 || cfg.ReadTimeout < cfg.ReadHeaderTimeout {
 		return Config{}, fmt.Errorf("-read-header-timeout must be positive and -read-timeout at least as long, not %v and %v", cfg.ReadHeaderTimeout, cfg.ReadTimeout)
 	}
-	if cfg.MaxColumns < 10 || cfg.MaxColumns > 2000 {
-		return Config{}, fmt.Errorf("-max-columns must be between 10 and 2000, not %d", cfg.MaxColumns)
+	if cfg.MaxColumns < 10 || cfg.MaxColumns > 1600 {
+		return Config{}, fmt.Errorf("-max-columns must be between 10 and 1600, not %d", cfg.MaxColumns)
 	}
 	if cfg.RateLimit < 0 || cfg.RateBurst < 1 {
 		return Config{}, fmt.Errorf("-rate-limit must be 0 (off) or positive and -rate-burst at least 1, not %g and %d", cfg.RateLimit, cfg.RateBurst)
@@ -184,16 +186,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		return err
 	}
 	m := metrics.New(metrics.Sources{ActiveIntegrations: st.ActiveIntegrations, DroppedActivity: st.DroppedActivity})
-	// Each integration's data lives in its own file, warehouse/<schema>.db; committed batches
-	// feed the Loading Reports and the metrics.
+	// Committed batches feed the Loading Reports and the metrics.
 	onCommit := func(schema string, b warehouse.BatchReport) {
 		st.RecordBatch(schema, b)
 		m.ObserveBatch(schema, b)
 	}
-	wh, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns})
+	wh, err := openWarehouse(ctx, cfg, log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns})
 	if err != nil {
 		return err
 	}
+	log.Info("warehouse", "where", wh.Describe())
 	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
 	srv := &http.Server{
@@ -225,6 +227,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// openWarehouse opens the PostgreSQL warehouse of -warehouse, or by default one SQLite file per
+// integration, <data>/warehouse/<schema>.db.
+func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts warehouse.Options) (*warehouse.Warehouse, error) {
+	if cfg.Warehouse != "" {
+		return warehouse.OpenPostgres(ctx, cfg.Warehouse, log, opts)
+	}
+	return warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, opts)
 }
 
 // createAdmin creates the owner from the environment for headless installs; a no-op once any

@@ -23,7 +23,8 @@ type dataReader interface {
 	Rows(ctx context.Context, schema string, q warehouse.RowsQuery) (warehouse.RowsPage, error)
 	Row(ctx context.Context, schema, table, key string) ([]string, []any, error)
 	Export(ctx context.Context, schema, table string, format warehouse.ExportFormat, out io.Writer, flush func()) error
-	Path(schema string) string
+	Location(schema string) warehouse.Location
+	Describe() string
 }
 
 // dataPageSize is how many rows the Data page shows at a time.
@@ -49,7 +50,8 @@ func (h *Handler) Data(c echo.Context) error {
 		Table:       c.QueryParam("table"),
 		EventType:   c.QueryParam("type"),
 		Paged:       before != "",
-		Snippet:     h.sqliteSnippet(in, tables),
+		Snippet:     h.querySnippet(in, tables),
+		OnPostgres:  h.Warehouse.Location(in.Schema).PostgresURL != "",
 	}
 	if props.Table == "" {
 		props.Table = "data"
@@ -100,8 +102,9 @@ func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views
 }
 
 // sqliteSnippet shows how to open the file and take the latest version of each record.
-func (h *Handler) sqliteSnippet(in store.Integration, tables []views.DataTable) string {
-	path := h.Warehouse.Path(in.Schema)
+// querySnippet opens the schema with the destination's own client: sqlite3 for its file, or
+// psql for the PostgreSQL database; with a primary key, it shows Stitch's latest-version query.
+func (h *Handler) querySnippet(in store.Integration, tables []views.DataTable) string {
 	pk := ""
 	for _, t := range tables {
 		if t.Name != "data" {
@@ -115,6 +118,20 @@ func (h *Handler) sqliteSnippet(in store.Integration, tables []views.DataTable) 
 		}
 	}
 	s := in.Schema
+	if where := h.Warehouse.Location(s); where.PostgresURL != "" {
+		open := "psql " + shellQuote(where.PostgresURL)
+		if pk == "" {
+			return fmt.Sprintf("%s \\\n  -c 'SELECT * FROM %s.data ORDER BY _sdc_sequence DESC LIMIT 20;'", open, s)
+		}
+		pk = pgIdent(pk)
+		return fmt.Sprintf(`%s -c 'SELECT * FROM %s.data_latest LIMIT 20;'
+
+-- Stitch's query for the latest version of each record:
+SELECT * FROM %s.data o
+  INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %s FROM %s.data GROUP BY %s) oo
+  ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`, open, s, s, pk, s, pk, pk, pk)
+	}
+	path := h.Warehouse.Location(s).SQLiteFile
 	if pk == "" {
 		return fmt.Sprintf("sqlite3 -readonly %s \\\n  \"SELECT * FROM data ORDER BY _sdc_sequence DESC LIMIT 20;\"", shellQuote(path))
 	}
@@ -126,6 +143,20 @@ SELECT o.* FROM %s.data o
   INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %s FROM %s.data GROUP BY %s) oo
   ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`,
 		shellQuote(path), sqlString(path), s, s, pk, s, pk, pk, pk)
+}
+
+// pgIdent quotes a column name for psql when PostgreSQL would otherwise fold or refuse it.
+func pgIdent(name string) string {
+	plain := name != ""
+	for i, r := range name {
+		if !(r >= 'a' && r <= 'z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
+			plain = false
+		}
+	}
+	if plain {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

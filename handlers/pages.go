@@ -20,6 +20,7 @@ func (h *Handler) Settings(c echo.Context) error {
 		Page:      h.page(c, "Settings", "settings"),
 		Email:     u.Email,
 		DataDir:   h.DataDir,
+		Warehouse: h.Warehouse.Describe(),
 		PublicURL: h.PublicURL,
 	}))
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -20,14 +22,15 @@ import (
 type postgresDest struct {
 	db       *sql.DB
 	describe string
+	url      string // without the password
 }
 
-// OpenPostgres connects to the PostgreSQL database at url (a postgres:// URL or a key=value
-// string) and loads every schema there. Commits are synchronous whatever the server's default,
+// OpenPostgres connects to the PostgreSQL database at address (a postgres:// URL or a
+// key=value string) and loads every schema there. Commits are synchronous whatever the server's default,
 // so a 200 means the rows are on the server's disk; a server with fsync off is named in a
 // warning, since its commits are not durable.
-func OpenPostgres(ctx context.Context, url string, log *slog.Logger, opts Options) (*Warehouse, error) {
-	cfg, err := pgx.ParseConfig(url)
+func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Options) (*Warehouse, error) {
+	cfg, err := pgx.ParseConfig(address)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: the PostgreSQL address cannot be read: %w", errors.Unwrap(err))
 	}
@@ -46,7 +49,8 @@ func OpenPostgres(ctx context.Context, url string, log *slog.Logger, opts Option
 		log.Warn("warehouse: the PostgreSQL server runs with fsync off: a crash of its machine can lose acknowledged events",
 			"server", describePostgres(cfg))
 	}
-	return newWarehouse(&postgresDest{db: db, describe: "PostgreSQL " + describePostgres(cfg)}, log, opts), nil
+	dest := &postgresDest{db: db, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg)}
+	return newWarehouse(dest, log, opts), nil
 }
 
 // describePostgres names the server and database, never the password.
@@ -56,6 +60,18 @@ func describePostgres(cfg *pgx.ConnConfig) string {
 		host = "socket " + host
 	}
 	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, host, cfg.Port, cfg.Database)
+}
+
+// passwordless is a URL of the database for psql, without the password (psql asks for it, or
+// reads ~/.pgpass).
+func passwordless(cfg *pgx.ConnConfig) string {
+	u := url.URL{Scheme: "postgres", User: url.User(cfg.User), Path: "/" + cfg.Database}
+	if strings.HasPrefix(cfg.Host, "/") {
+		u.RawQuery = url.Values{"host": {cfg.Host}, "port": {strconv.Itoa(int(cfg.Port))}}.Encode()
+	} else {
+		u.Host = net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+	}
+	return u.String()
 }
 
 func (d *postgresDest) Describe() string { return d.describe }

@@ -155,6 +155,20 @@ func newWarehouse(dest destination, log *slog.Logger, opts Options) *Warehouse {
 // Describe says where the warehouse keeps its data, for people (never a password).
 func (w *Warehouse) Describe() string { return w.dest.Describe() }
 
+// Location tells people how to open a schema with their own tools: one of its fields is set.
+type Location struct {
+	SQLiteFile  string // the schema's file, for sqlite3
+	PostgresURL string // the database, without a password, for psql; the schema is a PostgreSQL schema there
+}
+
+// Location is where schema's tables are.
+func (w *Warehouse) Location(schema string) Location {
+	if d, ok := w.dest.(*postgresDest); ok {
+		return Location{PostgresURL: d.url}
+	}
+	return Location{SQLiteFile: w.Path(schema)}
+}
+
 // Path is the SQLite file of schema; "" for an invalid name or another destination.
 func (w *Warehouse) Path(schema string) string {
 	d, ok := w.dest.(*sqliteDest)
