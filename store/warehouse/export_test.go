@@ -17,7 +17,12 @@ import (
 )
 
 func TestBrowseRowsNewestFirstLatestAndEventType(t *testing.T) {
-	w := openTest(t, t.TempDir(), Options{})
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) { testBrowse(t, dest.open(t, Options{})) })
+	}
+}
+
+func testBrowse(t *testing.T, w *Warehouse) {
 	ctx := context.Background()
 	for _, body := range []string{
 		`{"id": 1, "type": "sent", "ok": true}`,
@@ -56,16 +61,29 @@ func TestBrowseRowsNewestFirstLatestAndEventType(t *testing.T) {
 	if len(sent.Rows) != 2 || len(latest.Rows) != 2 {
 		t.Fatalf("type=sent gives %d rows, data_latest %d; want 2 and 2", len(sent.Rows), len(latest.Rows))
 	}
-	sub, err := w.Rows(ctx, "vero", RowsQuery{Table: "data__tags"})
-	if err != nil || len(sub.Rows) != 2 || sub.EventTypeColumn != "" {
+	sub, err := w.Rows(ctx, "vero", RowsQuery{Table: "data__tags", Limit: 1})
+	if err != nil || len(sub.Rows) != 1 || sub.Next == "" || sub.EventTypeColumn != "" {
 		t.Fatalf("subtable: %+v %v", sub, err)
+	}
+	valueAt := indexOf(sub.Columns, "value")
+	older, err := w.Rows(ctx, "vero", RowsQuery{Table: "data__tags", Before: sub.Next})
+	if err != nil || len(older.Rows) != 1 || sub.Rows[0].Values[valueAt] != "b" || older.Rows[0].Values[valueAt] != "a" {
+		t.Fatalf("subtable pages: %+v then %+v %v", sub, older, err)
+	}
+	if names, vals, err := w.Row(ctx, "vero", "data__tags", older.Rows[0].Key); err != nil || vals[indexOf(names, "value")] != "a" {
+		t.Fatalf("subtable Row %q: %v %v %v", older.Rows[0].Key, names, vals, err)
+	}
+	for _, bad := range []string{"", "x", "1-2-3", "-1"} {
+		if _, _, err := w.Row(ctx, "vero", "data__tags", bad); !errors.Is(err, ErrBadKey) {
+			t.Errorf("Row key %q: %v, want ErrBadKey", bad, err)
+		}
 	}
 
 	names, vals, err := w.Row(ctx, "vero", "data", page.Rows[0].Key)
 	if err != nil || vals[indexOf(names, "type")] != "opened" {
 		t.Fatalf("Row: %v %v %v", names, vals, err)
 	}
-	for _, bad := range []string{"sqlite_master", "nope", `data" --`} {
+	for _, bad := range []string{"sqlite_master", "nope", `data" --`, "_sdc_tables", "_sdc_columns", "pg_class"} {
 		if _, err := w.Rows(ctx, "vero", RowsQuery{Table: bad}); !errors.Is(err, ErrNoTable) {
 			t.Errorf("browsing %q: %v, want ErrNoTable", bad, err)
 		}
@@ -76,7 +94,12 @@ func TestBrowseRowsNewestFirstLatestAndEventType(t *testing.T) {
 }
 
 func TestExportCSVAndJSONLines(t *testing.T) {
-	w := openTest(t, t.TempDir(), Options{})
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) { testExport(t, dest.open(t, Options{})) })
+	}
+}
+
+func testExport(t *testing.T, w *Warehouse) {
 	mustLoad(t, w, "vero", Target{PrimaryKey: "id"},
 		decodeOne(t, `{"id": 1, "type": "sent", "ok": true, "note": "a, \"quoted\"\nline"}`),
 		decodeOne(t, `{"id": 2, "type": "opened", "ok": false}`))

@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
 )
 
 // fixture reads a sample payload from the repository's testdata/fixtures.
@@ -121,3 +126,48 @@ func queryInt(t testing.TB, db *sql.DB, query string, args ...any) int64 {
 }
 
 func osStat(path string) (os.FileInfo, error) { return os.Stat(path) }
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// testDestination is a destination the Stitch rules are checked against: every case table
+// that names destinations runs once on each.
+type testDestination struct {
+	name string
+	open func(t testing.TB, opts Options) *Warehouse
+}
+
+var testDestinations = []testDestination{
+	{"sqlite", func(t testing.TB, opts Options) *Warehouse { return openTest(t, t.TempDir(), opts) }},
+	{"postgres", openPostgresTest},
+}
+
+// openPostgresTest opens a warehouse on a fresh PostgreSQL database (see pgtest).
+func openPostgresTest(t testing.TB, opts Options) *Warehouse {
+	t.Helper()
+	w, err := OpenPostgres(context.Background(), pgtest.Start(t), nil, opts)
+	if err != nil {
+		t.Fatalf("OpenPostgres: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// schemaDB opens schema on a connection of its own, as a user would, so that its tables go
+// by their plain names: the schema's file on SQLite, the schema first on the search path on
+// PostgreSQL.
+func schemaDB(t testing.TB, w *Warehouse, schema string) *sql.DB {
+	t.Helper()
+	where := w.Location(schema)
+	if where.SQLiteFile != "" {
+		return readDB(t, where.SQLiteFile)
+	}
+	d := w.dest.(*postgresDest)
+	cfg, err := pgx.ParseConfig(d.address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -83,7 +83,12 @@ func TestLoadFlattensFixtures(t *testing.T) {
 }
 
 func TestLoadAllFixtures(t *testing.T) {
-	w := openTest(t, t.TempDir(), Options{})
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) { testLoadAllFixtures(t, dest.open(t, Options{})) })
+	}
+}
+
+func testLoadAllFixtures(t *testing.T, w *Warehouse) {
 	total := 0
 	for _, rel := range fixtureNames() {
 		ct := "application/json"
@@ -97,7 +102,7 @@ func TestLoadAllFixtures(t *testing.T) {
 		}
 		total += len(recs)
 	}
-	db := readDB(t, w.Path("all"))
+	db := schemaDB(t, w, "all")
 	if n := queryInt(t, db, `SELECT COUNT(*) FROM data`); n != int64(total) {
 		t.Errorf("data has %d rows, want %d", n, total)
 	}
@@ -232,22 +237,24 @@ func TestLoadSubtables(t *testing.T) {
 		{
 			name: "no primary key", target: Target{},
 			record: `{"labels":["a"]}`,
-			query:  `SELECT s._sdc_source_key___sdc_primary_key = d.__sdc_primary_key AS joined, s.value FROM data__labels s, data d`,
+			query:  `SELECT CASE WHEN s._sdc_source_key___sdc_primary_key = d.__sdc_primary_key THEN 1 END AS joined, s.value FROM data__labels s, data d`,
 			want:   []map[string]any{{"joined": int64(1), "value": "a"}},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := openTest(t, t.TempDir(), Options{})
-			res := mustLoad(t, w, "sub", tt.target, decodeOne(t, tt.record))
-			if res.Loaded != 1 {
-				t.Fatalf("result %+v", res)
-			}
-			got := queryRows(t, readDB(t, w.Path("sub")), tt.query)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("\n got %v\nwant %v", got, tt.want)
-			}
-		})
+	for _, dest := range testDestinations {
+		for _, tt := range tests {
+			t.Run(dest.name+"/"+tt.name, func(t *testing.T) {
+				w := dest.open(t, Options{})
+				res := mustLoad(t, w, "sub", tt.target, decodeOne(t, tt.record))
+				if res.Loaded != 1 {
+					t.Fatalf("result %+v", res)
+				}
+				got := queryRows(t, schemaDB(t, w, "sub"), tt.query)
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("\n got %v\nwant %v", got, tt.want)
+				}
+			})
+		}
 	}
 }
 

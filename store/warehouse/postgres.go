@@ -23,6 +23,7 @@ type postgresDest struct {
 	db       *sql.DB
 	describe string
 	url      string // without the password
+	address  string // as given, password included: for tests
 }
 
 // OpenPostgres connects to the PostgreSQL database at address (a postgres:// URL or a
@@ -49,7 +50,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 		log.Warn("warehouse: the PostgreSQL server runs with fsync off: a crash of its machine can lose acknowledged events",
 			"server", describePostgres(cfg))
 	}
-	dest := &postgresDest{db: db, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg)}
+	dest := &postgresDest{db: db, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
 	return newWarehouse(dest, log, opts), nil
 }
 
