@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
 )
 
 // These tests build the real binary and run it as a user would.
@@ -42,7 +44,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
-	code := m.Run()
+	code := pgtest.Run(m)
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
@@ -115,7 +117,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"-log-format", "HOOKHOUSE_LOG_FORMAT", "-log-level", "HOOKHOUSE_LOG_LEVEL", "-max-body-bytes", "HOOKHOUSE_MAX_BODY_BYTES", "HOOKHOUSE_ADMIN_EMAIL", "HOOKHOUSE_ADMIN_PASSWORD",
 		"-max-columns", "HOOKHOUSE_MAX_COLUMNS", "-rate-limit", "HOOKHOUSE_RATE_LIMIT", "-rate-burst", "HOOKHOUSE_RATE_BURST",
 		"-log-retention", "HOOKHOUSE_LOG_RETENTION", "-log-max-requests", "HOOKHOUSE_LOG_MAX_REQUESTS", "-metrics-token", "HOOKHOUSE_METRICS_TOKEN",
-		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT"} {
+		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT", "-warehouse", "HOOKHOUSE_WAREHOUSE"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
