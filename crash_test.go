@@ -169,7 +169,7 @@ func (l *load) run(stop <-chan struct{}) {
 // crashWarehouse is where a durability test's server loads: the default SQLite files in its
 // data folder, or a fresh PostgreSQL database.
 type crashWarehouse struct {
-	env []string        // the server's environment for it
+	env []string       // the server's environment for it
 	db  func() *sql.DB // opens the crash schema, with its tables by their plain names
 }
 
