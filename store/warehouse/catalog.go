@@ -70,7 +70,7 @@ type table struct {
 	children map[string]*table // array path -> subtable
 }
 
-func (t *table) isTaken(name string) bool { return t.taken[name] }
+func (t *table) isTaken(name string) bool { return t.taken[name] || reservedColumn(name) }
 
 // catalog mirrors _sdc_tables and _sdc_columns of one file, so that a
 // steady-state batch needs no schema queries. Changes made while loading a

@@ -21,6 +21,9 @@
 //     name__2, name__3 ... (within a record, keys that are already valid names
 //     go first, then the rest in byte order); the
 //     mapping is kept in _sdc_columns so a key always lands in the same column.
+//     SQLite keeps rowid, oid and _rowid_ for a table's own key (ALTER TABLE
+//     cannot add them, and browsing pages by that key), so those names count
+//     as taken: a field rowid lands in rowid__2.
 //   - Types: integer (fits int64), float (other numbers; integers beyond
 //     int64 lose precision), boolean (0/1), string, and timestamp for RFC 3339
 //     strings, stored as UTC text 2006-01-02T15:04:05.000000Z. The first type

@@ -105,6 +105,18 @@ func appendIdent(b []byte, name string) []byte {
 	return append(b, '"')
 }
 
+// reservedColumn reports whether SQLite keeps name for a table's own row key: ALTER TABLE
+// refuses to add such a column ("cannot add rowid alias"), and one made with CREATE TABLE
+// would hide the key that browsing and export page and order by. The catalog treats these
+// names as taken, so a field called rowid lands in rowid__2 like any other collision.
+func reservedColumn(name string) bool {
+	switch name {
+	case "rowid", "oid", "_rowid_":
+		return true
+	}
+	return false
+}
+
 // uniqueName returns name, or name__2, name__3 ... whichever is not taken.
 func uniqueName(name string, taken func(string) bool) string {
 	if !taken(name) {
