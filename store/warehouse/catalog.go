@@ -68,6 +68,9 @@ type table struct {
 	base     map[string]string // source path -> its plain column's name
 	taken    map[string]bool   // every column name, system ones included
 	children map[string]*table // array path -> subtable
+	// defs are the column definitions of a table created by the record being loaded, until
+	// its CREATE TABLE runs (schemaChanges); nil afterwards, when new columns need ALTER TABLE.
+	defs []string
 }
 
 func (t *table) isTaken(name string) bool { return t.taken[name] || reservedColumn(name) }
@@ -90,9 +93,14 @@ type catalog struct {
 	added []Column    // data columns added since the last commit, for BatchReport
 }
 
+// statement is a change to run once its record is accepted. A CREATE TABLE is kept as its
+// table (create) and written by schemaChanges, with every column the record gave it: SQLite
+// reparses its whole schema after each ALTER TABLE ADD COLUMN, so a record of N new arrays
+// (a subtable and a column each) cost N² (6,000 one-element arrays: 205 s).
 type statement struct {
-	sql  string
-	args []any
+	sql    string
+	args   []any
+	create *table
 }
 
 func newCatalog(maxColumns int) *catalog {
@@ -135,6 +143,18 @@ func (c *catalog) committed() []Column {
 
 func (c *catalog) exec(sql string, args ...any) {
 	c.ddl = append(c.ddl, statement{sql: sql, args: args})
+}
+
+// schemaChanges returns the statements of the record being loaded, its CREATE TABLEs written
+// out now that their columns are known. The caller runs them and empties c.ddl.
+func (c *catalog) schemaChanges() []statement {
+	for i := range c.ddl {
+		if t := c.ddl[i].create; t != nil {
+			c.ddl[i] = statement{sql: fmt.Sprintf(`CREATE TABLE %s (%s)`, quoteIdent(t.name), strings.Join(t.defs, ", "))}
+			t.defs = nil
+		}
+	}
+	return c.ddl
 }
 
 func (c *catalog) sourceKeyColumn() string { return "_sdc_source_key_" + c.pkColumn }
@@ -223,14 +243,14 @@ func (c *catalog) addTable(name string, parent *table, path string, at time.Time
 }
 
 func (c *catalog) createTable(t *table, system []column, at time.Time, path string) {
-	defs := make([]string, len(system))
+	t.defs = make([]string, len(system))
+	c.ddl = append(c.ddl, statement{create: t})
 	for i, col := range system {
 		t.taken[col.name] = true
-		defs[i] = quoteIdent(col.name) + " " + col.typ.sqlType()
+		t.defs[i] = quoteIdent(col.name) + " " + col.typ.sqlType()
 		c.exec(`INSERT INTO _sdc_columns (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, NULL, ?, ?)`,
 			t.name, col.name, col.typ.String(), formatTimestamp(at))
 	}
-	c.exec(fmt.Sprintf(`CREATE TABLE %s (%s)`, quoteIdent(t.name), strings.Join(defs, ", ")))
 	var parent, pk any
 	if t.parent != nil {
 		parent = t.parent.name
@@ -270,7 +290,12 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 		name = uniqueName(columnName(path), t.isTaken)
 	}
 	c.registerColumn(t, path, name, typ)
-	c.exec(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, quoteIdent(t.name), quoteIdent(name), typ.sqlType()))
+	def := quoteIdent(name) + " " + typ.sqlType()
+	if t.defs != nil { // created by this record: the column joins its CREATE TABLE
+		t.defs = append(t.defs, def)
+	} else {
+		c.exec(`ALTER TABLE ` + quoteIdent(t.name) + ` ADD COLUMN ` + def)
+	}
 	c.exec(`INSERT INTO _sdc_columns (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
 		t.name, name, path, typ.String(), formatTimestamp(at))
 	c.added = append(c.added, Column{Table: t.name, Name: name, Type: typ.String(), Source: displayPath(path), FirstSeen: at})

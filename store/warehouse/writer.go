@@ -382,7 +382,7 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 		if err != nil {
 			return Result{}, err
 		}
-		for _, st := range wr.cat.ddl {
+		for _, st := range wr.cat.schemaChanges() {
 			if _, err := wr.conn.ExecContext(ctx, st.sql, st.args...); err != nil {
 				return Result{}, fmt.Errorf("schema change %q: %w", st.sql, err)
 			}
