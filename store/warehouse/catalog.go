@@ -81,6 +81,7 @@ func (t *table) isTaken(name string) bool { return t.taken[name] || reservedColu
 // the catalog back exactly as the file has it.
 type catalog struct {
 	maxColumns int
+	maxTables  int
 	tables     map[string]*table
 	root       *table
 	pkField    string // raw configured primary key field, "" = generated UUIDs
@@ -103,8 +104,8 @@ type statement struct {
 	create *table
 }
 
-func newCatalog(maxColumns int) *catalog {
-	return &catalog{maxColumns: maxColumns, tables: make(map[string]*table)}
+func newCatalog(maxColumns, maxTables int) *catalog {
+	return &catalog{maxColumns: maxColumns, maxTables: maxTables, tables: make(map[string]*table)}
 }
 
 func (c *catalog) isTaken(name string) bool {
@@ -194,12 +195,19 @@ func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*tab
 }
 
 // subtable returns the table holding the elements of the array at path in
-// parent's rows, creating it (with source key and level columns) if new.
-func (c *catalog) subtable(parent *table, path string, at time.Time) *table {
+// parent's rows, creating it (with source key and level columns) if new. A
+// *rejection error means the record cannot have it.
+func (c *catalog) subtable(parent *table, path string, at time.Time) (*table, error) {
 	if t := parent.children[path]; t != nil {
-		return t
+		return t, nil
 	}
 	name := uniqueName(parent.name+"__"+columnName(path), c.isTaken)
+	if len(name) > MaxTableNameLen {
+		return nil, reject("array %s: table name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxTableNameLen)
+	}
+	if len(c.tables) >= c.maxTables {
+		return nil, reject("array %s: table %s would make more than the %d tables a schema may have", clip(displayPath(path)), name, c.maxTables)
+	}
 	t := c.addTable(name, parent, path, at)
 	system := []column{{c.sourceKeyColumn(), c.pkType}}
 	for i := 0; i < t.level; i++ {
@@ -210,7 +218,7 @@ func (c *catalog) subtable(parent *table, path string, at time.Time) *table {
 		{colBatchedAt, typeTimestamp}, {colTableVersion, typeInteger},
 	}...)
 	c.createTable(t, system, at, path)
-	return t
+	return t, nil
 }
 
 func levelColumn(level int) string { return "_sdc_level_" + strconv.Itoa(level) + "_id" }
@@ -287,7 +295,14 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	if hasBase {
 		name = uniqueName(base+typ.suffix(), t.isTaken)
 	} else {
-		name = uniqueName(columnName(path), t.isTaken)
+		want := columnName(path)
+		if len(want) > MaxColumnNameLen {
+			return nil, reject("field %s: column name %s is longer than %d characters", clip(displayPath(path)), clip(want), MaxColumnNameLen)
+		}
+		name = uniqueName(want, t.isTaken)
+	}
+	if len(name) > MaxIdentifierLen {
+		return nil, reject("field %s: column name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxIdentifierLen)
 	}
 	c.registerColumn(t, path, name, typ)
 	def := quoteIdent(name) + " " + typ.sqlType()
@@ -322,8 +337,8 @@ func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
 }
 
 // loadCatalog reads the catalog of a file and the last sequence of data.
-func loadCatalog(ctx context.Context, q querier, maxColumns int) (*catalog, error) {
-	c := newCatalog(maxColumns)
+func loadCatalog(ctx context.Context, q querier, maxColumns, maxTables int) (*catalog, error) {
+	c := newCatalog(maxColumns, maxTables)
 	rows, err := q.QueryContext(ctx, `SELECT table_name, parent_table, source_path, primary_key FROM _sdc_tables ORDER BY rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("read tables: %w", err)

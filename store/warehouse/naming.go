@@ -3,6 +3,20 @@ package warehouse
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
+)
+
+// Name lengths, as Stitch bounds them for PostgreSQL, whose identifiers are at most 63 bytes
+// and silently truncated beyond: a field whose column would be named longer, or an array whose
+// subtable would, rejects its record (Stitch rejects such names rather than truncate them). The
+// bounds also keep SQLite's schema, which it reparses at every schema change, small. Names
+// are ASCII, so bytes are characters.
+const (
+	MaxIdentifierLen = 63
+	MaxTableNameLen  = MaxIdentifierLen
+	// MaxColumnNameLen bounds the name a field asks for, leaving room for a type suffix (__st).
+	// Once suffixed (a_b__2, x__st) a column name may have up to MaxIdentifierLen.
+	MaxColumnNameLen = MaxIdentifierLen - 4
 )
 
 // ValidSchema reports whether name has the shape of a schema name,
@@ -115,6 +129,19 @@ func reservedColumn(name string) bool {
 		return true
 	}
 	return false
+}
+
+// clip shortens s for a reject reason: a key may be megabytes long.
+func clip(s string) string {
+	const keep = 60
+	if len(s) <= keep {
+		return s
+	}
+	n := keep
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // uniqueName returns name, or name__2, name__3 ... whichever is not taken.

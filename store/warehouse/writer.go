@@ -194,7 +194,7 @@ func (wr *writer) open(ctx context.Context) error {
 	}
 	var cat *catalog
 	if err == nil {
-		cat, err = loadCatalog(ctx, conn, wr.opts.MaxColumns)
+		cat, err = loadCatalog(ctx, conn, wr.opts.MaxColumns, wr.opts.MaxTables)
 	}
 	if err != nil {
 		if conn != nil {
