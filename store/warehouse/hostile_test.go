@@ -251,3 +251,32 @@ func TestMaxTables(t *testing.T) {
 		t.Errorf("reason %q, want %q", got, want)
 	}
 }
+
+// Files written before the name bounds may have longer names: the fields they map keep loading
+// into them; only new names are bounded.
+func TestLongNamesOfOlderFilesKeepLoading(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("k", 70)
+	w := openTest(t, dir, Options{})
+	mustLoad(t, w, "old", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1}`))
+	w.Close()
+	// What the loader wrote before the bounds, by hand.
+	db := readDB(t, w.Path("old"))
+	for _, q := range []string{
+		`ALTER TABLE data ADD COLUMN "` + long + `" INTEGER`,
+		`INSERT INTO _sdc_columns VALUES ('data', '` + long + `', '"` + long + `"', 'integer', '2026-01-01T00:00:00.000000Z')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	w = openTest(t, dir, Options{})
+	res := mustLoad(t, w, "old", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":2,"`+long+`":7}`), decodeOne(t, `{"id":3,"`+long+`":"s"}`))
+	if res.Loaded != 1 || res.Rejected != 1 {
+		t.Fatalf("result %+v, want the integer loaded and the string (a new, longer column) rejected", res)
+	}
+	if n := queryInt(t, readDB(t, w.Path("old")), `SELECT COUNT(*) FROM data WHERE "`+long+`" = 7`); n != 1 {
+		t.Errorf("the value is in %d rows of the old column", n)
+	}
+}
