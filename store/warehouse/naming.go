@@ -9,7 +9,7 @@ import (
 // Name lengths, as Stitch bounds them for PostgreSQL, whose identifiers are at most 63 bytes
 // and silently truncated beyond: a field whose column would be named longer, or an array whose
 // subtable would, rejects its record (Stitch rejects such names rather than truncate them). The
-// bounds also keep SQLite's schema, which it reparses at every schema change, small. Names
+// bounds also keep SQLite's schema small, which it reparses whole after every ALTER TABLE. Names
 // are ASCII, so bytes are characters.
 const (
 	MaxIdentifierLen = 63
