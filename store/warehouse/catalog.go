@@ -43,9 +43,12 @@ type table struct {
 	base     map[string]string // source path -> its plain column's name
 	taken    map[string]bool   // every column name, system ones included
 	children map[string]*table // array path -> subtable
+	// defs are the column definitions of a table created by the record being loaded, until
+	// its CREATE TABLE runs (schemaChanges); nil afterwards, when new columns need ALTER TABLE.
+	defs []string
 }
 
-func (t *table) isTaken(name string) bool { return t.taken[name] }
+func (t *table) isTaken(name string) bool { return t.taken[name] || reservedColumn(name) }
 
 // catalog mirrors _sdc_tables and _sdc_columns of one file, so that a
 // steady-state batch needs no schema queries. Changes made while loading a
@@ -55,6 +58,7 @@ type catalog struct {
 	schema     string
 	d          dialect
 	maxColumns int
+	maxTables  int
 	tables     map[string]*table
 	root       *table
 	pkField    string // raw configured primary key field, "" = generated UUIDs
@@ -67,13 +71,18 @@ type catalog struct {
 	added []Column    // data columns added since the last commit, for BatchReport
 }
 
+// statement is a change to run once its record is accepted. A CREATE TABLE is kept as its
+// table (create) and written by schemaChanges, with every column the record gave it: SQLite
+// reparses its whole schema after each ALTER TABLE ADD COLUMN, so a record of N new arrays
+// (a subtable and a column each) cost N² (6,000 one-element arrays: 205 s).
 type statement struct {
-	sql  string
-	args []any
+	sql    string
+	args   []any
+	create *table
 }
 
-func newCatalog(schema string, d dialect, maxColumns int) *catalog {
-	return &catalog{schema: schema, d: d, maxColumns: maxColumns, tables: make(map[string]*table)}
+func newCatalog(schema string, d dialect, maxColumns, maxTables int) *catalog {
+	return &catalog{schema: schema, d: d, maxColumns: maxColumns, maxTables: maxTables, tables: make(map[string]*table)}
 }
 
 // table is the name of the schema's table name as the destination spells it.
@@ -126,6 +135,18 @@ func (c *catalog) columnRows() int {
 	return n
 }
 
+// schemaChanges returns the statements of the record being loaded, its CREATE TABLEs written
+// out now that their columns are known. The caller runs them and empties c.ddl.
+func (c *catalog) schemaChanges() []statement {
+	for i := range c.ddl {
+		if t := c.ddl[i].create; t != nil {
+			c.ddl[i] = statement{sql: fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(t.defs, ", "))}
+			t.defs = nil
+		}
+	}
+	return c.ddl
+}
+
 func (c *catalog) sourceKeyColumn() string { return "_sdc_source_key_" + c.pkColumn }
 
 // createRoot creates the data table with its system columns and, with a
@@ -161,12 +182,19 @@ func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*tab
 }
 
 // subtable returns the table holding the elements of the array at path in
-// parent's rows, creating it (with source key and level columns) if new.
-func (c *catalog) subtable(parent *table, path string, at time.Time) *table {
+// parent's rows, creating it (with source key and level columns) if new. A
+// *rejection error means the record cannot have it.
+func (c *catalog) subtable(parent *table, path string, at time.Time) (*table, error) {
 	if t := parent.children[path]; t != nil {
-		return t
+		return t, nil
 	}
 	name := uniqueName(parent.name+"__"+columnName(path), c.isTaken)
+	if len(name) > MaxTableNameLen {
+		return nil, reject("array %s: table name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxTableNameLen)
+	}
+	if len(c.tables) >= c.maxTables {
+		return nil, reject("array %s: table %s would make more than the %d tables a schema may have", clip(displayPath(path)), name, c.maxTables)
+	}
 	t := c.addTable(name, parent, path, at)
 	system := []column{{c.sourceKeyColumn(), c.pkType}}
 	for i := 0; i < t.level; i++ {
@@ -177,7 +205,7 @@ func (c *catalog) subtable(parent *table, path string, at time.Time) *table {
 		{colBatchedAt, typeTimestamp}, {colTableVersion, typeInteger},
 	}...)
 	c.createTable(t, system, at, path)
-	return t
+	return t, nil
 }
 
 func levelColumn(level int) string { return "_sdc_level_" + strconv.Itoa(level) + "_id" }
@@ -210,15 +238,15 @@ func (c *catalog) addTable(name string, parent *table, path string, at time.Time
 }
 
 func (c *catalog) createTable(t *table, system []column, at time.Time, path string) {
-	defs := make([]string, len(system))
+	t.defs = make([]string, len(system))
+	c.ddl = append(c.ddl, statement{create: t})
 	for i, col := range system {
 		t.taken[col.name] = true
-		defs[i] = quoteIdent(col.name) + " " + c.d.sqlType(col.typ)
+		t.defs[i] = quoteIdent(col.name) + " " + c.d.sqlType(col.typ)
 		c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, NULL, ?, ?)`,
 			t.name, col.name, col.typ.String(), formatTimestamp(at))
 	}
-	c.exec(fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(defs, ", ")))
-	for _, q := range c.d.tableSQL(c.schema, t.name, t.level) {
+	for _, q := range c.d.tableSQL(c.schema, t.name, t.level) { // after the CREATE TABLE above
 		c.exec(q)
 	}
 	var parent, pk any
@@ -257,13 +285,25 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	if hasBase {
 		name = uniqueName(base+typ.suffix(), t.isTaken)
 	} else {
-		name = uniqueName(columnName(path), t.isTaken)
+		want := columnName(path)
+		if len(want) > MaxColumnNameLen {
+			return nil, reject("field %s: column name %s is longer than %d characters", clip(displayPath(path)), clip(want), MaxColumnNameLen)
+		}
+		name = uniqueName(want, t.isTaken)
+	}
+	if len(name) > MaxIdentifierLen {
+		return nil, reject("field %s: column name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxIdentifierLen)
 	}
 	c.registerColumn(t, path, name, typ)
-	c.exec(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, c.table(t.name), quoteIdent(name), c.d.sqlType(typ)))
-	if t == c.root && c.pkField != "" && c.pkColumn != "" { // (not while createRoot adds the key)
-		for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
-			c.exec(q)
+	def := quoteIdent(name) + " " + c.d.sqlType(typ)
+	if t.defs != nil { // created by this record: the column joins its CREATE TABLE
+		t.defs = append(t.defs, def)
+	} else {
+		c.exec(`ALTER TABLE ` + c.table(t.name) + ` ADD COLUMN ` + def)
+		if t == c.root && c.pkField != "" {
+			for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
+				c.exec(q)
+			}
 		}
 	}
 	c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
@@ -292,8 +332,8 @@ func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
 }
 
 // loadCatalog reads the catalog of a schema and the last sequence of data.
-func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxColumns int) (*catalog, error) {
-	c := newCatalog(schema, d, maxColumns)
+func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxColumns, maxTables int) (*catalog, error) {
+	c := newCatalog(schema, d, maxColumns, maxTables)
 	rows, err := q.QueryContext(ctx, `SELECT table_name, parent_table, source_path, primary_key FROM `+c.table(tablesCatalog)+` ORDER BY `+d.catalogOrder())
 	if err != nil {
 		return nil, fmt.Errorf("read tables: %w", err)

@@ -21,6 +21,9 @@
 //     name__2, name__3 ... (within a record, keys that are already valid names
 //     go first, then the rest in byte order); the
 //     mapping is kept in _sdc_columns so a key always lands in the same column.
+//     SQLite keeps rowid, oid and _rowid_ for a table's own key (ALTER TABLE
+//     cannot add them, and browsing pages by that key), so those names count
+//     as taken: a field rowid lands in rowid__2.
 //   - Types: integer (fits int64), float (other numbers; integers beyond
 //     int64 lose precision), boolean (0/1), string, and timestamp for RFC 3339
 //     strings, stored as UTC text 2006-01-02T15:04:05.000000Z. The first type
@@ -39,9 +42,17 @@
 //     random UUID in __sdc_primary_key and there is no view.
 //   - Rejected (to _sdc_rejected, the rest of the request still loads): key
 //     missing, null, not a scalar or of another type than the key column; a
-//     table that would exceed Options.MaxColumns; a number beyond float64;
+//     table that would exceed Options.MaxColumns; a schema that would exceed
+//     Options.MaxTables (500 by default, data included); a field whose column
+//     name would be longer than MaxColumnNameLen (59, before a __2 or type
+//     suffix; MaxIdentifierLen, 63, after), or an array whose subtable name
+//     would be longer than MaxTableNameLen (63): Stitch's PostgreSQL limits,
+//     which reject rather than truncate; a number beyond float64;
 //     nesting deeper than MaxDepth; a Target.PrimaryKey other than the one
 //     data was created with (drop the schema to change the key).
+//   - Schema changes cost what the schema holds (SQLite reparses it all after
+//     each ALTER TABLE ADD COLUMN), so a table is created with the columns its
+//     first record brings, and MaxTables and the name limits bound the rest.
 //   - _sdc_sequence is max(arrival in Unix ns, previous + 1): strictly
 //     increasing in data, across restarts.
 package warehouse

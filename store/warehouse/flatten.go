@@ -175,7 +175,10 @@ func (f *flattener) value(ri int, path string, v any, depth int, isPK bool, pkFi
 		if depth+1 > MaxDepth {
 			return reject("record nests deeper than %d levels", MaxDepth)
 		}
-		sub := f.cat.subtable(f.rows[ri].table, path, f.receivedAt)
+		sub, err := f.cat.subtable(f.rows[ri].table, path, f.receivedAt)
+		if err != nil {
+			return err
+		}
 		if len(sub.taken) > f.cat.maxColumns {
 			return reject("%v", errTooManyColumns{sub.name, f.cat.maxColumns})
 		}

@@ -3,6 +3,20 @@ package warehouse
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
+)
+
+// Name lengths, as Stitch bounds them for PostgreSQL, whose identifiers are at most 63 bytes
+// and silently truncated beyond: a field whose column would be named longer, or an array whose
+// subtable would, rejects its record (Stitch rejects such names rather than truncate them). The
+// bounds also keep SQLite's schema small, which it reparses whole after every ALTER TABLE. Names
+// are ASCII, so bytes are characters.
+const (
+	MaxIdentifierLen = 63
+	MaxTableNameLen  = MaxIdentifierLen
+	// MaxColumnNameLen bounds the name a field asks for, leaving room for a type suffix (__st).
+	// Once suffixed (a_b__2, x__st) a column name may have up to MaxIdentifierLen.
+	MaxColumnNameLen = MaxIdentifierLen - 4
 )
 
 // ValidSchema reports whether name has the shape of a schema name,
@@ -103,6 +117,31 @@ func appendIdent(b []byte, name string) []byte {
 		b = append(b, name[i])
 	}
 	return append(b, '"')
+}
+
+// reservedColumn reports whether SQLite keeps name for a table's own row key: ALTER TABLE
+// refuses to add such a column ("cannot add rowid alias"), and one made with CREATE TABLE
+// would hide the key that browsing and export page and order by. The catalog treats these
+// names as taken, so a field called rowid lands in rowid__2 like any other collision.
+func reservedColumn(name string) bool {
+	switch name {
+	case "rowid", "oid", "_rowid_":
+		return true
+	}
+	return false
+}
+
+// clip shortens s for a reject reason: a key may be megabytes long.
+func clip(s string) string {
+	const keep = 60
+	if len(s) <= keep {
+		return s
+	}
+	n := keep
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // uniqueName returns name, or name__2, name__3 ... whichever is not taken.

@@ -27,6 +27,7 @@ var (
 // Defaults and bounds for Options.
 const (
 	DefaultMaxColumns  = 1000
+	DefaultMaxTables   = 500
 	DefaultMaxQueue    = 1024
 	DefaultMaxBatch    = 5000
 	DefaultBusyTimeout = 5 * time.Second
@@ -41,6 +42,7 @@ const (
 // Options tune a Warehouse; zero values take the defaults.
 type Options struct {
 	MaxColumns  int           // per table, system columns included; a record needing more goes to _sdc_rejected (max 1600, PostgreSQL's limit)
+	MaxTables   int           // per schema, data and its subtables; a record that would create more goes to _sdc_rejected
 	MaxQueue    int           // pending Loads per schema before Load returns ErrBusy
 	MaxBatch    int           // records per transaction; a single larger request is still committed whole
 	BusyTimeout time.Duration // how long a commit waits for a lock held by another process
@@ -57,6 +59,9 @@ func (o Options) withDefaults() Options {
 		o.MaxColumns = DefaultMaxColumns
 	}
 	o.MaxColumns = min(o.MaxColumns, maxColumnsLimit)
+	if o.MaxTables <= 0 {
+		o.MaxTables = DefaultMaxTables
+	}
 	if o.MaxQueue <= 0 {
 		o.MaxQueue = DefaultMaxQueue
 	}

@@ -168,7 +168,7 @@ func (wr *writer) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cat, err := loadCatalog(ctx, sess, wr.schema, wr.dest, wr.opts.MaxColumns)
+	cat, err := loadCatalog(ctx, sess, wr.schema, wr.dest, wr.opts.MaxColumns, wr.opts.MaxTables)
 	if err != nil {
 		sess.close()
 		return err
@@ -307,7 +307,7 @@ func (wr *writer) catchUp(ctx context.Context, shared sharedSession) error {
 		wr.cat.lastSeq = max(wr.cat.lastSeq, last.Int64)
 		return err
 	}
-	cat, err := loadCatalog(ctx, wr.sess, wr.schema, wr.dest, wr.opts.MaxColumns)
+	cat, err := loadCatalog(ctx, wr.sess, wr.schema, wr.dest, wr.opts.MaxColumns, wr.opts.MaxTables)
 	if err != nil {
 		return err
 	}
@@ -371,7 +371,7 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 		if err != nil {
 			return Result{}, err
 		}
-		for _, st := range wr.cat.ddl {
+		for _, st := range wr.cat.schemaChanges() {
 			if err := wr.sess.exec(ctx, []byte(st.sql), st.args...); err != nil {
 				return Result{}, fmt.Errorf("schema change %q: %w", st.sql, err)
 			}
