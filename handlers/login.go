@@ -29,27 +29,28 @@ func (h *Handler) LoginForm(c echo.Context) error {
 	return h.renderLogin(c, http.StatusOK, "", next, "")
 }
 
-// Login checks the credentials, slowing down repeated failures per IP and per email.
+// Login checks the credentials, slowing down repeated failures per IP and per email. The
+// attempt is counted before the password is checked, so parallel guesses get no more tries.
 func (h *Handler) Login(c echo.Context) error {
 	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(email)
-	if wait := h.logins.wait(ipKey, emailKey); wait > 0 {
+	if wait := h.logins.reserve(ipKey, emailKey); wait > 0 {
 		seconds := int(math.Ceil(wait.Seconds()))
 		c.Response().Header().Set("Retry-After", fmt.Sprint(seconds))
 		return h.renderLogin(c, http.StatusTooManyRequests, email, next,
 			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds, then try again.", seconds))
 	}
 	u, err := h.Store.Authenticate(c.Request().Context(), email, password)
-	if errors.Is(err, store.ErrInvalidCredentials) {
-		h.logins.fail(ipKey, emailKey)
+	switch {
+	case errors.Is(err, store.ErrInvalidCredentials):
 		h.Log.Warn("sign-in failed", "ip", c.RealIP())
 		return h.renderLogin(c, http.StatusUnauthorized, email, next, "That email and password do not match an account. Check both and try again.")
-	}
-	if err != nil {
+	case err != nil: // the password was not checked (e.g. store.ErrBusy): give the attempt back
+		h.logins.release(ipKey, emailKey)
 		return err
 	}
-	h.logins.succeed(emailKey)
+	h.logins.succeeded(ipKey, emailKey)
 	if err := h.signIn(c, u); err != nil {
 		return err
 	}
