@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -78,10 +79,33 @@ func (h *Handler) renderLogin(c echo.Context, status int, email, next, msg strin
 	}))
 }
 
-// safeNext keeps post-login redirects on this site: only local absolute paths pass.
+// safeNext keeps post-login redirects on this site. Browsers drop tabs and newlines from a
+// URL and read a backslash as a slash, so "/\t/evil.example" is "//evil.example" to them:
+// only a local path of plain URL characters (RFC 3986's, no fragment) starting with one "/"
+// passes.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/integrations"
+	const fallback = "/integrations"
+	if len(next) == 0 || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return fallback
+	}
+	for i := 0; i < len(next); i++ {
+		if !isPathByte(next[i]) {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return fallback
 	}
 	return next
+}
+
+// isPathByte reports whether b may appear, as is, in a local path and query: letters, digits,
+// "%" escapes and RFC 3986's other unreserved, sub-delimiter and path characters.
+func isPathByte(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/?%", b) >= 0
 }
