@@ -198,12 +198,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	}
 	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
+	refusals := web.NewRefusalLog(web.DefaultRefusalInterval)
+	defer refusals.Flush() // the last interval's count, once requests in flight have finished
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Store: st, Warehouse: wh, Log: log,
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
-			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies,
+			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Refusals: refusals,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -35,6 +35,9 @@ type Config struct {
 	// sizes and commit latency, which main wires to the warehouse, stay empty).
 	Metrics      *metrics.Metrics
 	MetricsToken string // bearer token /metrics requires; empty: /metrics answers 404
+	// Refusals sums refused requests up in the log; nil: one of New's own, every
+	// DefaultRefusalInterval. New has it write to Log.
+	Refusals *RefusalLog
 	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto; nobody else's are read.
 	TrustedProxies handlers.Proxies
 }
@@ -87,7 +90,11 @@ func New(cfg Config) *echo.Echo {
 		Proxies:      cfg.TrustedProxies,
 	})
 
-	e.Use(middleware.Recover(), accessLog(cfg.Log), securityHeaders)
+	if cfg.Refusals == nil {
+		cfg.Refusals = NewRefusalLog(DefaultRefusalInterval)
+	}
+	cfg.Refusals.log = cfg.Log
+	e.Use(middleware.Recover(), accessLog(cfg.Log, cfg.Refusals), securityHeaders)
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}
