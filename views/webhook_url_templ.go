@@ -223,7 +223,7 @@ func urlBuiltFrom(builtFrom string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		case BuiltFromUntrustedProxy:
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<div class=\"alert alert-warn\" role=\"note\" data-testid=\"url-built-from\">Check this address before you use it: this page came through a proxy that is not in -trusted-proxies, so its forwarded scheme and host were ignored and the URL is built from this server's own connection. Set -public-url to the address providers reach hookhouse at (or name the proxy in -trusted-proxies).</div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<div class=\"alert alert-warn\" role=\"note\" data-testid=\"url-built-from\">Check this address before you use it: this page came through a proxy that is not in -trusted-proxies, so its forwarding headers were ignored and the URL takes the Host it passed on and the scheme of its own connection to hookhouse. Set -public-url to the address providers reach hookhouse at (or name the proxy in -trusted-proxies).</div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
