@@ -40,13 +40,14 @@ type Config struct {
 	MaxColumns           int     // per warehouse table; records needing more go to _sdc_rejected
 	RateLimit            float64 // requests per second per webhook URL; 0 turns the limit off
 	RateBurst            int
-	LogRetention         time.Duration // how long Extraction Logs and Loading Reports are kept
-	LogMaxPerIntegration int           // most logged requests (and batches) kept per integration
-	MetricsToken         string        // bearer token /metrics requires; empty turns /metrics off
-	ReadHeaderTimeout    time.Duration // a client must send a request's headers within this
-	ReadTimeout          time.Duration // ... and the whole request, body included, within this
-	AdminEmail           string        // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
-	AdminPassword        string        // HOOKHOUSE_ADMIN_PASSWORD
+	LogRetention         time.Duration    // how long Extraction Logs and Loading Reports are kept
+	LogMaxPerIntegration int              // most logged requests (and batches) kept per integration
+	MetricsToken         string           // bearer token /metrics requires; empty turns /metrics off
+	ReadHeaderTimeout    time.Duration    // a client must send a request's headers within this
+	ReadTimeout          time.Duration    // ... and the whole request, body included, within this
+	TrustedProxies       handlers.Proxies // whose X-Forwarded-For and X-Forwarded-Proto are believed
+	AdminEmail           string           // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
+	AdminPassword        string           // HOOKHOUSE_ADMIN_PASSWORD
 }
 
 // shutdownGrace bounds how long requests in flight may take to finish at shutdown.
@@ -98,6 +99,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", "", "bearer token Prometheus must send to read /metrics; empty: /metrics answers 404 (prefer the environment variable: flags show in ps)")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers; slower ones are cut off")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
+	fs.TextVar(&cfg.TrustedProxies, "trusted-proxies", handlers.Proxies{}, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; default none")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -198,12 +200,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	log.Info("warehouse", "where", wh.Describe())
 	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
+	refusals := web.NewRefusalLog(web.DefaultRefusalInterval)
+	defer refusals.Flush() // the last interval's count, once requests in flight have finished
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Store: st, Warehouse: wh, Log: log,
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
-			Metrics: m, MetricsToken: cfg.MetricsToken,
+			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Refusals: refusals,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

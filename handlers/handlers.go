@@ -61,7 +61,8 @@ type Deps struct {
 	Warehouse    Warehouse
 	MaxBodyBytes int64 // largest webhook body accepted
 	Metrics      Metrics
-	MetricsToken string // bearer token /metrics requires; empty turns /metrics off (404)
+	MetricsToken string  // bearer token /metrics requires; empty turns /metrics off (404)
+	Proxies      Proxies // -trusted-proxies, whose forwarding headers are believed
 	Now          func() time.Time
 }
 

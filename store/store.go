@@ -22,6 +22,7 @@ var (
 	ErrConflict           = errors.New("already exists")
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrSetupDone          = errors.New("the owner account already exists")
+	ErrBusy               = errors.New("too many passwords are being checked at once")
 )
 
 // Store is the metadata database. Writes go through one connection, as SQLite allows one
@@ -34,6 +35,7 @@ type Store struct {
 	stmts    statements
 	touched  sync.Map     // URL id -> the minute its last_used_at was last brought up to date
 	targets  targetCache  // authenticated webhook targets, see WebhookTarget
+	hashes   *hashGate    // bounds the argon2id hashes computed at once
 	log      *slog.Logger // for failures of background work (slog's default logger)
 	now      func() time.Time
 }
@@ -61,6 +63,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db:       db,
 		read:     read,
 		sessions: sqlite3store.NewWithCleanupInterval(db, 10*time.Minute),
+		hashes:   newHashGate(),
 		log:      slog.Default(),
 		now:      func() time.Time { return time.Now().UTC() },
 	}

@@ -62,13 +62,19 @@ func newTestApp(t *testing.T) *testApp {
 // web limits (MaxBodyBytes, RateLimit, RateBurst; the rest of cfg is filled in).
 func newTestAppWith(t *testing.T, opts warehouse.Options, cfg web.Config) *testApp {
 	t.Helper()
+	return newTestAppLogging(t, slog.LevelDebug, opts, cfg)
+}
+
+// newTestAppLogging is newTestAppWith with the log at level, as -log-level sets it.
+func newTestAppLogging(t *testing.T, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	opts.OnCommit = st.RecordBatch
 	wh, err := warehouse.Open(filepath.Join(dir, "warehouse"), log, opts)
 	if err != nil {

@@ -35,6 +35,11 @@ type Config struct {
 	// sizes and commit latency, which main wires to the warehouse, stay empty).
 	Metrics      *metrics.Metrics
 	MetricsToken string // bearer token /metrics requires; empty: /metrics answers 404
+	// Refusals sums refused requests up in the log; nil: one of New's own, every
+	// DefaultRefusalInterval. New has it write to Log.
+	Refusals *RefusalLog
+	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto; nobody else's are read.
+	TrustedProxies handlers.Proxies
 }
 
 // New builds the Echo application.
@@ -42,9 +47,15 @@ func New(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // slog does the logging
-	// Trust X-Forwarded-For only from loopback and private proxies, so clients cannot spoof
-	// their address to dodge the sign-in throttle.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	// Forwarding headers count only from the proxies named in -trusted-proxies (none by
+	// default, not even loopback: a local sender could otherwise pick the IP the Extraction
+	// Logs show and dodge the per-IP sign-in throttle). X-Real-IP is never read.
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range cfg.TrustedProxies.Networks() {
+		trust = append(trust, echo.TrustIPRange(n))
+	}
+	e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	e.SchemeExtractor = echo.ExtractSchemeFromHeaders(trust...)
 	e.HTTPErrorHandler = errorHandler(cfg.Log)
 
 	sm := scs.New()
@@ -76,9 +87,14 @@ func New(cfg Config) *echo.Echo {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Metrics:      cfg.Metrics,
 		MetricsToken: cfg.MetricsToken,
+		Proxies:      cfg.TrustedProxies,
 	})
 
-	e.Use(middleware.Recover(), accessLog(cfg.Log), securityHeaders)
+	if cfg.Refusals == nil {
+		cfg.Refusals = NewRefusalLog(DefaultRefusalInterval)
+	}
+	cfg.Refusals.log = cfg.Log
+	e.Use(middleware.Recover(), accessLog(cfg.Log, cfg.Refusals), securityHeaders)
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}
