@@ -91,7 +91,7 @@ func TestJourneyWhatArrived(t *testing.T) {
 	b.click(`[data-testid="tab-loading-reports"]`)
 	b.expectPath("/integrations/1/loading-reports")
 	cols := run(b, "read all columns added", chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="report-columns"]')].map(e => e.textContent).join(" ")`))
-	for _, want := range []string{"data.type", "data.campaign__trigger_event", "data.sent_at", "data.opened_at", "integer"} {
+	for _, want := range []string{"data.type", "data.campaign__triggerevent", "data.sent_at", "data.opened_at", "integer"} {
 		if !strings.Contains(cols, want) {
 			t.Fatalf("columns added lack %q: %s", want, cols)
 		}
@@ -111,7 +111,7 @@ func TestJourneyWhatArrived(t *testing.T) {
 	}
 	b.click(`[data-testid="data-row"]:first-child [data-testid="row-json-link"]`)
 	b.do("wait for the row", chromedp.WaitVisible(chromedp.CSS(`[data-testid="row-json"]`)))
-	if got := b.text(`[data-testid="row-json"]`); !strings.Contains(got, `"type": "opened"`) || !strings.Contains(got, `"campaign__trigger_event": "purchased item"`) {
+	if got := b.text(`[data-testid="row-json"]`); !strings.Contains(got, `"type": "opened"`) || !strings.Contains(got, `"campaign__triggerevent": "purchased item"`) {
 		t.Fatalf("row JSON: %s", got)
 	}
 

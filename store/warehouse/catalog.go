@@ -41,14 +41,13 @@ type table struct {
 	level    int
 	columns  map[colKey]*column
 	base     map[string]string // source path -> its plain column's name
-	taken    map[string]bool   // every column name, system ones included
+	taken    map[string]string // every column name, system ones included, by its folded name (see dialect.foldName)
 	children map[string]*table // array path -> subtable
 	// defs are the column definitions of a table created by the record being loaded, until
 	// its CREATE TABLE runs (schemaChanges); nil afterwards, when new columns need ALTER TABLE.
 	defs []string
 }
 
-func (t *table) isTaken(name string) bool { return t.taken[name] || reservedColumn(name) }
 
 // catalog mirrors _sdc_tables and _sdc_columns of one file, so that a
 // steady-state batch needs no schema queries. Changes made while loading a
@@ -88,9 +87,18 @@ func newCatalog(schema string, d dialect, maxColumns, maxTables int) *catalog {
 // table is the name of the schema's table name as the destination spells it.
 func (c *catalog) table(name string) string { return tableName(c.d, c.schema, name) }
 
-func (c *catalog) isTaken(name string) bool {
-	_, ok := c.tables[name]
-	return ok || name == latestView || strings.HasPrefix(name, "_sdc_")
+// tableTaken returns the table (or view) that name would be the same identifier as.
+func (c *catalog) tableTaken(name string) (string, bool) {
+	folded := c.d.foldName(name)
+	if folded == c.d.foldName(latestView) {
+		return latestView, true
+	}
+	for existing := range c.tables {
+		if c.d.foldName(existing) == folded {
+			return existing, true
+		}
+	}
+	return "", false
 }
 
 type catalogMark struct {
@@ -188,9 +196,16 @@ func (c *catalog) subtable(parent *table, path string, at time.Time) (*table, er
 	if t := parent.children[path]; t != nil {
 		return t, nil
 	}
-	name := uniqueName(parent.name+"__"+columnName(path), c.isTaken)
+	field := columnName(path)
+	if field == "" {
+		return nil, reject("array %s: %s", clip(displayPath(path)), noNameReason)
+	}
+	name := parent.name + "__" + field
 	if len(name) > MaxTableNameLen {
 		return nil, reject("array %s: table name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxTableNameLen)
+	}
+	if existing, taken := c.tableTaken(name); taken {
+		return nil, reject("field collision on table %s: array %s would be the table %s", clip(name), clip(displayPath(path)), clip(existing))
 	}
 	if len(c.tables) >= c.maxTables {
 		return nil, reject("array %s: table %s would make more than the %d tables a schema may have", clip(displayPath(path)), name, c.maxTables)
@@ -216,7 +231,7 @@ func (c *catalog) addTable(name string, parent *table, path string, at time.Time
 		name: name, parent: parent, path: path,
 		columns:  make(map[colKey]*column),
 		base:     make(map[string]string),
-		taken:    make(map[string]bool),
+		taken:    make(map[string]string),
 		children: make(map[string]*table),
 	}
 	c.tables[name] = t
@@ -241,7 +256,7 @@ func (c *catalog) createTable(t *table, system []column, at time.Time, path stri
 	t.defs = make([]string, len(system))
 	c.ddl = append(c.ddl, statement{create: t})
 	for i, col := range system {
-		t.taken[col.name] = true
+		t.taken[c.d.foldName(col.name)] = col.name
 		t.defs[i] = quoteIdent(col.name) + " " + c.d.sqlType(col.typ)
 		c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, NULL, ?, ?)`,
 			t.name, col.name, col.typ.String(), formatTimestamp(at))
@@ -281,18 +296,21 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 		return nil, errTooManyColumns{t.name, c.maxColumns}
 	}
 	base, hasBase := t.base[path]
-	var name string
-	if hasBase {
-		name = uniqueName(base+typ.suffix(), t.isTaken)
-	} else {
-		want := columnName(path)
-		if len(want) > MaxColumnNameLen {
-			return nil, reject("field %s: column name %s is longer than %d characters", clip(displayPath(path)), clip(want), MaxColumnNameLen)
+	name := base + typ.suffix() // a later type of a field: Stitch's suffixed column
+	if !hasBase {
+		name = columnName(path)
+		if reason := nameProblem(name); reason != "" {
+			return nil, reject("field %s: %s", clip(displayPath(path)), reason)
 		}
-		name = uniqueName(want, t.isTaken)
 	}
 	if len(name) > MaxIdentifierLen {
 		return nil, reject("field %s: column name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxIdentifierLen)
+	}
+	if c.d.reservedColumn(name) { // a name the database keeps for itself: the next free one
+		name = uniqueName(name, func(n string) bool { _, taken := t.taken[c.d.foldName(n)]; return taken || c.d.reservedColumn(n) })
+	}
+	if existing, taken := t.taken[c.d.foldName(name)]; taken {
+		return nil, collision(t, path, name, existing)
 	}
 	c.registerColumn(t, path, name, typ)
 	def := quoteIdent(name) + " " + c.d.sqlType(typ)
@@ -312,19 +330,33 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	return t.columns[key], nil
 }
 
+// collision is the reject reason when the field at path would have the name of column
+// existing of t, as Stitch words it ("Field collision on ...").
+func collision(t *table, path, name, existing string) error {
+	for key, col := range t.columns {
+		if col.name == existing {
+			return reject("field collision on %s: fields %s and %s would both be column %s of table %s",
+				clip(name), clip(displayPath(key.path)), clip(displayPath(path)), clip(existing), t.name)
+		}
+	}
+	return reject("field collision on %s: field %s would be column %s of table %s, which hookhouse keeps for itself",
+		clip(name), clip(displayPath(path)), existing, t.name)
+}
+
 // registerColumn records a column in memory; the first column of a path
 // becomes its base name.
 func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
 	key := colKey{path, typ}
 	t.columns[key] = &column{name: name, typ: typ}
-	t.taken[name] = true
+	folded := c.d.foldName(name)
+	t.taken[folded] = name
 	_, hadBase := t.base[path]
 	if !hadBase {
 		t.base[path] = name
 	}
 	c.undo = append(c.undo, func() {
 		delete(t.columns, key)
-		delete(t.taken, name)
+		delete(t.taken, folded)
 		if !hadBase {
 			delete(t.base, path)
 		}
@@ -379,7 +411,7 @@ func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxCo
 			return nil, fmt.Errorf("column %s.%s: unknown table or type %q", tableName, name, typeName)
 		}
 		if !path.Valid {
-			t.taken[name] = true
+			t.taken[c.d.foldName(name)] = name
 			continue
 		}
 		c.registerColumn(t, path.String, name, typ)

@@ -30,6 +30,12 @@ type dialect interface {
 	appendTable(b []byte, schema, name string) []byte
 	// appendParam appends the placeholder of a statement's n-th argument, from 1.
 	appendParam(b []byte, n int) []byte
+	// foldName is how the database compares identifiers: two names that fold alike are the
+	// same column (a field collision).
+	foldName(name string) string
+	// reservedColumn reports whether the database keeps name for itself: a field asking for
+	// it gets the next free name, name__2.
+	reservedColumn(name string) bool
 	// sqlType is the column type a Stitch type is declared with.
 	sqlType(t colType) string
 	// beginSQL starts a writer's transaction.

@@ -85,6 +85,11 @@ func (d *postgresDest) appendTable(b []byte, schema, name string) []byte {
 	return appendIdent(b, name)
 }
 
+// Quoted identifiers keep their case in PostgreSQL: id and ID are two columns.
+func (d *postgresDest) foldName(name string) string { return name }
+
+func (d *postgresDest) reservedColumn(string) bool { return false }
+
 func (d *postgresDest) appendParam(b []byte, n int) []byte {
 	return strconv.AppendInt(append(b, '$'), int64(n), 10)
 }

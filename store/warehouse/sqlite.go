@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -31,6 +32,29 @@ func (d *sqliteDest) close() error { return nil }
 func (d *sqliteDest) appendTable(b []byte, _, name string) []byte { return appendIdent(b, name) }
 
 func (d *sqliteDest) appendParam(b []byte, _ int) []byte { return append(b, '?') }
+
+// SQLite's identifiers ignore ASCII case: there, id beside ID is a field collision.
+func (d *sqliteDest) foldName(name string) string { return asciiLower(name) }
+
+// SQLite keeps rowid, oid and _rowid_ (in any case) for a table's row key: ALTER TABLE refuses
+// to add such a column ("cannot add rowid alias"), and one made with CREATE TABLE would hide
+// the key that browsing and export page and order by.
+func (d *sqliteDest) reservedColumn(name string) bool {
+	switch asciiLower(name) {
+	case "rowid", "oid", "_rowid_":
+		return true
+	}
+	return false
+}
+
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s) // names are ASCII (columnName)
+		}
+	}
+	return s
+}
 
 // sqlType is the declared SQLite type; TIMESTAMP and BOOLEAN keep the intent visible to SQL
 // tools (affinity NUMERIC, values stored as TEXT and 0/1).

@@ -44,7 +44,7 @@ func (t colType) suffix() string {
 	case typeInteger:
 		return "__bi"
 	case typeFloat:
-		return "__fl"
+		return "__do" // Stitch's PostgreSQL suffix of double precision (files before 2026-12 have __fl)
 	case typeBoolean:
 		return "__bo"
 	case typeTimestamp:
@@ -132,21 +132,24 @@ func scalar(v any, detectTime bool) (colType, any, error) {
 	return 0, nil, fmt.Errorf("unsupported value of type %T", v)
 }
 
-// number keeps integers that fit int64 exact; other numbers become float64,
-// and numbers beyond float64's range reject the record rather than silently
-// turning into infinity.
+// number keeps integers exact: one beyond bigint (int64) rejects its record, as Stitch's
+// PostgreSQL destination does. Other numbers become float64 (double precision), and numbers
+// beyond its range reject the record rather than silently turn into infinity.
 func number(s string) (colType, any, error) {
+	shown := s
+	if len(shown) > 40 {
+		shown = shown[:40] + "..."
+	}
 	if !strings.ContainsAny(s, ".eE") {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return typeInteger, n, nil
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, nil, fmt.Errorf("integer %s is outside the range of bigint", shown)
 		}
+		return typeInteger, n, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		if len(s) > 40 {
-			s = s[:40] + "..."
-		}
-		return 0, nil, fmt.Errorf("number %s is out of range", s)
+		return 0, nil, fmt.Errorf("number %s is out of range", shown)
 	}
 	return typeFloat, f, nil
 }
