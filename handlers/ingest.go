@@ -17,7 +17,6 @@ import (
 )
 
 type webhookAuthenticator interface {
-	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
 	TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error
 	RecordRequest(r store.WebhookRequest)
 }
@@ -29,21 +28,24 @@ type loader interface {
 // DefaultMaxBodyBytes is the largest webhook body accepted unless configured otherwise.
 const DefaultMaxBodyBytes = 20 << 20
 
-// errUnknownURL is the one 401 for any mismatch of a webhook URL's integration id and token,
-// saying nothing about which part was wrong.
-var errUnknownURL = echo.NewHTTPError(http.StatusUnauthorized, "This webhook URL is not valid: it is unknown or was revoked. Copy a current URL from the integration's Settings in hookhouse.")
+// WebhookTargetKey is where the web middleware leaves the store.WebhookTarget of an
+// authenticated webhook URL.
+const WebhookTargetKey = "hookhouse.webhookTarget"
 
-// webhookTarget authenticates the URL's integration id and token.
-func (h *Handler) webhookTarget(c echo.Context) (store.WebhookTarget, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return store.WebhookTarget{}, errUnknownURL
+// WebhookTargetOf returns the webhook URL's target the middleware authenticated.
+func WebhookTargetOf(c echo.Context) (store.WebhookTarget, bool) {
+	t, ok := c.Get(WebhookTargetKey).(store.WebhookTarget)
+	return t, ok
+}
+
+// webhookTarget is the authenticated target; a webhook route without the authenticating
+// middleware is a wiring bug, and refuses every request.
+func webhookTarget(c echo.Context) (store.WebhookTarget, error) {
+	t, ok := WebhookTargetOf(c)
+	if !ok {
+		return store.WebhookTarget{}, errors.New("webhook route without authentication")
 	}
-	target, err := h.Store.WebhookTarget(c.Request().Context(), id, c.Param("token"))
-	if errors.Is(err, store.ErrUnauthorized) {
-		return store.WebhookTarget{}, errUnknownURL
-	}
-	return target, err
+	return t, nil
 }
 
 func errPaused(c echo.Context) error {
@@ -54,7 +56,7 @@ func errPaused(c echo.Context) error {
 // VerifyWebhook answers a GET on a valid webhook URL with 200, for providers that check an
 // endpoint before sending to it.
 func (h *Handler) VerifyWebhook(c echo.Context) error {
-	target, err := h.webhookTarget(c)
+	target, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
@@ -69,7 +71,7 @@ func (h *Handler) VerifyWebhook(c echo.Context) error {
 // request, accepted or refused, goes to the integration's Extraction Logs.
 func (h *Handler) ReceiveWebhook(c echo.Context) error {
 	receivedAt := time.Now().UTC()
-	target, err := h.webhookTarget(c)
+	target, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
