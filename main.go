@@ -36,6 +36,7 @@ type Config struct {
 	LogFormat            string
 	LogLevel             slog.Level // the least severe level written; Debug adds a line per accepted webhook
 	MaxBodyBytes         int64
+	MaxInflightBodyBytes int64   // webhook body bytes held at once across requests; more get 503
 	MaxColumns           int     // per warehouse table; records needing more go to _sdc_rejected
 	RateLimit            float64 // requests per second per webhook URL; 0 turns the limit off
 	RateBurst            int
@@ -88,6 +89,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug (adds a line per accepted webhook request), info, warn or error")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest webhook body accepted; larger ones get 413")
+	fs.Int64Var(&cfg.MaxInflightBodyBytes, "max-inflight-body-bytes", handlers.DefaultMaxInflightBodyBytes, "most webhook body bytes held in memory at once, across requests; beyond it a request gets 503 with Retry-After")
 	fs.IntVar(&cfg.MaxColumns, "max-columns", warehouse.DefaultMaxColumns, "most columns a warehouse table may have (at most 2000); a record needing more goes to _sdc_rejected")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", web.DefaultRateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", web.DefaultRateBurst, "requests a webhook URL may send at once above -rate-limit")
@@ -121,6 +123,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	cfg.AdminEmail, cfg.AdminPassword = getenv("HOOKHOUSE_ADMIN_EMAIL"), getenv("HOOKHOUSE_ADMIN_PASSWORD")
 	if cfg.MaxBodyBytes <= 0 {
 		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
+	}
+	if cfg.MaxInflightBodyBytes < cfg.MaxBodyBytes {
+		return Config{}, fmt.Errorf("-max-inflight-body-bytes must be at least -max-body-bytes (%d), not %d: a body of the largest size must fit", cfg.MaxBodyBytes, cfg.MaxInflightBodyBytes)
 	}
 	if cfg.ReadHeaderTimeout <= 0 || cfg.ReadTimeout < cfg.ReadHeaderTimeout {
 		return Config{}, fmt.Errorf("-read-header-timeout must be positive and -read-timeout at least as long, not %v and %v", cfg.ReadHeaderTimeout, cfg.ReadTimeout)
@@ -199,7 +204,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Store: st, Warehouse: wh, Log: log,
-			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes,
+			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes, MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
 			Metrics: m, MetricsToken: cfg.MetricsToken,
 		}),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,6 +47,11 @@ func webhookTarget(c echo.Context) (store.WebhookTarget, error) {
 	return t, nil
 }
 
+func (h *Handler) errTooLarge() error {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("The body is larger than the limit of %d bytes; nothing was stored. Send fewer events per request.", h.MaxBodyBytes))
+}
+
 func errPaused(c echo.Context) error {
 	c.Response().Header().Set("Retry-After", "60")
 	return echo.NewHTTPError(http.StatusServiceUnavailable, "This integration is paused in hookhouse, so it accepts no events. Resume it in the integration's Settings.")
@@ -75,7 +79,9 @@ func (h *Handler) ReceiveWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, res, err := h.ingest(c, target, receivedAt)
+	held := h.bodies.reservation()
+	defer held.release()
+	body, res, err := h.ingest(c, target, receivedAt, &held)
 	logged := h.extractionLog(c, target, receivedAt, body, res, err)
 	h.Store.RecordRequest(logged)
 	h.Metrics.ObserveWebhook(logged.IntegrationID, logged.Status, logged.Records, logged.Rejected)
@@ -109,18 +115,20 @@ func answerIngested(c echo.Context, res warehouse.Result) error {
 }
 
 // ingest reads, decodes and loads the body, returning what it read for the log.
-func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt time.Time) ([]byte, warehouse.Result, error) {
+func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt time.Time, held *reservation) ([]byte, warehouse.Result, error) {
 	if target.Paused {
 		return nil, warehouse.Result{}, errPaused(c)
 	}
 	req := c.Request()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.MaxBodyBytes))
+	body, err := h.readBody(c, held)
 	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("The body is larger than the limit of %d bytes; nothing was stored. Send fewer events per request.", h.MaxBodyBytes))
-	}
-	if err != nil {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &tooLarge):
+		return body, warehouse.Result{}, h.errTooLarge()
+	case errors.As(err, &he):
+		return body, warehouse.Result{}, err
+	case err != nil:
 		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "The body could not be read: "+err.Error())
 	}
 
