@@ -107,7 +107,7 @@ func (h *Handler) readBody(c echo.Context, res *reservation) ([]byte, error) {
 				return nil, h.errInflight(c)
 			}
 			buf = slices.Grow(buf, int(more))
-			buf = buf[:len(buf):len(buf)+int(more)] // use exactly what is reserved
+			buf = buf[: len(buf) : len(buf)+int(more)] // use exactly what is reserved
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
