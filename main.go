@@ -42,6 +42,7 @@ type Config struct {
 	RateBurst            int
 	LogRetention         time.Duration // how long Extraction Logs and Loading Reports are kept
 	LogMaxPerIntegration int           // most logged requests (and batches) kept per integration
+	LogMaxBytes          int64         // most bytes of logged request bodies kept per integration
 	MetricsToken         string        // bearer token /metrics requires; empty turns /metrics off
 	ReadHeaderTimeout    time.Duration // a client must send a request's headers within this
 	ReadTimeout          time.Duration // ... and the whole request, body included, within this
@@ -95,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&cfg.RateBurst, "rate-burst", web.DefaultRateBurst, "requests a webhook URL may send at once above -rate-limit")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", store.DefaultRetention.MaxAge, "how long Extraction Logs and Loading Reports are kept, e.g. 168h")
 	fs.IntVar(&cfg.LogMaxPerIntegration, "log-max-requests", store.DefaultRetention.MaxPerIntegration, "most webhook requests (and batches) the logs keep per integration")
+	fs.Int64Var(&cfg.LogMaxBytes, "log-max-bytes", store.DefaultRetention.MaxBytesPerIntegration, "most bytes of request bodies the logs keep per integration (at least 65536); the oldest requests go first")
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", "", "bearer token Prometheus must send to read /metrics; empty: /metrics answers 404 (prefer the environment variable: flags show in ps)")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers; slower ones are cut off")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
@@ -138,6 +140,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if cfg.LogRetention < time.Minute || cfg.LogMaxPerIntegration < 1 {
 		return Config{}, fmt.Errorf("-log-retention must be at least 1m and -log-max-requests at least 1, not %v and %d", cfg.LogRetention, cfg.LogMaxPerIntegration)
+	}
+	if cfg.LogMaxBytes < store.MaxLoggedBody {
+		return Config{}, fmt.Errorf("-log-max-bytes must be at least %d (one logged body), not %d", store.MaxLoggedBody, cfg.LogMaxBytes)
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
@@ -184,7 +189,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		return err
 	}
 	defer st.Close()
-	st.SetRetention(store.Retention{MaxAge: cfg.LogRetention, MaxPerIntegration: cfg.LogMaxPerIntegration})
+	st.SetRetention(store.Retention{MaxAge: cfg.LogRetention, MaxPerIntegration: cfg.LogMaxPerIntegration, MaxBytesPerIntegration: cfg.LogMaxBytes})
 	if err := createAdmin(ctx, st, cfg, log); err != nil {
 		return err
 	}

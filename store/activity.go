@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,18 @@ type WebhookRequest struct {
 	BodyTruncated bool
 }
 
+// maxLoggedHeader caps the User-Agent and Content-Type the Extraction Logs keep: headers may
+// be up to 1 MB each, which -log-max-bytes (bodies only) would not bound.
+const maxLoggedHeader = 1 << 10
+
+// clip shortens s to at most n bytes, dropping a rune cut in half.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
 // Accepted reports whether the request's records were stored.
 func (r WebhookRequest) Accepted() bool { return r.Status < 300 }
 
@@ -62,10 +76,13 @@ type AddedColumn struct {
 type Retention struct {
 	MaxAge            time.Duration
 	MaxPerIntegration int
+	// MaxBytesPerIntegration bounds the request bodies the Extraction Logs keep per
+	// integration; the oldest requests go first. At least MaxLoggedBody.
+	MaxBytesPerIntegration int64
 }
 
-// DefaultRetention keeps a week of requests, at most 10,000 per integration.
-var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxPerIntegration: 10000}
+// DefaultRetention keeps a week of requests, at most 10,000 and 64 MiB of bodies per integration.
+var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxPerIntegration: 10000, MaxBytesPerIntegration: 64 << 20}
 
 // activity records requests and batches off the webhook's critical path: they are queued
 // and written in batches by one goroutine, so logging never costs a webhook an fsync of its
@@ -195,6 +212,7 @@ func (s *Store) RecordRequest(r WebhookRequest) {
 		s.act.countUnlogged(r.IntegrationID, r.ReceivedAt)
 		return
 	}
+	r.UserAgent, r.ContentType = clip(r.UserAgent, maxLoggedHeader), clip(r.ContentType, maxLoggedHeader)
 	if len(r.Body) > MaxLoggedBody {
 		// Copy the head, so the queue does not pin a large body's whole buffer.
 		r.Body, r.BodyTruncated = bytes.Clone(r.Body[:MaxLoggedBody]), true
@@ -373,6 +391,17 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 		return hourly[k]
 	}
 	insertRequest, insertLoad := tx.StmtContext(ctx, s.stmts.insertRequest), tx.StmtContext(ctx, s.stmts.insertLoad)
+	// Make room for the new bodies first, so the file need not grow by a batch beyond the
+	// bound before the oldest go; then trim what a batch larger than the bound left over.
+	incoming := map[int64]int64{}
+	for _, e := range batch {
+		if r, ok := e.(WebhookRequest); ok {
+			incoming[r.IntegrationID] += int64(len(r.Body))
+		}
+	}
+	if err := s.trimLoggedBytes(ctx, tx, incoming); err != nil {
+		return err
+	}
 	for _, e := range batch {
 		switch e := e.(type) {
 		case WebhookRequest:
@@ -409,6 +438,12 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 			}
 		}
 	}
+	for id := range incoming {
+		incoming[id] = 0
+	}
+	if err := s.trimLoggedBytes(ctx, tx, incoming); err != nil {
+		return err
+	}
 	for k, n := range unlogged {
 		count(k).requests += n
 	}
@@ -422,6 +457,35 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// trimLoggedBytes deletes the oldest logged requests of each integration given whose bodies,
+// with the incoming bytes about to be logged, exceed the retention's byte bound. It runs in the
+// transaction that logs the new ones, so a flood of refused bodies never grows the file past
+// the bound, even between prunes. The stored total is the counter the triggers keep (migration
+// 0004): an integration under its bound costs one primary-key read.
+func (s *Store) trimLoggedBytes(ctx context.Context, tx *sql.Tx, incoming map[int64]int64) error {
+	bound := s.act.retention.Load().MaxBytesPerIntegration
+	if bound <= 0 || len(incoming) == 0 {
+		return nil
+	}
+	loggedBytes, trim := tx.StmtContext(ctx, s.stmts.loggedBytes), tx.StmtContext(ctx, s.stmts.trimLogged)
+	for id, adding := range incoming {
+		var stored int64
+		err := loggedBytes.QueryRowContext(ctx, id).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // deleted meanwhile: its logs went with it
+		}
+		if err != nil {
+			return err
+		}
+		if excess := stored + adding - bound; excess > 0 && stored > 0 {
+			if _, err := trim.ExecContext(ctx, id, excess); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -453,7 +517,19 @@ func (s *Store) pruneActivity(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return s.giveSpaceBack(ctx)
+}
+
+// giveSpaceBack returns the pages pruning freed to the file system: with auto_vacuum
+// INCREMENTAL, incremental_vacuum moves them to the end of the file and cuts them off (without
+// it the file only ever grows: 1 GB after a flood of refused bodies stayed 1 GB). In WAL mode
+// the file shrinks when the WAL is checkpointed; a passive checkpoint never waits for readers.
+func (s *Store) giveSpaceBack(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
+		return err
+	}
+	var busy, frames, done int
+	return s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
 }
 
 // PruneActivity applies the retention now (it also runs every minute).
