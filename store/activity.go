@@ -517,7 +517,44 @@ func (s *Store) pruneActivity(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.pruneLoggedBytes(ctx); err != nil {
+		return err
+	}
 	return s.giveSpaceBack(ctx)
+}
+
+// pruneLoggedBytes applies the byte bound to every integration over it, for logs kept before
+// the bound was set or lowered (new requests are trimmed as they are logged).
+func (s *Store) pruneLoggedBytes(ctx context.Context) error {
+	bound := s.act.retention.Load().MaxBytesPerIntegration
+	if bound <= 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM integrations WHERE logged_body_bytes > ?", bound)
+	if err != nil {
+		return err
+	}
+	over := map[int64]int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		over[id] = 0
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := s.trimLoggedBytes(ctx, tx, over); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // giveSpaceBack returns the pages pruning freed to the file system: with auto_vacuum

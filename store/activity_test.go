@@ -317,6 +317,17 @@ func TestExtractionLogBytesAreBoundedAndGivenBack(t *testing.T) {
 	if n := queryInt(t, s, "SELECT MAX(length(CAST(user_agent AS BLOB)) + length(CAST(content_type AS BLOB))) FROM webhook_requests"); n > 2<<10 {
 		t.Errorf("a logged request keeps %d bytes of headers", n)
 	}
+	// Logs kept before the bound was lowered are trimmed at the next prune.
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration})
+	refuse(perRound)
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration, MaxBytesPerIntegration: bound / 2})
+	if err := s.PruneActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, s, "SELECT COALESCE(SUM(length(body)), 0) FROM webhook_requests WHERE integration_id = ?", in.ID); n > bound/2 || n == 0 {
+		t.Errorf("after lowering the bound to %d and pruning, the logs keep %d bytes of bodies", bound/2, n)
+	}
+
 	// The total the bound is checked against is kept up to date through inserts and prunes.
 	if counted, summed := queryInt(t, s, "SELECT logged_body_bytes FROM integrations WHERE id = ?", in.ID),
 		queryInt(t, s, "SELECT COALESCE(SUM(length(body)), 0) FROM webhook_requests WHERE integration_id = ?", in.ID); counted != summed {
