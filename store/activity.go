@@ -391,24 +391,35 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 		return hourly[k]
 	}
 	insertRequest, insertLoad := tx.StmtContext(ctx, s.stmts.insertRequest), tx.StmtContext(ctx, s.stmts.insertLoad)
-	// Make room for the new bodies first, so the file need not grow by a batch beyond the
-	// bound before the oldest go; then trim what a batch larger than the bound left over.
+	// Make room for the new bodies before inserting them, so the file need not grow past the
+	// bound before the oldest go. Of a batch holding more than the bound, only the newest
+	// requests that fit are logged (the others would go at once); all are counted.
+	bound := s.act.retention.Load().MaxBytesPerIntegration
 	incoming := map[int64]int64{}
-	for _, e := range batch {
-		if r, ok := e.(WebhookRequest); ok {
-			incoming[r.IntegrationID] += int64(len(r.Body))
+	skip := make([]bool, len(batch))
+	for i := len(batch) - 1; i >= 0; i-- {
+		if r, ok := batch[i].(WebhookRequest); ok {
+			n := incoming[r.IntegrationID] + int64(len(r.Body))
+			if bound > 0 && n > bound {
+				skip[i] = true
+				continue
+			}
+			incoming[r.IntegrationID] = n
 		}
 	}
-	if err := s.trimLoggedBytes(ctx, tx, incoming); err != nil {
+	if err := s.trimLoggedBytes(ctx, tx, bound, incoming); err != nil {
 		return err
 	}
-	for _, e := range batch {
+	for i, e := range batch {
 		switch e := e.(type) {
 		case WebhookRequest:
 			c := count(hourKey{integration: e.IntegrationID, hour: e.ReceivedAt.UTC().Truncate(time.Hour)})
 			c.requests++
 			if !e.Accepted() {
 				c.errors++
+			}
+			if skip[i] {
+				continue
 			}
 			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
 				e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID); err != nil {
@@ -438,12 +449,6 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 			}
 		}
 	}
-	for id := range incoming {
-		incoming[id] = 0
-	}
-	if err := s.trimLoggedBytes(ctx, tx, incoming); err != nil {
-		return err
-	}
 	for k, n := range unlogged {
 		count(k).requests += n
 	}
@@ -463,12 +468,11 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 }
 
 // trimLoggedBytes deletes the oldest logged requests of each integration given whose bodies,
-// with the incoming bytes about to be logged, exceed the retention's byte bound. It runs in the
-// transaction that logs the new ones, so a flood of refused bodies never grows the file past
-// the bound, even between prunes. The stored total is the counter the triggers keep (migration
-// 0004): an integration under its bound costs one primary-key read.
-func (s *Store) trimLoggedBytes(ctx context.Context, tx *sql.Tx, incoming map[int64]int64) error {
-	bound := s.act.retention.Load().MaxBytesPerIntegration
+// with the incoming bytes about to be logged, exceed bound. It runs in the transaction that
+// logs the new ones, so a flood of refused bodies never grows the file past the bound, even
+// between prunes. The stored total is the counter the triggers keep (migration 0004): an
+// integration under its bound costs one primary-key read.
+func (s *Store) trimLoggedBytes(ctx context.Context, tx *sql.Tx, bound int64, incoming map[int64]int64) error {
 	if bound <= 0 || len(incoming) == 0 {
 		return nil
 	}
@@ -551,7 +555,7 @@ func (s *Store) pruneLoggedBytes(ctx context.Context) error {
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	if err := s.trimLoggedBytes(ctx, tx, over); err != nil {
+	if err := s.trimLoggedBytes(ctx, tx, bound, over); err != nil {
 		return err
 	}
 	return tx.Commit()
