@@ -40,7 +40,7 @@ type Store interface {
 	integrationDeleter
 	webhookURLCreator
 	urlRevoker
-	webhookAuthenticator
+	webhookRecorder
 	activityReader
 }
 

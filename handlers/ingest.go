@@ -15,7 +15,9 @@ import (
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
-type webhookAuthenticator interface {
+// webhookRecorder is what a webhook request records once it is authenticated (by web's
+// requireWebhookURL).
+type webhookRecorder interface {
 	TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error
 	RecordRequest(r store.WebhookRequest)
 }
