@@ -130,8 +130,8 @@ func TestRefusedBodiesDiskUse(t *testing.T) {
 	wg.Wait()
 	time.Sleep(time.Second) // the recorder writes what it gathered
 	db, wal := dbSize()
-	t.Logf("%d senders of refused %d-byte bodies for %v: answers %v; hookhouse.db %d MB before, %d MB after (WAL %d MB); data folder kept for a restart: %s",
-		senders, size, flood, statuses, db0/1e6, db/1e6, wal/1e6, dataDir)
+	t.Logf("%d senders of refused %d-byte bodies for %v: answers %v; hookhouse.db %d MB before, %d MB after (WAL %d MB); server peak RSS %d MiB",
+		senders, size, flood, statuses, db0/1e6, db/1e6, wal/1e6, peakRSS(s.cmd.Process.Pid)>>20)
 	if keep := os.Getenv("HOOKHOUSE_MEASURE_KEEP"); keep != "" { // e.g. to time the one-time VACUUM of a newer build on it
 		s.stop(t)
 		if err := os.Rename(dataDir, keep); err != nil {

@@ -93,6 +93,7 @@ type activity struct {
 	flushReq  chan chan struct{}
 	done      chan struct{}
 	dropped   atomic.Int64
+	queued    atomic.Int64 // bytes of request bodies waiting in queue (maxQueuedBodies)
 	retention atomic.Pointer[Retention]
 	mu        sync.RWMutex // guards closed against a send on the closed queue
 	closed    bool
@@ -217,8 +218,21 @@ func (s *Store) RecordRequest(r WebhookRequest) {
 		// Copy the head, so the queue does not pin a large body's whole buffer.
 		r.Body, r.BodyTruncated = bytes.Clone(r.Body[:MaxLoggedBody]), true
 	}
-	s.enqueue(r)
+	n := int64(len(r.Body))
+	if s.act.queued.Add(n) > maxQueuedBodies {
+		// The recorder is behind a flood of refused bodies: log the request without its body
+		// rather than hold up to activityQueue × 64 KiB (256 MiB) in memory.
+		s.act.queued.Add(-n)
+		r.Body, r.BodyTruncated, n = nil, true, 0
+	}
+	if !s.enqueue(r) {
+		s.act.queued.Add(-n)
+	}
 }
+
+// maxQueuedBodies bounds the request bodies waiting for the recorder, in bytes: 160 refused
+// bodies of 64 KiB, far more than arrive between two writes (every 100 ms) but in a flood.
+const maxQueuedBodies = 10 << 20
 
 // RecordBatch queues a committed warehouse batch of the integration whose schema is given,
 // for the Loading Reports and the overview. It never blocks: it is the warehouse's OnCommit.
@@ -236,17 +250,20 @@ func (s *Store) RecordBatch(schema string, b warehouse.BatchReport) {
 	s.enqueue(schemaLoad{schema, r})
 }
 
-func (s *Store) enqueue(e any) {
+// enqueue queues e for the recorder and reports whether it did (or dropped it, counted).
+func (s *Store) enqueue(e any) bool {
 	s.act.mu.RLock()
 	defer s.act.mu.RUnlock()
 	if s.act.closed {
 		s.act.dropped.Add(1)
-		return
+		return false
 	}
 	select {
 	case s.act.queue <- e:
+		return true
 	default:
 		s.act.dropped.Add(1)
+		return false
 	}
 }
 
@@ -355,6 +372,13 @@ func (s *Store) drainQueue(batch []any) []any {
 
 // writeActivity writes a batch and the requests counted but not logged since the last write.
 func (s *Store) writeActivity(batch []any) {
+	defer func() { // these bodies are out of the queue now
+		for _, e := range batch {
+			if r, ok := e.(WebhookRequest); ok {
+				s.act.queued.Add(-int64(len(r.Body)))
+			}
+		}
+	}()
 	unlogged := s.act.takeUnlogged()
 	if len(batch) == 0 && len(unlogged) == 0 {
 		return

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -354,5 +355,39 @@ func TestExistingDatabaseGetsIncrementalVacuum(t *testing.T) {
 	}
 	if n := queryInt(t, s, "SELECT x FROM left_over"); n != 42 {
 		t.Fatalf("the existing data was lost: %d", n)
+	}
+}
+
+// A flood of refused bodies faster than the recorder writes them cannot make the queue hold
+// them all in memory (up to 4,096 × 64 KiB): beyond a few MiB waiting, requests are logged
+// without their body, flagged, and still every one is logged.
+func TestQueuedBodiesAreBoundedInMemory(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "hookhouse.db"))
+	defer s.Close()
+	in := addVero(t, s)
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration, MaxBytesPerIntegration: 1 << 30})
+	const n = 2000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 400, Error: "invalid JSON",
+			Bytes: 70_000, Body: bytes.Repeat([]byte("x"), 70_000)})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d refused bodies recorded at once: %d MiB held until the recorder writes them", n, held>>20)
+	if held > 32<<20 {
+		t.Errorf("the recorder's queue holds %d MiB of bodies", held>>20)
+	}
+	if err := s.FlushActivity(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests"); got != n {
+		t.Errorf("%d requests logged, want all %d", got, n)
+	}
+	if got := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests WHERE body IS NULL AND body_truncated = 0"); got != 0 {
+		t.Errorf("%d requests logged without their body and not flagged", got)
 	}
 }
