@@ -520,7 +520,8 @@ func (s *Store) trimLoggedBytes(ctx context.Context, tx *sql.Tx, bound int64, in
 }
 
 // pruneActivity enforces the retention: by age for everything, by count per integration for
-// the request and batch logs.
+// the request and batch logs, by bytes of bodies per integration for the request log; then it
+// gives the freed space back.
 func (s *Store) pruneActivity(ctx context.Context) error {
 	r := *s.act.retention.Load()
 	cutoff := s.now().Add(-r.MaxAge)

@@ -84,7 +84,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // is cut back to 4 MiB (about the automatic checkpoint's 1,000 pages) once it is checkpointed.
 func openSQLite(path string, readOnly bool) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "journal_size_limit(4194304)"} {
+	if !readOnly {
+		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "journal_size_limit(4194304)"} {
 		q.Add("_pragma", p)
 	}
 	if readOnly {
