@@ -118,7 +118,8 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"-max-columns", "HOOKHOUSE_MAX_COLUMNS", "-rate-limit", "HOOKHOUSE_RATE_LIMIT", "-rate-burst", "HOOKHOUSE_RATE_BURST",
 		"-log-retention", "HOOKHOUSE_LOG_RETENTION", "-log-max-requests", "HOOKHOUSE_LOG_MAX_REQUESTS", "-metrics-token", "HOOKHOUSE_METRICS_TOKEN",
 		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT",
-		"-trusted-proxies", "HOOKHOUSE_TRUSTED_PROXIES", "-warehouse", "HOOKHOUSE_WAREHOUSE"} {
+		"-trusted-proxies", "HOOKHOUSE_TRUSTED_PROXIES", "-warehouse", "HOOKHOUSE_WAREHOUSE",
+		"-max-inflight-body-bytes", "HOOKHOUSE_MAX_INFLIGHT_BODY_BYTES", "-log-max-bytes", "HOOKHOUSE_LOG_MAX_BYTES"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
@@ -129,7 +130,7 @@ func TestBadSettingsAreRefused(t *testing.T) {
 	for _, args := range [][]string{{"-log-format", "xml"}, {"-log-level", "loud"}, {"-public-url", "hooks.example.com"},
 		{"-max-columns", "5000"}, {"-rate-limit", "-1"}, {"-rate-burst", "0"},
 		{"-log-retention", "10s"}, {"-log-max-requests", "0"}, {"-read-timeout", "1s"},
-		{"-trusted-proxies", "10.0.0.0/8,proxy.example"}} {
+		{"-trusted-proxies", "10.0.0.0/8,proxy.example"}, {"-max-inflight-body-bytes", "1000"}, {"-log-max-bytes", "1000"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), args[0]) {
 			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)

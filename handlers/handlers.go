@@ -40,7 +40,7 @@ type Store interface {
 	integrationDeleter
 	webhookURLCreator
 	urlRevoker
-	webhookAuthenticator
+	webhookRecorder
 	activityReader
 }
 
@@ -60,17 +60,21 @@ type Deps struct {
 	DataDir      string
 	Warehouse    Warehouse
 	MaxBodyBytes int64 // largest webhook body accepted
-	Metrics      Metrics
-	MetricsToken string  // bearer token /metrics requires; empty turns /metrics off (404)
-	Proxies      Proxies // -trusted-proxies, whose forwarding headers are believed
-	Now          func() time.Time
+	// MaxInflightBodyBytes bounds the webhook body bytes held at once across requests; more
+	// are refused with 503. 0 means DefaultMaxInflightBodyBytes.
+	MaxInflightBodyBytes int64
+	Metrics              Metrics
+	MetricsToken         string  // bearer token /metrics requires; empty turns /metrics off (404)
+	Proxies              Proxies // -trusted-proxies, whose forwarding headers are believed
+	Now                  func() time.Time
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.
 type Handler struct {
 	Deps
 	logins  *loginThrottle
-	reveals *reveals // new webhook URLs waiting to be shown once
+	reveals *reveals    // new webhook URLs waiting to be shown once
+	bodies  *bodyBudget // webhook body bytes in flight
 }
 
 // New builds the handlers.
@@ -81,7 +85,10 @@ func New(d Deps) *Handler {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals()}
+	if d.MaxInflightBodyBytes <= 0 {
+		d.MaxInflightBodyBytes = DefaultMaxInflightBodyBytes
+	}
+	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
 }
 
 // render writes a templ component as the response.

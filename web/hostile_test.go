@@ -2,15 +2,18 @@ package web_test
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
@@ -240,5 +243,69 @@ func TestUnwritableWarehouseAnswers503ThenRecovers(t *testing.T) {
 	}
 	if n := queryInt(t, warehouseDB(t, app, "blocked"), "SELECT COUNT(*) FROM data"); n != 1 {
 		t.Fatalf("data has %d rows, want only the acknowledged one", n)
+	}
+}
+
+// A sender with a valid URL posting bodies that are refused (each logged with 64 KiB of it)
+// cannot grow hookhouse.db past the Extraction Logs' byte bound; the newest refusals stay
+// visible and every one is counted.
+func TestRefusedBodiesCannotFillTheDisk(t *testing.T) {
+	app := newTestApp(t)
+	const bound = 1 << 20
+	app.Store.SetRetention(store.Retention{MaxAge: store.DefaultRetention.MaxAge, MaxPerIntegration: store.DefaultRetention.MaxPerIntegration, MaxBytesPerIntegration: bound})
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
+	dbFile := filepath.Join(app.DataDir, "hookhouse.db")
+	before, err := os.Stat(dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const senders, each = 8, 30
+	body := bytes.Repeat([]byte("x"), 70_000) // not JSON
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if a := postWebhook(t, client, http.MethodPost, hookURL, "application/json", body); a.Status != http.StatusBadRequest {
+					t.Errorf("a body that is not JSON: %d %s", a.Status, a.Body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	app.flush(t)
+	db, err := sql.Open("sqlite", "file:"+dbFile+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// What the WAL holds goes into the file, so its size is what the logs take.
+	if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := queryInt(t, db, "SELECT COALESCE(SUM(length(body)), 0) FROM webhook_requests WHERE integration_id = ?", id)
+	t.Logf("%d refused bodies of %d bytes, a bound of %d: %d bytes of bodies kept; hookhouse.db %d -> %d bytes",
+		senders*each, len(body), bound, kept, before.Size(), after.Size())
+	if kept > bound {
+		t.Errorf("the logs keep %d bytes of bodies, over the bound of %d", kept, bound)
+	}
+	if grown := after.Size() - before.Size(); grown > bound+bound/2 {
+		t.Errorf("hookhouse.db grew by %d bytes for a bound of %d", grown, bound)
+	}
+	if n := queryInt(t, db, "SELECT SUM(errors) FROM hourly_activity WHERE integration_id = ?", id); n != senders*each {
+		t.Errorf("%d refusals counted, want %d", n, senders*each)
+	}
+	logs := c.get(fmt.Sprintf("/integrations/%d/extraction-logs", id))
+	expectStatus(t, logs, http.StatusOK)
+	if !strings.Contains(logs.Body, "invalid JSON") {
+		t.Errorf("the Extraction Logs show no refusal: %.500s", logs.Body)
 	}
 }

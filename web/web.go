@@ -27,6 +27,9 @@ type Config struct {
 	PublicURL    string // e.g. https://hooks.example.com; empty derives it from each request
 	DataDir      string
 	MaxBodyBytes int64 // largest webhook body; 0 means handlers.DefaultMaxBodyBytes
+	// MaxInflightBodyBytes bounds the webhook body bytes held at once across requests (503
+	// beyond it); 0 means handlers.DefaultMaxInflightBodyBytes.
+	MaxInflightBodyBytes int64
 	// RateLimit is the requests per second each webhook URL may send, with bursts of up to
 	// RateBurst; zero values take DefaultRateLimit and DefaultRateBurst, rate.Inf turns it off.
 	RateLimit rate.Limit
@@ -78,16 +81,17 @@ func New(cfg Config) *echo.Echo {
 		cfg.Metrics = metrics.New(metrics.Sources{ActiveIntegrations: cfg.Store.ActiveIntegrations, DroppedActivity: cfg.Store.DroppedActivity})
 	}
 	h := handlers.New(handlers.Deps{
-		Store:        cfg.Store,
-		Warehouse:    cfg.Warehouse,
-		Sessions:     sm,
-		Log:          cfg.Log,
-		PublicURL:    strings.TrimSuffix(cfg.PublicURL, "/"),
-		DataDir:      cfg.DataDir,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Metrics:      cfg.Metrics,
-		MetricsToken: cfg.MetricsToken,
-		Proxies:      cfg.TrustedProxies,
+		Store:                cfg.Store,
+		Warehouse:            cfg.Warehouse,
+		Sessions:             sm,
+		Log:                  cfg.Log,
+		PublicURL:            strings.TrimSuffix(cfg.PublicURL, "/"),
+		DataDir:              cfg.DataDir,
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
+		Metrics:              cfg.Metrics,
+		MetricsToken:         cfg.MetricsToken,
+		Proxies:              cfg.TrustedProxies,
 	})
 
 	if cfg.Refusals == nil {
