@@ -48,7 +48,6 @@ type table struct {
 	defs []string
 }
 
-
 // catalog mirrors _sdc_tables and _sdc_columns of one file, so that a
 // steady-state batch needs no schema queries. Changes made while loading a
 // batch are logged in undo so a rejected record or a failed commit can put

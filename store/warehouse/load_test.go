@@ -31,15 +31,15 @@ func TestLoadFlattensFixtures(t *testing.T) {
 	}
 	r := rows[0]
 	want := map[string]any{
-		"campaign__triggerevent":  "purchased item",
-		"campaign__id":            int64(987),
-		"user__id":                int64(123),
-		"user__email":             "steve@getvero.com",
-		"opened_at":               int64(1435016300),
-		"type":                    "opened",
-		"received":                "2024-05-01T12:00:00.123456Z",
-		"_sdc_table_version":      int64(0),
-		"_sdc_sequence":           received.UnixNano(),
+		"campaign__triggerevent": "purchased item",
+		"campaign__id":           int64(987),
+		"user__id":               int64(123),
+		"user__email":            "steve@getvero.com",
+		"opened_at":              int64(1435016300),
+		"type":                   "opened",
+		"received":               "2024-05-01T12:00:00.123456Z",
+		"_sdc_table_version":     int64(0),
+		"_sdc_sequence":          received.UnixNano(),
 	}
 	for col, v := range want {
 		if !reflect.DeepEqual(r[col], v) {
