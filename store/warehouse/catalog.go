@@ -16,6 +16,7 @@ const (
 	rejectedTable   = "_sdc_rejected"
 	tablesCatalog   = "_sdc_tables"
 	columnsCatalog  = "_sdc_columns"
+	deliveriesTable = "_sdc_deliveries" // delivery ids, for Target.DeliveryID
 	colReceivedAt   = "_sdc_received_at"
 	colBatchedAt    = "_sdc_batched_at"
 	colSequence     = "_sdc_sequence"

@@ -189,6 +189,11 @@ func (d *postgresDest) systemSQL(schema string) []string {
 	reason           text NOT NULL,
 	record           text NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + s + `._sdc_deliveries (
+	delivery_id text PRIMARY KEY,
+	received_at bigint NOT NULL
+)`,
+		`CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON ` + s + `._sdc_deliveries (received_at)`,
 	}
 }
 

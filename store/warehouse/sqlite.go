@@ -120,7 +120,12 @@ CREATE TABLE IF NOT EXISTS _sdc_rejected (
 	table_name       TEXT NOT NULL,
 	reason           TEXT NOT NULL,
 	record           TEXT NOT NULL
-);`}
+);
+CREATE TABLE IF NOT EXISTS _sdc_deliveries (
+	delivery_id TEXT PRIMARY KEY,
+	received_at INTEGER NOT NULL     -- Unix nanoseconds
+);
+CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON _sdc_deliveries (received_at);`}
 }
 
 func (d *sqliteDest) dsn(schema string) string {

@@ -31,6 +31,7 @@ const (
 	DefaultMaxQueue    = 1024
 	DefaultMaxBatch    = 5000
 	DefaultBusyTimeout = 5 * time.Second
+	DefaultDedupWindow = 24 * time.Hour
 	// DefaultGroupGap and DefaultGroupMaxWait bound the group commit delay (see Options).
 	DefaultGroupGap     = 200 * time.Microsecond
 	DefaultGroupMaxWait = time.Millisecond
@@ -46,6 +47,8 @@ type Options struct {
 	MaxQueue    int           // pending Loads per schema before Load returns ErrBusy
 	MaxBatch    int           // records per transaction; a single larger request is still committed whole
 	BusyTimeout time.Duration // how long a commit waits for a lock held by another process
+	// DedupWindow is how long a delivery id is remembered (see Target.DeliveryID).
+	DedupWindow time.Duration
 	// The group commit delay: when a batch holds fewer requests than the last commit answered,
 	// the writer waits for more, until none has come for GroupGap or GroupMaxWait has passed.
 	GroupGap, GroupMaxWait time.Duration
@@ -71,6 +74,9 @@ func (o Options) withDefaults() Options {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = DefaultBusyTimeout
 	}
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = DefaultDedupWindow
+	}
 	if o.GroupGap <= 0 {
 		o.GroupGap = DefaultGroupGap
 	}
@@ -88,13 +94,21 @@ type Record = map[string]any
 // as the user typed it; "" means none (each row gets a random UUID).
 type Target struct {
 	PrimaryKey string
+	// DeliveryID, when not "", names the delivery (a provider's event or delivery id): a
+	// request whose id was committed within Options.DedupWindow stores nothing and comes back
+	// as a Duplicate. The id is committed with the records, so a crash can neither store a
+	// delivery twice nor keep the id without the records.
+	DeliveryID string
 }
 
 // Result is the outcome of one Load.
 type Result struct {
 	Loaded   int // records committed to data
 	Rejected int // records committed to _sdc_rejected instead
-	Batch    BatchReport
+	// Duplicate: the delivery's id was committed before (within Options.DedupWindow), so
+	// nothing was stored.
+	Duplicate bool
+	Batch     BatchReport
 }
 
 // BatchReport describes one committed transaction; it is shared by all the

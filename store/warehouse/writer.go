@@ -53,6 +53,7 @@ type writer struct {
 	carry     *loadRequest // taken but left for the next batch (MaxBatch)
 	gap       *time.Timer  // see groupTarget
 	lastBatch int          // requests in the last batch
+	lastPrune time.Time    // of the delivery ids
 	flat      flattener
 	sql       []byte // the head of the INSERT being built (INSERT INTO t (columns) VALUES)
 	args      []any
@@ -263,6 +264,9 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			}
 		}
 	}
+	if err := wr.pruneDeliveries(ctx, start); err != nil {
+		return wr.abort(batch, err)
+	}
 	if !isolate { // (with savepoints, each request has flushed its own rows)
 		if err := wr.flush(ctx); err != nil {
 			return wr.rollbackForRetry(ctx, batchMark) // a row of some request failed: find which
@@ -354,6 +358,12 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 	var res Result
 	receivedAt := req.receivedAt.UTC()
 	arrival := receivedAt.UnixNano()
+	if id := req.target.DeliveryID; id != "" {
+		dup, err := wr.delivered(ctx, id, arrival)
+		if err != nil || dup {
+			return Result{Duplicate: dup}, err
+		}
+	}
 	received := formatTimestamp(receivedAt)
 	wr.flat.receivedAt = receivedAt
 	for _, rec := range req.records {
@@ -503,6 +513,34 @@ func (wr *writer) flush(ctx context.Context) error {
 		done += n
 	}
 	return nil
+}
+
+// delivered reports whether delivery id was committed within the dedup window (earlier in
+// this transaction included: the transaction sees its own rows), and otherwise records it, in
+// the transaction that stores the request's records.
+func (wr *writer) delivered(ctx context.Context, id string, arrival int64) (bool, error) {
+	deliveries := tableName(wr.dest, wr.schema, deliveriesTable)
+	var at int64
+	err := wr.sess.QueryRowContext(ctx, `SELECT received_at FROM `+deliveries+` WHERE delivery_id = ?`, id).Scan(&at)
+	switch {
+	case err == nil && at > arrival-wr.opts.DedupWindow.Nanoseconds():
+		return true, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("read delivery ids: %w", err)
+	}
+	return false, wr.sess.exec(ctx, []byte(`INSERT INTO `+deliveries+` (delivery_id, received_at) VALUES (?, ?) `+
+		`ON CONFLICT (delivery_id) DO UPDATE SET received_at = excluded.received_at`), id, arrival)
+}
+
+// pruneDeliveries forgets the delivery ids older than the dedup window, at most once a
+// minute, inside a batch's transaction.
+func (wr *writer) pruneDeliveries(ctx context.Context, now time.Time) error {
+	if now.Sub(wr.lastPrune) < time.Minute {
+		return nil
+	}
+	wr.lastPrune = now
+	return wr.sess.exec(ctx, []byte(`DELETE FROM `+tableName(wr.dest, wr.schema, deliveriesTable)+` WHERE received_at < ?`),
+		now.Add(-wr.opts.DedupWindow).UnixNano())
 }
 
 func (wr *writer) reject(ctx context.Context, rec Record, reason, at string) error {
