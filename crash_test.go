@@ -332,12 +332,23 @@ func TestPostgresStoppedUnderLoadLosesNothing(t *testing.T) {
 		{"fast shutdown", func() error { return cluster.Stop(context.Background()) }},
 		{"crash (SIGKILL)", cluster.Kill},
 	}
+	owner, ok := signInClient(t, s.URL, crashEmail, crashPassword)
+	if !ok {
+		t.Fatal("sign-in failed")
+	}
 	for _, o := range outages {
 		time.Sleep(time.Second)
 		if err := o.down(); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second)
+		// While it is down, /healthz and the dashboard say what is wrong.
+		if status, body := healthz(t, s.URL); status != http.StatusServiceUnavailable || !strings.Contains(body, `"failing":"warehouse"`) {
+			t.Errorf("after the %s, /healthz answers %d %s; want 503 naming the warehouse", o.name, status, body)
+		}
+		if page := getPage(t, owner, s.URL+"/integrations"); !strings.Contains(page, `data-testid="warehouse-problem"`) {
+			t.Errorf("after the %s, the dashboard does not say that the warehouse cannot be written", o.name)
+		}
 		if err := cluster.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -360,6 +371,12 @@ func TestPostgresStoppedUnderLoadLosesNothing(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	close(stop)
 	<-done
+	if status, body := healthz(t, s.URL); status != http.StatusOK {
+		t.Errorf("PostgreSQL is back, but /healthz answers %d %s", status, body)
+	}
+	if page := getPage(t, owner, s.URL+"/integrations"); strings.Contains(page, `data-testid="warehouse-problem"`) {
+		t.Error("PostgreSQL is back and commits succeed, but the dashboard still reports a problem")
+	}
 	found, stored := warehouseCheck(t, postgresSchemaDB(t, url, "crash"), l.acked)
 	t.Logf("PostgreSQL stopped and crashed under load: sent %d requests, acknowledged %d, refused %d %v, cut %d; found %d acknowledged, lost %d; %d stored in all",
 		l.sent.Load(), len(l.acked), l.refused, l.statuses, l.failed, found, len(l.acked)-found, stored)
@@ -375,6 +392,17 @@ func TestPostgresStoppedUnderLoadLosesNothing(t *testing.T) {
 		t.Errorf("no request was refused while PostgreSQL was down: %v", l.statuses)
 	}
 	s.stop(t)
+}
+
+func healthz(t *testing.T, base string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // TestSIGTERMMidLoadAcknowledgesOnlyWhatItKeeps stops the server with SIGTERM under load:

@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/views"
 )
 
@@ -49,6 +51,8 @@ type Warehouse interface {
 	schemaDropper
 	loader
 	dataReader
+	pinger
+	LastFailure() *warehouse.Failure
 }
 
 // Deps are the handlers' explicit dependencies.
@@ -105,6 +109,10 @@ func (h *Handler) page(c echo.Context, title, nav string) views.Page {
 		p.User = u.Email
 	}
 	p.Flash = h.Sessions.PopString(c.Request().Context(), sessionFlash)
+	if f := h.Warehouse.LastFailure(); f != nil && p.User != "" {
+		p.WarehouseProblem = fmt.Sprintf("Since %s UTC the warehouse (%s) cannot store webhooks: senders get 503 and retry. The last error, for schema %s: %v",
+			f.At.Format("15:04:05"), h.Warehouse.Describe(), f.Schema, f.Err)
+	}
 	return p
 }
 
@@ -128,11 +136,18 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Healthz answers 200 while the store answers.
+// Healthz answers 200 while the store and the warehouse answer, and 503 naming which does
+// not (the details go to the log: the endpoint is public).
 func (h *Handler) Healthz(c echo.Context) error {
-	if err := h.Store.Ping(c.Request().Context()); err != nil {
-		h.Log.Error("health check failed", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	ctx := c.Request().Context()
+	for _, part := range []struct {
+		name string
+		p    pinger
+	}{{"store", h.Store}, {"warehouse", h.Warehouse}} {
+		if err := part.p.Ping(ctx); err != nil {
+			h.Log.Error("health check failed", "part", part.name, "err", err)
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "failing": part.name})
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

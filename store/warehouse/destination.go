@@ -19,6 +19,8 @@ type destination interface {
 	reader(ctx context.Context, schema string) (db querier, release func(), ok bool, err error)
 	// drop deletes schema and everything in it. The schema's writer has stopped.
 	drop(ctx context.Context, schema string) error
+	// ping checks that the database answers.
+	ping(ctx context.Context) error
 	// Describe says where the data goes, for people: never a password.
 	Describe() string
 	close() error

@@ -79,6 +79,8 @@ func (d *postgresDest) Describe() string { return d.describe }
 
 func (d *postgresDest) close() error { return d.db.Close() }
 
+func (d *postgresDest) ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
 func (d *postgresDest) appendTable(b []byte, schema, name string) []byte {
 	b = appendIdent(b, schema)
 	b = append(b, '.')

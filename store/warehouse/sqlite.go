@@ -28,6 +28,12 @@ func (d *sqliteDest) Describe() string { return "SQLite files in " + d.dir }
 
 func (d *sqliteDest) close() error { return nil }
 
+// ping checks the folder is there: each file is opened by its writer.
+func (d *sqliteDest) ping(context.Context) error {
+	_, err := os.Stat(d.dir)
+	return err
+}
+
 // The file is the schema: names need no qualifier.
 func (d *sqliteDest) appendTable(b []byte, _, name string) []byte { return appendIdent(b, name) }
 

@@ -144,7 +144,34 @@ type Warehouse struct {
 	closed   bool
 	writers  map[string]*writer
 	dropping map[string]bool
+
+	failure atomic.Pointer[Failure] // the last commit's failure; nil since a commit succeeded
 }
+
+// Failure is why the warehouse could not commit lately, for people.
+type Failure struct {
+	Schema string
+	At     time.Time
+	Err    error
+}
+
+// LastFailure is the failure of the last commit that failed, or nil when a commit has
+// succeeded since: the dashboard shows it while the warehouse cannot be written.
+func (w *Warehouse) LastFailure() *Failure { return w.failure.Load() }
+
+// reportCommit records the outcome of a writer's commit.
+func (w *Warehouse) reportCommit(schema string, err error) {
+	if err == nil {
+		if w.failure.Load() != nil {
+			w.failure.Store(nil)
+		}
+		return
+	}
+	w.failure.Store(&Failure{Schema: schema, At: time.Now().UTC(), Err: err})
+}
+
+// Ping checks that the destination answers: PostgreSQL's server, SQLite's folder.
+func (w *Warehouse) Ping(ctx context.Context) error { return w.dest.ping(ctx) }
 
 // Open prepares dir (creating it) for SQLite files, one per schema, the embedded default.
 // Files are opened lazily by the first Load of each schema.
@@ -240,7 +267,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	}
 	wr := w.writers[schema]
 	if wr == nil {
-		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID)
+		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID, w.reportCommit)
 		w.writers[schema] = wr
 		go wr.run()
 	}

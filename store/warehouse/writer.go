@@ -37,11 +37,12 @@ type loadOutcome struct {
 // writer owns one schema: it alone writes it, through one session, committing whatever
 // requests are waiting in one transaction.
 type writer struct {
-	schema string
-	dest   destination
-	opts   Options
-	log    *slog.Logger
-	nextID *atomic.Int64
+	schema  string
+	dest    destination
+	opts    Options
+	log     *slog.Logger
+	nextID  *atomic.Int64
+	outcome func(schema string, err error) // each commit's outcome, for Warehouse.LastFailure
 
 	queue chan *loadRequest
 	done  chan struct{}
@@ -60,9 +61,9 @@ type writer struct {
 	queued    queuedRows
 }
 
-func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64) *writer {
+func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64, outcome func(string, error)) *writer {
 	wr := &writer{
-		schema: schema, dest: dest, opts: opts, log: log, nextID: nextID,
+		schema: schema, dest: dest, opts: opts, log: log, nextID: nextID, outcome: outcome,
 		queue: make(chan *loadRequest, opts.MaxQueue),
 		done:  make(chan struct{}),
 		gap:   time.NewTimer(opts.GroupGap),
@@ -275,6 +276,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	if err := wr.exec(ctx, "COMMIT"); err != nil {
 		return wr.abort(batch, err)
 	}
+	wr.outcome(wr.schema, nil)
 	report.ColumnsAdded = wr.cat.committed()
 	report.CommittedAt = time.Now().UTC()
 	report.Duration = time.Since(start)
@@ -347,6 +349,7 @@ func (wr *writer) abort(batch []*loadRequest, err error) error {
 
 func (wr *writer) fail(batch []*loadRequest, err error) {
 	wr.log.Error("warehouse: batch failed", "schema", wr.schema, "requests", len(batch), "err", err)
+	wr.outcome(wr.schema, err)
 	for _, req := range batch {
 		req.done <- loadOutcome{err: err}
 	}
