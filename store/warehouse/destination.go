@@ -66,11 +66,11 @@ type session interface {
 
 // A sharedSession's schema may also be written by other processes (several nodes on one
 // PostgreSQL). Its transactions take the schema's lock first; the writer then reads what the
-// others may have committed: the catalog (when its count of columns changed) and the last
-// _sdc_sequence.
+// others may have committed: the catalog's count of columns (when it changed, the catalog is
+// read again) and, when data exists, its last _sdc_sequence.
 type sharedSession interface {
 	lock(ctx context.Context) error
-	columnRows(ctx context.Context) (int, error)
+	committed(ctx context.Context, withData bool) (columns int, lastSeq int64, err error)
 }
 
 type querier interface {

@@ -293,10 +293,19 @@ func (s *postgresSession) lock(ctx context.Context) error {
 	return s.exec(ctx, []byte(schemaLock), s.schema)
 }
 
-func (s *postgresSession) columnRows(ctx context.Context) (int, error) {
+// committed reads both in one round trip, after the lock: a statement's snapshot is taken
+// when it starts, so it sees every transaction committed before the lock was granted.
+func (s *postgresSession) committed(ctx context.Context, withData bool) (int, int64, error) {
+	q := `SELECT (SELECT count(*) FROM ` + quoteIdent(s.schema) + `._sdc_columns), `
+	if withData {
+		q += `(SELECT MAX(_sdc_sequence) FROM ` + quoteIdent(s.schema) + `.data)`
+	} else {
+		q += `NULL::bigint`
+	}
 	var n int
-	err := s.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(s.schema)+`._sdc_columns`).Scan(&n)
-	return n, err
+	var last sql.NullInt64
+	err := s.conn.QueryRowContext(ctx, q).Scan(&n, &last)
+	return n, last.Int64, err
 }
 
 // rebind rewrites ? placeholders as $1, $2 ..., leaving quoted identifiers and strings alone.

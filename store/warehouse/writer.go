@@ -300,18 +300,13 @@ func (wr *writer) catchUp(ctx context.Context, shared sharedSession) error {
 	if err := shared.lock(ctx); err != nil {
 		return err
 	}
-	n, err := shared.columnRows(ctx)
+	n, last, err := shared.committed(ctx, wr.cat.root != nil)
 	if err != nil {
 		return err
 	}
 	if n == wr.cat.columnRows() {
-		if wr.cat.root == nil {
-			return nil
-		}
-		var last sql.NullInt64
-		err := wr.sess.QueryRowContext(ctx, `SELECT MAX(_sdc_sequence) FROM `+wr.cat.table(rootTable)).Scan(&last)
-		wr.cat.lastSeq = max(wr.cat.lastSeq, last.Int64)
-		return err
+		wr.cat.lastSeq = max(wr.cat.lastSeq, last)
+		return nil
 	}
 	cat, err := loadCatalog(ctx, wr.sess, wr.schema, wr.dest, wr.opts.MaxColumns, wr.opts.MaxTables)
 	if err != nil {

@@ -1,0 +1,61 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
+)
+
+// TestTwoProcessesWriteOneSchema: two warehouses on one PostgreSQL database (as two hookhouse
+// processes would be) load one schema at once, each adding columns and subtables the other
+// has not seen: every record loads, the catalog holds each column once, and _sdc_sequence is
+// strictly increasing in data.
+func TestTwoProcessesWriteOneSchema(t *testing.T) {
+	url := pgtest.Start(t)
+	var ws []*Warehouse
+	for range 2 {
+		w, err := OpenPostgres(context.Background(), url, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close() })
+		ws = append(ws, w)
+	}
+	const perWorker, workers = 60, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*perWorker)
+	for g := range workers {
+		w := ws[g%2]
+		wg.Go(func() {
+			for i := range perWorker {
+				rec := Record{"id": int64(g*perWorker + i), "common": int64(i), fmt.Sprintf("only_%d_%d", g, i%7): "x",
+					fmt.Sprintf("list_%d", i%5): []any{int64(i)}}
+				if _, err := w.Load(context.Background(), "shared", Target{PrimaryKey: "id"}, []Record{rec}, time.Now()); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	db := schemaDB(t, ws[0], "shared")
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data`); n != workers*perWorker {
+		t.Fatalf("data has %d rows, want %d", n, workers*perWorker)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM (SELECT table_name, column_name FROM _sdc_columns GROUP BY 1, 2 HAVING COUNT(*) > 1) d`); n != 0 {
+		t.Fatalf("%d columns are in the catalog twice", n)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM (SELECT _sdc_sequence, LAG(_sdc_sequence) OVER (ORDER BY _sdc_sequence) AS prev FROM data) s WHERE _sdc_sequence = prev`); n != 0 {
+		t.Fatalf("%d rows share an _sdc_sequence", n)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data__list_3`); n != workers*perWorker/5 {
+		t.Fatalf("data__list_3 has %d rows, want %d", n, workers*perWorker/5)
+	}
+}
