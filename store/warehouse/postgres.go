@@ -214,6 +214,9 @@ func (d *postgresDest) session(ctx context.Context, schema string) (session, err
 	if err == nil {
 		err = s.exec(ctx, []byte(schemaLock), schema)
 	}
+	if err == nil {
+		err = d.mustBeOurs(ctx, s.conn, schema)
+	}
 	for _, q := range d.systemSQL(schema) {
 		if err == nil {
 			err = s.exec(ctx, []byte(q))
@@ -250,8 +253,29 @@ func (r rebinding) QueryRowContext(ctx context.Context, query string, args ...an
 	return r.db.QueryRowContext(ctx, rebind(query), args...)
 }
 
+// drop deletes the schema with everything in it, if it is hookhouse's.
 func (d *postgresDest) drop(ctx context.Context, schema string) error {
+	if err := d.mustBeOurs(ctx, d.db, schema); err != nil {
+		return err
+	}
 	_, err := d.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(schema)+` CASCADE`)
+	return err
+}
+
+// ErrForeignSchema is returned for a PostgreSQL schema that holds tables hookhouse did not
+// make: it neither loads into it nor drops it.
+var ErrForeignSchema = errors.New("the PostgreSQL schema holds tables hookhouse did not make")
+
+// mustBeOurs refuses a schema that exists with tables but without hookhouse's catalog: the
+// database's owner made it for something else, and DROP SCHEMA ... CASCADE would take it all.
+func (d *postgresDest) mustBeOurs(ctx context.Context, q querier, schema string) error {
+	var foreign bool
+	err := q.QueryRowContext(ctx, `SELECT to_regclass($1) IS NULL AND EXISTS (
+		SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2)`,
+		tableName(d, schema, tablesCatalog), schema).Scan(&foreign)
+	if err == nil && foreign {
+		err = fmt.Errorf("%w: %s (name the integration otherwise)", ErrForeignSchema, schema)
+	}
 	return err
 }
 

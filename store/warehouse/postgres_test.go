@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -57,5 +58,42 @@ func TestTwoProcessesWriteOneSchema(t *testing.T) {
 	}
 	if n := queryInt(t, db, `SELECT COUNT(*) FROM data__list_3`); n != workers*perWorker/5 {
 		t.Fatalf("data__list_3 has %d rows, want %d", n, workers*perWorker/5)
+	}
+}
+
+// TestForeignSchemasAreLeftAlone: a schema of the database that hookhouse did not make is
+// neither loaded into nor dropped, and says why.
+func TestForeignSchemasAreLeftAlone(t *testing.T) {
+	url := pgtest.Start(t)
+	w, err := OpenPostgres(context.Background(), url, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	db := schemaDB(t, w, "analytics")
+	for _, q := range []string{`CREATE SCHEMA analytics`, `CREATE TABLE analytics.revenue (amount bigint)`, `INSERT INTO analytics.revenue VALUES (42)`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Load(context.Background(), "analytics", Target{}, []Record{{"a": int64(1)}}, time.Now()); !errors.Is(err, ErrForeignSchema) {
+		t.Fatalf("Load into a foreign schema: %v, want ErrForeignSchema", err)
+	}
+	if err := w.Drop(context.Background(), "analytics"); !errors.Is(err, ErrForeignSchema) {
+		t.Fatalf("Drop of a foreign schema: %v, want ErrForeignSchema", err)
+	}
+	if n := queryInt(t, db, `SELECT amount FROM analytics.revenue`); n != 42 {
+		t.Fatalf("the foreign table holds %d", n)
+	}
+	// An empty schema someone made for hookhouse is taken; so is hookhouse's own, and Drop removes it.
+	if _, err := db.Exec(`CREATE SCHEMA prepared`); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, w, "prepared", Target{}, Record{"a": int64(1)})
+	if err := w.Drop(context.Background(), "prepared"); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM pg_namespace WHERE nspname = 'prepared'`); n != 0 {
+		t.Fatal("Drop left the schema")
 	}
 }
