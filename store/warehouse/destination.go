@@ -40,8 +40,6 @@ type dialect interface {
 	reservedColumn(name string) bool
 	// sqlType is the column type a Stitch type is declared with.
 	sqlType(t colType) string
-	// beginSQL starts a writer's transaction.
-	beginSQL() string
 	// catalogOrder orders the catalog's rows as they were added.
 	catalogOrder() string
 	// rowKey names the columns that identify a row of a table at level (0 for data) and
@@ -56,20 +54,22 @@ type dialect interface {
 	systemSQL(schema string) []string
 }
 
-// A session is the writer's connection to its schema: statements run in order on one
-// connection, one transaction at a time. Queries are written with ? placeholders.
+// A session is the writer's hold on its schema: statements run in order, one transaction at a
+// time, between begin and end. Queries are written with ? placeholders.
 type session interface {
 	querier
+	begin(ctx context.Context) error
 	exec(ctx context.Context, query []byte, args ...any) error
+	// end commits the transaction, or rolls it back (the database may have already).
+	end(ctx context.Context, commit bool) error
 	close() error
 }
 
 // A sharedSession's schema may also be written by other processes (several nodes on one
-// PostgreSQL). Its transactions take the schema's lock first; the writer then reads what the
+// PostgreSQL). Its transactions begin under the schema's lock; the writer then reads what the
 // others may have committed: the catalog's count of columns (when it changed, the catalog is
 // read again) and, when data exists, its last _sdc_sequence.
 type sharedSession interface {
-	lock(ctx context.Context) error
 	committed(ctx context.Context, withData bool) (columns int, lastSeq int64, err error)
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -26,6 +27,10 @@ type postgresDest struct {
 	address  string // as given, password included: for tests
 }
 
+// maxPostgresConns bounds the connections a warehouse opens: writers committing at once, and
+// the dashboard's reads.
+const maxPostgresConns = 16
+
 // OpenPostgres connects to the PostgreSQL database at address (a postgres:// URL or a
 // key=value string) and loads every schema there. Commits are synchronous whatever the server's default,
 // so a 200 means the rows are on the server's disk; a server with fsync off is named in a
@@ -38,6 +43,11 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	cfg.RuntimeParams["synchronous_commit"] = "on"
 	cfg.RuntimeParams["application_name"] = "hookhouse"
 	db := stdlib.OpenDB(*cfg)
+	// A writer holds a connection only while it commits, so a few serve many integrations,
+	// well within PostgreSQL's default max_connections of 100 (several nodes share it).
+	db.SetMaxOpenConns(maxPostgresConns)
+	db.SetMaxIdleConns(maxPostgresConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	var fsync string
 	if err := db.QueryRowContext(ctx, "SHOW fsync").Scan(&fsync); err != nil {
 		db.Close()
@@ -111,8 +121,6 @@ func (d *postgresDest) sqlType(t colType) string {
 	}
 	return "text"
 }
-
-func (d *postgresDest) beginSQL() string { return "BEGIN" }
 
 func (d *postgresDest) catalogOrder() string { return "ordinal" }
 
@@ -204,30 +212,22 @@ func (d *postgresDest) systemSQL(schema string) []string {
 const schemaLock = `SELECT pg_advisory_xact_lock(hashtext(?))`
 
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {
-	conn, err := d.db.Conn(ctx)
-	if err != nil {
+	s := &postgresSession{db: d.db, schema: schema, rebound: make(map[string]string)}
+	// Under the schema's lock, so that two processes creating it at once do not collide.
+	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	s := &postgresSession{conn: conn, schema: schema, rebound: make(map[string]string)}
-	// Under the schema's lock, so that two processes creating it at once do not collide.
-	err = s.exec(ctx, []byte("BEGIN"))
-	if err == nil {
-		err = s.exec(ctx, []byte(schemaLock), schema)
-	}
-	if err == nil {
-		err = d.mustBeOurs(ctx, s.conn, schema)
-	}
+	err := d.mustBeOurs(ctx, s.conn, schema)
 	for _, q := range d.systemSQL(schema) {
 		if err == nil {
 			err = s.exec(ctx, []byte(q))
 		}
 	}
-	if err == nil {
-		err = s.exec(ctx, []byte("COMMIT"))
-	}
 	if err != nil {
-		s.exec(ctx, []byte("ROLLBACK")) //nolint:errcheck // the error that matters is err
-		s.close()
+		s.end(ctx, false) //nolint:errcheck // the error that matters is err
+		return nil, err
+	}
+	if err := s.end(ctx, true); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -282,23 +282,74 @@ func (d *postgresDest) mustBeOurs(ctx context.Context, q querier, schema string)
 // maxRebound bounds a session's memo of rewritten statements, as the SQLite session's cache.
 const maxRebound = 256
 
-// postgresSession is a writer's connection. pgx prepares and caches each statement it runs on
-// the connection, so the session only rewrites the shared ? placeholders as $n, once per text.
+// postgresSession is a writer's hold on its schema: a connection of the pool while a
+// transaction runs (so that a thousand idle integrations hold none), the pool otherwise. pgx
+// prepares and caches each statement it runs on a connection, so the session only rewrites the
+// shared ? placeholders as $n, once per text.
 type postgresSession struct {
-	conn    *sql.Conn
+	db      *sql.DB
+	conn    *sql.Conn // during a transaction
 	schema  string
 	rebound map[string]string
 }
 
+func (s *postgresSession) queryer() interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+} {
+	if s.conn != nil {
+		return s.conn
+	}
+	return s.db
+}
+
 func (s *postgresSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.conn.QueryContext(ctx, rebind(query), args...)
+	return s.queryer().QueryContext(ctx, rebind(query), args...)
 }
 
 func (s *postgresSession) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.conn.QueryRowContext(ctx, rebind(query), args...)
+	return s.queryer().QueryRowContext(ctx, rebind(query), args...)
+}
+
+// begin takes a connection and starts a transaction under the schema's lock, which every
+// writer of the schema takes, in this process or another: schema changes and _sdc_sequence
+// are decided under it.
+func (s *postgresSession) begin(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	err = s.exec(ctx, []byte("BEGIN"))
+	if err == nil {
+		err = s.exec(ctx, []byte(schemaLock), s.schema)
+	}
+	if err != nil {
+		s.release()
+	}
+	return err
+}
+
+func (s *postgresSession) end(ctx context.Context, commit bool) error {
+	if s.conn == nil {
+		return nil
+	}
+	defer s.release()
+	if commit {
+		return s.exec(ctx, []byte("COMMIT"))
+	}
+	return s.exec(ctx, []byte("ROLLBACK"))
+}
+
+func (s *postgresSession) release() {
+	s.conn.Close() // back to the pool
+	s.conn = nil
 }
 
 func (s *postgresSession) exec(ctx context.Context, query []byte, args ...any) error {
+	if s.conn == nil {
+		return errors.New("warehouse: statement outside a transaction")
+	}
 	q, ok := s.rebound[string(query)]
 	if !ok {
 		if len(s.rebound) >= maxRebound {
@@ -311,10 +362,11 @@ func (s *postgresSession) exec(ctx context.Context, query []byte, args ...any) e
 	return err
 }
 
-func (s *postgresSession) close() error { return s.conn.Close() }
-
-func (s *postgresSession) lock(ctx context.Context) error {
-	return s.exec(ctx, []byte(schemaLock), s.schema)
+func (s *postgresSession) close() error {
+	if s.conn != nil {
+		s.release()
+	}
+	return nil
 }
 
 // committed reads both in one round trip, after the lock: a statement's snapshot is taken
@@ -328,7 +380,7 @@ func (s *postgresSession) committed(ctx context.Context, withData bool) (int, in
 	}
 	var n int
 	var last sql.NullInt64
-	err := s.conn.QueryRowContext(ctx, q).Scan(&n, &last)
+	err := s.QueryRowContext(ctx, q).Scan(&n, &last)
 	return n, last.Int64, err
 }
 

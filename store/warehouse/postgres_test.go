@@ -97,3 +97,37 @@ func TestForeignSchemasAreLeftAlone(t *testing.T) {
 		t.Fatal("Drop left the schema")
 	}
 }
+
+// TestManySchemasShareFewConnections: writers hold a connection only while they commit, so
+// 60 integrations loading at once stay within the pool's bound of PostgreSQL connections.
+func TestManySchemasShareFewConnections(t *testing.T) {
+	w := openPostgresTest(t, Options{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 60*5)
+	for i := range 60 {
+		wg.Go(func() {
+			for j := range 5 {
+				if _, err := w.Load(context.Background(), fmt.Sprintf("s%d", i), Target{}, []Record{{"n": int64(j)}}, time.Now()); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	d := w.dest.(*postgresDest)
+	var conns int
+	if err := d.db.QueryRowContext(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hookhouse' AND datname = current_database()`).Scan(&conns); err != nil {
+		t.Fatal(err)
+	}
+	if conns > maxPostgresConns {
+		t.Fatalf("%d connections for 60 schemas, want at most %d", conns, maxPostgresConns)
+	}
+	if n := queryInt(t, schemaDB(t, w, "s59"), `SELECT COUNT(*) FROM data`); n != 5 {
+		t.Fatalf("s59.data has %d rows", n)
+	}
+	t.Logf("60 schemas loaded with %d connections open", conns)
+}

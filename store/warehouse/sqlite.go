@@ -78,9 +78,6 @@ func (d *sqliteDest) sqlType(t colType) string {
 	return "TEXT"
 }
 
-// IMMEDIATE takes the write lock at once, so a commit never fails on a lock upgrade.
-func (d *sqliteDest) beginSQL() string { return "BEGIN IMMEDIATE" }
-
 func (d *sqliteDest) catalogOrder() string { return "rowid" }
 
 // rowid: SQLite's own key, in insertion order, so no index is needed.
@@ -211,6 +208,18 @@ func (s *sqliteSession) QueryContext(ctx context.Context, query string, args ...
 
 func (s *sqliteSession) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return s.conn.QueryRowContext(ctx, query, args...)
+}
+
+// IMMEDIATE takes the write lock at once, so a commit never fails on a lock upgrade.
+func (s *sqliteSession) begin(ctx context.Context) error {
+	return s.exec(ctx, []byte("BEGIN IMMEDIATE"))
+}
+
+func (s *sqliteSession) end(ctx context.Context, commit bool) error {
+	if commit {
+		return s.exec(ctx, []byte("COMMIT"))
+	}
+	return s.exec(ctx, []byte("ROLLBACK"))
 }
 
 func (s *sqliteSession) exec(ctx context.Context, query []byte, args ...any) error {

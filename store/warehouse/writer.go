@@ -218,7 +218,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
 	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
-	if err := wr.exec(ctx, wr.dest.beginSQL()); err != nil {
+	if err := wr.sess.begin(ctx); err != nil {
 		return wr.abort(batch, err)
 	}
 	if shared, ok := wr.sess.(sharedSession); ok {
@@ -273,7 +273,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			return wr.rollbackForRetry(ctx, batchMark) // a row of some request failed: find which
 		}
 	}
-	if err := wr.exec(ctx, "COMMIT"); err != nil {
+	if err := wr.sess.end(ctx, true); err != nil {
 		return wr.abort(batch, err)
 	}
 	wr.outcome(wr.schema, nil)
@@ -294,12 +294,9 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	return nil
 }
 
-// catchUp takes the schema's lock and reads what other processes committed since this writer
+// catchUp reads, under the schema's lock, what other processes committed since this writer
 // last looked: a changed catalog is read again whole (it holds the last sequence too).
 func (wr *writer) catchUp(ctx context.Context, shared sharedSession) error {
-	if err := shared.lock(ctx); err != nil {
-		return err
-	}
 	n, last, err := shared.committed(ctx, wr.cat.root != nil)
 	if err != nil {
 		return err
@@ -321,7 +318,7 @@ func (wr *writer) catchUp(ctx context.Context, shared sharedSession) error {
 func (wr *writer) rollbackForRetry(ctx context.Context, batchMark catalogMark) error {
 	wr.queued.reset()
 	wr.cat.rollback(batchMark)
-	wr.exec(ctx, "ROLLBACK") //nolint:errcheck // the database may have rolled back already
+	wr.sess.end(ctx, false) //nolint:errcheck // the database may have rolled back already
 	return errIsolate
 }
 
@@ -335,7 +332,7 @@ func (wr *writer) exec(ctx context.Context, query string) error {
 // it returns.
 func (wr *writer) abort(batch []*loadRequest, err error) error {
 	wr.queued.reset()
-	wr.exec(context.Background(), "ROLLBACK") //nolint:errcheck // may already be rolled back
+	wr.sess.end(context.Background(), false) //nolint:errcheck // may already be rolled back
 	wr.closeSession()
 	err = fmt.Errorf("warehouse %s: commit: %w", wr.schema, err)
 	wr.fail(batch, err)
