@@ -65,9 +65,10 @@ type catalog struct {
 	pkType     colType
 	lastSeq    int64
 
-	undo  []func()
-	ddl   []statement // DDL of the record being loaded, run once it is accepted
-	added []Column    // data columns added since the last commit, for BatchReport
+	undo          []func()
+	refreshLatest bool        // data gained a column: data_latest is refreshed after the record's schema changes
+	ddl           []statement // DDL of the record being loaded, run once it is accepted
+	added         []Column    // data columns added since the last commit, for BatchReport
 }
 
 // statement is a change to run once its record is accepted. A CREATE TABLE is kept as its
@@ -111,6 +112,7 @@ func (c *catalog) mark() catalogMark {
 }
 
 func (c *catalog) rollback(m catalogMark) {
+	c.refreshLatest = false
 	for i := len(c.undo) - 1; i >= m.undo; i-- {
 		c.undo[i]()
 	}
@@ -151,6 +153,12 @@ func (c *catalog) schemaChanges() []statement {
 			c.ddl[i] = statement{sql: fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(t.defs, ", "))}
 			t.defs = nil
 		}
+	}
+	if c.refreshLatest { // one refresh of data_latest per record, however many columns it added
+		for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
+			c.exec(q)
+		}
+		c.refreshLatest = false
 	}
 	return c.ddl
 }
@@ -319,9 +327,7 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	} else {
 		c.exec(`ALTER TABLE ` + c.table(t.name) + ` ADD COLUMN ` + def)
 		if t == c.root && c.pkField != "" {
-			for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
-				c.exec(q)
-			}
+			c.refreshLatest = true // once the record's columns are all added: see schemaChanges
 		}
 	}
 	c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,

@@ -19,6 +19,9 @@ type destination interface {
 	reader(ctx context.Context, schema string) (db querier, release func(), ok bool, err error)
 	// drop deletes schema and everything in it. The schema's writer has stopped.
 	drop(ctx context.Context, schema string) error
+	// refusal says whether err is the database refusing a record it cannot hold (a value, a
+	// name, a row too large) rather than failing, and why: such a record is rejected.
+	refusal(err error) (reason string, refused bool)
 	// ping checks that the database answers.
 	ping(ctx context.Context) error
 	// Describe says where the data goes, for people: never a password.

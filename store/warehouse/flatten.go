@@ -77,6 +77,10 @@ func (f *flattener) flatten(rec Record, pkField string) ([]row, any, error) {
 	return f.rows, pkValue, nil
 }
 
+// MaxPrimaryKeyBytes bounds a text primary key: the (key, _sdc_sequence) index of PostgreSQL
+// cannot hold an entry of more than about 2.7 KB.
+const MaxPrimaryKeyBytes = 1024
+
 // MaxRecordBytes is Stitch's limit of a record's size (its PostgreSQL destination's
 // max-record-size): a larger record is rejected. Its JSON is measured without escapes.
 const MaxRecordBytes = 4 << 20
@@ -124,6 +128,9 @@ func (f *flattener) primaryKey(rec Record, pkField string) (any, error) {
 	typ, val, err := scalar(v, false)
 	if err != nil {
 		return nil, reject("primary key %q: %v", pkField, err)
+	}
+	if s, ok := val.(string); ok && len(s) > MaxPrimaryKeyBytes {
+		return nil, reject("primary key %q is longer than %d bytes", pkField, MaxPrimaryKeyBytes)
 	}
 	if cat.root == nil {
 		if _, err := cat.createRoot(pkField, typ, f.receivedAt); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -91,6 +92,21 @@ func (d *postgresDest) close() error { return d.db.Close() }
 
 func (d *postgresDest) ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
+// refusal: data exceptions (class 22: a value out of range, an invalid byte), program limits
+// (54: a row or an index entry too large) and name clashes with what PostgreSQL made itself
+// (42701, 42P07) refuse the record; anything else (a connection, the server) fails the batch.
+func (d *postgresDest) refusal(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return "", false
+	}
+	switch {
+	case strings.HasPrefix(pgErr.Code, "22"), strings.HasPrefix(pgErr.Code, "54"), pgErr.Code == "42701", pgErr.Code == "42P07":
+		return pgErr.Message, true
+	}
+	return "", false
+}
+
 func (d *postgresDest) appendTable(b []byte, schema, name string) []byte {
 	b = appendIdent(b, schema)
 	b = append(b, '.')
@@ -100,7 +116,14 @@ func (d *postgresDest) appendTable(b []byte, schema, name string) []byte {
 // Quoted identifiers keep their case in PostgreSQL: id and ID are two columns.
 func (d *postgresDest) foldName(name string) string { return name }
 
-func (d *postgresDest) reservedColumn(string) bool { return false }
+// PostgreSQL's system columns: a table cannot have a column of these names.
+func (d *postgresDest) reservedColumn(name string) bool {
+	switch name {
+	case "ctid", "xmin", "xmax", "cmin", "cmax", "tableoid":
+		return true
+	}
+	return false
+}
 
 func (d *postgresDest) appendParam(b []byte, n int) []byte {
 	return strconv.AppendInt(append(b, '$'), int64(n), 10)
@@ -144,16 +167,12 @@ func (d *postgresDest) tableSQL(schema, name string, level int) []string {
 	return []string{fmt.Sprintf(`CREATE INDEX %s ON %s (%s)`, quoteIdent(indexName(name, "key")), tableName(d, schema, name), strings.Join(cols, ", "))}
 }
 
-// indexName names an index of table within PostgreSQL's 63 bytes, unique in the schema: a
-// long table name is cut and told apart by a hash of it.
+// indexName names an index of table, unique in the schema and never a table's name (tables
+// are data and data__...): PostgreSQL keeps indexes and tables in one namespace.
 func indexName(table, suffix string) string {
-	name := table + "_" + suffix
-	if len(name) <= 63 {
-		return name
-	}
-	h := fnv.New32a()
+	h := fnv.New64a()
 	h.Write([]byte(table))
-	return fmt.Sprintf("%s_%08x_%s", table[:63-len(suffix)-10], h.Sum32(), suffix)
+	return fmt.Sprintf("_sdc_%s_%016x", suffix, h.Sum64())
 }
 
 // PostgreSQL expands a view's SELECT * when the view is made, so the view is made again

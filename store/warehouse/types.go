@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -100,6 +101,9 @@ func scalar(v any, detectTime bool) (colType, any, error) {
 	// Values that keep their type are returned as v itself: boxing them again would allocate.
 	switch x := v.(type) {
 	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return 0, nil, errNUL
+		}
 		if detectTime {
 			if ts, ok := parseTimestamp(x); ok {
 				return typeTimestamp, ts, nil
@@ -124,13 +128,17 @@ func scalar(v any, detectTime bool) (colType, any, error) {
 	case int32:
 		return typeInteger, int64(x), nil
 	case time.Time:
-		if y := x.UTC().Year(); y < 0 || y > 9999 {
+		if y := x.UTC().Year(); y < 1 || y > 9999 {
 			return typeString, x.String(), nil
 		}
 		return typeTimestamp, formatTimestamp(x), nil
 	}
 	return 0, nil, fmt.Errorf("unsupported value of type %T", v)
 }
+
+// errNUL rejects text holding a NUL character, which PostgreSQL's text cannot store: the
+// record is rejected on every destination, so both hold the same records.
+var errNUL = errors.New("text with a NUL character (\\u0000) cannot be stored")
 
 // number keeps integers exact: one beyond bigint (int64) rejects its record, as Stitch's
 // PostgreSQL destination does. Other numbers become float64 (double precision), and numbers
@@ -164,7 +172,7 @@ func parseTimestamp(s string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if y := t.UTC().Year(); y < 0 || y > 9999 {
+	if y := t.UTC().Year(); y < 1 || y > 9999 { // PostgreSQL has no year 0; four digits
 		return "", false
 	}
 	return formatTimestamp(t), true

@@ -236,9 +236,20 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			}
 		}
 		clear(rows)
-		res, err := wr.loadRequest(ctx, req, batched, rows)
+		res, err := wr.loadRequest(ctx, req, batched, rows, false)
 		if err == nil && isolate {
 			err = wr.flush(ctx) // the request's rows, inside its savepoint
+		}
+		if _, refused := wr.dest.refusal(err); refused && isolate {
+			// The database refused a record (a value, a name or a row it cannot hold): the
+			// request runs again a record at a time, and what the database refuses is rejected.
+			wr.queued.reset()
+			wr.cat.rollback(mark)
+			if rbErr := wr.exec(ctx, "ROLLBACK TO SAVEPOINT request"); rbErr != nil {
+				return wr.abort(batch, err)
+			}
+			clear(rows)
+			res, err = wr.loadRequest(ctx, req, batched, rows, true)
 		}
 		switch {
 		case err != nil && !isolate:
@@ -349,7 +360,10 @@ func (wr *writer) fail(batch []*loadRequest, err error) {
 
 // loadRequest inserts one request's records; records that cannot be loaded
 // go to _sdc_rejected.
-func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched string, rowsByTable map[string]int) (Result, error) {
+//
+// With byRecord, each record runs in a savepoint of its own and a record the database refuses
+// (see destination.refusal) goes to _sdc_rejected with the database's reason.
+func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched string, rowsByTable map[string]int, byRecord bool) (Result, error) {
 	var res Result
 	receivedAt := req.receivedAt.UTC()
 	arrival := receivedAt.UnixNano()
@@ -362,38 +376,87 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 	received := formatTimestamp(receivedAt)
 	wr.flat.receivedAt = receivedAt
 	for _, rec := range req.records {
-		mark := wr.cat.mark()
-		rows, pk, err := wr.flat.flatten(rec, req.target.PrimaryKey)
-		var rej *rejection
-		if errors.As(err, &rej) {
-			wr.cat.rollback(mark)
-			if err := wr.reject(ctx, rec, rej.reason, batched); err != nil {
+		if byRecord {
+			if err := wr.exec(ctx, "SAVEPOINT record"); err != nil {
 				return Result{}, err
 			}
-			res.Rejected++
+			loaded, err := wr.loadRecord(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, true)
+			if reason, refused := wr.dest.refusal(err); refused {
+				wr.queued.reset()
+				if err := wr.exec(ctx, "ROLLBACK TO SAVEPOINT record"); err != nil {
+					return Result{}, err
+				}
+				err = wr.reject(ctx, rec, "the database refused the record: "+reason, batched)
+				loaded = false
+			}
+			if err == nil {
+				err = wr.exec(ctx, "RELEASE SAVEPOINT record")
+			}
+			if err != nil {
+				return Result{}, err
+			}
+			if loaded {
+				res.Loaded++
+			} else {
+				res.Rejected++
+			}
 			continue
 		}
+		loaded, err := wr.loadRecord(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, false)
 		if err != nil {
 			return Result{}, err
 		}
-		for _, st := range wr.cat.schemaChanges() {
-			if err := wr.sess.exec(ctx, []byte(st.sql), st.args...); err != nil {
-				return Result{}, fmt.Errorf("schema change %q: %w", st.sql, err)
-			}
+		if loaded {
+			res.Loaded++
+		} else {
+			res.Rejected++
 		}
-		wr.cat.ddl = wr.cat.ddl[:0]
-
-		seq := max(arrival, wr.cat.lastSeq+1)
-		wr.cat.lastSeq = seq
-		for i := range rows {
-			if err := wr.insert(ctx, &rows[i], pk, seq, received, batched); err != nil {
-				return Result{}, err
-			}
-			rowsByTable[rows[i].table.name]++
-		}
-		res.Loaded++
 	}
 	return res, nil
+}
+
+// loadRecord flattens a record, runs its schema changes and queues its rows (with flush, it
+// inserts them too); a record the model rejects goes to _sdc_rejected (false, nil). On an error
+// the catalog is as it was before the record.
+func (wr *writer) loadRecord(ctx context.Context, rec Record, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, flush bool) (bool, error) {
+	mark := wr.cat.mark()
+	fail := func(err error) (bool, error) {
+		wr.cat.ddl = wr.cat.ddl[:0]
+		wr.cat.rollback(mark)
+		return false, err
+	}
+	rows, pk, err := wr.flat.flatten(rec, pkField)
+	var rej *rejection
+	if errors.As(err, &rej) {
+		wr.cat.rollback(mark)
+		return false, wr.reject(ctx, rec, rej.reason, batched)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	for _, st := range wr.cat.schemaChanges() {
+		if err := wr.sess.exec(ctx, []byte(st.sql), st.args...); err != nil {
+			return fail(fmt.Errorf("schema change %q: %w", st.sql, err))
+		}
+	}
+	wr.cat.ddl = wr.cat.ddl[:0]
+
+	seq := max(arrival, wr.cat.lastSeq+1)
+	wr.cat.lastSeq = seq
+	for i := range rows {
+		if err := wr.insert(ctx, &rows[i], pk, seq, received, batched); err != nil {
+			return fail(err)
+		}
+	}
+	if flush {
+		if err := wr.flush(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	for i := range rows {
+		rowsByTable[rows[i].table.name]++
+	}
+	return true, nil
 }
 
 // insert queues a row for a multi-row INSERT: rows of the same table and columns, the usual
