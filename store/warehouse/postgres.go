@@ -22,15 +22,19 @@ import (
 // PostgreSQL destination does: stitch_vero.data, its subtables, stitch_vero._sdc_rejected, and
 // the catalog beside them. Reads go through one shared pool; each writer holds one connection.
 type postgresDest struct {
-	db       *sql.DB
+	db       *sql.DB // the writers'
+	reads    *sql.DB // the dashboard's
 	describe string
 	url      string // without the password
 	address  string // as given, password included: for tests
 }
 
-// maxPostgresConns bounds the connections a warehouse opens: writers committing at once, and
-// the dashboard's reads.
-const maxPostgresConns = 16
+// maxPostgresConns and maxPostgresReadConns bound the connections a warehouse opens: for the
+// writers committing at once, and for the dashboard's reads.
+const (
+	maxPostgresConns     = 16
+	maxPostgresReadConns = 4
+)
 
 // OpenPostgres connects to the PostgreSQL database at address (a postgres:// URL or a
 // key=value string) and loads every schema there. Commits are synchronous whatever the server's default,
@@ -39,7 +43,7 @@ const maxPostgresConns = 16
 func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Options) (*Warehouse, error) {
 	cfg, err := pgx.ParseConfig(address)
 	if err != nil {
-		return nil, fmt.Errorf("warehouse: the PostgreSQL address cannot be read: %w", errors.Unwrap(err))
+		return nil, fmt.Errorf("warehouse: the PostgreSQL address cannot be read (postgres://user:password@host:5432/database): %s", parseProblem(err))
 	}
 	cfg.RuntimeParams["synchronous_commit"] = "on"
 	cfg.RuntimeParams["application_name"] = "hookhouse"
@@ -49,9 +53,17 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	db.SetMaxOpenConns(maxPostgresConns)
 	db.SetMaxIdleConns(maxPostgresConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	// The dashboard reads SELECT *, whose columns grow: its statements are not cached (a cached
+	// one fails once its table has gained a column), while the writers' INSERTs are.
+	readCfg := cfg.Copy()
+	readCfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	reads := stdlib.OpenDB(*readCfg)
+	reads.SetMaxOpenConns(maxPostgresReadConns)
+	reads.SetConnMaxIdleTime(5 * time.Minute)
 	var fsync string
 	if err := db.QueryRowContext(ctx, "SHOW fsync").Scan(&fsync); err != nil {
 		db.Close()
+		reads.Close()
 		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s: %w", describePostgres(cfg), err)
 	}
 	if log == nil {
@@ -61,8 +73,21 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 		log.Warn("warehouse: the PostgreSQL server runs with fsync off: a crash of its machine can lose acknowledged events",
 			"server", describePostgres(cfg))
 	}
-	dest := &postgresDest{db: db, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
+	dest := &postgresDest{db: db, reads: reads, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
 	return newWarehouse(dest, log, opts), nil
+}
+
+// parseProblem is what pgx found wrong in an address, without the address (it may hold the
+// password).
+func parseProblem(err error) string {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner.Error()
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return "not a PostgreSQL address"
 }
 
 // describePostgres names the server and database, never the password.
@@ -88,7 +113,7 @@ func passwordless(cfg *pgx.ConnConfig) string {
 
 func (d *postgresDest) Describe() string { return d.describe }
 
-func (d *postgresDest) close() error { return d.db.Close() }
+func (d *postgresDest) close() error { return errors.Join(d.db.Close(), d.reads.Close()) }
 
 func (d *postgresDest) ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
@@ -258,7 +283,7 @@ func (d *postgresDest) reader(ctx context.Context, schema string) (querier, func
 	if err != nil || !exists {
 		return nil, nil, false, err
 	}
-	return rebinding{d.db}, func() {}, true, nil
+	return rebinding{d.reads}, func() {}, true, nil
 }
 
 // rebinding is the shared pool, taking queries with ? placeholders.
