@@ -22,11 +22,12 @@ import (
 // PostgreSQL destination does: stitch_vero.data, its subtables, stitch_vero._sdc_rejected, and
 // the catalog beside them. Reads go through one shared pool; each writer holds one connection.
 type postgresDest struct {
-	db       *sql.DB // the writers'
-	reads    *sql.DB // the dashboard's
-	describe string
-	url      string // without the password
-	address  string // as given, password included: for tests
+	db          *sql.DB // the writers'
+	reads       *sql.DB // the dashboard's
+	busyTimeout time.Duration
+	describe    string
+	url         string // without the password
+	address     string // as given, password included: for tests
 }
 
 // maxPostgresConns and maxPostgresReadConns bound the connections a warehouse opens: for the
@@ -73,7 +74,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 		log.Warn("warehouse: the PostgreSQL server runs with fsync off: a crash of its machine can lose acknowledged events",
 			"server", describePostgres(cfg))
 	}
-	dest := &postgresDest{db: db, reads: reads, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
+	dest := &postgresDest{db: db, reads: reads, busyTimeout: opts.withDefaults().BusyTimeout, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
 	return newWarehouse(dest, log, opts), nil
 }
 
@@ -256,7 +257,8 @@ func (d *postgresDest) systemSQL(schema string) []string {
 const schemaLock = `SELECT pg_advisory_xact_lock(hashtext(?))`
 
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {
-	s := &postgresSession{db: d.db, schema: schema, rebound: make(map[string]string)}
+	s := &postgresSession{db: d.db, schema: schema, rebound: make(map[string]string),
+		lockTimeout: fmt.Sprintf("SET LOCAL lock_timeout = %d", d.busyTimeout.Milliseconds())}
 	// Under the schema's lock, so that two processes creating it at once do not collide.
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -331,10 +333,11 @@ const maxRebound = 256
 // prepares and caches each statement it runs on a connection, so the session only rewrites the
 // shared ? placeholders as $n, once per text.
 type postgresSession struct {
-	db      *sql.DB
-	conn    *sql.Conn // during a transaction
-	schema  string
-	rebound map[string]string
+	db          *sql.DB
+	lockTimeout string    // SET LOCAL lock_timeout = ...
+	conn        *sql.Conn // during a transaction
+	schema      string
+	rebound     map[string]string
 }
 
 func (s *postgresSession) queryer() interface {
@@ -365,6 +368,11 @@ func (s *postgresSession) begin(ctx context.Context) error {
 	}
 	s.conn = conn
 	err = s.exec(ctx, []byte("BEGIN"))
+	if err == nil {
+		// As SQLite's busy_timeout: an analyst's open transaction on a table (an ALTER TABLE
+		// waits for it) or another node holding the schema fails the batch, not hangs it.
+		err = s.exec(ctx, []byte(s.lockTimeout))
+	}
 	if err == nil {
 		err = s.exec(ctx, []byte(schemaLock), s.schema)
 	}

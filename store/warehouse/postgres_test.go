@@ -159,3 +159,26 @@ func TestBrowseAfterANewColumn(t *testing.T) {
 		})
 	}
 }
+
+// TestAnOpenTransactionDelaysWebhooksOnlyUntilBusyTimeout: an analyst's open transaction on
+// data (psql, a BI tool) makes the next schema change wait; the batch fails after BusyTimeout
+// (a 503 for the sender, who retries) instead of hanging, and loads once it is over (review).
+func TestAnOpenTransactionDelaysWebhooksOnlyUntilBusyTimeout(t *testing.T) {
+	w := openPostgresTest(t, Options{BusyTimeout: time.Second})
+	mustLoad(t, w, "locked", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1,"a":1}`))
+	tx, err := schemaDB(t, w, "locked").Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM data`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = w.Load(context.Background(), "locked", Target{PrimaryKey: "id"}, []Record{decodeOne(t, `{"id":2,"b":1}`)}, time.Now())
+	if d := time.Since(start); err == nil || d > 5*time.Second {
+		t.Fatalf("Load beside an open transaction: %v after %v, want a failure after about 1 s", err, d)
+	}
+	tx.Rollback()
+	mustLoad(t, w, "locked", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":2,"b":1}`))
+}

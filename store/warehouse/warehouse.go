@@ -46,7 +46,7 @@ type Options struct {
 	MaxTables   int           // per schema, data and its subtables; a record that would create more goes to _sdc_rejected
 	MaxQueue    int           // pending Loads per schema before Load returns ErrBusy
 	MaxBatch    int           // records per transaction; a single larger request is still committed whole
-	BusyTimeout time.Duration // how long a commit waits for a lock held by another process
+	BusyTimeout time.Duration // how long a commit waits for a lock held by another process or an open transaction (PostgreSQL's lock_timeout)
 	// DedupWindow is how long a delivery id is remembered (see Target.DeliveryID).
 	DedupWindow time.Duration
 	// The group commit delay: when a batch holds fewer requests than the last commit answered,
