@@ -42,9 +42,9 @@ func (h *Handler) DeleteIntegration(c echo.Context) error {
 			return err
 		}
 		err := h.Warehouse.Drop(ctx, in.Schema)
-		if errors.Is(err, warehouse.ErrForeignSchema) {
+		if errors.Is(err, warehouse.ErrForeignSchema) || errors.Is(err, warehouse.ErrSchemaInUse) {
 			return h.renderSettings(c, http.StatusConflict, in, settingsInput{name: in.Name, confirmSchema: typed}, "",
-				map[string]string{"confirm_schema": fmt.Sprintf("Schema %s holds tables hookhouse did not make, so it is not dropped. Delete the integration and keep the data, or drop the schema yourself.", in.Schema)})
+				map[string]string{"confirm_schema": fmt.Sprintf("The data was not dropped: %v. Delete the integration and keep the data, or drop the schema yourself.", err)})
 		}
 		if err != nil {
 			return fmt.Errorf("drop schema %s: %w", in.Schema, err)

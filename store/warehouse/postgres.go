@@ -299,25 +299,45 @@ func (r rebinding) QueryRowContext(ctx context.Context, query string, args ...an
 	return r.db.QueryRowContext(ctx, rebind(query), args...)
 }
 
-// drop deletes the schema with everything in it, if it is hookhouse's.
+// drop deletes the schema with everything in it, if it is hookhouse's and nothing outside it
+// depends on it (DROP SCHEMA ... CASCADE would take another schema's views along).
 func (d *postgresDest) drop(ctx context.Context, schema string) error {
 	if err := d.mustBeOurs(ctx, d.db, schema); err != nil {
 		return err
 	}
-	_, err := d.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(schema)+` CASCADE`)
+	var dependents sql.NullString
+	err := d.db.QueryRowContext(ctx, `SELECT string_agg(DISTINCT v.oid::regclass::text, ', ')
+		FROM pg_namespace n
+		JOIN pg_class t ON t.relnamespace = n.oid
+		JOIN pg_depend dep ON dep.refobjid = t.oid AND dep.classid = 'pg_rewrite'::regclass
+		JOIN pg_rewrite r ON r.oid = dep.objid
+		JOIN pg_class v ON v.oid = r.ev_class
+		WHERE n.nspname = $1 AND v.relnamespace <> n.oid`, schema).Scan(&dependents)
+	if err != nil {
+		return err
+	}
+	if dependents.Valid {
+		return fmt.Errorf("%w: %s is used by %s; drop those first", ErrSchemaInUse, schema, dependents.String)
+	}
+	_, err = d.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(schema)+` CASCADE`)
 	return err
 }
 
-// ErrForeignSchema is returned for a PostgreSQL schema that holds tables hookhouse did not
+// ErrForeignSchema is returned for a PostgreSQL schema that holds objects hookhouse did not
 // make: it neither loads into it nor drops it.
-var ErrForeignSchema = errors.New("the PostgreSQL schema holds tables hookhouse did not make")
+var ErrForeignSchema = errors.New("the PostgreSQL schema holds objects hookhouse did not make")
 
-// mustBeOurs refuses a schema that exists with tables but without hookhouse's catalog: the
-// database's owner made it for something else, and DROP SCHEMA ... CASCADE would take it all.
+// ErrSchemaInUse is returned when views of other schemas are built on a schema to be dropped.
+var ErrSchemaInUse = errors.New("other schemas' views use the PostgreSQL schema")
+
+// mustBeOurs refuses a schema that exists with objects (tables, views, functions, types) but
+// without hookhouse's catalog: the database's owner made it for something else, and DROP
+// SCHEMA ... CASCADE would take it all.
 func (d *postgresDest) mustBeOurs(ctx context.Context, q querier, schema string) error {
 	var foreign bool
 	err := q.QueryRowContext(ctx, `SELECT to_regclass($1) IS NULL AND EXISTS (
-		SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2)`,
+		SELECT 1 FROM pg_depend dep JOIN pg_namespace n ON n.oid = dep.refobjid
+		WHERE dep.refclassid = 'pg_namespace'::regclass AND n.nspname = $2)`,
 		tableName(d, schema, tablesCatalog), schema).Scan(&foreign)
 	if err == nil && foreign {
 		err = fmt.Errorf("%w: %s (name the integration otherwise)", ErrForeignSchema, schema)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,4 +182,40 @@ func TestAnOpenTransactionDelaysWebhooksOnlyUntilBusyTimeout(t *testing.T) {
 	}
 	tx.Rollback()
 	mustLoad(t, w, "locked", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":2,"b":1}`))
+}
+
+// TestDropLeavesOtherSchemasAlone: DROP SCHEMA ... CASCADE would take a view another schema
+// built on the integration's tables, and a schema of only someone's functions looks empty to
+// pg_class (review): neither is dropped.
+func TestDropLeavesOtherSchemasAlone(t *testing.T) {
+	w := openPostgresTest(t, Options{})
+	ctx := context.Background()
+	mustLoad(t, w, "used", Target{}, Record{"a": int64(1)})
+	db := schemaDB(t, w, "used")
+	for _, q := range []string{
+		`CREATE SCHEMA reporting`, `CREATE VIEW reporting.daily AS SELECT count(*) AS n FROM used.data`,
+		`CREATE SCHEMA util`, `CREATE FUNCTION util.answer() RETURNS int LANGUAGE sql AS 'SELECT 42'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	if err := w.Drop(ctx, "used"); !errors.Is(err, ErrSchemaInUse) || !strings.Contains(err.Error(), "reporting.daily") {
+		t.Fatalf("Drop of a schema a view uses: %v, want ErrSchemaInUse naming reporting.daily", err)
+	}
+	if _, err := w.Load(ctx, "util", Target{}, []Record{{"a": int64(1)}}, time.Now()); !errors.Is(err, ErrForeignSchema) {
+		t.Fatalf("Load into a schema of functions: %v, want ErrForeignSchema", err)
+	}
+	if err := w.Drop(ctx, "util"); !errors.Is(err, ErrForeignSchema) {
+		t.Fatalf("Drop of a schema of functions: %v", err)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM pg_views WHERE schemaname = 'reporting'`) + queryInt(t, db, `SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'util'`); n != 2 {
+		t.Fatalf("the view and the function: %d of 2 left", n)
+	}
+	if _, err := db.Exec(`DROP VIEW reporting.daily`); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Drop(ctx, "used"); err != nil {
+		t.Fatalf("Drop once nothing uses it: %v", err)
+	}
 }
