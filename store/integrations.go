@@ -13,6 +13,8 @@ import (
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
 // Integration errors.
@@ -125,6 +127,9 @@ func ValidatePrimaryKey(key string) error {
 		if unicode.IsControl(r) {
 			return errors.New("The Primary Key cannot contain control characters.")
 		}
+	}
+	if problem := warehouse.PrimaryKeyProblem(key); problem != "" {
+		return fmt.Errorf("The Primary Key %s cannot name a column: %s.", key, problem)
 	}
 	return nil
 }

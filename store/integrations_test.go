@@ -362,3 +362,17 @@ func TestTargetCacheDropsLookupsThatRacedAWrite(t *testing.T) {
 		t.Fatal("forget kept an entry")
 	}
 }
+
+// TestPrimaryKeysTheNamingRulesRefuse: a primary key whose column could not be named, or
+// whose subtables' source key column would pass 63 characters, is refused when the
+// integration is saved, not by rejecting every record later (review).
+func TestPrimaryKeysTheNamingRulesRefuse(t *testing.T) {
+	for key, ok := range map[string]bool{
+		"id": true, "message_id": true, "userId": true, "_id": true,
+		"ключ": false, "123": false, "_sdc_id": false, "id__st": false, strings.Repeat("k", 48): false, strings.Repeat("k", 47): true,
+	} {
+		if err := ValidatePrimaryKey(key); (err == nil) != ok {
+			t.Errorf("ValidatePrimaryKey(%q) = %v, want ok=%v", key, err, ok)
+		}
+	}
+}

@@ -152,6 +152,20 @@ func appendIdent(b []byte, name string) []byte {
 	return append(b, '"')
 }
 
+// PrimaryKeyProblem says why field cannot be a primary key by the naming rules (its column
+// must have a name, and _sdc_source_key_<column> of the subtables must fit 63 characters), or
+// "": checked when an integration is saved, so that its records are not all rejected later.
+func PrimaryKeyProblem(field string) string {
+	name := columnName(joinPath("", field))
+	if reason := nameProblem(name); reason != "" {
+		return reason
+	}
+	if source := "_sdc_source_key_" + name; len(source) > MaxIdentifierLen {
+		return fmt.Sprintf("its column %s would make the subtables' column %s longer than %d characters", name, clip(source), MaxIdentifierLen)
+	}
+	return ""
+}
+
 // clip shortens s for a reject reason: a key may be megabytes long.
 func clip(s string) string {
 	const keep = 60
