@@ -90,7 +90,7 @@ var hostileBodies = []hostileBody{
 		check: `SELECT COUNT(*) = 1 FROM _sdc_rejected WHERE reason LIKE '%NUL character%'`},
 	{name: "keys that clash in SQLite's case-insensitive names: a field collision", contentType: "application/json", status: 200, rejected: 1,
 		body:  func() []byte { return []byte(`{"Email":"a","email":"b","EMAIL":"c","e-mail":"d"}`) },
-		check: `SELECT COUNT(*) = 1 FROM _sdc_rejected WHERE reason LIKE 'field collision on %'`},
+		check: `SELECT COUNT(*) = 1 FROM _sdc_rejected WHERE reason LIKE 'Field collision on %'`},
 	{name: "SQL keywords, quotes and brackets as keys", contentType: "application/json", status: 200, loaded: 1,
 		body: func() []byte {
 			return []byte(`{"select":1,"from":2,"table":3,"\"quoted\"":4,"[bracket]":5,"back` + "`" + `tick":6,"'; DROP TABLE data; --":7,"order by":8}`)

@@ -213,7 +213,7 @@ func (c *catalog) subtable(parent *table, path string, at time.Time) (*table, er
 		return nil, reject("array %s: table name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxTableNameLen)
 	}
 	if existing, taken := c.tableTaken(name); taken {
-		return nil, reject("field collision on table %s: array %s would be the table %s", clip(name), clip(displayPath(path)), clip(existing))
+		return nil, reject("Field collision on table %s: array %s would be the table %s", clip(name), clip(displayPath(path)), clip(existing))
 	}
 	if len(c.tables) >= c.maxTables {
 		return nil, reject("array %s: table %s would make more than the %d tables a schema may have", clip(displayPath(path)), name, c.maxTables)
@@ -341,11 +341,11 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 func collision(t *table, path, name, existing string) error {
 	for key, col := range t.columns {
 		if col.name == existing {
-			return reject("field collision on %s: fields %s and %s would both be column %s of table %s",
+			return reject("Field collision on %s: fields %s and %s would both be column %s of table %s",
 				clip(name), clip(displayPath(key.path)), clip(displayPath(path)), clip(existing), t.name)
 		}
 	}
-	return reject("field collision on %s: field %s would be column %s of table %s, which hookhouse keeps for itself",
+	return reject("Field collision on %s: field %s would be column %s of table %s, which hookhouse keeps for itself",
 		clip(name), clip(displayPath(path)), existing, t.name)
 }
 

@@ -36,7 +36,7 @@ var stitchCases = []stitchCase{
 			"triggerevent": "string", "dataFields__campaignId": "integer",
 		}}},
 		on: map[string]stitchWant{"sqlite": { // CUSTOMER ID and customer id are one name there
-			rejected: []string{"field collision on customer id: fields CUSTOMER! ID and customer id would both be column CUSTOMER ID of table data"},
+			rejected: []string{"Field collision on customer id: fields CUSTOMER! ID and customer id would both be column CUSTOMER ID of table data"},
 		}},
 	},
 	{
@@ -64,9 +64,9 @@ var stitchCases = []stitchCase{
 		records: []string{`{"a":{"b":1},"a__b":2}`, `{"a__b":3}`, `{"x":1}`, `{"a":{"b":4}}`, `{"__sdc_primary_key":1}`},
 		want: stitchWant{
 			columns: map[string]map[string]string{"data": {"a__b": "integer", "x": "integer"}},
-			rejected: []string{"field collision on a__b: fields a.b and a__b would both be column a__b of table data",
-				"field collision on a__b: fields a__b and a.b would both be column a__b of table data",
-				"field collision on __sdc_primary_key: field __sdc_primary_key would be column __sdc_primary_key of table data, which hookhouse keeps for itself"},
+			rejected: []string{"Field collision on a__b: fields a.b and a__b would both be column a__b of table data",
+				"Field collision on a__b: fields a__b and a.b would both be column a__b of table data",
+				"Field collision on __sdc_primary_key: field __sdc_primary_key would be column __sdc_primary_key of table data, which hookhouse keeps for itself"},
 		},
 	},
 	{
@@ -74,7 +74,7 @@ var stitchCases = []stitchCase{
 		records: []string{`{"id":1,"Id":2}`},
 		want:    stitchWant{columns: map[string]map[string]string{"data": {"id": "integer", "Id": "integer"}}},
 		on: map[string]stitchWant{"sqlite": {
-			rejected: []string{"field collision on Id: fields id and Id would both be column id of table data"},
+			rejected: []string{"Field collision on Id: fields id and Id would both be column id of table data"},
 		}},
 	},
 	{
@@ -118,7 +118,7 @@ var stitchCases = []stitchCase{
 		records: []string{`{"a":{"b":[1]}}`, `{"a__b":[2]}`},
 		want: stitchWant{
 			columns:  map[string]map[string]string{"data": {}, "data__a__b": {"value": "integer"}},
-			rejected: []string{"field collision on table data__a__b: array a__b would be the table data__a__b"},
+			rejected: []string{"Field collision on table data__a__b: array a__b would be the table data__a__b"},
 		},
 	},
 	{
