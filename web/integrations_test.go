@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/pgtest"
@@ -600,5 +603,41 @@ func TestPostgresWarehouseIsNamedWithoutItsPassword(t *testing.T) {
 	}
 	if strings.Contains(app.Logs.String(), "hunter2") {
 		t.Fatal("the log shows the warehouse's password")
+	}
+}
+
+// TestDeleteWithDataDropsThePostgresSchema: on a PostgreSQL warehouse, "Delete integration
+// and data" drops the schema (DROP SCHEMA ... CASCADE), and the schema name can be used again.
+func TestDeleteWithDataDropsThePostgresSchema(t *testing.T) {
+	dbURL := pgtest.Start(t)
+	app := newTestAppOn(t, dbURL, slog.LevelDebug, warehouse.Options{}, web.Config{})
+	c := app.signedInClient(t)
+	_, webhookURL := mustAdd(t, c, "vero", "Stitch Vero")
+	if status := postEvent(t, webhookURL); status != http.StatusOK {
+		t.Fatalf("webhook: %d", status)
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schemas := func() int {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = 'stitch_vero'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if schemas() != 1 {
+		t.Fatal("no schema stitch_vero after a webhook")
+	}
+	c.get("/integrations/1/settings")
+	expectRedirect(t, c.post("/integrations/1/delete", url.Values{"confirm_schema": {"stitch_vero"}, "data": {"drop"}}), "/integrations")
+	if schemas() != 0 {
+		t.Fatal("Delete integration and data left the schema")
+	}
+	_, webhookURL = mustAdd(t, c, "vero", "Stitch Vero")
+	if status := postEvent(t, webhookURL); status != http.StatusOK {
+		t.Fatalf("webhook to the new integration of the same schema: %d", status)
 	}
 }
