@@ -376,33 +376,11 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 	received := formatTimestamp(receivedAt)
 	wr.flat.receivedAt = receivedAt
 	for _, rec := range req.records {
+		load := wr.loadRecord
 		if byRecord {
-			if err := wr.exec(ctx, "SAVEPOINT record"); err != nil {
-				return Result{}, err
-			}
-			loaded, err := wr.loadRecord(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, true)
-			if reason, refused := wr.dest.refusal(err); refused {
-				wr.queued.reset()
-				if err := wr.exec(ctx, "ROLLBACK TO SAVEPOINT record"); err != nil {
-					return Result{}, err
-				}
-				err = wr.reject(ctx, rec, "the database refused the record: "+reason, batched)
-				loaded = false
-			}
-			if err == nil {
-				err = wr.exec(ctx, "RELEASE SAVEPOINT record")
-			}
-			if err != nil {
-				return Result{}, err
-			}
-			if loaded {
-				res.Loaded++
-			} else {
-				res.Rejected++
-			}
-			continue
+			load = wr.loadRecordAlone
 		}
-		loaded, err := wr.loadRecord(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, false)
+		loaded, err := load(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, byRecord)
 		if err != nil {
 			return Result{}, err
 		}
@@ -413,6 +391,26 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 		}
 	}
 	return res, nil
+}
+
+// loadRecordAlone is loadRecord in a savepoint of its own: a record the database refuses (see
+// destination.refusal) goes to _sdc_rejected with the database's reason.
+func (wr *writer) loadRecordAlone(ctx context.Context, rec Record, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, _ bool) (bool, error) {
+	if err := wr.exec(ctx, "SAVEPOINT record"); err != nil {
+		return false, err
+	}
+	loaded, err := wr.loadRecord(ctx, rec, pkField, arrival, received, batched, rowsByTable, true)
+	if reason, refused := wr.dest.refusal(err); refused {
+		wr.queued.reset()
+		if err := wr.exec(ctx, "ROLLBACK TO SAVEPOINT record"); err != nil {
+			return false, err
+		}
+		loaded, err = false, wr.reject(ctx, rec, "the database refused the record: "+reason, batched)
+	}
+	if err == nil {
+		err = wr.exec(ctx, "RELEASE SAVEPOINT record")
+	}
+	return loaded, err
 }
 
 // loadRecord flattens a record, runs its schema changes and queues its rows (with flush, it
