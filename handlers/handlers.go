@@ -34,6 +34,7 @@ type Store interface {
 	accounts
 	pinger
 	integrationReader
+	integrationLister
 	integrationCreator
 	integrationRenamer
 	integrationPauser

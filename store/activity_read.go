@@ -101,8 +101,14 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 }
 
 // Activity returns the recent traffic of each of the user's integrations, by integration id,
-// as of now.
+// as of now. Pages that show only some integrations use ActivityOf.
 func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity, error) {
+	return s.activity(ctx, userID, nil)
+}
+
+// activity computes Activity for the user's integrations in ids, or all of them when ids is
+// nil, in two queries whatever their number.
+func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[int64]*Activity, error) {
 	now := s.now()
 	first := now.Truncate(time.Hour).Add(-23 * time.Hour)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
@@ -111,15 +117,40 @@ func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity
 		since = midnight
 	}
 	out := map[int64]*Activity{}
+	if ids != nil && len(ids) == 0 {
+		return out, nil
+	}
 	get := func(id int64) *Activity {
 		if out[id] == nil {
 			out[id] = &Activity{}
 		}
 		return out[id]
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT h.integration_id, h.hour, h.rows, h.requests, h.errors
+	hourly := `SELECT h.integration_id, h.hour, h.rows, h.requests, h.errors
 		FROM hourly_activity h JOIN integrations i ON i.id = h.integration_id
-		WHERE i.user_id = ? AND h.hour >= ?`, userID, hourOf(since))
+		WHERE i.user_id = ? AND h.hour >= ?`
+	args := []any{userID, hourOf(since)}
+	// The newest batch that loaded rows, per integration.
+	last := `SELECT l.integration_id, l.committed_at, l.rows_by_table FROM load_reports l
+		JOIN (SELECT r.integration_id, MAX(r.id) AS id FROM load_reports r JOIN integrations i ON i.id = r.integration_id
+			WHERE i.user_id = ? AND r.records > 0 GROUP BY r.integration_id) last ON last.id = l.id`
+	lastArgs := []any{userID}
+	if ids != nil {
+		list, err := idList(ids)
+		if err != nil {
+			return nil, err
+		}
+		hourly += " AND h.integration_id IN (SELECT value FROM json_each(?))"
+		args = append(args, list)
+		// One backwards index walk per listed integration, stopping at its newest such batch,
+		// instead of grouping every batch of every integration.
+		last = `SELECT l.integration_id, l.committed_at, l.rows_by_table
+			FROM json_each(?) x JOIN integrations i ON i.id = x.value AND i.user_id = ?
+			JOIN load_reports l ON l.id = (SELECT r.id FROM load_reports r
+				WHERE r.integration_id = i.id AND r.records > 0 ORDER BY r.id DESC LIMIT 1)`
+		lastArgs = []any{list, userID}
+	}
+	rows, err := s.read.QueryContext(ctx, hourly, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +173,7 @@ func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity
 		if !at.Before(midnight) {
 			a.RowsToday += n
 		}
-		if !at.Before(now.Truncate(time.Hour).Add(-time.Hour)) {
+		if !at.Before(errorWindowStart(now)) {
 			a.RequestsLastHour += requests
 			a.ErrorsLastHour += errs
 		}
@@ -152,10 +183,7 @@ func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity
 	}
 	rows.Close()
 
-	// The newest batch that loaded rows, per integration.
-	rows, err = s.read.QueryContext(ctx, `SELECT l.integration_id, l.committed_at, l.rows_by_table FROM load_reports l
-		JOIN (SELECT r.integration_id, MAX(r.id) AS id FROM load_reports r JOIN integrations i ON i.id = r.integration_id
-			WHERE i.user_id = ? AND r.records > 0 GROUP BY r.integration_id) last ON last.id = l.id`, userID)
+	rows, err = s.read.QueryContext(ctx, last, lastArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +202,10 @@ func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity
 	}
 	return out, rows.Err()
 }
+
+// errorWindowStart is the first hour counted as "the last hour": the current and the previous
+// clock hour, so an error a minute before the hour turns does not vanish at once.
+func errorWindowStart(now time.Time) time.Time { return now.Truncate(time.Hour).Add(-time.Hour) }
 
 // lastTable names the table a batch loaded: data when it got rows, else the first subtable
 // (by name) that did.
