@@ -140,25 +140,34 @@ func TestActivityOfReadsOnlyTheGivenIntegrations(t *testing.T) {
 	}
 }
 
-// The list finds failing integrations through the partial index, not by reading every hour.
-func TestListIntegrationsUsesTheErrorsIndex(t *testing.T) {
+// The list reads indexes: failing integrations through the partial index on hours with
+// errors, counts and pages through integrations_list_idx, in its order (no sorting).
+func TestListIntegrationsUsesItsIndexes(t *testing.T) {
 	s, owner, _ := listFixture(t)
-	rows, err := s.read.Query("EXPLAIN QUERY PLAN "+listedIntegrations+"SELECT status, COUNT(*) FROM listed GROUP BY status", "2026-01-01T00", owner, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+	plan := func(query string, args ...any) string {
+		t.Helper()
+		rows, err := s.read.Query("EXPLAIN QUERY PLAN "+query, args...)
+		if err != nil {
 			t.Fatal(err)
 		}
-		plan = append(plan, detail)
+		defer rows.Close()
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		return strings.Join(plan, "\n")
 	}
-	p := strings.Join(plan, "\n")
-	if !strings.Contains(p, "hourly_activity_errors_idx") || !strings.Contains(p, "integrations_user_idx") {
-		t.Fatalf("query plan:\n%s", p)
+	counts := plan(s.countListQuery(), "2026-01-01T00", owner, "")
+	if !strings.Contains(counts, "hourly_activity_errors_idx") || !strings.Contains(counts, "COVERING INDEX integrations_list_idx") {
+		t.Errorf("counting by status:\n%s", counts)
+	}
+	page := plan(s.restOfListQuery(), "2026-01-01T00", owner, "", "", 50, 0)
+	if !strings.Contains(page, "USING INDEX integrations_list_idx") || strings.Contains(page, "TEMP B-TREE") {
+		t.Errorf("a page:\n%s", page)
 	}
 }
