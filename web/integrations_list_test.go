@@ -32,13 +32,16 @@ type listSeed struct {
 func seedIntegrations(t testing.TB, app *testApp, seed listSeed) {
 	t.Helper()
 	ctx := t.Context()
+	ids := make([]int64, seed.n+1) // ids[i] is integration i's id
 	for i := 1; i <= seed.n; i++ {
 		name := fmt.Sprintf("Mandrill transactional email, EU region, marketing team %04d", i)
-		if _, _, _, err := app.Store.CreateIntegration(ctx, store.NewIntegration{
+		in, _, _, err := app.Store.CreateIntegration(ctx, store.NewIntegration{
 			UserID: 1, Name: name, Source: "mandrill", Schema: fmt.Sprintf("mandrill_eu_marketing_%04d", i),
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		ids[i] = in.ID
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(app.DataDir, "hookhouse.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -62,21 +65,22 @@ func seedIntegrations(t testing.TB, app *testApp, seed listSeed) {
 	firstFailing := seed.n - seed.failing + 1
 	firstWaiting := firstFailing - seed.waiting
 	firstPaused := firstWaiting - seed.paused
-	for id := 1; id <= seed.n; id++ {
-		if id >= firstWaiting && id < firstFailing {
+	for n := 1; n <= seed.n; n++ {
+		id := ids[n]
+		if n >= firstWaiting && n < firstFailing {
 			continue // nothing arrived
 		}
-		exec("UPDATE integrations SET last_event_at = ? WHERE id = ?", ts(now.Add(-time.Duration(id)*time.Minute)), id)
-		if id >= firstPaused && id < firstWaiting {
+		exec("UPDATE integrations SET last_event_at = ? WHERE id = ?", ts(now.Add(-time.Duration(n)*time.Minute)), id)
+		if n >= firstPaused && n < firstWaiting {
 			exec("UPDATE integrations SET paused_at = ? WHERE id = ?", ts(now), id)
 		}
 		for h := range 24 {
 			errs := 0
-			if id >= firstFailing && h == 0 {
+			if n >= firstFailing && h == 0 {
 				errs = 3
 			}
 			exec("INSERT INTO hourly_activity (integration_id, hour, rows, requests, errors) VALUES (?, ?, ?, ?, ?)",
-				id, hour(now.Add(-time.Duration(h)*time.Hour)), 10+id%7*h, 10+errs, errs)
+				id, hour(now.Add(-time.Duration(h)*time.Hour)), 10+n%7*h, 10+errs, errs)
 		}
 		for r := range seed.reports {
 			exec(`INSERT INTO load_reports (integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added)
