@@ -4,9 +4,24 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
+
+// waitForFocus waits for the browser to focus the element with id: autofocus applies at the
+// next rendering after the page loads, not at once.
+func (b *browserSession) waitForFocus(id string) {
+	b.t.Helper()
+	deadline := time.Now().Add(actionTimeout)
+	for run(b, "read the focus", chromedp.Evaluate[string](`document.activeElement.id`)) != id {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the focus never came to #%s", id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.do("let the page scroll", chromedp.Evaluate[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise))
+}
 
 // focusedError reports the focused field and whether the message it points to is on screen.
 func (b *browserSession) focusedError() (field string, visible bool, message string) {
@@ -40,6 +55,7 @@ func TestJourneyErrorsWhereTheEyeIs(t *testing.T) {
 		// Add Integration with an empty name.
 		b.navigate("/integrations/new/vero")
 		b.submit(`[data-testid="save-integration"]`)
+		b.waitForFocus("name")
 		field, visible, msg := b.focusedError()
 		if field != "name (invalid)" || !visible || !strings.Contains(msg, "Enter an integration name") {
 			t.Fatalf("%d px, empty name: focus on %q, message %q visible %v", w, field, msg, visible)
@@ -56,6 +72,7 @@ func TestJourneyErrorsWhereTheEyeIs(t *testing.T) {
 		b.navigate("/integrations/1/settings")
 		b.fill("#confirm_schema", "stitch_ver")
 		b.submit(`[data-testid="delete-keep"]`)
+		b.waitForFocus("confirm_schema")
 		if got := run(b, "read the scroll position", chromedp.Evaluate[float64](`window.scrollY`)); got == 0 {
 			t.Errorf("%d px: the page came back at the top", w)
 		}
