@@ -35,7 +35,7 @@ func (h *Handler) Integrations(c echo.Context) error {
 	ctx := c.Request().Context()
 	search := strings.TrimSpace(c.QueryParam("q"))
 	status := store.IntegrationStatus(c.QueryParam("status"))
-	if !slices.Contains(store.IntegrationStatuses, status) {
+	if !slices.Contains(store.IntegrationStatuses(), status) {
 		status = store.StatusAny
 	}
 	page, err := strconv.Atoi(c.QueryParam("page"))

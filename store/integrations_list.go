@@ -20,7 +20,9 @@ const (
 )
 
 // IntegrationStatuses are the statuses in the order the list's filter offers them.
-var IntegrationStatuses = []IntegrationStatus{StatusErrors, StatusWaiting, StatusPaused, StatusActive}
+func IntegrationStatuses() []IntegrationStatus {
+	return []IntegrationStatus{StatusErrors, StatusWaiting, StatusPaused, StatusActive}
+}
 
 // MaxListPageSize bounds one page of the integrations list.
 const MaxListPageSize = 200
@@ -81,7 +83,7 @@ func (s *Store) ListIntegrations(ctx context.Context, userID int64, q Integratio
 		Scan(&counts[0], &counts[1], &counts[2], &counts[3]); err != nil {
 		return IntegrationList{}, err
 	}
-	for i, st := range IntegrationStatuses {
+	for i, st := range IntegrationStatuses() {
 		if counts[i] > 0 {
 			out.Counts[st] = counts[i]
 		}

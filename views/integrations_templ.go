@@ -96,7 +96,7 @@ func IntegrationsPage(p IntegrationsProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" placeholder=\"Name or schema\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"search\"></div><div class=\"list-filter-field\"><label for=\"status\">Status</label> <select id=\"status\" name=\"status\" data-autosubmit data-testid=\"status-filter\"><option value=\"\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" placeholder=\"Name or schema\" maxlength=\"100\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"search\"></div><div class=\"list-filter-field\"><label for=\"status\">Status</label> <select id=\"status\" name=\"status\" data-autosubmit data-testid=\"status-filter\"><option value=\"\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -123,7 +123,7 @@ func IntegrationsPage(p IntegrationsProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				for _, st := range store.IntegrationStatuses {
+				for _, st := range store.IntegrationStatuses() {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<option value=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -405,7 +405,7 @@ func IntegrationsPage(p IntegrationsProps) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						templ_7745c5c3_Err = hourlyChart(row.Activity, hours).Render(ctx, templ_7745c5c3_Buffer)
+						templ_7745c5c3_Err = compactChart(row.Activity, hours).Render(ctx, templ_7745c5c3_Buffer)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
