@@ -53,8 +53,9 @@ func TestJourneyFindingAnIntegration(t *testing.T) {
 	// Filter: choosing a status applies it at once (static/app.js), the search cleared first.
 	b.click(`[data-testid="clear-filter"]`)
 	b.expectPath("/integrations")
-	b.do("choose Paused", chromedp.SetValue(chromedp.CSS(`[data-testid="status-filter"]`), "paused"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="status-filter"]').dispatchEvent(new Event("change", {bubbles: true}))`))
+	b.do("choose Paused", chromedp.WaitReady(chromedp.CSS(`[data-testid="status-filter"]`)),
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('[data-testid="status-filter"]');
+			s.value = "paused"; s.dispatchEvent(new Event("change", {bubbles: true})) })()`))
 	b.expectPath("/integrations?q=&status=paused")
 	if got := b.text(`[data-testid="list-summary"]`); got != "2 integrations: Paused" {
 		t.Fatalf("the paused filter says %q", got)
