@@ -10,16 +10,13 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// phoneWidths are the narrow screens every page must fit without scrolling sideways.
-var phoneWidths = []int64{390, 360}
-
 // fits checks, at each phone width, that the page does not scroll sideways (wide tables
 // scroll inside their own box instead) and that the first thing the keyboard reaches is the
 // skip link. With HOOKHOUSE_PHONE_SHOTS set it saves a screenshot at 390 px there.
 func (b *browserSession) fits(name string) {
 	b.t.Helper()
 	shots := os.Getenv("HOOKHOUSE_PHONE_SHOTS")
-	for _, w := range phoneWidths {
+	for _, w := range []int64{390, 360} { // phones every page must fit without scrolling sideways
 		b.do(fmt.Sprintf("resize to %d px", w), chromedp.EmulateViewport(w, 800))
 		over := run(b, "measure "+name, chromedp.Evaluate[string](`(() => {
 			const d = document.documentElement;
