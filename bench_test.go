@@ -18,13 +18,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
 )
 
 // BenchmarkIngest compares the real hookhouse binary's webhook endpoint (every acknowledged
-// event fsynced) with a bare net/http server that only reads the body and answers 200. Each
-// runs in a process of its own on 127.0.0.1, as a deployed server would; this process is the
-// client of both: 64 concurrent keep-alive connections posting a Vero event. Rounds alternate
-// between the two to share the machine's noise; medians are reported.
+// event committed to disk) on its two warehouses, the SQLite files and a PostgreSQL database,
+// with a bare net/http server that only reads the body and answers 200. Each runs in a process
+// of its own on 127.0.0.1, as a deployed server would (PostgreSQL too, on the same 2 cores);
+// this process is the client of all: 64 concurrent keep-alive connections posting a Vero
+// event. Rounds alternate between them to share the machine's noise; medians are reported,
+// the PostgreSQL warehouse's with a pg- prefix.
 //
 //	go test -run '^$' -bench Ingest -benchtime 20000x .
 func BenchmarkIngest(b *testing.B) {
@@ -34,14 +38,16 @@ func BenchmarkIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	bareURL, barePID := startBareServer(b)
-	s := startServer(b, filepath.Join(b.TempDir(), "data"), append(adminEnv, "HOOKHOUSE_METRICS_TOKEN="+metricsToken)...)
-	hookURL := addIntegration(b, s, "vero", "Stitch Vero", "")
+	env := append(adminEnv, "HOOKHOUSE_METRICS_TOKEN="+metricsToken)
+	servers := []*benchServer{{name: ""}, {name: "pg-", env: []string{"HOOKHOUSE_WAREHOUSE=" + pgtest.Start(b)}}}
+	for _, hs := range servers {
+		hs.server = startServer(b, filepath.Join(b.TempDir(), "data"), append(env, hs.env...)...)
+		hs.url = addIntegration(b, hs.server, "vero", "Stitch Vero", "")
+	}
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: connections, MaxConnsPerHost: connections}}
-	var bareRates, hookRates []float64
-	var bareCPU, hookCPU, bareClient, hookClient time.Duration
-	var latencies []time.Duration
-	var allocs float64
+	var bareRates []float64
+	var bareCPU, bareClient time.Duration
 	b.ResetTimer()
 	for range rounds {
 		cpu0 := processCPU(barePID)
@@ -50,35 +56,64 @@ func BenchmarkIngest(b *testing.B) {
 		bareCPU += processCPU(barePID) - cpu0
 		bareClient += processCPU(os.Getpid()) - client0
 		bareRates = append(bareRates, rate)
-		cpu0 = processCPU(s.cmd.Process.Pid)
-		client0 = processCPU(os.Getpid())
-		mallocs0 := serverMetric(b, s.URL, metricsToken, "go_memstats_mallocs_total")
-		rate, lat := drive(b, client, hookURL, payload, connections, b.N)
-		allocs += serverMetric(b, s.URL, metricsToken, "go_memstats_mallocs_total") - mallocs0
-		hookCPU += processCPU(s.cmd.Process.Pid) - cpu0
-		hookClient += processCPU(os.Getpid()) - client0
-		hookRates = append(hookRates, rate)
-		latencies = append(latencies, lat...)
+		for _, hs := range servers {
+			hs.round(b, client, payload, connections, metricsToken)
+		}
 	}
 	b.StopTimer()
-	slices.Sort(latencies)
-	hook, base := median(hookRates), median(bareRates)
-	b.ReportMetric(hook, "events/s")
+	base := median(bareRates)
 	b.ReportMetric(base, "bare-events/s")
-	b.ReportMetric(hook/base, "ratio")
-	b.ReportMetric(ms(latencies[len(latencies)/2]), "p50-ms")
-	b.ReportMetric(ms(latencies[len(latencies)*99/100]), "p99-ms")
-	b.ReportMetric(serverMetric(b, s.URL, metricsToken, "hookhouse_batch_records_sum")/
-		serverMetric(b, s.URL, metricsToken, "hookhouse_batch_records_count"), "events/commit")
-	// The server's Go heap allocations: a steadier measure of its work than CPU time.
-	b.ReportMetric(allocs/float64(rounds*b.N), "allocs/event")
-	if hookCPU > 0 { // Linux: CPU time (user and system) per request of each server, and of this client
-		b.ReportMetric(float64(hookCPU.Microseconds())/float64(rounds*b.N), "cpu-us/event")
+	for _, hs := range servers {
+		hs.report(b, base, rounds, metricsToken)
+	}
+	if bareCPU > 0 {
 		b.ReportMetric(float64(bareCPU.Microseconds())/float64(rounds*b.N), "bare-cpu-us/event")
-		b.ReportMetric(float64(hookClient.Microseconds())/float64(rounds*b.N), "client-cpu-us/event")
 		b.ReportMetric(float64(bareClient.Microseconds())/float64(rounds*b.N), "bare-client-cpu-us/event")
 	}
-	b.ReportMetric(0, "ns/op") // wall time per op mixes both servers; the metrics above say it
+	b.ReportMetric(0, "ns/op") // wall time per op mixes the servers; the metrics above say it
+}
+
+// benchServer is a hookhouse process under BenchmarkIngest and what its rounds measured.
+type benchServer struct {
+	name      string   // prefix of its metrics
+	env       []string // its warehouse
+	server    *server
+	url       string // its webhook URL
+	rates     []float64
+	latencies []time.Duration
+	cpu       time.Duration // the server's CPU, PostgreSQL's own processes not included
+	client    time.Duration // this client's CPU in its rounds
+	allocs    float64
+}
+
+func (hs *benchServer) round(b *testing.B, client *http.Client, payload []byte, connections int, token string) {
+	pid := hs.server.cmd.Process.Pid
+	cpu0, client0 := processCPU(pid), processCPU(os.Getpid())
+	mallocs0 := serverMetric(b, hs.server.URL, token, "go_memstats_mallocs_total")
+	rate, lat := drive(b, client, hs.url, payload, connections, b.N)
+	hs.allocs += serverMetric(b, hs.server.URL, token, "go_memstats_mallocs_total") - mallocs0
+	hs.cpu += processCPU(pid) - cpu0
+	hs.client += processCPU(os.Getpid()) - client0
+	hs.rates = append(hs.rates, rate)
+	hs.latencies = append(hs.latencies, lat...)
+}
+
+func (hs *benchServer) report(b *testing.B, base float64, rounds int, token string) {
+	slices.Sort(hs.latencies)
+	rate := median(hs.rates)
+	events := float64(rounds * b.N)
+	b.ReportMetric(rate, hs.name+"events/s")
+	b.ReportMetric(rate/base, hs.name+"ratio")
+	b.ReportMetric(ms(hs.latencies[len(hs.latencies)/2]), hs.name+"p50-ms")
+	b.ReportMetric(ms(hs.latencies[len(hs.latencies)*99/100]), hs.name+"p99-ms")
+	b.ReportMetric(serverMetric(b, hs.server.URL, token, "hookhouse_batch_records_sum")/
+		serverMetric(b, hs.server.URL, token, "hookhouse_batch_records_count"), hs.name+"events/commit")
+	// The server's Go heap allocations: a steadier measure of its work than CPU time.
+	b.ReportMetric(hs.allocs/events, hs.name+"allocs/event")
+	if hs.cpu > 0 { // Linux: CPU time (user and system) per request of the server, and of this client
+		b.ReportMetric(float64(hs.cpu.Microseconds())/events, hs.name+"cpu-us/event")
+		b.ReportMetric(float64(hs.client.Microseconds())/events, hs.name+"client-cpu-us/event")
+	}
 }
 
 // bareServerEnv makes the test binary serve as the bare baseline (see TestMain).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -20,6 +21,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
 )
 
 // Durability of the real binary: kill -9 mid-load and SIGTERM mid-load, then restart on the
@@ -160,16 +166,50 @@ func (l *load) run(stop <-chan struct{}) {
 	wg.Wait()
 }
 
-// warehouseCheck compares the warehouse file with the acknowledged requests: each
-// acknowledged request is there with all its records exactly once, and no request is there
-// in part. It returns how many acknowledged requests were found, and how many requests are
-// stored in all (a request committed just before a kill is stored without its answer).
-func warehouseCheck(t *testing.T, dataDir string, acked []int64) (found, stored int) {
+// crashWarehouse is where a durability test's server loads: the default SQLite files in its
+// data folder, or a fresh PostgreSQL database.
+type crashWarehouse struct {
+	env []string       // the server's environment for it
+	db  func() *sql.DB // opens the crash schema, with its tables by their plain names
+}
+
+var crashDestinations = []string{"sqlite", "postgres"}
+
+func newCrashWarehouse(t *testing.T, dest, dataDir string) crashWarehouse {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "warehouse", "crash.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if dest == "postgres" {
+		url := pgtest.Start(t)
+		return crashWarehouse{
+			env: []string{"HOOKHOUSE_WAREHOUSE=" + url},
+			db:  func() *sql.DB { return postgresSchemaDB(t, url, "crash") },
+		}
+	}
+	return crashWarehouse{db: func() *sql.DB {
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "warehouse", "crash.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}}
+}
+
+// postgresSchemaDB connects to the database at url with schema first on the search path.
+func postgresSchemaDB(t *testing.T, url, schema string) *sql.DB {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.RuntimeParams["search_path"] = schema
+	return stdlib.OpenDB(*cfg)
+}
+
+// warehouseCheck compares the crash schema with the acknowledged requests: each acknowledged
+// request is there with all its records exactly once, and no request is there in part. It
+// returns how many acknowledged requests were found, and how many requests are stored in all
+// (a request committed just before a kill is stored without its answer).
+func warehouseCheck(t *testing.T, db *sql.DB, acked []int64) (found, stored int) {
+	t.Helper()
 	defer db.Close()
 	rows, err := db.Query("SELECT req, COUNT(*), COUNT(DISTINCT id) FROM data GROUP BY req")
 	if err != nil {
@@ -191,7 +231,7 @@ func warehouseCheck(t *testing.T, dataDir string, acked []int64) (found, stored 
 		t.Fatal(err)
 	}
 	var dup int
-	if err := db.QueryRow("SELECT COUNT(*) FROM (SELECT id FROM data GROUP BY id HAVING COUNT(*) > 1)").Scan(&dup); err != nil {
+	if err := db.QueryRow("SELECT COUNT(*) FROM (SELECT id FROM data GROUP BY id HAVING COUNT(*) > 1) dups").Scan(&dup); err != nil {
 		t.Fatal(err)
 	}
 	if dup != 0 {
@@ -213,8 +253,15 @@ func TestKill9MidLoadLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Skip("crash test: several seconds of load")
 	}
 	t.Parallel()
+	for _, dest := range crashDestinations {
+		t.Run(dest, func(t *testing.T) { testKill9MidLoad(t, dest) })
+	}
+}
+
+func testKill9MidLoad(t *testing.T, dest string) {
 	data := filepath.Join(t.TempDir(), "data")
-	s := startServer(t, data, adminEnv...)
+	wh := newCrashWarehouse(t, dest, data)
+	s := startServer(t, data, append(adminEnv, wh.env...)...)
 	hookURL := addWebhookIntegration(t, s, "Crash")
 	path := strings.TrimPrefix(hookURL, s.URL) // the port changes at each start
 
@@ -235,14 +282,14 @@ func TestKill9MidLoadLosesNoAcknowledgedEvent(t *testing.T) {
 		next = l.nextReq.Load()
 		allAcked = append(allAcked, l.acked...)
 
-		s = startServer(t, data)
+		s = startServer(t, data, wh.env...)
 		// The first request opens the schema file again (recovering its WAL) before we read it.
 		if resp, err := http.Post(s.URL+path, "application/json", bytes.NewReader(requestBody(next))); err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("kill point %d: first request after restart: %v %v\n%s", i+1, resp, err, s.logs())
 		}
 		allAcked = append(allAcked, next)
 		next++
-		found, stored := warehouseCheck(t, data, l.acked)
+		found, stored := warehouseCheck(t, wh.db(), l.acked)
 		t.Logf("kill -9 point %d after %v: sent %d requests (%d events), acknowledged %d, refused %d, cut by the kill %d; found %d acknowledged, lost %d; %d requests stored in all so far",
 			i+1, after, l.sent.Load(), l.sent.Load()*recordsPerReq, len(l.acked), l.refused, l.failed, found, len(l.acked)-found, stored)
 		if found != len(l.acked) {
@@ -252,11 +299,110 @@ func TestKill9MidLoadLosesNoAcknowledgedEvent(t *testing.T) {
 			t.Errorf("kill point %d: nothing was acknowledged before the kill: %v\n%s", i+1, l.statuses, s.logs())
 		}
 	}
-	if found, _ := warehouseCheck(t, data, allAcked); found != len(allAcked) {
+	if found, _ := warehouseCheck(t, wh.db(), allAcked); found != len(allAcked) {
 		t.Errorf("after all kill points: %d of %d acknowledged requests found", found, len(allAcked))
 	}
 	t.Logf("all kill points: acknowledged %d requests (%d events), found all %d", len(allAcked), len(allAcked)*recordsPerReq, len(allAcked))
 	s.stop(t)
+}
+
+// TestPostgresStoppedUnderLoadLosesNothing stops the PostgreSQL warehouse under a concurrent
+// load, then crashes it (SIGKILL of the postmaster), starting it again after each: while it is
+// down hookhouse answers 503 with Retry-After, it recovers by itself when it is back, and every
+// acknowledged request is stored exactly once, none in part.
+func TestPostgresStoppedUnderLoadLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several seconds of load")
+	}
+	t.Parallel()
+	cluster := pgtest.NewCluster(t)
+	url := cluster.CreateDatabase(t)
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, data, append(adminEnv, "HOOKHOUSE_WAREHOUSE="+url)...)
+	hookURL := addWebhookIntegration(t, s, "Crash")
+
+	l := newLoad(hookURL, 0)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { l.run(stop); close(done) }()
+	outages := []struct {
+		name string
+		down func() error
+	}{
+		{"fast shutdown", func() error { return cluster.Stop(context.Background()) }},
+		{"crash (SIGKILL)", cluster.Kill},
+	}
+	owner, ok := signInClient(t, s.URL, crashEmail, crashPassword)
+	if !ok {
+		t.Fatal("sign-in failed")
+	}
+	for _, o := range outages {
+		time.Sleep(time.Second)
+		if err := o.down(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		// While it is down, /healthz and the dashboard say what is wrong.
+		if status, body := healthz(t, s.URL); status != http.StatusServiceUnavailable || !strings.Contains(body, `"failing":"warehouse"`) {
+			t.Errorf("after the %s, /healthz answers %d %s; want 503 naming the warehouse", o.name, status, body)
+		}
+		if page := getPage(t, owner, s.URL+"/integrations"); !strings.Contains(page, `data-testid="warehouse-problem"`) {
+			t.Errorf("after the %s, the dashboard does not say that the warehouse cannot be written", o.name)
+		}
+		if err := cluster.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.mu.Lock()
+		ackedBefore := len(l.acked)
+		l.mu.Unlock()
+		// Recovered by itself: acknowledgements resume without a restart of hookhouse.
+		for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			l.mu.Lock()
+			resumed := len(l.acked) > ackedBefore
+			l.mu.Unlock()
+			if resumed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after the %s, nothing was acknowledged for 40 s: %v\n%s", o.name, l.statuses, s.logs())
+			}
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	<-done
+	if status, body := healthz(t, s.URL); status != http.StatusOK {
+		t.Errorf("PostgreSQL is back, but /healthz answers %d %s", status, body)
+	}
+	if page := getPage(t, owner, s.URL+"/integrations"); strings.Contains(page, `data-testid="warehouse-problem"`) {
+		t.Error("PostgreSQL is back and commits succeed, but the dashboard still reports a problem")
+	}
+	found, stored := warehouseCheck(t, postgresSchemaDB(t, url, "crash"), l.acked)
+	t.Logf("PostgreSQL stopped and crashed under load: sent %d requests, acknowledged %d, refused %d %v, cut %d; found %d acknowledged, lost %d; %d stored in all",
+		l.sent.Load(), len(l.acked), l.refused, l.statuses, l.failed, found, len(l.acked)-found, stored)
+	if found != len(l.acked) {
+		t.Errorf("%d acknowledged requests lost", len(l.acked)-found)
+	}
+	for status, n := range l.statuses {
+		if status != http.StatusOK && status != http.StatusServiceUnavailable {
+			t.Errorf("%d requests answered %d; want only 200 and 503", n, status)
+		}
+	}
+	if l.statuses[http.StatusServiceUnavailable] == 0 {
+		t.Errorf("no request was refused while PostgreSQL was down: %v", l.statuses)
+	}
+	s.stop(t)
+}
+
+func healthz(t *testing.T, base string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // TestSIGTERMMidLoadAcknowledgesOnlyWhatItKeeps stops the server with SIGTERM under load:
@@ -296,7 +442,7 @@ func TestSIGTERMMidLoadAcknowledgesOnlyWhatItKeeps(t *testing.T) {
 	if resp, err := http.Post(s.URL+path, "application/json", bytes.NewReader(requestBody(l.nextReq.Load()))); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("first request after restart: %v %v", resp, err)
 	}
-	found, _ := warehouseCheck(t, data, l.acked)
+	found, _ := warehouseCheck(t, newCrashWarehouse(t, "sqlite", data).db(), l.acked)
 	t.Logf("SIGTERM under load: sent %d requests, acknowledged %d (%d of them after the signal), refused %d %v, cut %d; found %d acknowledged, lost %d",
 		l.sent.Load(), len(l.acked), len(l.acked)-ackedBefore, l.refused, l.statuses, l.failed, found, len(l.acked)-found)
 	if found != len(l.acked) {

@@ -37,16 +37,19 @@ type Config struct {
 	LogFormat            string
 	LogLevel             slog.Level // the least severe level written; Debug adds a line per accepted webhook
 	MaxBodyBytes         int64
+	MaxInflightBodyBytes int64   // webhook body bytes held at once across requests; more get 503
 	MaxColumns           int     // per warehouse table; records needing more go to _sdc_rejected
 	RateLimit            float64 // requests per second per webhook URL; 0 turns the limit off
 	RateBurst            int
-	LogRetention         time.Duration // how long Extraction Logs and Loading Reports are kept
-	LogMaxPerIntegration int           // most logged requests (and batches) kept per integration
-	MetricsToken         string        // bearer token /metrics requires; empty turns /metrics off
-	ReadHeaderTimeout    time.Duration // a client must send a request's headers within this
-	ReadTimeout          time.Duration // ... and the whole request, body included, within this
-	AdminEmail           string        // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
-	AdminPassword        string        // HOOKHOUSE_ADMIN_PASSWORD
+	LogRetention         time.Duration    // how long Extraction Logs and Loading Reports are kept
+	LogMaxPerIntegration int              // most logged requests (and batches) kept per integration
+	LogMaxBytes          int64            // most bytes of logged request bodies kept per integration
+	MetricsToken         string           // bearer token /metrics requires; empty turns /metrics off
+	ReadHeaderTimeout    time.Duration    // a client must send a request's headers within this
+	ReadTimeout          time.Duration    // ... and the whole request, body included, within this
+	TrustedProxies       handlers.Proxies // whose X-Forwarded-For and X-Forwarded-Proto are believed
+	AdminEmail           string           // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
+	AdminPassword        string           // HOOKHOUSE_ADMIN_PASSWORD
 }
 
 // shutdownGrace bounds how long requests in flight may take to finish at shutdown.
@@ -90,14 +93,17 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug (adds a line per accepted webhook request), info, warn or error")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", handlers.DefaultMaxBodyBytes, "largest webhook body accepted; larger ones get 413")
+	fs.Int64Var(&cfg.MaxInflightBodyBytes, "max-inflight-body-bytes", handlers.DefaultMaxInflightBodyBytes, "most webhook body bytes held in memory at once, across requests; beyond it a request gets 503 with Retry-After")
 	fs.IntVar(&cfg.MaxColumns, "max-columns", warehouse.DefaultMaxColumns, "most columns a warehouse table may have (at most 1600); a record needing more goes to _sdc_rejected")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", web.DefaultRateLimit, "requests per second each webhook URL may send; more get 429 with Retry-After; 0 turns the limit off")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", web.DefaultRateBurst, "requests a webhook URL may send at once above -rate-limit")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", store.DefaultRetention.MaxAge, "how long Extraction Logs and Loading Reports are kept, e.g. 168h")
 	fs.IntVar(&cfg.LogMaxPerIntegration, "log-max-requests", store.DefaultRetention.MaxPerIntegration, "most webhook requests (and batches) the logs keep per integration")
+	fs.Int64Var(&cfg.LogMaxBytes, "log-max-bytes", store.DefaultRetention.MaxBytesPerIntegration, "most bytes of request bodies the logs keep per integration (at least 65536); the oldest requests go first")
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", "", "bearer token Prometheus must send to read /metrics; empty: /metrics answers 404 (prefer the environment variable: flags show in ps)")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers; slower ones are cut off")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
+	fs.TextVar(&cfg.TrustedProxies, "trusted-proxies", handlers.Proxies{}, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; default none")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -124,6 +130,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
 	}
+	if cfg.MaxInflightBodyBytes < cfg.MaxBodyBytes {
+		return Config{}, fmt.Errorf("-max-inflight-body-bytes must be at least -max-body-bytes (%d), not %d: a body of the largest size must fit", cfg.MaxBodyBytes, cfg.MaxInflightBodyBytes)
+	}
 	if cfg.ReadHeaderTimeout <= 0 || cfg.ReadTimeout < cfg.ReadHeaderTimeout {
 		return Config{}, fmt.Errorf("-read-header-timeout must be positive and -read-timeout at least as long, not %v and %v", cfg.ReadHeaderTimeout, cfg.ReadTimeout)
 	}
@@ -135,6 +144,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if cfg.LogRetention < time.Minute || cfg.LogMaxPerIntegration < 1 {
 		return Config{}, fmt.Errorf("-log-retention must be at least 1m and -log-max-requests at least 1, not %v and %d", cfg.LogRetention, cfg.LogMaxPerIntegration)
+	}
+	if cfg.LogMaxBytes < store.MaxLoggedBody {
+		return Config{}, fmt.Errorf("-log-max-bytes must be at least %d (one logged body), not %d", store.MaxLoggedBody, cfg.LogMaxBytes)
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
@@ -181,7 +193,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		return err
 	}
 	defer st.Close()
-	st.SetRetention(store.Retention{MaxAge: cfg.LogRetention, MaxPerIntegration: cfg.LogMaxPerIntegration})
+	st.SetRetention(store.Retention{MaxAge: cfg.LogRetention, MaxPerIntegration: cfg.LogMaxPerIntegration, MaxBytesPerIntegration: cfg.LogMaxBytes})
 	if err := createAdmin(ctx, st, cfg, log); err != nil {
 		return err
 	}
@@ -198,12 +210,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	log.Info("warehouse", "where", wh.Describe())
 	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
+	refusals := web.NewRefusalLog(web.DefaultRefusalInterval)
+	defer refusals.Flush() // the last interval's count, once requests in flight have finished
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Store: st, Warehouse: wh, Log: log,
-			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes,
+			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes, MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
-			Metrics: m, MetricsToken: cfg.MetricsToken,
+			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Refusals: refusals,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
 )
 
 // These tests build the real binary and run it as a user would.
@@ -42,7 +44,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
-	code := m.Run()
+	code := pgtest.Run(m)
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
@@ -115,7 +117,9 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"-log-format", "HOOKHOUSE_LOG_FORMAT", "-log-level", "HOOKHOUSE_LOG_LEVEL", "-max-body-bytes", "HOOKHOUSE_MAX_BODY_BYTES", "HOOKHOUSE_ADMIN_EMAIL", "HOOKHOUSE_ADMIN_PASSWORD",
 		"-max-columns", "HOOKHOUSE_MAX_COLUMNS", "-rate-limit", "HOOKHOUSE_RATE_LIMIT", "-rate-burst", "HOOKHOUSE_RATE_BURST",
 		"-log-retention", "HOOKHOUSE_LOG_RETENTION", "-log-max-requests", "HOOKHOUSE_LOG_MAX_REQUESTS", "-metrics-token", "HOOKHOUSE_METRICS_TOKEN",
-		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT"} {
+		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT",
+		"-trusted-proxies", "HOOKHOUSE_TRUSTED_PROXIES", "-warehouse", "HOOKHOUSE_WAREHOUSE",
+		"-max-inflight-body-bytes", "HOOKHOUSE_MAX_INFLIGHT_BODY_BYTES", "-log-max-bytes", "HOOKHOUSE_LOG_MAX_BYTES"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
@@ -125,7 +129,8 @@ func TestHelpListsEverySetting(t *testing.T) {
 func TestBadSettingsAreRefused(t *testing.T) {
 	for _, args := range [][]string{{"-log-format", "xml"}, {"-log-level", "loud"}, {"-public-url", "hooks.example.com"},
 		{"-max-columns", "5000"}, {"-rate-limit", "-1"}, {"-rate-burst", "0"},
-		{"-log-retention", "10s"}, {"-log-max-requests", "0"}, {"-read-timeout", "1s"}} {
+		{"-log-retention", "10s"}, {"-log-max-requests", "0"}, {"-read-timeout", "1s"},
+		{"-trusted-proxies", "10.0.0.0/8,proxy.example"}, {"-max-inflight-body-bytes", "1000"}, {"-log-max-bytes", "1000"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), args[0]) {
 			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)

@@ -2,11 +2,14 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
 type integrationDeleter interface {
@@ -38,7 +41,12 @@ func (h *Handler) DeleteIntegration(c echo.Context) error {
 		if err := h.Store.SetPaused(ctx, in.UserID, in.ID, true); err != nil {
 			return err
 		}
-		if err := h.Warehouse.Drop(ctx, in.Schema); err != nil {
+		err := h.Warehouse.Drop(ctx, in.Schema)
+		if errors.Is(err, warehouse.ErrForeignSchema) {
+			return h.renderSettings(c, http.StatusConflict, in, settingsInput{name: in.Name, confirmSchema: typed}, "",
+				map[string]string{"confirm_schema": fmt.Sprintf("Schema %s holds tables hookhouse did not make, so it is not dropped. Delete the integration and keep the data, or drop the schema yourself.", in.Schema)})
+		}
+		if err != nil {
 			return fmt.Errorf("drop schema %s: %w", in.Schema, err)
 		}
 	}

@@ -72,10 +72,7 @@ func (h *Handler) ExtractionLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, note := prettyBody(r.ContentType, r.Body)
-	if r.BodyTruncated {
-		note = strings.TrimSpace(fmt.Sprintf("Only the first %d KiB of the %d bytes are kept. %s", store.MaxLoggedBody>>10, r.Bytes, note))
-	}
+	body, note := loggedBody(r)
 	return render(c, http.StatusOK, views.ExtractionLogPage(views.ExtractionLogProps{
 		Page:        h.page(c, in.Name+" · Request", "integrations"),
 		Integration: in,
@@ -85,6 +82,18 @@ func (h *Handler) ExtractionLog(c echo.Context) error {
 		BodyNote:    note,
 		Now:         h.Now(),
 	}))
+}
+
+// loggedBody is a logged request's body for the page, and a note on what of it was kept.
+func loggedBody(r store.WebhookRequest) (string, string) {
+	body, note := prettyBody(r.ContentType, r.Body)
+	switch {
+	case r.BodyTruncated && len(r.Body) == 0:
+		note = fmt.Sprintf("The body (%d bytes) was not kept: it came in a flood of requests faster than the logs are written.", r.Bytes)
+	case r.BodyTruncated:
+		note = strings.TrimSpace(fmt.Sprintf("Only the first %d KiB of the %d bytes are kept. %s", store.MaxLoggedBody>>10, r.Bytes, note))
+	}
+	return body, note
 }
 
 // prettyBody renders a logged body as text for the page (templ escapes it): JSON indented,

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/hookhouse/hookhouse/store"
 )
 
 func TestPrettyBody(t *testing.T) {
@@ -37,6 +39,25 @@ func TestPrettyBody(t *testing.T) {
 	got, note := prettyBody("application/json", []byte(deep))
 	if got != deep || note == "" {
 		t.Fatalf("deeply nested body: %d bytes shown, note %q", len(got), note)
+	}
+}
+
+// What the page says of a body kept whole, cut to its head, or not kept in a flood.
+func TestLoggedBodyNotes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    store.WebhookRequest
+		note string
+	}{
+		{"kept whole", store.WebhookRequest{ContentType: "application/json", Bytes: 2, Body: []byte("{}")}, ""},
+		{"cut to its head", store.WebhookRequest{ContentType: "text/plain", Bytes: 70000, Body: []byte("x"), BodyTruncated: true},
+			"Only the first 64 KiB of the 70000 bytes are kept."},
+		{"not kept in a flood", store.WebhookRequest{ContentType: "application/json", Bytes: 70000, BodyTruncated: true},
+			"The body (70000 bytes) was not kept: it came in a flood of requests faster than the logs are written."},
+	} {
+		if _, note := loggedBody(tc.r); note != tc.note {
+			t.Errorf("%s: note %q, want %q", tc.name, note, tc.note)
+		}
 	}
 }
 

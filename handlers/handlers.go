@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/views"
 )
 
@@ -41,7 +43,7 @@ type Store interface {
 	integrationDeleter
 	webhookURLCreator
 	urlRevoker
-	webhookAuthenticator
+	webhookRecorder
 	activityReader
 }
 
@@ -50,6 +52,8 @@ type Warehouse interface {
 	schemaDropper
 	loader
 	dataReader
+	pinger
+	LastFailure() *warehouse.Failure
 }
 
 // Deps are the handlers' explicit dependencies.
@@ -61,16 +65,21 @@ type Deps struct {
 	DataDir      string
 	Warehouse    Warehouse
 	MaxBodyBytes int64 // largest webhook body accepted
-	Metrics      Metrics
-	MetricsToken string // bearer token /metrics requires; empty turns /metrics off (404)
-	Now          func() time.Time
+	// MaxInflightBodyBytes bounds the webhook body bytes held at once across requests; more
+	// are refused with 503. 0 means DefaultMaxInflightBodyBytes.
+	MaxInflightBodyBytes int64
+	Metrics              Metrics
+	MetricsToken         string  // bearer token /metrics requires; empty turns /metrics off (404)
+	Proxies              Proxies // -trusted-proxies, whose forwarding headers are believed
+	Now                  func() time.Time
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.
 type Handler struct {
 	Deps
 	logins  *loginThrottle
-	reveals *reveals // new webhook URLs waiting to be shown once
+	reveals *reveals    // new webhook URLs waiting to be shown once
+	bodies  *bodyBudget // webhook body bytes in flight
 }
 
 // New builds the handlers.
@@ -81,7 +90,10 @@ func New(d Deps) *Handler {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals()}
+	if d.MaxInflightBodyBytes <= 0 {
+		d.MaxInflightBodyBytes = DefaultMaxInflightBodyBytes
+	}
+	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
 }
 
 // render writes a templ component as the response.
@@ -98,6 +110,10 @@ func (h *Handler) page(c echo.Context, title, nav string) views.Page {
 		p.User = u.Email
 	}
 	p.Flash = h.Sessions.PopString(c.Request().Context(), sessionFlash)
+	if f := h.Warehouse.LastFailure(); f != nil && p.User != "" {
+		p.WarehouseProblem = fmt.Sprintf("Since %s UTC the warehouse (%s) cannot store webhooks: senders get 503 and retry. The last error, for schema %s: %v",
+			f.At.Format("15:04:05"), h.Warehouse.Describe(), f.Schema, f.Err)
+	}
 	return p
 }
 
@@ -121,11 +137,18 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Healthz answers 200 while the store answers.
+// Healthz answers 200 while the store and the warehouse answer, and 503 naming which does
+// not (the details go to the log: the endpoint is public).
 func (h *Handler) Healthz(c echo.Context) error {
-	if err := h.Store.Ping(c.Request().Context()); err != nil {
-		h.Log.Error("health check failed", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	ctx := c.Request().Context()
+	for _, part := range []struct {
+		name string
+		p    pinger
+	}{{"store", h.Store}, {"warehouse", h.Warehouse}} {
+		if err := part.p.Ping(ctx); err != nil {
+			h.Log.Error("health check failed", "part", part.name, "err", err)
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "failing": part.name})
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,8 +15,9 @@ import (
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
-type webhookAuthenticator interface {
-	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
+// webhookRecorder is what a webhook request records once it is authenticated (by web's
+// requireWebhookURL).
+type webhookRecorder interface {
 	TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error
 	RecordRequest(r store.WebhookRequest)
 }
@@ -29,21 +29,29 @@ type loader interface {
 // DefaultMaxBodyBytes is the largest webhook body accepted unless configured otherwise.
 const DefaultMaxBodyBytes = 20 << 20
 
-// errUnknownURL is the one 401 for any mismatch of a webhook URL's integration id and token,
-// saying nothing about which part was wrong.
-var errUnknownURL = echo.NewHTTPError(http.StatusUnauthorized, "This webhook URL is not valid: it is unknown or was revoked. Copy a current URL from the integration's Settings in hookhouse.")
+// WebhookTargetKey is where the web middleware leaves the store.WebhookTarget of an
+// authenticated webhook URL.
+const WebhookTargetKey = "hookhouse.webhookTarget"
 
-// webhookTarget authenticates the URL's integration id and token.
-func (h *Handler) webhookTarget(c echo.Context) (store.WebhookTarget, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return store.WebhookTarget{}, errUnknownURL
+// WebhookTargetOf returns the webhook URL's target the middleware authenticated.
+func WebhookTargetOf(c echo.Context) (store.WebhookTarget, bool) {
+	t, ok := c.Get(WebhookTargetKey).(store.WebhookTarget)
+	return t, ok
+}
+
+// webhookTarget is the authenticated target; a webhook route without the authenticating
+// middleware is a wiring bug, and refuses every request.
+func webhookTarget(c echo.Context) (store.WebhookTarget, error) {
+	t, ok := WebhookTargetOf(c)
+	if !ok {
+		return store.WebhookTarget{}, errors.New("webhook route without authentication")
 	}
-	target, err := h.Store.WebhookTarget(c.Request().Context(), id, c.Param("token"))
-	if errors.Is(err, store.ErrUnauthorized) {
-		return store.WebhookTarget{}, errUnknownURL
-	}
-	return target, err
+	return t, nil
+}
+
+func (h *Handler) errTooLarge() error {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("The body is larger than the limit of %d bytes; nothing was stored. Send fewer events per request.", h.MaxBodyBytes))
 }
 
 func errPaused(c echo.Context) error {
@@ -54,7 +62,7 @@ func errPaused(c echo.Context) error {
 // VerifyWebhook answers a GET on a valid webhook URL with 200, for providers that check an
 // endpoint before sending to it.
 func (h *Handler) VerifyWebhook(c echo.Context) error {
-	target, err := h.webhookTarget(c)
+	target, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
@@ -69,11 +77,13 @@ func (h *Handler) VerifyWebhook(c echo.Context) error {
 // request, accepted or refused, goes to the integration's Extraction Logs.
 func (h *Handler) ReceiveWebhook(c echo.Context) error {
 	receivedAt := time.Now().UTC()
-	target, err := h.webhookTarget(c)
+	target, err := webhookTarget(c)
 	if err != nil {
 		return err
 	}
-	body, res, err := h.ingest(c, target, receivedAt)
+	held := h.bodies.reservation()
+	defer held.release()
+	body, res, err := h.ingest(c, target, receivedAt, &held)
 	logged := h.extractionLog(c, target, receivedAt, body, res, err)
 	h.Store.RecordRequest(logged)
 	h.Metrics.ObserveWebhook(logged.IntegrationID, logged.Status, logged.Records, logged.Rejected)
@@ -107,18 +117,20 @@ func answerIngested(c echo.Context, res warehouse.Result) error {
 }
 
 // ingest reads, decodes and loads the body, returning what it read for the log.
-func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt time.Time) ([]byte, warehouse.Result, error) {
+func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt time.Time, held *reservation) ([]byte, warehouse.Result, error) {
 	if target.Paused {
 		return nil, warehouse.Result{}, errPaused(c)
 	}
 	req := c.Request()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.MaxBodyBytes))
+	body, err := h.readBody(c, held)
 	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("The body is larger than the limit of %d bytes; nothing was stored. Send fewer events per request.", h.MaxBodyBytes))
-	}
-	if err != nil {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &tooLarge):
+		return body, warehouse.Result{}, h.errTooLarge()
+	case errors.As(err, &he):
+		return body, warehouse.Result{}, err
+	case err != nil:
 		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "The body could not be read: "+err.Error())
 	}
 

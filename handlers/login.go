@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -29,27 +30,28 @@ func (h *Handler) LoginForm(c echo.Context) error {
 	return h.renderLogin(c, http.StatusOK, "", next, "")
 }
 
-// Login checks the credentials, slowing down repeated failures per IP and per email.
+// Login checks the credentials, slowing down repeated failures per IP and per email. The
+// attempt is counted before the password is checked, so parallel guesses get no more tries.
 func (h *Handler) Login(c echo.Context) error {
 	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(email)
-	if wait := h.logins.wait(ipKey, emailKey); wait > 0 {
+	if wait := h.logins.reserve(ipKey, emailKey); wait > 0 {
 		seconds := int(math.Ceil(wait.Seconds()))
 		c.Response().Header().Set("Retry-After", fmt.Sprint(seconds))
 		return h.renderLogin(c, http.StatusTooManyRequests, email, next,
 			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds, then try again.", seconds))
 	}
 	u, err := h.Store.Authenticate(c.Request().Context(), email, password)
-	if errors.Is(err, store.ErrInvalidCredentials) {
-		h.logins.fail(ipKey, emailKey)
+	switch {
+	case errors.Is(err, store.ErrInvalidCredentials):
 		h.Log.Warn("sign-in failed", "ip", c.RealIP())
 		return h.renderLogin(c, http.StatusUnauthorized, email, next, "That email and password do not match an account. Check both and try again.")
-	}
-	if err != nil {
+	case err != nil: // the password was not checked (e.g. store.ErrBusy): give the attempt back
+		h.logins.release(ipKey, emailKey)
 		return err
 	}
-	h.logins.succeed(emailKey)
+	h.logins.succeeded(ipKey, emailKey)
 	if err := h.signIn(c, u); err != nil {
 		return err
 	}
@@ -77,10 +79,33 @@ func (h *Handler) renderLogin(c echo.Context, status int, email, next, msg strin
 	}))
 }
 
-// safeNext keeps post-login redirects on this site: only local absolute paths pass.
+// safeNext keeps post-login redirects on this site. Browsers drop tabs and newlines from a
+// URL and read a backslash as a slash, so "/\t/evil.example" is "//evil.example" to them:
+// only a local path of plain URL characters (RFC 3986's, no fragment) starting with one "/"
+// passes.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/integrations"
+	const fallback = "/integrations"
+	if len(next) == 0 || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return fallback
+	}
+	for i := 0; i < len(next); i++ {
+		if !isPathByte(next[i]) {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return fallback
 	}
 	return next
+}
+
+// isPathByte reports whether b may appear, as is, in a local path and query: letters, digits,
+// "%" escapes and RFC 3986's other unreserved, sub-delimiter and path characters.
+func isPathByte(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/?%", b) >= 0
 }

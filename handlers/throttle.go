@@ -7,7 +7,8 @@ import (
 
 // Failed sign-ins are throttled per client IP and per email: after freeFailures failures
 // within failureWindow, each further attempt must wait twice as long as the last, up to
-// maxLockout. A success for an email clears that email's count.
+// maxLockout. An attempt is counted before its password is checked (see reserve), so
+// parallel requests cannot all slip in before the first failure is recorded.
 const (
 	freeFailures  = 5
 	failureWindow = 15 * time.Minute
@@ -15,7 +16,7 @@ const (
 )
 
 type failures struct {
-	count int
+	count int // attempts that failed or are being checked now
 	last  time.Time
 }
 
@@ -29,34 +30,44 @@ func newLoginThrottle() *loginThrottle {
 	return &loginThrottle{keys: map[string]*failures{}, now: time.Now}
 }
 
-// wait returns how long the caller must wait before trying again for any of keys.
-func (t *loginThrottle) wait(keys ...string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	var longest time.Duration
-	for _, k := range keys {
-		f := t.keys[k]
-		if f == nil || f.count < freeFailures {
-			continue
-		}
-		if now.Sub(f.last) > failureWindow+maxLockout {
-			delete(t.keys, k)
-			continue
-		}
-		lockout := min(time.Second<<(f.count-freeFailures), maxLockout)
-		if left := f.last.Add(lockout).Sub(now); left > longest {
-			longest = left
-		}
+// lockout is how long the attempt after count failures must wait. The doubling stops at
+// maxLockout before the shift could overflow a Duration (it did after 39 failures).
+func lockout(count int) time.Duration {
+	if count < freeFailures {
+		return 0
 	}
-	return longest
+	d := time.Second
+	for range count - freeFailures {
+		if d >= maxLockout {
+			return maxLockout
+		}
+		d *= 2
+	}
+	return min(d, maxLockout)
 }
 
-func (t *loginThrottle) fail(keys ...string) {
+// reserve counts one attempt against every key, as if it failed, unless one of them must
+// still wait: then it counts nothing and returns how long. Checking and counting under one
+// lock is what stops a burst of parallel guesses. The caller reports the outcome with
+// succeeded or release; a failure needs nothing more.
+func (t *loginThrottle) reserve(keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	t.prune(now)
+	var longest time.Duration
+	for _, k := range keys {
+		f := t.keys[k]
+		if f == nil || now.Sub(f.last) > failureWindow+maxLockout {
+			continue
+		}
+		if left := f.last.Add(lockout(f.count)).Sub(now); left > longest {
+			longest = left
+		}
+	}
+	if longest > 0 {
+		return longest
+	}
 	for _, k := range keys {
 		f := t.keys[k]
 		if f == nil || now.Sub(f.last) > failureWindow+maxLockout {
@@ -66,12 +77,28 @@ func (t *loginThrottle) fail(keys ...string) {
 		f.count++
 		f.last = now
 	}
+	return 0
 }
 
-func (t *loginThrottle) succeed(key string) {
+// release gives back an attempt reserve counted whose password was never judged (e.g. the
+// server was too busy to check it).
+func (t *loginThrottle) release(keys ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.keys, key)
+	for _, k := range keys {
+		if f := t.keys[k]; f != nil && f.count > 0 {
+			f.count--
+		}
+	}
+}
+
+// succeeded clears the email's failures and gives the IP back the attempt: other failures
+// from that IP still count, so one valid account does not reset an IP's guesses at others.
+func (t *loginThrottle) succeeded(ipKey, emailKey string) {
+	t.mu.Lock()
+	delete(t.keys, emailKey)
+	t.mu.Unlock()
+	t.release(ipKey)
 }
 
 // prune forgets stale entries so a flood of distinct keys cannot grow the map forever.

@@ -32,7 +32,7 @@ func (h *Handler) WebhookURL(c echo.Context) error {
 	}
 	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionReveals), in.UserID, in.ID); ok {
 		h.Sessions.Remove(ctx, sessionReveals)
-		props.URL, props.ContinueTo = r.url, r.continueTo
+		props.URL, props.BuiltFrom, props.ContinueTo = r.url, r.builtFrom, r.continueTo
 	}
 	return render(c, http.StatusOK, views.WebhookURLPage(props))
 }
@@ -59,10 +59,12 @@ func (h *Handler) GenerateWebhookURL(c echo.Context) error {
 // revealWebhookURL leaves the new URL for the copy-once page and redirects there.
 func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, continueTo string) error {
 	u, _ := CurrentUser(c)
+	base, builtFrom := h.publicURL(c)
 	nonce := h.reveals.put(reveal{
 		userID:        u.ID,
 		integrationID: integrationID,
-		url:           fmt.Sprintf("%s/v1/clients/%d/token/%s", h.publicURL(c), integrationID, token),
+		url:           fmt.Sprintf("%s/v1/clients/%d/token/%s", base, integrationID, token),
+		builtFrom:     builtFrom,
 		continueTo:    continueTo,
 	})
 	h.Sessions.Put(c.Request().Context(), sessionReveals, nonce)
@@ -70,10 +72,22 @@ func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, c
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/integrations/%d/webhook-url", integrationID))
 }
 
-// publicURL is the base webhook URLs are built on: the configured one, or this request's.
-func (h *Handler) publicURL(c echo.Context) string {
+// publicURL is the base webhook URLs are built on, and what it was built from: -public-url,
+// or else the Host this page was requested with and the scheme of the connection. Only a
+// trusted proxy's X-Forwarded-Proto can change that scheme (Echo's SchemeExtractor, set in
+// web); forwarding headers from anyone else are ignored, and the page then warns that the
+// address may not be the one providers can reach.
+func (h *Handler) publicURL(c echo.Context) (base, builtFrom string) {
 	if h.PublicURL != "" {
-		return h.PublicURL
+		return h.PublicURL, views.BuiltFromPublicURL
 	}
-	return c.Scheme() + "://" + c.Request().Host
+	r := c.Request()
+	builtFrom = views.BuiltFromRequest
+	if forwarded(r) {
+		builtFrom = views.BuiltFromUntrustedProxy
+		if h.Proxies.TrustsPeer(r) {
+			builtFrom = views.BuiltFromTrustedProxy
+		}
+	}
+	return c.Scheme() + "://" + r.Host, builtFrom
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,18 @@ type WebhookRequest struct {
 	BodyTruncated bool
 }
 
+// maxLoggedHeader caps the User-Agent and Content-Type the Extraction Logs keep: headers may
+// be up to 1 MB each, which -log-max-bytes (bodies only) would not bound.
+const maxLoggedHeader = 1 << 10
+
+// clip shortens s to at most n bytes, dropping a rune cut in half.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
 // Accepted reports whether the request's records were stored.
 func (r WebhookRequest) Accepted() bool { return r.Status < 300 }
 
@@ -62,10 +76,13 @@ type AddedColumn struct {
 type Retention struct {
 	MaxAge            time.Duration
 	MaxPerIntegration int
+	// MaxBytesPerIntegration bounds the request bodies the Extraction Logs keep per
+	// integration; the oldest requests go first. At least MaxLoggedBody.
+	MaxBytesPerIntegration int64
 }
 
-// DefaultRetention keeps a week of requests, at most 10,000 per integration.
-var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxPerIntegration: 10000}
+// DefaultRetention keeps a week of requests, at most 10,000 and 64 MiB of bodies per integration.
+var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxPerIntegration: 10000, MaxBytesPerIntegration: 64 << 20}
 
 // activity records requests and batches off the webhook's critical path: they are queued
 // and written in batches by one goroutine, so logging never costs a webhook an fsync of its
@@ -76,6 +93,7 @@ type activity struct {
 	flushReq  chan chan struct{}
 	done      chan struct{}
 	dropped   atomic.Int64
+	queued    atomic.Int64 // bytes of request bodies waiting in queue (maxQueuedBodies)
 	retention atomic.Pointer[Retention]
 	mu        sync.RWMutex // guards closed against a send on the closed queue
 	closed    bool
@@ -195,12 +213,26 @@ func (s *Store) RecordRequest(r WebhookRequest) {
 		s.act.countUnlogged(r.IntegrationID, r.ReceivedAt)
 		return
 	}
+	r.UserAgent, r.ContentType = clip(r.UserAgent, maxLoggedHeader), clip(r.ContentType, maxLoggedHeader)
 	if len(r.Body) > MaxLoggedBody {
 		// Copy the head, so the queue does not pin a large body's whole buffer.
 		r.Body, r.BodyTruncated = bytes.Clone(r.Body[:MaxLoggedBody]), true
 	}
-	s.enqueue(r)
+	n := int64(len(r.Body))
+	if s.act.queued.Add(n) > maxQueuedBodies {
+		// The recorder is behind a flood of refused bodies: log the request without its body
+		// rather than hold up to activityQueue × 64 KiB (256 MiB) in memory.
+		s.act.queued.Add(-n)
+		r.Body, r.BodyTruncated, n = nil, true, 0
+	}
+	if !s.enqueue(r) {
+		s.act.queued.Add(-n)
+	}
 }
+
+// maxQueuedBodies bounds the request bodies waiting for the recorder, in bytes: 160 refused
+// bodies of 64 KiB, far more than arrive between two writes (every 100 ms) but in a flood.
+const maxQueuedBodies = 10 << 20
 
 // RecordBatch queues a committed warehouse batch of the integration whose schema is given,
 // for the Loading Reports and the overview. It never blocks: it is the warehouse's OnCommit.
@@ -218,17 +250,20 @@ func (s *Store) RecordBatch(schema string, b warehouse.BatchReport) {
 	s.enqueue(schemaLoad{schema, r})
 }
 
-func (s *Store) enqueue(e any) {
+// enqueue queues e for the recorder and reports whether it did (or dropped it, counted).
+func (s *Store) enqueue(e any) bool {
 	s.act.mu.RLock()
 	defer s.act.mu.RUnlock()
 	if s.act.closed {
 		s.act.dropped.Add(1)
-		return
+		return false
 	}
 	select {
 	case s.act.queue <- e:
+		return true
 	default:
 		s.act.dropped.Add(1)
+		return false
 	}
 }
 
@@ -337,6 +372,13 @@ func (s *Store) drainQueue(batch []any) []any {
 
 // writeActivity writes a batch and the requests counted but not logged since the last write.
 func (s *Store) writeActivity(batch []any) {
+	defer func() { // these bodies are out of the queue now
+		for _, e := range batch {
+			if r, ok := e.(WebhookRequest); ok {
+				s.act.queued.Add(-int64(len(r.Body)))
+			}
+		}
+	}()
 	unlogged := s.act.takeUnlogged()
 	if len(batch) == 0 && len(unlogged) == 0 {
 		return
@@ -373,13 +415,35 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 		return hourly[k]
 	}
 	insertRequest, insertLoad := tx.StmtContext(ctx, s.stmts.insertRequest), tx.StmtContext(ctx, s.stmts.insertLoad)
-	for _, e := range batch {
+	// Make room for the new bodies before inserting them, so the file need not grow past the
+	// bound before the oldest go. Of a batch holding more than the bound, only the newest
+	// requests that fit are logged (the others would go at once); all are counted.
+	bound := s.act.retention.Load().MaxBytesPerIntegration
+	incoming := map[int64]int64{}
+	skip := make([]bool, len(batch))
+	for i := len(batch) - 1; i >= 0; i-- {
+		if r, ok := batch[i].(WebhookRequest); ok {
+			n := incoming[r.IntegrationID] + int64(len(r.Body))
+			if bound > 0 && n > bound {
+				skip[i] = true
+				continue
+			}
+			incoming[r.IntegrationID] = n
+		}
+	}
+	if err := s.trimLoggedBytes(ctx, tx, bound, incoming); err != nil {
+		return err
+	}
+	for i, e := range batch {
 		switch e := e.(type) {
 		case WebhookRequest:
 			c := count(hourKey{integration: e.IntegrationID, hour: e.ReceivedAt.UTC().Truncate(time.Hour)})
 			c.requests++
 			if !e.Accepted() {
 				c.errors++
+			}
+			if skip[i] {
+				continue
 			}
 			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
 				e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID); err != nil {
@@ -427,8 +491,37 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 	return nil
 }
 
+// trimLoggedBytes deletes the oldest logged requests of each integration given whose bodies,
+// with the incoming bytes about to be logged, exceed bound. It runs in the transaction that
+// logs the new ones, so a flood of refused bodies never grows the file past the bound, even
+// between prunes. The stored total is the counter the triggers keep (migration 0004): an
+// integration under its bound costs one primary-key read.
+func (s *Store) trimLoggedBytes(ctx context.Context, tx *sql.Tx, bound int64, incoming map[int64]int64) error {
+	if bound <= 0 || len(incoming) == 0 {
+		return nil
+	}
+	loggedBytes, trim := tx.StmtContext(ctx, s.stmts.loggedBytes), tx.StmtContext(ctx, s.stmts.trimLogged)
+	for id, adding := range incoming {
+		var stored int64
+		err := loggedBytes.QueryRowContext(ctx, id).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // deleted meanwhile: its logs went with it
+		}
+		if err != nil {
+			return err
+		}
+		if excess := stored + adding - bound; excess > 0 && stored > 0 {
+			if _, err := trim.ExecContext(ctx, id, excess); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // pruneActivity enforces the retention: by age for everything, by count per integration for
-// the request and batch logs.
+// the request and batch logs, by bytes of bodies per integration for the request log; then it
+// gives the freed space back.
 func (s *Store) pruneActivity(ctx context.Context) error {
 	r := *s.act.retention.Load()
 	cutoff := s.now().Add(-r.MaxAge)
@@ -453,7 +546,56 @@ func (s *Store) pruneActivity(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	if err := s.pruneLoggedBytes(ctx); err != nil {
+		return err
+	}
+	return s.giveSpaceBack(ctx)
+}
+
+// pruneLoggedBytes applies the byte bound to every integration over it, for logs kept before
+// the bound was set or lowered (new requests are trimmed as they are logged).
+func (s *Store) pruneLoggedBytes(ctx context.Context) error {
+	bound := s.act.retention.Load().MaxBytesPerIntegration
+	if bound <= 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM integrations WHERE logged_body_bytes > ?", bound)
+	if err != nil {
+		return err
+	}
+	over := map[int64]int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		over[id] = 0
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := s.trimLoggedBytes(ctx, tx, bound, over); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// giveSpaceBack returns the pages pruning freed to the file system: with auto_vacuum
+// INCREMENTAL, incremental_vacuum moves them to the end of the file and cuts them off (without
+// it the file only ever grows: 1 GB after a flood of refused bodies stayed 1 GB). In WAL mode
+// the file shrinks when the WAL is checkpointed; a passive checkpoint never waits for readers.
+func (s *Store) giveSpaceBack(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
+		return err
+	}
+	var busy, frames, done int
+	return s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
 }
 
 // PruneActivity applies the retention now (it also runs every minute).

@@ -1,7 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"database/sql"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,5 +236,158 @@ func TestUnloggedRequestsAreCountedPromptlyAndAtClose(t *testing.T) {
 	}
 	if n := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests"); n != LoggedBurst {
 		t.Errorf("%d requests logged, want the burst of %d", n, LoggedBurst)
+	}
+}
+
+// fileSizes are the database file's size on disk and its WAL's.
+func fileSizes(t *testing.T, path string) (db, wal int64) {
+	t.Helper()
+	if fi, err := os.Stat(path); err == nil {
+		db = fi.Size()
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil {
+		wal = fi.Size()
+	}
+	return db, wal
+}
+
+// A sender with a valid URL posting refused 70 KB bodies cannot grow the Extraction Logs past
+// their byte bound per integration (each refusal keeps 64 KiB of body), the file stops growing
+// near the bound, and pruning gives the space back to the file system.
+func TestExtractionLogBytesAreBoundedAndGivenBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookhouse.db")
+	s := openTestStore(t, path)
+	defer s.Close()
+	ctx := t.Context()
+	in := addVero(t, s)
+	const bound = 2 << 20
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration, MaxBytesPerIntegration: bound})
+	body := bytes.Repeat([]byte("x"), 70_000)
+	refuse := func(n int) {
+		for range n {
+			s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 400, Error: "invalid JSON", Bytes: int64(len(body)), Body: body})
+		}
+		if err := s.FlushActivity(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sizes []int64
+	const rounds, perRound = 12, 40
+	for round := range rounds {
+		refuse(perRound)
+		if n := queryInt(t, s, "SELECT COALESCE(SUM(length(body)), 0) FROM webhook_requests WHERE integration_id = ?", in.ID); n > bound {
+			t.Errorf("after %d refused requests the logs keep %d bytes of bodies, over the bound of %d", (round+1)*perRound, n, bound)
+		}
+		db, _ := fileSizes(t, path)
+		sizes = append(sizes, db)
+	}
+	logged := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests WHERE integration_id = ?", in.ID)
+	if logged < bound/MaxLoggedBody-1 {
+		t.Errorf("%d requests kept: the bound should keep the newest %d", logged, bound/MaxLoggedBody)
+	}
+	filled, wal := fileSizes(t, path)
+	t.Logf("%d refused requests of %d bytes with a bound of %d bytes: %d kept; database sizes %v, WAL %d", rounds*perRound, len(body), bound, logged, sizes, wal)
+	if grown := filled - sizes[rounds/2]; grown > bound/2 {
+		t.Errorf("the database grew by %d bytes in the last %d rounds", grown, rounds/2)
+	}
+	if filled > bound+bound/4 {
+		t.Errorf("the database is %d bytes for at most %d bytes of logged bodies", filled, bound)
+	}
+
+	// Pruning down to one request gives the space back; the next write cuts the WAL back.
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: 1, MaxBytesPerIntegration: bound})
+	if err := s.PruneActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	refuse(1)
+	pruned, wal := fileSizes(t, path)
+	t.Logf("after pruning to 1 request and logging one more: database %d bytes, WAL %d", pruned, wal)
+	if pruned > filled/3 {
+		t.Errorf("after pruning to 1 request the database is %d bytes, %d before: the space was not given back", pruned, filled)
+	}
+	if wal > 5<<20 {
+		t.Errorf("the WAL stays at %d bytes", wal)
+	}
+
+	// Headers are bounded too: net/http lets a User-Agent reach 1 MB.
+	s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 400, Error: "invalid JSON",
+		UserAgent: strings.Repeat("é", 100_000), ContentType: strings.Repeat("a", 100_000)})
+	if err := s.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, s, "SELECT MAX(length(CAST(user_agent AS BLOB)) + length(CAST(content_type AS BLOB))) FROM webhook_requests"); n > 2<<10 {
+		t.Errorf("a logged request keeps %d bytes of headers", n)
+	}
+	// Logs kept before the bound was lowered are trimmed at the next prune.
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration})
+	refuse(perRound)
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration, MaxBytesPerIntegration: bound / 2})
+	if err := s.PruneActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, s, "SELECT COALESCE(SUM(length(body)), 0) FROM webhook_requests WHERE integration_id = ?", in.ID); n > bound/2 || n == 0 {
+		t.Errorf("after lowering the bound to %d and pruning, the logs keep %d bytes of bodies", bound/2, n)
+	}
+
+	// The total the bound is checked against is kept up to date through inserts and prunes.
+	if counted, summed := queryInt(t, s, "SELECT logged_body_bytes FROM integrations WHERE id = ?", in.ID),
+		queryInt(t, s, "SELECT COALESCE(SUM(length(body)), 0) FROM webhook_requests WHERE integration_id = ?", in.ID); counted != summed {
+		t.Errorf("the maintained total of logged bodies is %d, their lengths add up to %d", counted, summed)
+	}
+}
+
+// A database made before incremental vacuuming is converted once at start (a VACUUM): its
+// data is kept, and pruning can give space back from then on.
+func TestExistingDatabaseGetsIncrementalVacuum(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hookhouse.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec("PRAGMA auto_vacuum = NONE; CREATE TABLE left_over (x); INSERT INTO left_over VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s := openTestStore(t, path)
+	defer s.Close()
+	if n := queryInt(t, s, "PRAGMA auto_vacuum"); n != 2 {
+		t.Fatalf("auto_vacuum is %d after opening an existing database, want 2 (incremental)", n)
+	}
+	if n := queryInt(t, s, "SELECT x FROM left_over"); n != 42 {
+		t.Fatalf("the existing data was lost: %d", n)
+	}
+}
+
+// A flood of refused bodies faster than the recorder writes them cannot make the queue hold
+// them all in memory (up to 4,096 × 64 KiB): beyond a few MiB waiting, requests are logged
+// without their body, flagged, and still every one is logged.
+func TestQueuedBodiesAreBoundedInMemory(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "hookhouse.db"))
+	defer s.Close()
+	in := addVero(t, s)
+	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration, MaxBytesPerIntegration: 1 << 30})
+	const n = 2000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 400, Error: "invalid JSON",
+			Bytes: 70_000, Body: bytes.Repeat([]byte("x"), 70_000)})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d refused bodies recorded at once: %d MiB held until the recorder writes them", n, held>>20)
+	if held > 32<<20 {
+		t.Errorf("the recorder's queue holds %d MiB of bodies", held>>20)
+	}
+	if err := s.FlushActivity(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests"); got != n {
+		t.Errorf("%d requests logged, want all %d", got, n)
+	}
+	if got := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests WHERE body IS NULL AND body_truncated = 0"); got != 0 {
+		t.Errorf("%d requests logged without their body and not flagged", got)
 	}
 }

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -53,3 +55,44 @@ func checkPassword(encoded, password string) bool {
 // dummyHash is checked against when an email is unknown, so a wrong email costs as much
 // time as a wrong password and timing does not tell which one was wrong.
 var dummyHash = hashPassword("hookhouse-timing-equaliser")
+
+// Each argon2id hash takes argonMemory (19 MiB) and a core for tens of milliseconds: 100 sign-ins
+// at once took 1.8 GB. At most maxHashing run at once; up to maxHashWaiting more wait their
+// turn, and beyond that a caller gets ErrBusy at once rather than piling up.
+const (
+	maxHashing     = 2
+	maxHashWaiting = 16
+)
+
+// hashGate bounds the password hashes computed at once.
+type hashGate struct {
+	slots   chan struct{}
+	waiting atomic.Int32
+}
+
+func newHashGate() *hashGate {
+	return &hashGate{slots: make(chan struct{}, maxHashing)}
+}
+
+// do runs hash when a slot is free. It returns ErrBusy when too many callers wait already,
+// and ctx's error when the caller goes away while waiting.
+func (g *hashGate) do(ctx context.Context, hash func()) error {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		if g.waiting.Add(1) > maxHashWaiting {
+			g.waiting.Add(-1)
+			return ErrBusy
+		}
+		select {
+		case g.slots <- struct{}{}:
+			g.waiting.Add(-1)
+		case <-ctx.Done():
+			g.waiting.Add(-1)
+			return ctx.Err()
+		}
+	}
+	defer func() { <-g.slots }()
+	hash()
+	return nil
+}

@@ -22,6 +22,7 @@ var (
 	ErrConflict           = errors.New("already exists")
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrSetupDone          = errors.New("the owner account already exists")
+	ErrBusy               = errors.New("too many passwords are being checked at once")
 )
 
 // Store is the metadata database. Writes go through one connection, as SQLite allows one
@@ -34,6 +35,7 @@ type Store struct {
 	stmts    statements
 	touched  sync.Map     // URL id -> the minute its last_used_at was last brought up to date
 	targets  targetCache  // authenticated webhook targets, see WebhookTarget
+	hashes   *hashGate    // bounds the argon2id hashes computed at once
 	log      *slog.Logger // for failures of background work (slog's default logger)
 	now      func() time.Time
 }
@@ -49,6 +51,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := convertToIncrementalVacuum(ctx, db, path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	read, err := openSQLite(path, true)
 	if err != nil {
 		db.Close()
@@ -61,6 +67,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db:       db,
 		read:     read,
 		sessions: sqlite3store.NewWithCleanupInterval(db, 10*time.Minute),
+		hashes:   newHashGate(),
 		log:      slog.Default(),
 		now:      func() time.Time { return time.Now().UTC() },
 	}
@@ -74,10 +81,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // openSQLite is the one place SQLite is tuned: WAL so readers never block the writer,
 // synchronous=FULL so a committed write survives power loss, a busy timeout instead of
-// immediate SQLITE_BUSY errors, and enforced foreign keys.
+// immediate SQLITE_BUSY errors, and enforced foreign keys. Space freed by pruning goes back to
+// the file system: auto_vacuum INCREMENTAL (set before anything else, so a new file is made
+// with it; see convertToIncrementalVacuum for older files), and a WAL that a large batch grew
+// is cut back to 4 MiB (about the automatic checkpoint's 1,000 pages) once it is checkpointed.
 func openSQLite(path string, readOnly bool) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	if !readOnly {
+		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "journal_size_limit(4194304)"} {
 		q.Add("_pragma", p)
 	}
 	if readOnly {
@@ -94,6 +107,26 @@ func openSQLite(path string, readOnly bool) (*sql.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// convertToIncrementalVacuum switches a file made before incremental vacuuming (auto_vacuum
+// NONE, which never shrinks) over, once: SQLite only changes auto_vacuum of a file with tables
+// by rebuilding it with VACUUM, which needs the file's live size again in free disk space and
+// takes a few seconds per GB. Later starts find it done.
+func convertToIncrementalVacuum(ctx context.Context, db *sql.DB, path string) error {
+	var mode int
+	if err := db.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return err
+	}
+	if mode == 2 { // INCREMENTAL
+		return nil
+	}
+	start := time.Now()
+	if _, err := db.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("%s: switching to incremental auto-vacuum: %w", path, err)
+	}
+	slog.Default().Info("database switched to incremental auto-vacuum (once)", "path", path, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // SessionStore is where scs keeps browser sessions (the sessions table).
@@ -122,6 +155,8 @@ type statements struct {
 	countRequests *sql.Stmt
 	insertLoad    *sql.Stmt
 	countRows     *sql.Stmt
+	loggedBytes   *sql.Stmt
+	trimLogged    *sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -145,6 +180,13 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.db, &s.stmts.countRows, `INSERT INTO hourly_activity (integration_id, hour, rows)
 			SELECT id, ?, ? FROM integrations WHERE schema_name = ?
 			ON CONFLICT (integration_id, hour) DO UPDATE SET rows = rows + excluded.rows`},
+		{s.db, &s.stmts.loggedBytes, `SELECT logged_body_bytes FROM integrations WHERE id = ?`},
+		// Deletes an integration's oldest logged requests until their bodies add up to at
+		// least ?2 bytes (or none is left), reading the bodies' lengths, never their content.
+		{s.db, &s.stmts.trimLogged, `DELETE FROM webhook_requests WHERE id IN (
+			SELECT id FROM (SELECT id, SUM(COALESCE(length(body), 0)) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+				FROM webhook_requests WHERE integration_id = ?1)
+			WHERE COALESCE(before, 0) < ?2)`},
 	} {
 		stmt, err := p.db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -157,7 +199,7 @@ func (s *Store) prepare(ctx context.Context) error {
 
 func (st statements) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{st.webhookTarget, st.insertRequest, st.countRequests, st.insertLoad, st.countRows} {
+	for _, stmt := range []*sql.Stmt{st.webhookTarget, st.insertRequest, st.countRequests, st.insertLoad, st.countRows, st.loggedBytes, st.trimLogged} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}

@@ -29,9 +29,20 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 // exists, so two racing set-up forms cannot both create an owner.
 func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, error) {
 	u := User{Email: normalizeEmail(email), CreatedAt: s.now()}
+	// Refuse before hashing: a forged setup form must not cost an argon2id hash.
+	if done, err := s.HasUsers(ctx); err != nil || done {
+		if err == nil {
+			err = ErrSetupDone
+		}
+		return User{}, err
+	}
+	var hash string
+	if err := s.hashes.do(ctx, func() { hash = hashPassword(password) }); err != nil {
+		return User{}, err
+	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at)
 		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)`,
-		u.Email, hashPassword(password), formatTime(u.CreatedAt))
+		u.Email, hash, formatTime(u.CreatedAt))
 	if err != nil {
 		return User{}, err
 	}
@@ -43,20 +54,24 @@ func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, 
 }
 
 // Authenticate returns the user whose email and password match, or ErrInvalidCredentials
-// without saying which of the two was wrong.
+// without saying which of the two was wrong. ErrBusy (or ctx's error) means the password
+// was not checked: too many are being checked at once.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	var u User
 	var hash, created string
 	err := s.read.QueryRowContext(ctx, "SELECT id, email, password_hash, created_at FROM users WHERE email = ?",
 		normalizeEmail(email)).Scan(&u.ID, &u.Email, &hash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		checkPassword(dummyHash, password)
-		return User{}, ErrInvalidCredentials
+		hash, err = dummyHash, nil
 	}
 	if err != nil {
 		return User{}, err
 	}
-	if !checkPassword(hash, password) {
+	var match bool
+	if err := s.hashes.do(ctx, func() { match = checkPassword(hash, password) }); err != nil {
+		return User{}, err
+	}
+	if !match || u.ID == 0 {
 		return User{}, ErrInvalidCredentials
 	}
 	u.CreatedAt = parseTime(created)

@@ -10,6 +10,8 @@ type Page struct {
 	CSRF  string // the token every form posts back as _csrf
 	Flash string // a one-time message from the previous action
 	Nav   string // which navigation entry is current: "integrations" or "account"
+	// WarehouseProblem says why the warehouse cannot be written, while it cannot.
+	WarehouseProblem string
 }
 
 func current(p Page, nav string) string {

@@ -144,7 +144,7 @@ func TestActivityPagesShowWhatArrived(t *testing.T) {
 		t.Fatal("no loading report")
 	}
 	all := testID(reports, "report-columns").Text()
-	for _, want := range []string{"data.type", "data.campaign__trigger_event", "data.opened_at", "integer", "string"} {
+	for _, want := range []string{"data.type", "data.campaign__triggerevent", "data.opened_at", "integer", "string"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("columns added lack %q: %q", want, all)
 		}

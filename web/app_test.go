@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/pgtest"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
@@ -53,6 +55,8 @@ const (
 	ownerPassword = "correct horse battery"
 )
 
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
 func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	return newTestAppWith(t, warehouse.Options{}, web.Config{})
@@ -62,15 +66,33 @@ func newTestApp(t testing.TB) *testApp {
 // web limits (MaxBodyBytes, RateLimit, RateBurst; the rest of cfg is filled in).
 func newTestAppWith(t testing.TB, opts warehouse.Options, cfg web.Config) *testApp {
 	t.Helper()
+	return newTestAppLogging(t, slog.LevelDebug, opts, cfg)
+}
+
+// newTestAppLogging is newTestAppWith with the log at level, as -log-level sets it.
+func newTestAppLogging(t testing.TB, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
+	t.Helper()
+	return newTestAppOn(t, "", level, opts, cfg)
+}
+
+// newTestAppOn builds the app with its warehouse in the PostgreSQL database at warehouseURL,
+// or ("") in SQLite files.
+func newTestAppOn(t testing.TB, warehouseURL string, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	opts.OnCommit = st.RecordBatch
-	wh, err := warehouse.Open(filepath.Join(dir, "warehouse"), log, opts)
+	var wh *warehouse.Warehouse
+	if warehouseURL != "" {
+		wh, err = warehouse.OpenPostgres(context.Background(), warehouseURL, log, opts)
+	} else {
+		wh, err = warehouse.Open(filepath.Join(dir, "warehouse"), log, opts)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

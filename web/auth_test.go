@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -242,4 +243,42 @@ func sessionCookie(c *client) string {
 		}
 	}
 	return ""
+}
+
+// A burst of parallel wrong passwords must not get more guesses verified than the throttle
+// lets through one at a time: each attempt is counted before its password is checked.
+func TestParallelWrongPasswordsAreCountedBeforeVerifying(t *testing.T) {
+	app := newTestApp(t)
+	app.signedInClient(t)
+	const burst = 80
+	clients := make([]*client, burst)
+	for i := range clients {
+		clients[i] = app.newClient(t)
+		clients[i].get("/login")
+	}
+	answers := make([]response, burst)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() {
+			<-start
+			answers[i] = c.post("/login", url.Values{"email": {ownerEmail}, "password": {fmt.Sprintf("wrong password %d", i)}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	statuses := map[int]int{}
+	for _, p := range answers {
+		statuses[p.Status]++
+		if p.Status == http.StatusTooManyRequests && p.Header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	t.Logf("%d parallel wrong passwords: %v", burst, statuses)
+	if statuses[http.StatusUnauthorized] > 5 || statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != burst {
+		t.Fatalf("answers %v: want at most 5 verified (401), the rest 429", statuses)
+	}
+	// Locked now: the right password is refused too, without being checked.
+	p := clients[0].post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
+	expectStatus(t, p, http.StatusTooManyRequests)
 }

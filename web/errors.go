@@ -32,11 +32,14 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			}
 		case errors.Is(err, store.ErrNotFound):
 			status, msg = http.StatusNotFound, "There is nothing at this address."
+		case errors.Is(err, store.ErrBusy): // too many passwords being checked at once
+			status, msg = http.StatusServiceUnavailable, "Too many sign-ins at once. Wait a second, then try again."
+			c.Response().Header().Set("Retry-After", "1")
 		}
 		if status == http.StatusNotFound && msg == http.StatusText(http.StatusNotFound) {
 			msg = "There is nothing at this address."
 		}
-		if status >= 500 {
+		if status >= 500 && !errors.Is(err, store.ErrBusy) {
 			log.Error("request failed", "method", c.Request().Method, "path", RedactPath(c.Request().URL.Path), "status", status, "err", err)
 		}
 

@@ -106,8 +106,8 @@ func TestWebhookLoadsProviderPayloads(t *testing.T) {
 	if n := queryInt(t, vero, "SELECT COUNT(*) FROM data"); n != 8 {
 		t.Fatalf("stitch_vero.data has %d rows, want 8", n)
 	}
-	if n := queryInt(t, vero, "SELECT COUNT(*) FROM data WHERE campaign__trigger_event = 'purchased item' AND _sdc_received_at IS NOT NULL AND _sdc_batched_at IS NOT NULL AND _sdc_table_version = 0"); n == 0 {
-		t.Fatal("no row with campaign.trigger-event flattened to campaign__trigger_event and the _sdc columns set")
+	if n := queryInt(t, vero, "SELECT COUNT(*) FROM data WHERE campaign__triggerevent = 'purchased item' AND _sdc_received_at IS NOT NULL AND _sdc_batched_at IS NOT NULL AND _sdc_table_version = 0"); n == 0 {
+		t.Fatal("no row with campaign.trigger-event flattened to campaign__triggerevent (the hyphen removed, as Stitch does) and the _sdc columns set")
 	}
 	if n := queryInt(t, warehouseDB(t, app, "mandrill"), "SELECT COUNT(*) FROM data WHERE event IS NOT NULL"); n != 2 {
 		t.Fatalf("mandrill.data has %d events, want 2", n)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/pgtest"
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
 )
 
 // addIntegration submits the Add Integration form for a source.
@@ -563,5 +567,38 @@ func TestDeleteWithItsData(t *testing.T) {
 		if status := postEvent(t, u); status != http.StatusUnauthorized {
 			t.Fatalf("POST to a deleted integration: status %d, want 401", status)
 		}
+	}
+}
+
+// TestPostgresWarehouseIsNamedWithoutItsPassword: the Settings page and the Data page's psql
+// snippet say where the data goes, and never the password of the warehouse's address.
+func TestPostgresWarehouseIsNamedWithoutItsPassword(t *testing.T) {
+	u, err := url.Parse(pgtest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "hunter2-secret") // the test cluster trusts its socket
+	app := newTestAppOn(t, u.String(), slog.LevelDebug, warehouse.Options{}, web.Config{})
+	c := app.signedInClient(t)
+	settings := c.get("/account")
+	if got := settings.Doc.Find(`[data-testid="warehouse"]`).Text(); !strings.HasPrefix(got, "PostgreSQL postgres@") {
+		t.Errorf("Account names the warehouse %q", got)
+	}
+	added := addIntegration(t, c, "incoming-webhooks", url.Values{"name": {"Orders"}, "primary_key": {"id"}})
+	hook := revealedURL(t, c, added.Header.Get("Location"))
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hook, "application/json", []byte(`{"id":1}`)); a.Status != http.StatusOK {
+		t.Fatalf("webhook: %d %s", a.Status, a.Body)
+	}
+	data := c.get("/integrations/1/data")
+	if got := data.Doc.Find(`[data-testid="sqlite-snippet"]`).Text(); !strings.Contains(got, "psql 'postgres://postgres@") || !strings.Contains(got, "FROM orders.data o") {
+		t.Errorf("the Data page's snippet: %s", got)
+	}
+	for _, page := range []response{settings, data, c.get("/integrations/1")} {
+		if strings.Contains(page.Body, "hunter2") {
+			t.Fatal("a page shows the warehouse's password")
+		}
+	}
+	if strings.Contains(app.Logs.String(), "hunter2") {
+		t.Fatal("the log shows the warehouse's password")
 	}
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/csv"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,14 +12,24 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
 )
 
 // Someone points Vero at a new integration and wants to know, without a terminal, whether
 // events arrive, what they look like and what was rejected and why.
+// The journey runs on the embedded SQLite files and once on a PostgreSQL warehouse.
 func TestJourneyWhatArrived(t *testing.T) {
-	app := newTestApp(t)
+	t.Run("sqlite", func(t *testing.T) { journeyWhatArrived(t, newTestApp(t), os.Getenv("HOOKHOUSE_SCREENSHOTS")) })
+	t.Run("postgres", func(t *testing.T) {
+		journeyWhatArrived(t, newTestAppOn(t, pgtest.Start(t), slog.LevelDebug, warehouse.Options{}, web.Config{}), "")
+	})
+}
+
+func journeyWhatArrived(t *testing.T, app *testApp, shots string) {
 	b := newBrowser(t, app)
-	shots := os.Getenv("HOOKHOUSE_SCREENSHOTS")
 
 	b.setupOwner()
 	b.click(`[data-testid="add-integration"]`)
@@ -91,7 +102,7 @@ func TestJourneyWhatArrived(t *testing.T) {
 	b.click(`[data-testid="tab-loading-reports"]`)
 	b.expectPath("/integrations/1/loading-reports")
 	cols := run(b, "read all columns added", chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="report-columns"]')].map(e => e.textContent).join(" ")`))
-	for _, want := range []string{"data.type", "data.campaign__trigger_event", "data.sent_at", "data.opened_at", "integer"} {
+	for _, want := range []string{"data.type", "data.campaign__triggerevent", "data.sent_at", "data.opened_at", "integer"} {
 		if !strings.Contains(cols, want) {
 			t.Fatalf("columns added lack %q: %s", want, cols)
 		}
@@ -109,9 +120,16 @@ func TestJourneyWhatArrived(t *testing.T) {
 	if shots != "" {
 		b.screenshot(shots + "/data.png")
 	}
+	tool := "sqlite3 -readonly"
+	if app.Warehouse.Location("stitch_vero").PostgresURL != "" {
+		tool = "psql 'postgres://"
+	}
+	if got := b.text(`[data-testid="sqlite-snippet"]`); !strings.HasPrefix(got, tool) {
+		t.Fatalf("the snippet to open the data does not start with %s: %s", tool, got)
+	}
 	b.click(`[data-testid="data-row"]:first-child [data-testid="row-json-link"]`)
 	b.do("wait for the row", chromedp.WaitVisible(chromedp.CSS(`[data-testid="row-json"]`)))
-	if got := b.text(`[data-testid="row-json"]`); !strings.Contains(got, `"type": "opened"`) || !strings.Contains(got, `"campaign__trigger_event": "purchased item"`) {
+	if got := b.text(`[data-testid="row-json"]`); !strings.Contains(got, `"type": "opened"`) || !strings.Contains(got, `"campaign__triggerevent": "purchased item"`) {
 		t.Fatalf("row JSON: %s", got)
 	}
 

@@ -121,8 +121,9 @@ func RedactPath(path string) string {
 
 // accessLog writes one structured line per request. Accepted webhook requests are logged at
 // Debug: at thousands a second they would flood the log (and cost the server 7 to 10% of its
-// CPU), while /metrics and the Extraction Logs count them already. Refusals stay at Info.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+// CPU), while /metrics and the Extraction Logs count them already. Refusals (4xx, 5xx) are at
+// Info, but only the first of each status per interval: refusals sums the others up.
+func accessLog(log *slog.Logger, refusals *RefusalLog) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -131,8 +132,16 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err) // write the error response now, so its status is the one logged
 			}
 			res := c.Response()
-			level := slog.LevelInfo
-			if res.Status < http.StatusBadRequest && isWebhookRoute(c) {
+			level, route := slog.LevelInfo, "dashboard"
+			if isWebhookRoute(c) {
+				route = "webhook"
+			}
+			switch {
+			case res.Status >= http.StatusBadRequest:
+				if !refusals.note(route, res.Status) {
+					level = slog.LevelDebug // counted, and summed up at the end of the interval
+				}
+			case route == "webhook":
 				level = slog.LevelDebug
 			}
 			if !log.Enabled(c.Request().Context(), level) {

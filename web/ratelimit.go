@@ -1,7 +1,6 @@
 package web
 
 import (
-	"hash/maphash"
 	"math"
 	"net/http"
 	"strconv"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
+
+	"github.com/hookhouse/hookhouse/handlers"
 )
 
 // Webhook rate limit defaults: requests per second per webhook URL, and the burst above it.
@@ -21,45 +22,38 @@ const (
 	DefaultRateBurst = 200000
 )
 
-// maxBuckets bounds the limiter's memory: beyond it, idle buckets are dropped.
-const maxBuckets = 10000
+// sweepEvery is how often buckets that have refilled are forgotten.
+const sweepEvery = time.Minute
 
-// urlLimiter is a token bucket per webhook URL (integration id + token). Buckets are keyed by
-// a seeded hash, so the limiter holds no token, and a bucket that has refilled is forgotten:
-// it would behave exactly like a new one.
+// urlLimiter is a token bucket per webhook URL, keyed by the URL's id once it is
+// authenticated: however the path spells the integration id, and whatever tokens strangers
+// make up, only real URLs get buckets, so the map is bounded by the active URLs (two per
+// integration at most) and nobody but a URL's sender touches its bucket.
 type urlLimiter struct {
 	limit rate.Limit
 	burst int
-	seed  maphash.Seed
 
 	mu        sync.Mutex
-	buckets   map[uint64]*rate.Limiter
+	buckets   map[int64]*rate.Limiter
 	lastSweep time.Time
 }
 
 func newURLLimiter(limit rate.Limit, burst int) *urlLimiter {
-	return &urlLimiter{limit: limit, burst: burst, seed: maphash.MakeSeed(), buckets: make(map[uint64]*rate.Limiter)}
+	return &urlLimiter{limit: limit, burst: burst, buckets: make(map[int64]*rate.Limiter)}
 }
 
 // wait reports how long the URL's sender must wait before this request would fit: 0 means
 // it is allowed now (and counted).
-func (l *urlLimiter) wait(integrationID, token string, now time.Time) time.Duration {
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(integrationID)
-	h.WriteByte('/')
-	h.WriteString(token)
-	key := h.Sum64()
-
+func (l *urlLimiter) wait(urlID int64, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[key]
+	b := l.buckets[urlID]
 	if b == nil {
-		if len(l.buckets) >= maxBuckets || now.Sub(l.lastSweep) > time.Minute {
+		if now.Sub(l.lastSweep) > sweepEvery {
 			l.sweep(now)
 		}
 		b = rate.NewLimiter(l.limit, l.burst)
-		l.buckets[key] = b
+		l.buckets[urlID] = b
 	}
 	r := b.ReserveN(now, 1)
 	if !r.OK() {
@@ -72,8 +66,8 @@ func (l *urlLimiter) wait(integrationID, token string, now time.Time) time.Durat
 	return 0
 }
 
-// sweep drops full buckets; if every bucket is in use (a flood over more than maxBuckets
-// URLs), it starts afresh rather than grow.
+// sweep drops full buckets: a new one would behave the same, and revoked URLs must not linger.
+// A bucket that is not full is never dropped, so a throttled sender stays throttled.
 func (l *urlLimiter) sweep(now time.Time) {
 	l.lastSweep = now
 	for key, b := range l.buckets {
@@ -81,13 +75,10 @@ func (l *urlLimiter) sweep(now time.Time) {
 			delete(l.buckets, key)
 		}
 	}
-	if len(l.buckets) >= maxBuckets {
-		clear(l.buckets)
-	}
 }
 
-// rateLimit answers 429 with Retry-After once a webhook URL exceeds its token bucket. A
-// limit of rate.Inf turns it off.
+// rateLimit answers 429 with Retry-After once a webhook URL exceeds its token bucket. It runs
+// after requireWebhookURL, on the URL it authenticated. A limit of rate.Inf turns it off.
 func rateLimit(limit rate.Limit, burst int) echo.MiddlewareFunc {
 	if limit == rate.Inf {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
@@ -97,7 +88,11 @@ func rateLimit(limit rate.Limit, burst int) echo.MiddlewareFunc {
 		" per second); nothing of this request was stored. Retry after the number of seconds in Retry-After."
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if d := l.wait(c.Param("id"), c.Param("token"), time.Now()); d > 0 {
+			target, ok := handlers.WebhookTargetOf(c)
+			if !ok {
+				return echo.ErrUnauthorized // a route without requireWebhookURL: never let it through unlimited
+			}
+			if d := l.wait(target.URLID, time.Now()); d > 0 {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 				return echo.NewHTTPError(http.StatusTooManyRequests, msg)
 			}

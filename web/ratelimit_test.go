@@ -113,3 +113,80 @@ func TestWebhookFloodFullQueueAnswers503AndDashboardStaysQuick(t *testing.T) {
 		}
 	}
 }
+
+// Writing the integration id another way (01, 001, +1) is the same URL, so it gets no fresh
+// bucket: the limit is per webhook URL, counted once the URL is authenticated.
+func TestRateLimitIgnoresHowTheIDIsWritten(t *testing.T) {
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{RateLimit: 0.001, RateBurst: 3})
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
+	for i := range 3 {
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(fmt.Sprintf(`{"id":%d}`, i))); a.Status != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i, a.Status, a.Body)
+		}
+	}
+	plain := fmt.Sprintf("/clients/%d/", id)
+	for _, written := range []string{"0%d", "00%d", "+%d", "000000000000%d"} {
+		u := strings.Replace(hookURL, plain, "/clients/"+fmt.Sprintf(written, id)+"/", 1)
+		a := postWebhook(t, http.DefaultClient, http.MethodPost, u, "application/json", []byte(`{"id":99}`))
+		if a.Status != http.StatusTooManyRequests || a.Header.Get("Retry-After") == "" {
+			t.Errorf("the id written %q after the burst: %d (Retry-After %q) %s, want 429", fmt.Sprintf(written, id), a.Status, a.Header.Get("Retry-After"), a.Body)
+		}
+	}
+	if n := queryInt(t, warehouseDB(t, app, "orders"), "SELECT COUNT(*) FROM data WHERE id = 99"); n != 0 {
+		t.Fatalf("%d requests past the limit were stored", n)
+	}
+}
+
+// Requests with made-up tokens are refused before the limiter: however many there are, they
+// cannot reset a throttled URL's bucket (before, 10,000 of them made the limiter start afresh).
+func TestRandomTokensCannotResetARateLimit(t *testing.T) {
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{RateLimit: 0.001, RateBurst: 2})
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
+	for i := range 2 {
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(fmt.Sprintf(`{"id":%d}`, i))); a.Status != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d %s", i, a.Status, a.Body)
+		}
+	}
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":2}`)); a.Status != http.StatusTooManyRequests {
+		t.Fatalf("request beyond the burst: %d %s, want 429", a.Status, a.Body)
+	}
+
+	const flood, workers = 10001, 8
+	base := strings.TrimSuffix(hookURL, tokenOf(t, hookURL))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	statuses := make([]map[int]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		statuses[w] = map[int]int{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < flood; i += workers {
+				u := base + fmt.Sprintf("%064x", i) // a well-formed token nobody was given
+				if i%2 == 1 {
+					u = strings.Replace(u, fmt.Sprintf("/clients/%d/", id), fmt.Sprintf("/clients/%d/", 1000+i), 1)
+				}
+				statuses[w][postWebhook(t, client, http.MethodPost, u, "application/json", []byte(`{"id":3}`)).Status]++
+			}
+		}()
+	}
+	wg.Wait()
+	total := map[int]int{}
+	for _, s := range statuses {
+		for code, n := range s {
+			total[code] += n
+		}
+	}
+	if total[http.StatusUnauthorized] != flood {
+		t.Fatalf("made-up tokens answered %v, want %d × 401", total, flood)
+	}
+	a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":4}`))
+	if a.Status != http.StatusTooManyRequests {
+		t.Fatalf("after %d requests with made-up tokens the throttled URL answers %d %s, want 429 still", flood, a.Status, a.Body)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "orders"), "SELECT COUNT(*) FROM data"); n != 2 {
+		t.Fatalf("data has %d rows, want the 2 within the burst", n)
+	}
+}

@@ -20,11 +20,13 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	e.GET("/metrics", h.ServeMetrics) // Prometheus; bearer token, no session
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
 
-	// Webhooks: no session, no CSRF; authenticated by the token in the URL, rate-limited per URL.
-	webhooks := e.Group(webhookPrefix, limit)
-	webhooks.POST("/clients/:id/token/:token", h.ReceiveWebhook)
-	webhooks.GET("/clients/:id/token/:token", h.VerifyWebhook)
-	webhooks.HEAD("/clients/:id/token/:token", h.VerifyWebhook) // Mandrill checks a URL with HEAD
+	// Webhooks: no session, no CSRF; authenticated by the token in the URL, then rate-limited
+	// per URL (so made-up tokens and respellings of the id never reach a bucket).
+	webhooks := e.Group(webhookPrefix)
+	hook := []echo.MiddlewareFunc{requireWebhookURL(st), limit}
+	webhooks.POST("/clients/:id/token/:token", h.ReceiveWebhook, hook...)
+	webhooks.GET("/clients/:id/token/:token", h.VerifyWebhook, hook...)
+	webhooks.HEAD("/clients/:id/token/:token", h.VerifyWebhook, hook...) // Mandrill checks a URL with HEAD
 	webhooks.Match([]string{http.MethodPut, http.MethodPatch, http.MethodDelete}, "/clients/:id/token/:token", methodNotAllowed("GET, POST"))
 	webhooks.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
 

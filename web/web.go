@@ -27,6 +27,9 @@ type Config struct {
 	PublicURL    string // e.g. https://hooks.example.com; empty derives it from each request
 	DataDir      string
 	MaxBodyBytes int64 // largest webhook body; 0 means handlers.DefaultMaxBodyBytes
+	// MaxInflightBodyBytes bounds the webhook body bytes held at once across requests (503
+	// beyond it); 0 means handlers.DefaultMaxInflightBodyBytes.
+	MaxInflightBodyBytes int64
 	// RateLimit is the requests per second each webhook URL may send, with bursts of up to
 	// RateBurst; zero values take DefaultRateLimit and DefaultRateBurst, rate.Inf turns it off.
 	RateLimit rate.Limit
@@ -35,6 +38,11 @@ type Config struct {
 	// sizes and commit latency, which main wires to the warehouse, stay empty).
 	Metrics      *metrics.Metrics
 	MetricsToken string // bearer token /metrics requires; empty: /metrics answers 404
+	// Refusals sums refused requests up in the log; nil: one of New's own, every
+	// DefaultRefusalInterval. New has it write to Log.
+	Refusals *RefusalLog
+	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto; nobody else's are read.
+	TrustedProxies handlers.Proxies
 }
 
 // New builds the Echo application.
@@ -42,9 +50,15 @@ func New(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Logger.SetOutput(io.Discard) // slog does the logging
-	// Trust X-Forwarded-For only from loopback and private proxies, so clients cannot spoof
-	// their address to dodge the sign-in throttle.
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	// Forwarding headers count only from the proxies named in -trusted-proxies (none by
+	// default, not even loopback: a local sender could otherwise pick the IP the Extraction
+	// Logs show and dodge the per-IP sign-in throttle). X-Real-IP is never read.
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range cfg.TrustedProxies.Networks() {
+		trust = append(trust, echo.TrustIPRange(n))
+	}
+	e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	e.SchemeExtractor = echo.ExtractSchemeFromHeaders(trust...)
 	e.HTTPErrorHandler = errorHandler(cfg.Log)
 
 	sm := scs.New()
@@ -67,18 +81,24 @@ func New(cfg Config) *echo.Echo {
 		cfg.Metrics = metrics.New(metrics.Sources{ActiveIntegrations: cfg.Store.ActiveIntegrations, DroppedActivity: cfg.Store.DroppedActivity})
 	}
 	h := handlers.New(handlers.Deps{
-		Store:        cfg.Store,
-		Warehouse:    cfg.Warehouse,
-		Sessions:     sm,
-		Log:          cfg.Log,
-		PublicURL:    strings.TrimSuffix(cfg.PublicURL, "/"),
-		DataDir:      cfg.DataDir,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Metrics:      cfg.Metrics,
-		MetricsToken: cfg.MetricsToken,
+		Store:                cfg.Store,
+		Warehouse:            cfg.Warehouse,
+		Sessions:             sm,
+		Log:                  cfg.Log,
+		PublicURL:            strings.TrimSuffix(cfg.PublicURL, "/"),
+		DataDir:              cfg.DataDir,
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
+		Metrics:              cfg.Metrics,
+		MetricsToken:         cfg.MetricsToken,
+		Proxies:              cfg.TrustedProxies,
 	})
 
-	e.Use(middleware.Recover(), accessLog(cfg.Log), securityHeaders)
+	if cfg.Refusals == nil {
+		cfg.Refusals = NewRefusalLog(DefaultRefusalInterval)
+	}
+	cfg.Refusals.log = cfg.Log
+	e.Use(middleware.Recover(), accessLog(cfg.Log, cfg.Refusals), securityHeaders)
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}

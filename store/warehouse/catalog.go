@@ -16,6 +16,7 @@ const (
 	rejectedTable   = "_sdc_rejected"
 	tablesCatalog   = "_sdc_tables"
 	columnsCatalog  = "_sdc_columns"
+	deliveriesTable = "_sdc_deliveries" // delivery ids, for Target.DeliveryID
 	colReceivedAt   = "_sdc_received_at"
 	colBatchedAt    = "_sdc_batched_at"
 	colSequence     = "_sdc_sequence"
@@ -41,11 +42,12 @@ type table struct {
 	level    int
 	columns  map[colKey]*column
 	base     map[string]string // source path -> its plain column's name
-	taken    map[string]bool   // every column name, system ones included
+	taken    map[string]string // every column name, system ones included, by its folded name (see dialect.foldName)
 	children map[string]*table // array path -> subtable
+	// defs are the column definitions of a table created by the record being loaded, until
+	// its CREATE TABLE runs (schemaChanges); nil afterwards, when new columns need ALTER TABLE.
+	defs []string
 }
-
-func (t *table) isTaken(name string) bool { return t.taken[name] }
 
 // catalog mirrors _sdc_tables and _sdc_columns of one file, so that a
 // steady-state batch needs no schema queries. Changes made while loading a
@@ -55,6 +57,7 @@ type catalog struct {
 	schema     string
 	d          dialect
 	maxColumns int
+	maxTables  int
 	tables     map[string]*table
 	root       *table
 	pkField    string // raw configured primary key field, "" = generated UUIDs
@@ -62,26 +65,41 @@ type catalog struct {
 	pkType     colType
 	lastSeq    int64
 
-	undo  []func()
-	ddl   []statement // DDL of the record being loaded, run once it is accepted
-	added []Column    // data columns added since the last commit, for BatchReport
+	undo          []func()
+	refreshLatest bool        // data gained a column: data_latest is refreshed after the record's schema changes
+	ddl           []statement // DDL of the record being loaded, run once it is accepted
+	added         []Column    // data columns added since the last commit, for BatchReport
 }
 
+// statement is a change to run once its record is accepted. A CREATE TABLE is kept as its
+// table (create) and written by schemaChanges, with every column the record gave it: SQLite
+// reparses its whole schema after each ALTER TABLE ADD COLUMN, so a record of N new arrays
+// (a subtable and a column each) cost N² (6,000 one-element arrays: 205 s).
 type statement struct {
-	sql  string
-	args []any
+	sql    string
+	args   []any
+	create *table
 }
 
-func newCatalog(schema string, d dialect, maxColumns int) *catalog {
-	return &catalog{schema: schema, d: d, maxColumns: maxColumns, tables: make(map[string]*table)}
+func newCatalog(schema string, d dialect, maxColumns, maxTables int) *catalog {
+	return &catalog{schema: schema, d: d, maxColumns: maxColumns, maxTables: maxTables, tables: make(map[string]*table)}
 }
 
 // table is the name of the schema's table name as the destination spells it.
 func (c *catalog) table(name string) string { return tableName(c.d, c.schema, name) }
 
-func (c *catalog) isTaken(name string) bool {
-	_, ok := c.tables[name]
-	return ok || name == latestView || strings.HasPrefix(name, "_sdc_")
+// tableTaken returns the table (or view) that name would be the same identifier as.
+func (c *catalog) tableTaken(name string) (string, bool) {
+	folded := c.d.foldName(name)
+	if folded == c.d.foldName(latestView) {
+		return latestView, true
+	}
+	for existing := range c.tables {
+		if c.d.foldName(existing) == folded {
+			return existing, true
+		}
+	}
+	return "", false
 }
 
 type catalogMark struct {
@@ -94,6 +112,7 @@ func (c *catalog) mark() catalogMark {
 }
 
 func (c *catalog) rollback(m catalogMark) {
+	c.refreshLatest = false
 	for i := len(c.undo) - 1; i >= m.undo; i-- {
 		c.undo[i]()
 	}
@@ -124,6 +143,24 @@ func (c *catalog) columnRows() int {
 		n += len(t.taken)
 	}
 	return n
+}
+
+// schemaChanges returns the statements of the record being loaded, its CREATE TABLEs written
+// out now that their columns are known. The caller runs them and empties c.ddl.
+func (c *catalog) schemaChanges() []statement {
+	for i := range c.ddl {
+		if t := c.ddl[i].create; t != nil {
+			c.ddl[i] = statement{sql: fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(t.defs, ", "))}
+			t.defs = nil
+		}
+	}
+	if c.refreshLatest { // one refresh of data_latest per record, however many columns it added
+		for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
+			c.exec(q)
+		}
+		c.refreshLatest = false
+	}
+	return c.ddl
 }
 
 func (c *catalog) sourceKeyColumn() string { return "_sdc_source_key_" + c.pkColumn }
@@ -161,12 +198,26 @@ func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*tab
 }
 
 // subtable returns the table holding the elements of the array at path in
-// parent's rows, creating it (with source key and level columns) if new.
-func (c *catalog) subtable(parent *table, path string, at time.Time) *table {
+// parent's rows, creating it (with source key and level columns) if new. A
+// *rejection error means the record cannot have it.
+func (c *catalog) subtable(parent *table, path string, at time.Time) (*table, error) {
 	if t := parent.children[path]; t != nil {
-		return t
+		return t, nil
 	}
-	name := uniqueName(parent.name+"__"+columnName(path), c.isTaken)
+	field := columnName(path)
+	if field == "" {
+		return nil, reject("array %s: %s", clip(displayPath(path)), noNameReason)
+	}
+	name := parent.name + "__" + field
+	if len(name) > MaxTableNameLen {
+		return nil, reject("array %s: table name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxTableNameLen)
+	}
+	if existing, taken := c.tableTaken(name); taken {
+		return nil, reject("field collision on table %s: array %s would be the table %s", clip(name), clip(displayPath(path)), clip(existing))
+	}
+	if len(c.tables) >= c.maxTables {
+		return nil, reject("array %s: table %s would make more than the %d tables a schema may have", clip(displayPath(path)), name, c.maxTables)
+	}
 	t := c.addTable(name, parent, path, at)
 	system := []column{{c.sourceKeyColumn(), c.pkType}}
 	for i := 0; i < t.level; i++ {
@@ -177,7 +228,7 @@ func (c *catalog) subtable(parent *table, path string, at time.Time) *table {
 		{colBatchedAt, typeTimestamp}, {colTableVersion, typeInteger},
 	}...)
 	c.createTable(t, system, at, path)
-	return t
+	return t, nil
 }
 
 func levelColumn(level int) string { return "_sdc_level_" + strconv.Itoa(level) + "_id" }
@@ -188,7 +239,7 @@ func (c *catalog) addTable(name string, parent *table, path string, at time.Time
 		name: name, parent: parent, path: path,
 		columns:  make(map[colKey]*column),
 		base:     make(map[string]string),
-		taken:    make(map[string]bool),
+		taken:    make(map[string]string),
 		children: make(map[string]*table),
 	}
 	c.tables[name] = t
@@ -210,15 +261,15 @@ func (c *catalog) addTable(name string, parent *table, path string, at time.Time
 }
 
 func (c *catalog) createTable(t *table, system []column, at time.Time, path string) {
-	defs := make([]string, len(system))
+	t.defs = make([]string, len(system))
+	c.ddl = append(c.ddl, statement{create: t})
 	for i, col := range system {
-		t.taken[col.name] = true
-		defs[i] = quoteIdent(col.name) + " " + c.d.sqlType(col.typ)
+		t.taken[c.d.foldName(col.name)] = col.name
+		t.defs[i] = quoteIdent(col.name) + " " + c.d.sqlType(col.typ)
 		c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, NULL, ?, ?)`,
 			t.name, col.name, col.typ.String(), formatTimestamp(at))
 	}
-	c.exec(fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(defs, ", ")))
-	for _, q := range c.d.tableSQL(c.schema, t.name, t.level) {
+	for _, q := range c.d.tableSQL(c.schema, t.name, t.level) { // after the CREATE TABLE above
 		c.exec(q)
 	}
 	var parent, pk any
@@ -253,17 +304,30 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 		return nil, errTooManyColumns{t.name, c.maxColumns}
 	}
 	base, hasBase := t.base[path]
-	var name string
-	if hasBase {
-		name = uniqueName(base+typ.suffix(), t.isTaken)
-	} else {
-		name = uniqueName(columnName(path), t.isTaken)
+	name := base + typ.suffix() // a later type of a field: Stitch's suffixed column
+	if !hasBase {
+		name = columnName(path)
+		if reason := nameProblem(name); reason != "" {
+			return nil, reject("field %s: %s", clip(displayPath(path)), reason)
+		}
+	}
+	if len(name) > MaxIdentifierLen {
+		return nil, reject("field %s: column name %s is longer than %d characters", clip(displayPath(path)), clip(name), MaxIdentifierLen)
+	}
+	if c.d.reservedColumn(name) { // a name the database keeps for itself: the next free one
+		name = uniqueName(name, func(n string) bool { _, taken := t.taken[c.d.foldName(n)]; return taken || c.d.reservedColumn(n) })
+	}
+	if existing, taken := t.taken[c.d.foldName(name)]; taken {
+		return nil, collision(t, path, name, existing)
 	}
 	c.registerColumn(t, path, name, typ)
-	c.exec(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, c.table(t.name), quoteIdent(name), c.d.sqlType(typ)))
-	if t == c.root && c.pkField != "" && c.pkColumn != "" { // (not while createRoot adds the key)
-		for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
-			c.exec(q)
+	def := quoteIdent(name) + " " + c.d.sqlType(typ)
+	if t.defs != nil { // created by this record: the column joins its CREATE TABLE
+		t.defs = append(t.defs, def)
+	} else {
+		c.exec(`ALTER TABLE ` + c.table(t.name) + ` ADD COLUMN ` + def)
+		if t == c.root && c.pkField != "" {
+			c.refreshLatest = true // once the record's columns are all added: see schemaChanges
 		}
 	}
 	c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
@@ -272,19 +336,33 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	return t.columns[key], nil
 }
 
+// collision is the reject reason when the field at path would have the name of column
+// existing of t, as Stitch words it ("Field collision on ...").
+func collision(t *table, path, name, existing string) error {
+	for key, col := range t.columns {
+		if col.name == existing {
+			return reject("field collision on %s: fields %s and %s would both be column %s of table %s",
+				clip(name), clip(displayPath(key.path)), clip(displayPath(path)), clip(existing), t.name)
+		}
+	}
+	return reject("field collision on %s: field %s would be column %s of table %s, which hookhouse keeps for itself",
+		clip(name), clip(displayPath(path)), existing, t.name)
+}
+
 // registerColumn records a column in memory; the first column of a path
 // becomes its base name.
 func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
 	key := colKey{path, typ}
 	t.columns[key] = &column{name: name, typ: typ}
-	t.taken[name] = true
+	folded := c.d.foldName(name)
+	t.taken[folded] = name
 	_, hadBase := t.base[path]
 	if !hadBase {
 		t.base[path] = name
 	}
 	c.undo = append(c.undo, func() {
 		delete(t.columns, key)
-		delete(t.taken, name)
+		delete(t.taken, folded)
 		if !hadBase {
 			delete(t.base, path)
 		}
@@ -292,8 +370,8 @@ func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
 }
 
 // loadCatalog reads the catalog of a schema and the last sequence of data.
-func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxColumns int) (*catalog, error) {
-	c := newCatalog(schema, d, maxColumns)
+func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxColumns, maxTables int) (*catalog, error) {
+	c := newCatalog(schema, d, maxColumns, maxTables)
 	rows, err := q.QueryContext(ctx, `SELECT table_name, parent_table, source_path, primary_key FROM `+c.table(tablesCatalog)+` ORDER BY `+d.catalogOrder())
 	if err != nil {
 		return nil, fmt.Errorf("read tables: %w", err)
@@ -339,7 +417,7 @@ func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxCo
 			return nil, fmt.Errorf("column %s.%s: unknown table or type %q", tableName, name, typeName)
 		}
 		if !path.Valid {
-			t.taken[name] = true
+			t.taken[c.d.foldName(name)] = name
 			continue
 		}
 		c.registerColumn(t, path.String, name, typ)

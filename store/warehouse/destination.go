@@ -19,6 +19,11 @@ type destination interface {
 	reader(ctx context.Context, schema string) (db querier, release func(), ok bool, err error)
 	// drop deletes schema and everything in it. The schema's writer has stopped.
 	drop(ctx context.Context, schema string) error
+	// refusal says whether err is the database refusing a record it cannot hold (a value, a
+	// name, a row too large) rather than failing, and why: such a record is rejected.
+	refusal(err error) (reason string, refused bool)
+	// ping checks that the database answers.
+	ping(ctx context.Context) error
 	// Describe says where the data goes, for people: never a password.
 	Describe() string
 	close() error
@@ -30,10 +35,14 @@ type dialect interface {
 	appendTable(b []byte, schema, name string) []byte
 	// appendParam appends the placeholder of a statement's n-th argument, from 1.
 	appendParam(b []byte, n int) []byte
+	// foldName is how the database compares identifiers: two names that fold alike are the
+	// same column (a field collision).
+	foldName(name string) string
+	// reservedColumn reports whether the database keeps name for itself: a field asking for
+	// it gets the next free name, name__2.
+	reservedColumn(name string) bool
 	// sqlType is the column type a Stitch type is declared with.
 	sqlType(t colType) string
-	// beginSQL starts a writer's transaction.
-	beginSQL() string
 	// catalogOrder orders the catalog's rows as they were added.
 	catalogOrder() string
 	// rowKey names the columns that identify a row of a table at level (0 for data) and
@@ -48,21 +57,23 @@ type dialect interface {
 	systemSQL(schema string) []string
 }
 
-// A session is the writer's connection to its schema: statements run in order on one
-// connection, one transaction at a time. Queries are written with ? placeholders.
+// A session is the writer's hold on its schema: statements run in order, one transaction at a
+// time, between begin and end. Queries are written with ? placeholders.
 type session interface {
 	querier
+	begin(ctx context.Context) error
 	exec(ctx context.Context, query []byte, args ...any) error
+	// end commits the transaction, or rolls it back (the database may have already).
+	end(ctx context.Context, commit bool) error
 	close() error
 }
 
 // A sharedSession's schema may also be written by other processes (several nodes on one
-// PostgreSQL). Its transactions take the schema's lock first; the writer then reads what the
-// others may have committed: the catalog (when its count of columns changed) and the last
-// _sdc_sequence.
+// PostgreSQL). Its transactions begin under the schema's lock; the writer then reads what the
+// others may have committed: the catalog's count of columns (when it changed, the catalog is
+// read again) and, when data exists, its last _sdc_sequence.
 type sharedSession interface {
-	lock(ctx context.Context) error
-	columnRows(ctx context.Context) (int, error)
+	committed(ctx context.Context, withData bool) (columns int, lastSeq int64, err error)
 }
 
 type querier interface {

@@ -1,31 +1,44 @@
-// Package warehouse loads webhook records into per-integration SQLite files,
-// with Stitch's table, column and type semantics.
+// Package warehouse loads webhook records into a destination with Stitch's table, column and
+// type semantics: SQLite files by default, or a PostgreSQL database.
 //
-// Each schema (integration) has its own file <dir>/<schema>.db, so users can
-// ATTACH it under the schema's name. Records are appended to table data;
-// every file also carries its catalog (_sdc_tables, _sdc_columns, updated in
-// the same transaction as the data) and its rejects (_sdc_rejected).
+// The Stitch model (decoding, flattening, naming, typing, the catalog's decisions, rejects)
+// is shared; a destination (sqlite.go, postgres.go) only says how its database connects,
+// spells SQL and declares types. On SQLite each schema (integration) has its own file
+// <dir>/<schema>.db, so users can ATTACH it under the schema's name; on PostgreSQL it is a
+// schema of that name. Records are appended to table data; every schema also carries its
+// catalog (_sdc_tables, _sdc_columns, updated in the same transaction as the data) and its
+// rejects (_sdc_rejected).
 //
-// One writer goroutine per file commits whatever requests are waiting in one
+// One writer goroutine per schema commits whatever requests are waiting in one
 // transaction (group commit), so throughput is not bounded by one fsync per
-// request, and Load returns only once its records are durable (WAL,
-// synchronous=FULL). When the last commit answered several requests, the
-// writer first waits briefly for their senders' next ones (Options.GroupGap,
-// GroupMaxWait), rather than commit the first to come almost alone.
+// request, and Load returns only once its records are durable (SQLite: WAL,
+// synchronous=FULL; PostgreSQL: COMMIT with synchronous_commit on). When the last
+// commit answered several requests, the writer first waits briefly for their senders'
+// next ones (Options.GroupGap, GroupMaxWait), rather than commit the first to come almost
+// alone. On PostgreSQL, writers of one schema in several processes take turns under an
+// advisory lock and read what the others committed (catalog, last _sdc_sequence) first.
 //
-// Rules, as Stitch applies them, and the choices made where it is silent:
+// Rules, as Stitch's PostgreSQL destination applies them (README, Querying, names the files
+// followed), the same on every destination but where a database must differ:
 //
-//   - Names: keys are lowercased and every character outside [a-z0-9_]
-//     becomes '_'; nested objects flatten to parent__child; an empty key is
-//     "_". When two source paths want the same name, the one seen later gets
-//     name__2, name__3 ... (within a record, keys that are already valid names
-//     go first, then the rest in byte order); the
-//     mapping is kept in _sdc_columns so a key always lands in the same column.
-//   - Types: integer (fits int64), float (other numbers; integers beyond
-//     int64 lose precision), boolean (0/1), string, and timestamp for RFC 3339
-//     strings, stored as UTC text 2006-01-02T15:04:05.000000Z. The first type
-//     of a field keeps the plain column; later types go to name__bi, __fl,
-//     __bo, __st, __ti. Numbers beyond float64 reject the record.
+//   - Names (columnName): each key keeps its case and its ASCII letters, digits,
+//     underscores and spaces, and loses other characters; nested objects flatten to
+//     parent__child; leading characters other than letters and underscores are removed.
+//     A field whose name is empty, starts with _sdc or _rjm, ends with a type suffix, or
+//     is longer than MaxColumnNameLen (59) is rejected; so is an array whose subtable name
+//     would be longer than MaxTableNameLen (63). Two fields that become one name are a
+//     field collision: the record that brings the second is rejected. SQLite ignores case
+//     in names, so there id beside ID collides; PostgreSQL keeps both. The mapping is kept
+//     in _sdc_columns, so a key always lands in the same column, and files named by the
+//     rules of before (lowercased, a_b__2, __fl) keep theirs.
+//     SQLite keeps rowid, oid and _rowid_ for a table's own key (ALTER TABLE cannot add
+//     them, and browsing pages by that key): a field rowid lands in rowid__2 there.
+//   - Types: integer (bigint; an integer beyond it rejects the record), float (double
+//     precision; beyond it rejects), boolean, string, and timestamp for RFC 3339 strings
+//     (SQLite: UTC text 2006-01-02T15:04:05.000000Z; PostgreSQL: timestamp with time
+//     zone). The first type of a field keeps the plain column; later types go to
+//     name__bi, __do, __bo, __st, __ti.
+//   - A record larger than MaxRecordBytes (4 MB) is rejected.
 //   - null creates no column; an empty array creates no subtable.
 //   - Arrays become subtables <table>__<field> whose rows carry
 //     _sdc_source_key_<pk> (the root record's key), _sdc_level_N_id (position
@@ -39,9 +52,13 @@
 //     random UUID in __sdc_primary_key and there is no view.
 //   - Rejected (to _sdc_rejected, the rest of the request still loads): key
 //     missing, null, not a scalar or of another type than the key column; a
-//     table that would exceed Options.MaxColumns; a number beyond float64;
+//     table that would exceed Options.MaxColumns; a schema that would exceed
+//     Options.MaxTables (500 by default, data included); the names and values above;
 //     nesting deeper than MaxDepth; a Target.PrimaryKey other than the one
 //     data was created with (drop the schema to change the key).
+//   - Schema changes cost what the schema holds (SQLite reparses it all after
+//     each ALTER TABLE ADD COLUMN), so a table is created with the columns its
+//     first record brings, and MaxTables and the name limits bound the rest.
 //   - _sdc_sequence is max(arrival in Unix ns, previous + 1): strictly
 //     increasing in data, across restarts.
 package warehouse

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -83,7 +84,7 @@ func (w *Warehouse) Export(ctx context.Context, schema, table string, format Exp
 		record := make([]string, len(names))
 		writeRow = func(vals []any) error {
 			for i, v := range vals {
-				record[i] = csvField(v, isBool[i])
+				record[i] = csvCell(v, isBool[i])
 			}
 			return cw.Write(record)
 		}
@@ -161,6 +162,21 @@ func csvField(v any, isBool bool) string {
 		return strconv.FormatBool(v)
 	}
 	return fmt.Sprint(v)
+}
+
+// csvCell is v as a CSV field that a spreadsheet will not run as a formula: text starting
+// with = + - @, tab or CR gets a leading single quote, as OWASP advises for CSV injection.
+// Only text: an integer or float column's -5 is a number, and stays one. JSON Lines, read by
+// programs rather than spreadsheets, keeps every value as stored.
+func csvCell(v any, isBool bool) string {
+	s := csvField(v, isBool)
+	switch v.(type) {
+	case string, []byte:
+		if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+			return "'" + s
+		}
+	}
+	return s
 }
 
 // appendJSON appends v as a JSON value.

@@ -131,6 +131,46 @@ func testExport(t *testing.T, w *Warehouse) {
 	}
 }
 
+// A spreadsheet opening the CSV must not run a cell as a formula (OWASP's CSV injection):
+// text starting with = + - @, tab or CR gets a leading single quote. Numbers stay numbers,
+// and JSON Lines, read by programs, keeps every value as stored.
+func TestExportCSVNeutralisesFormulas(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{})
+	mustLoad(t, w, "vero", Target{},
+		decodeOne(t, `{"formula": "=HYPERLINK(\"http://evil.example\",\"x\")", "plus": "+1+2", "minus": "-2+3",
+			"at": "@SUM(A1)", "tab": "\tx", "cr": "\rx", "n": -5, "f": -2.5, "text_number": "-5", "plain": "a=b"}`))
+
+	var out bytes.Buffer
+	if err := w.Export(context.Background(), "vero", "data", CSV, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("CSV: %v, %d records", err, len(recs))
+	}
+	for col, want := range map[string]string{
+		"formula": `'=HYPERLINK("http://evil.example","x")`, "plus": "'+1+2", "minus": "'-2+3", "at": "'@SUM(A1)",
+		"tab": "'\tx", "cr": "'\rx", "text_number": "'-5",
+		"n": "-5", "f": "-2.5", "plain": "a=b", // integer and float columns, and text not starting with a trigger
+	} {
+		if got := recs[1][indexOf(recs[0], col)]; got != want {
+			t.Errorf("CSV cell %s = %q, want %q", col, got, want)
+		}
+	}
+
+	out.Reset()
+	if err := w.Export(context.Background(), "vero", "data", JSONLines, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	var row map[string]any
+	if err := json.Unmarshal(out.Bytes(), &row); err != nil {
+		t.Fatalf("JSON Lines: %v %q", err, out.String())
+	}
+	if row["formula"] != `=HYPERLINK("http://evil.example","x")` || row["minus"] != "-2+3" || row["n"] != -5.0 || row["cr"] != "\rx" {
+		t.Fatalf("JSON Lines changed the values: %v", row)
+	}
+}
+
 // TestExportMillionRowsInBoundedMemory exports 1,000,000 rows as CSV and JSON Lines while
 // sampling the heap: the peak must not grow with the row count.
 func TestExportMillionRowsInBoundedMemory(t *testing.T) {

@@ -36,6 +36,7 @@ type flattener struct {
 	rows       []row
 	keys       []string
 	paths      map[pathKey]string // joinPath's results: the same fields come back with every record
+	size       int                // of the record being flattened, as JSON without escapes
 }
 
 type pathKey struct{ prefix, key string }
@@ -61,7 +62,7 @@ func (f *flattener) path(prefix, key string) string {
 // source key of its subtable rows). A *rejection error means the record
 // must be rejected; the caller rolls the catalog back in that case.
 func (f *flattener) flatten(rec Record, pkField string) ([]row, any, error) {
-	f.rows = f.rows[:0]
+	f.rows, f.size = f.rows[:0], 0
 	pkValue, err := f.primaryKey(rec, pkField)
 	if err != nil {
 		return nil, nil, err
@@ -70,8 +71,19 @@ func (f *flattener) flatten(rec Record, pkField string) ([]row, any, error) {
 	if err := f.object(0, "", rec, 1, pkField); err != nil {
 		return nil, nil, err
 	}
+	if f.size > MaxRecordBytes {
+		return nil, nil, reject("the record is larger than %d MB, Stitch's limit for a record", MaxRecordBytes>>20)
+	}
 	return f.rows, pkValue, nil
 }
+
+// MaxPrimaryKeyBytes bounds a text primary key: the (key, _sdc_sequence) index of PostgreSQL
+// cannot hold an entry of more than about 2.7 KB.
+const MaxPrimaryKeyBytes = 1024
+
+// MaxRecordBytes is Stitch's limit of a record's size (its PostgreSQL destination's
+// max-record-size): a larger record is rejected. Its JSON is measured without escapes.
+const MaxRecordBytes = 4 << 20
 
 // addRow appends a row of table t and returns its index. It reuses the column and value
 // buffers of earlier records' rows: most records are shaped alike.
@@ -117,6 +129,9 @@ func (f *flattener) primaryKey(rec Record, pkField string) (any, error) {
 	if err != nil {
 		return nil, reject("primary key %q: %v", pkField, err)
 	}
+	if s, ok := val.(string); ok && len(s) > MaxPrimaryKeyBytes {
+		return nil, reject("primary key %q is longer than %d bytes", pkField, MaxPrimaryKeyBytes)
+	}
 	if cat.root == nil {
 		if _, err := cat.createRoot(pkField, typ, f.receivedAt); err != nil {
 			return nil, asRejection(err)
@@ -147,6 +162,9 @@ func (f *flattener) object(ri int, prefix string, obj map[string]any, depth int,
 	}
 	keys := f.keys[start:]
 	sortKeys(keys)
+	for _, k := range keys {
+		f.size += len(k) + 4 // "k":, and a comma
+	}
 	defer func() { f.keys = f.keys[:start] }()
 	for _, k := range keys {
 		// Only the top-level key field skips timestamp detection: its text
@@ -175,7 +193,10 @@ func (f *flattener) value(ri int, path string, v any, depth int, isPK bool, pkFi
 		if depth+1 > MaxDepth {
 			return reject("record nests deeper than %d levels", MaxDepth)
 		}
-		sub := f.cat.subtable(f.rows[ri].table, path, f.receivedAt)
+		sub, err := f.cat.subtable(f.rows[ri].table, path, f.receivedAt)
+		if err != nil {
+			return err
+		}
 		if len(sub.taken) > f.cat.maxColumns {
 			return reject("%v", errTooManyColumns{sub.name, f.cat.maxColumns})
 		}
@@ -201,9 +222,14 @@ func (f *flattener) value(ri int, path string, v any, depth int, isPK bool, pkFi
 		}
 		return nil
 	}
+	if s, ok := v.(string); ok {
+		f.size += len(s) + 2
+	} else {
+		f.size += 8
+	}
 	typ, val, err := scalar(v, !isPK)
 	if err != nil {
-		return reject("field %s: %v", displayPath(path), err)
+		return reject("field %s: %v", clip(displayPath(path)), err)
 	}
 	r := &f.rows[ri]
 	col, err := f.cat.column(r.table, path, typ, f.receivedAt)
@@ -215,8 +241,9 @@ func (f *flattener) value(ri int, path string, v any, depth int, isPK bool, pkFi
 	return nil
 }
 
-// sortKeys puts keys that are already column names first, so that on a collision "a_b" keeps
-// the name a_b and "a-b" gets a_b__2; then sorts each part by bytes.
+// sortKeys fixes the order a record's keys are named in, so that new columns are added the
+// same way every time: keys that are plain lowercase names first, then the rest, each part
+// by bytes. On a collision the first keeps the name.
 func sortKeys(keys []string) {
 	named := 0
 	for i, k := range keys {

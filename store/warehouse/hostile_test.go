@@ -1,9 +1,12 @@
 package warehouse
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParserCountsArrayElements(t *testing.T) {
@@ -50,5 +53,229 @@ func TestDecodeBodyBoundsRows(t *testing.T) {
 		if !errors.As(err, &be) || !strings.Contains(be.Msg, "more than the 100000") {
 			t.Errorf("%s beyond MaxRows: %v", name, err)
 		}
+	}
+}
+
+// SQLite keeps rowid, oid and _rowid_ for a table's own key: ALTER TABLE refuses to add a column
+// so named ("cannot add rowid alias"), which used to fail the request (503) every time it was sent.
+// Such fields load as ordinary columns under the next free name, and browsing by key still works.
+func TestRowidNamesLoadAsOrdinaryColumns(t *testing.T) {
+	for _, tc := range []struct {
+		name, pk, body string
+		column         string // where the reserved key's value lands
+		table          string
+	}{
+		{"rowid", "id", `{"id":"x","rowid":1}`, "rowid__2", "data"},
+		{"oid", "id", `{"id":"x","oid":1}`, "oid__2", "data"},
+		{"_rowid_", "id", `{"id":"x","_rowid_":1}`, "_rowid___2", "data"},
+		{"upper case", "", `{"ROWID":1}`, "rowid__2", "data"},
+		{"in a subtable", "id", `{"id":"x","a":[{"oid":1}]}`, "oid__2", "data__a"},
+		{"primary key", "rowid", `{"rowid":1}`, "rowid__2", "data"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := openTest(t, t.TempDir(), Options{})
+			ctx := context.Background()
+			for i := range 3 { // and again, now that the column exists
+				res, err := w.Load(ctx, "reserved", Target{PrimaryKey: tc.pk}, []Record{decodeOne(t, tc.body)}, time.Now())
+				if err != nil || res.Loaded != 1 {
+					t.Fatalf("load %d: %+v, %v", i, res, err)
+				}
+			}
+			db := readDB(t, w.Path("reserved"))
+			if n := queryInt(t, db, `SELECT COUNT(*) FROM `+quoteIdent(tc.table)+` WHERE `+quoteIdent(tc.column)+` = 1`); n != 3 {
+				t.Errorf("%s.%s holds the value in %d rows, want 3", tc.table, tc.column, n)
+			}
+			page, err := w.Rows(ctx, "reserved", RowsQuery{Table: tc.table, Limit: 2})
+			if err != nil || len(page.Rows) != 2 || page.Next == "" {
+				t.Fatalf("browse: %+v, %v", page, err)
+			}
+			next, err := w.Rows(ctx, "reserved", RowsQuery{Table: tc.table, Limit: 2, Before: page.Next})
+			if err != nil || len(next.Rows) != 1 || next.Next != "" || next.Rows[0].Key == page.Rows[1].Key {
+				t.Fatalf("second page: %+v, %v", next, err)
+			}
+			if _, _, err := w.Row(ctx, "reserved", tc.table, page.Rows[0].Key); err != nil {
+				t.Fatalf("Row: %v", err)
+			}
+		})
+	}
+}
+
+// oneElementArrays is {"id":1,"<key 0>":[1],"<key 1>":[1],...}: a subtable per key, keys of
+// keyLen characters.
+func oneElementArrays(n, keyLen int) string {
+	var b strings.Builder
+	b.WriteString(`{"id":1`)
+	for i := range n {
+		key := fmt.Sprintf("a%05d", i)
+		key += strings.Repeat("k", max(0, keyLen-len(key)))
+		fmt.Fprintf(&b, `,%q:[1]`, key)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// A small body of many arrays made a subtable each at a cost that grew with the square of their
+// number (6,000 one-element arrays, 83 KB: 205 s of the schema's writer); long keys the same.
+// Now the record is rejected at the bound, at once, and the integration goes on loading.
+func TestManySubtablesAreRejectedQuickly(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"id":1`)
+	for i := range 900 { // under MaxColumns: each would be a column
+		fmt.Fprintf(&b, `,"b%05d%s":1`, i, strings.Repeat("k", 994))
+	}
+	b.WriteString("}")
+	columns := b.String()
+	for _, tc := range []struct {
+		name, body      string
+		reason, reason2 string // its start and its end
+	}{
+		{"6,000 one-element arrays", oneElementArrays(6000, 0),
+			"array a00499: table data__a00499 would make more than the 500 tables a schema may have", ""},
+		{"2,000 arrays with 1,000-character keys", oneElementArrays(2000, 1000),
+			"array a00000kkkkkkkk", "...: table name data__a00000kkkkkkkk"},
+		{"900 fields with 1,000-character keys", columns,
+			"field b00000kkkkkkkk", "...: column name b00000kkkkkkkk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := openTest(t, t.TempDir(), Options{})
+			start := time.Now()
+			res := mustLoad(t, w, "flood", Target{PrimaryKey: "id"}, decodeOne(t, tc.body))
+			elapsed := time.Since(start)
+			t.Logf("%d-byte body answered in %v", len(tc.body), elapsed)
+			if res.Loaded != 0 || res.Rejected != 1 {
+				t.Fatalf("result %+v, want the record rejected", res)
+			}
+			if elapsed > 10*time.Second {
+				t.Errorf("the body took %v of the writer", elapsed)
+			}
+			db := readDB(t, w.Path("flood"))
+			reason := queryRows(t, db, `SELECT reason FROM _sdc_rejected`)[0]["reason"].(string)
+			if !strings.HasPrefix(reason, tc.reason) || !strings.Contains(reason, tc.reason2) {
+				t.Errorf("reason %q, want it to start with %q and hold %q", reason, tc.reason, tc.reason2)
+			}
+			if len(reason) > 300 {
+				t.Errorf("reason is %d characters long", len(reason))
+			}
+			res = mustLoad(t, w, "flood", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":2,"tags":["a"]}`))
+			if res.Loaded != 1 {
+				t.Fatalf("a normal record after it: %+v", res)
+			}
+			if n := queryInt(t, db, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'data%'`); n != 2 {
+				t.Errorf("%d tables, want data and data__tags", n)
+			}
+		})
+	}
+}
+
+// A record just inside every bound loads: DefaultMaxTables tables, with names of
+// MaxTableNameLen characters, and a field of MaxColumnNameLen whose type-suffixed column has
+// MaxIdentifierLen.
+func TestBodyJustUnderTheBoundsLoads(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{})
+	long := strings.Repeat("f", MaxColumnNameLen)
+	body := strings.TrimSuffix(oneElementArrays(DefaultMaxTables-1, MaxTableNameLen-len("data__")), "}") + `,"` + long + `":"x"}`
+	start := time.Now()
+	res := mustLoad(t, w, "edge", Target{PrimaryKey: "id"}, decodeOne(t, body))
+	t.Logf("%d-byte body with %d new tables loaded in %v", len(body), DefaultMaxTables, time.Since(start))
+	if res.Loaded != 1 || res.Rejected != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	res = mustLoad(t, w, "edge", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":2,"`+long+`":5}`))
+	if res.Loaded != 1 {
+		t.Fatalf("second record: %+v", res)
+	}
+	db := readDB(t, w.Path("edge"))
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM _sdc_tables`); n != DefaultMaxTables {
+		t.Errorf("%d tables, want %d", n, DefaultMaxTables)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data WHERE "`+long+`__bi" = 5`); n != 1 {
+		t.Errorf("the integer went to %d rows of %s__bi", n, long)
+	}
+	// The schema is full: a new array is rejected, records using the tables it has still load.
+	res = mustLoad(t, w, "edge", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":3,"new":[1]}`), decodeOne(t, oneElementArrays(3, MaxTableNameLen-len("data__"))))
+	if res.Loaded != 1 || res.Rejected != 1 {
+		t.Fatalf("in a full schema: %+v", res)
+	}
+}
+
+func TestNameLengthBounds(t *testing.T) {
+	k := func(n int) string { return strings.Repeat("k", n) }
+	for _, tc := range []struct {
+		name    string
+		records []string
+		reason  string // of the last record; "" if every record loads
+	}{
+		{"column name of 59", []string{`{"` + k(59) + `":1}`}, ""},
+		{"column name of 60", []string{`{"` + k(60) + `":1}`},
+			"field " + k(60)[:60] + ": column name " + k(60) + " is longer than 59 characters"},
+		{"nested name of 62", []string{`{"` + k(30) + `":{"` + k(30) + `":1}}`},
+			"field " + k(30) + "." + k(29) + "...: column name " + k(30) + "__" + k(28) + "... is longer than 59 characters"},
+		{"type suffix on a name of 59", []string{`{"` + k(59) + `":1}`, `{"` + k(59) + `":"s"}`}, ""},
+		{"table name of 63", []string{`{"` + k(57) + `":[1]}`}, ""},
+		{"table name of 64", []string{`{"` + k(58) + `":[1]}`},
+			"array " + k(58) + ": table name data__" + k(54) + "... is longer than 63 characters"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := openTest(t, t.TempDir(), Options{})
+			for i, body := range tc.records {
+				res := mustLoad(t, w, "names", Target{}, decodeOne(t, body))
+				last := i == len(tc.records)-1
+				if want := 1; tc.reason != "" && last {
+					if res.Rejected != want {
+						t.Fatalf("record %d: %+v, want it rejected", i, res)
+					}
+				} else if res.Loaded != 1 {
+					t.Fatalf("record %d: %+v, want it loaded", i, res)
+				}
+			}
+			if tc.reason == "" {
+				return
+			}
+			got := queryRows(t, readDB(t, w.Path("names")), `SELECT reason FROM _sdc_rejected`)[0]["reason"]
+			if got != tc.reason {
+				t.Errorf("reason\n got %q\nwant %q", got, tc.reason)
+			}
+		})
+	}
+}
+
+func TestMaxTables(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{MaxTables: 3})
+	res := mustLoad(t, w, "few", Target{}, decodeOne(t, `{"a":[1],"b":[{"c":[]}]}`), decodeOne(t, `{"c":[1]}`), decodeOne(t, `{"a":[2],"b":[{"x":1}]}`))
+	if res.Loaded != 2 || res.Rejected != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	got := queryRows(t, readDB(t, w.Path("few")), `SELECT reason FROM _sdc_rejected`)[0]["reason"]
+	if want := "array c: table data__c would make more than the 3 tables a schema may have"; got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+}
+
+// Files written before the name bounds may have longer names: the fields they map keep loading
+// into them; only new names are bounded.
+func TestLongNamesOfOlderFilesKeepLoading(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("k", 70)
+	w := openTest(t, dir, Options{})
+	mustLoad(t, w, "old", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1}`))
+	w.Close()
+	// What the loader wrote before the bounds, by hand.
+	db := readDB(t, w.Path("old"))
+	for _, q := range []string{
+		`ALTER TABLE data ADD COLUMN "` + long + `" INTEGER`,
+		`INSERT INTO _sdc_columns VALUES ('data', '` + long + `', '"` + long + `"', 'integer', '2026-01-01T00:00:00.000000Z')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	w = openTest(t, dir, Options{})
+	res := mustLoad(t, w, "old", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":2,"`+long+`":7}`), decodeOne(t, `{"id":3,"`+long+`":"s"}`))
+	if res.Loaded != 1 || res.Rejected != 1 {
+		t.Fatalf("result %+v, want the integer loaded and the string (a new, longer column) rejected", res)
+	}
+	if n := queryInt(t, readDB(t, w.Path("old")), `SELECT COUNT(*) FROM data WHERE "`+long+`" = 7`); n != 1 {
+		t.Errorf("the value is in %d rows of the old column", n)
 	}
 }

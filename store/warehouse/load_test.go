@@ -31,15 +31,15 @@ func TestLoadFlattensFixtures(t *testing.T) {
 	}
 	r := rows[0]
 	want := map[string]any{
-		"campaign__trigger_event": "purchased item",
-		"campaign__id":            int64(987),
-		"user__id":                int64(123),
-		"user__email":             "steve@getvero.com",
-		"opened_at":               int64(1435016300),
-		"type":                    "opened",
-		"received":                "2024-05-01T12:00:00.123456Z",
-		"_sdc_table_version":      int64(0),
-		"_sdc_sequence":           received.UnixNano(),
+		"campaign__triggerevent": "purchased item",
+		"campaign__id":           int64(987),
+		"user__id":               int64(123),
+		"user__email":            "steve@getvero.com",
+		"opened_at":              int64(1435016300),
+		"type":                   "opened",
+		"received":               "2024-05-01T12:00:00.123456Z",
+		"_sdc_table_version":     int64(0),
+		"_sdc_sequence":          received.UnixNano(),
 	}
 	for col, v := range want {
 		if !reflect.DeepEqual(r[col], v) {
@@ -66,13 +66,13 @@ func TestLoadFlattensFixtures(t *testing.T) {
 	}
 
 	db = readDB(t, w.Path("iterable"))
-	got := queryRows(t, db, `SELECT email, datafields__campaignid, datafields__templateid, datafields__createdat FROM data`)
-	wantRows := []map[string]any{{"email": "docs@iterable.com", "datafields__campaignid": int64(59667),
-		"datafields__templateid": int64(93849), "datafields__createdat": "2016-12-02 20:31:39 +00:00"}}
+	got := queryRows(t, db, `SELECT email, "dataFields__campaignId", "dataFields__templateId", "dataFields__createdAt" FROM data`)
+	wantRows := []map[string]any{{"email": "docs@iterable.com", "dataFields__campaignId": int64(59667),
+		"dataFields__templateId": int64(93849), "dataFields__createdAt": "2016-12-02 20:31:39 +00:00"}}
 	if !reflect.DeepEqual(got, wantRows) {
 		t.Errorf("iterable data\n got %v\nwant %v", got, wantRows)
 	}
-	labels := queryRows(t, db, `SELECT _sdc_source_key_email, _sdc_level_0_id, value, _sdc_sequence = (SELECT _sdc_sequence FROM data) AS same_seq FROM data__datafields__labels ORDER BY _sdc_level_0_id`)
+	labels := queryRows(t, db, `SELECT _sdc_source_key_email, _sdc_level_0_id, value, _sdc_sequence = (SELECT _sdc_sequence FROM data) AS same_seq FROM "data__dataFields__labels" ORDER BY _sdc_level_0_id`)
 	wantLabels := []map[string]any{
 		{"_sdc_source_key_email": "docs@iterable.com", "_sdc_level_0_id": int64(0), "value": "newsletter", "same_seq": int64(1)},
 		{"_sdc_source_key_email": "docs@iterable.com", "_sdc_level_0_id": int64(1), "value": "q4", "same_seq": int64(1)},
@@ -119,15 +119,17 @@ func testLoadAllFixtures(t *testing.T, w *Warehouse) {
 
 func TestColumnNaming(t *testing.T) {
 	tests := []struct{ path, want string }{
-		{joinPath("", "trigger-event"), "trigger_event"},
-		{joinPath(joinPath("", "dataFields"), "campaignId"), "datafields__campaignid"},
-		{joinPath("", "dataFields.campaignId"), "datafields_campaignid"},
-		{joinPath("", ""), "_"},
-		{joinPath("", "héllo wörld"), "h_llo_w_rld"},
-		{joinPath("", `a"b`), "a_b"},
-		{joinPath("", "[x]"), "_x_"},
-		{joinPath("", "1st"), "1st"},
-		{joinPath("", "SELECT"), "select"},
+		{joinPath("", "trigger-event"), "triggerevent"},
+		{joinPath(joinPath("", "dataFields"), "campaignId"), "dataFields__campaignId"},
+		{joinPath("", "dataFields.campaignId"), "dataFieldscampaignId"},
+		{joinPath("", ""), ""},
+		{joinPath("", "héllo wörld"), "hllo wrld"},
+		{joinPath("", `a"b`), "ab"},
+		{joinPath("", "[x]"), "x"},
+		{joinPath("", "1st"), "st"},
+		{joinPath("", "  padded  "), "padded"},
+		{joinPath(joinPath("", "_tags"), "9add"), "_tags__9add"},
+		{joinPath("", "SELECT"), "SELECT"},
 		{"", "value"},
 	}
 	for _, tt := range tests {
@@ -143,41 +145,6 @@ func TestColumnNaming(t *testing.T) {
 		if got := splitPath(path); !reflect.DeepEqual(got, keys) {
 			t.Errorf("splitPath(joinPath(%q)) = %q", keys, got)
 		}
-	}
-}
-
-func TestLoadNamesAndCollisions(t *testing.T) {
-	dir := t.TempDir()
-	w := openTest(t, dir, Options{})
-	first := decodeOne(t, `{"a\"b":1,"a-b":2,"a_b":3,"select":"s","ORDER":4,"[x]":5,"héllo":6,"1st":7,"":8,"_sdc_sequence":9,"nested":{"a-b":10}}`)
-	mustLoad(t, w, "names", Target{}, first)
-	// Same keys, other order: every key must keep its column.
-	mustLoad(t, w, "names", Target{}, decodeOne(t, `{"a_b":30,"a-b":20,"a\"b":10}`))
-	w.Close()
-	w = openTest(t, dir, Options{})
-	mustLoad(t, w, "names", Target{}, decodeOne(t, `{"a-b":200,"a_b":300,"a\"b":100}`))
-
-	db := readDB(t, w.Path("names"))
-	got := queryRows(t, db, `SELECT "a_b", "a_b__2", "a_b__3", "select", "order", "_x_", "h_llo", "1st", "_", "_sdc_sequence__2", "nested__a_b" FROM data ORDER BY _sdc_sequence`)
-	want := []map[string]any{
-		{"a_b": int64(3), "a_b__2": int64(1), "a_b__3": int64(2), "select": "s", "order": int64(4), "_x_": int64(5),
-			"h_llo": int64(6), "1st": int64(7), "_": int64(8), "_sdc_sequence__2": int64(9), "nested__a_b": int64(10)},
-		{"a_b": int64(30), "a_b__2": int64(10), "a_b__3": int64(20), "select": nil, "order": nil, "_x_": nil,
-			"h_llo": nil, "1st": nil, "_": nil, "_sdc_sequence__2": nil, "nested__a_b": nil},
-		{"a_b": int64(300), "a_b__2": int64(100), "a_b__3": int64(200), "select": nil, "order": nil, "_x_": nil,
-			"h_llo": nil, "1st": nil, "_": nil, "_sdc_sequence__2": nil, "nested__a_b": nil},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("rows\n got %v\nwant %v", got, want)
-	}
-	sources := queryRows(t, db, `SELECT column_name, source_path FROM _sdc_columns WHERE column_name LIKE 'a_b%' ORDER BY column_name`)
-	wantSources := []map[string]any{
-		{"column_name": "a_b", "source_path": `"a_b"`},
-		{"column_name": "a_b__2", "source_path": `"a\"b"`},
-		{"column_name": "a_b__3", "source_path": `"a-b"`},
-	}
-	if !reflect.DeepEqual(sources, wantSources) {
-		t.Errorf("catalog\n got %v\nwant %v", sources, wantSources)
 	}
 }
 
@@ -258,49 +225,48 @@ func TestLoadSubtables(t *testing.T) {
 	}
 }
 
+// TestLoadTypes checks the values each type stores, on every destination (TestStitchRules
+// checks the columns and their declared types).
 func TestLoadTypes(t *testing.T) {
-	w := openTest(t, t.TempDir(), Options{})
-	records := []string{
-		`{"x":1,"ts":"2015-06-22T23:37:18.5+02:00","big":18446744073709551616,"f":1.25,"b":true,"n":null,"local":"2015-06-22 23:37:18"}`,
-		`{"x":"one","b":false}`,
-		`{"x":1.5}`,
-		`{"x":false}`,
-		`{"x":"2015-06-22T23:37:18Z","n":null}`,
-		`{"x":2}`,
-	}
-	for _, r := range records {
-		mustLoad(t, w, "types", Target{}, decodeOne(t, r))
-	}
-	db := readDB(t, w.Path("types"))
-	types := columnTypes(t, db, "data")
-	wantTypes := map[string]string{
-		"x": "INTEGER", "x__st": "TEXT", "x__fl": "REAL", "x__bo": "BOOLEAN", "x__ti": "TIMESTAMP",
-		"ts": "TIMESTAMP", "big": "REAL", "f": "REAL", "b": "BOOLEAN", "local": "TEXT",
-	}
-	for col, typ := range wantTypes {
-		if types[col] != typ {
-			t.Errorf("column %s: type %q, want %q", col, types[col], typ)
-		}
-	}
-	if _, ok := types["n"]; ok {
-		t.Error("an all-null field created a column")
-	}
-	got := queryRows(t, db, `SELECT x, x__st, x__fl, x__bo, CAST(x__ti AS TEXT) AS x__ti, b FROM data ORDER BY _sdc_sequence`)
-	want := []map[string]any{
-		{"x": int64(1), "x__st": nil, "x__fl": nil, "x__bo": nil, "x__ti": nil, "b": int64(1)},
-		{"x": nil, "x__st": "one", "x__fl": nil, "x__bo": nil, "x__ti": nil, "b": int64(0)},
-		{"x": nil, "x__st": nil, "x__fl": 1.5, "x__bo": nil, "x__ti": nil, "b": nil},
-		{"x": nil, "x__st": nil, "x__fl": nil, "x__bo": int64(0), "x__ti": nil, "b": nil},
-		{"x": nil, "x__st": nil, "x__fl": nil, "x__bo": nil, "x__ti": "2015-06-22T23:37:18.000000Z", "b": nil},
-		{"x": int64(2), "x__st": nil, "x__fl": nil, "x__bo": nil, "x__ti": nil, "b": nil},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("rows\n got %v\nwant %v", got, want)
-	}
-	first := queryRows(t, db, `SELECT CAST(ts AS TEXT) AS ts, datetime(ts) AS dt, big, f FROM data ORDER BY _sdc_sequence LIMIT 1`)[0]
-	wantFirst := map[string]any{"ts": "2015-06-22T21:37:18.500000Z", "dt": "2015-06-22 21:37:18", "big": 1.8446744073709552e19, "f": 1.25}
-	if !reflect.DeepEqual(first, wantFirst) {
-		t.Errorf("first row\n got %v\nwant %v", first, wantFirst)
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{})
+			records := []string{
+				`{"x":1,"ts":"2015-06-22T23:37:18.5+02:00","f":1.25,"b":true,"n":null,"local":"2015-06-22 23:37:18"}`,
+				`{"x":"one","b":false}`,
+				`{"x":1.5}`,
+				`{"x":false}`,
+				`{"x":"2015-06-22T23:37:18Z","n":null}`,
+				`{"x":2}`,
+			}
+			for _, r := range records {
+				mustLoad(t, w, "types", Target{}, decodeOne(t, r))
+			}
+			got := queryRows(t, schemaDB(t, w, "types"), `SELECT x, x__st, x__do, CASE WHEN x__bo THEN 1 WHEN NOT x__bo THEN 0 END AS x__bo,
+				x__ti, CASE WHEN b THEN 1 WHEN NOT b THEN 0 END AS b, ts, f, local FROM data ORDER BY _sdc_sequence`)
+			for _, r := range got {
+				for k, v := range r {
+					if tv, ok := v.(time.Time); ok { // PostgreSQL's timestamptz; SQLite has the text
+						r[k] = formatTimestamp(tv)
+					}
+				}
+			}
+			ts, local := "2015-06-22T21:37:18.500000Z", "2015-06-22 23:37:18"
+			want := []map[string]any{
+				{"x": int64(1), "x__st": nil, "x__do": nil, "x__bo": nil, "x__ti": nil, "b": int64(1), "ts": ts, "f": 1.25, "local": local},
+				{"x": nil, "x__st": "one", "x__do": nil, "x__bo": nil, "x__ti": nil, "b": int64(0), "ts": nil, "f": nil, "local": nil},
+				{"x": nil, "x__st": nil, "x__do": 1.5, "x__bo": nil, "x__ti": nil, "b": nil, "ts": nil, "f": nil, "local": nil},
+				{"x": nil, "x__st": nil, "x__do": nil, "x__bo": int64(0), "x__ti": nil, "b": nil, "ts": nil, "f": nil, "local": nil},
+				{"x": nil, "x__st": nil, "x__do": nil, "x__bo": nil, "x__ti": "2015-06-22T23:37:18.000000Z", "b": nil, "ts": nil, "f": nil, "local": nil},
+				{"x": int64(2), "x__st": nil, "x__do": nil, "x__bo": nil, "x__ti": nil, "b": nil, "ts": nil, "f": nil, "local": nil},
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("rows\n got %v\nwant %v", got, want)
+			}
+			if cols := userColumns(t, w, "types")["data"]; cols["n"] != "" {
+				t.Error("an all-null field created a column")
+			}
+		})
 	}
 }
 
@@ -312,11 +278,11 @@ func TestLoadSendGridTypeChange(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	db := readDB(t, w.Path("sendgrid"))
-	got := queryRows(t, db, `SELECT sg_event_id, category, smtp_id, timestamp FROM data ORDER BY _sdc_sequence`)
+	got := queryRows(t, db, `SELECT sg_event_id, category, smtpid, timestamp FROM data ORDER BY _sdc_sequence`)
 	want := []map[string]any{
-		{"sg_event_id": "rbtnWrG1DVDGGGFHFyun0A==", "category": "cat facts", "smtp_id": "<14c5d75ce93.dfd.64b469@ismtpd-555>", "timestamp": int64(1513299569)},
-		{"sg_event_id": "rWVYmVk90MjZJ9iohOBa3w==", "category": nil, "smtp_id": "<14c5d75ce93.dfd.64b469@ismtpd-555>", "timestamp": int64(1513299570)},
-		{"sg_event_id": "FOTFFO0ecsBE-zxFXfs6WA==", "category": nil, "smtp_id": nil, "timestamp": int64(1513299571)},
+		{"sg_event_id": "rbtnWrG1DVDGGGFHFyun0A==", "category": "cat facts", "smtpid": "<14c5d75ce93.dfd.64b469@ismtpd-555>", "timestamp": int64(1513299569)},
+		{"sg_event_id": "rWVYmVk90MjZJ9iohOBa3w==", "category": nil, "smtpid": "<14c5d75ce93.dfd.64b469@ismtpd-555>", "timestamp": int64(1513299570)},
+		{"sg_event_id": "FOTFFO0ecsBE-zxFXfs6WA==", "category": nil, "smtpid": nil, "timestamp": int64(1513299571)},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("data\n got %v\nwant %v", got, want)
@@ -451,7 +417,7 @@ func TestTables(t *testing.T) {
 	for _, c := range res.Batch.ColumnsAdded {
 		added[c.Table+"."+c.Name] = c
 	}
-	if c := added["data.datafields__campaignid"]; c.Type != "integer" || c.Source != "dataFields.campaignId" || !c.FirstSeen.Equal(received) {
+	if c := added["data.dataFields__campaignId"]; c.Type != "integer" || c.Source != "dataFields.campaignId" || !c.FirstSeen.Equal(received) {
 		t.Errorf("ColumnsAdded entry = %+v", c)
 	}
 	if _, ok := added["data._sdc_sequence"]; ok {
@@ -462,15 +428,15 @@ func TestTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(tables) != 2 || tables[0].Name != "data" || tables[0].Rows != 1 ||
-		tables[1].Name != "data__datafields__labels" || tables[1].Parent != "data" || tables[1].Rows != 2 {
+		tables[1].Name != "data__dataFields__labels" || tables[1].Parent != "data" || tables[1].Rows != 2 {
 		t.Fatalf("tables = %+v", tables)
 	}
 	cols := map[string]Column{}
 	for _, c := range tables[0].Columns {
 		cols[c.Name] = c
 	}
-	if c := cols["datafields__campaignid"]; c.Type != "integer" || c.Source != "dataFields.campaignId" || !c.FirstSeen.Equal(received) {
-		t.Errorf("datafields__campaignid = %+v", c)
+	if c := cols["dataFields__campaignId"]; c.Type != "integer" || c.Source != "dataFields.campaignId" || !c.FirstSeen.Equal(received) {
+		t.Errorf("dataFields__campaignId = %+v", c)
 	}
 	if c := cols["_sdc_sequence"]; c.Type != "integer" || c.Source != "" {
 		t.Errorf("_sdc_sequence = %+v", c)
@@ -499,5 +465,47 @@ func TestDrop(t *testing.T) {
 	}
 	if err := w.Drop(context.Background(), "../etc"); err == nil {
 		t.Error("Drop accepted an invalid schema name")
+	}
+}
+
+// TestOlderFilesKeepTheirNames: a SQLite file written by the naming of before Stitch's
+// PostgreSQL rules (lowercased, special characters as _, collisions as __2, floats as __fl)
+// keeps loading each field into its column; only new fields follow the rules.
+func TestOlderFilesKeepTheirNames(t *testing.T) {
+	dir := t.TempDir()
+	w := openTest(t, dir, Options{})
+	mustLoad(t, w, "old", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1,"x":1}`))
+	w.Close()
+	db := readDB(t, w.Path("old"))
+	for _, col := range []struct{ name, path, typ, sqlType string }{
+		{"trigger_event", `"trigger-event"`, "string", "TEXT"},
+		{"a_b", `"a_b"`, "integer", "INTEGER"},
+		{"a_b__2", `"a-b"`, "integer", "INTEGER"},
+		{"datafields__campaignid", `"dataFields"."campaignId"`, "integer", "INTEGER"},
+		{"x__fl", `"x"`, "float", "REAL"},
+	} {
+		for _, q := range []string{
+			`ALTER TABLE data ADD COLUMN "` + col.name + `" ` + col.sqlType,
+			`INSERT INTO _sdc_columns VALUES ('data', '` + col.name + `', '` + col.path + `', '` + col.typ + `', '2026-01-01T00:00:00.000000Z')`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	db.Close()
+	w = openTest(t, dir, Options{})
+	res := mustLoad(t, w, "old", Target{PrimaryKey: "id"},
+		decodeOne(t, `{"id":2,"trigger-event":"t","a_b":1,"a-b":2,"dataFields":{"campaignId":3},"x":1.5,"NewField":"n"}`))
+	if res.Loaded != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	got := queryRows(t, readDB(t, w.Path("old")), `SELECT trigger_event, a_b, a_b__2, datafields__campaignid, x__fl, "NewField" FROM data WHERE id = 2`)
+	want := []map[string]any{{"trigger_event": "t", "a_b": int64(1), "a_b__2": int64(2), "datafields__campaignid": int64(3), "x__fl": 1.5, "NewField": "n"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("\n got %v\nwant %v", got, want)
+	}
+	if added := res.Batch.ColumnsAdded; len(added) != 1 || added[0].Name != "NewField" {
+		t.Errorf("columns added = %+v, want only NewField", added)
 	}
 }

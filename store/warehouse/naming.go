@@ -1,8 +1,23 @@
 package warehouse
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+)
+
+// Name lengths, as Stitch bounds them for PostgreSQL, whose identifiers are at most 63 bytes
+// and silently truncated beyond: a field whose column would be named longer, or an array whose
+// subtable would, rejects its record (Stitch rejects such names rather than truncate them). The
+// bounds also keep SQLite's schema small, which it reparses whole after every ALTER TABLE. Names
+// are ASCII, so bytes are characters.
+const (
+	MaxIdentifierLen = 63
+	MaxTableNameLen  = MaxIdentifierLen
+	// MaxColumnNameLen bounds the name a field asks for, leaving room for a type suffix (__st).
+	// Once suffixed (x__st) a column name may have up to MaxIdentifierLen.
+	MaxColumnNameLen = MaxIdentifierLen - 4
 )
 
 // ValidSchema reports whether name has the shape of a schema name,
@@ -56,35 +71,67 @@ func displayPath(path string) string {
 	return strings.Join(splitPath(path), ".")
 }
 
-// columnName is the name a source path asks for before collisions are
-// resolved: each key normalized, nested keys joined by "__".
+// columnName is the column name a source path asks for, by Stitch's rules for PostgreSQL
+// (_data/dataloading/postgres/object-names.yml), the same whatever the destination: each key
+// keeps its case and its ASCII letters, digits, underscores and spaces, and loses every other
+// character ("customer!id" -> "customerid"); nested keys join with "__"; then leading
+// characters other than letters and underscores go ("123id" -> "id", "_id" stays). The empty
+// path is the element itself in an array of scalars: "value". "" means no name is left.
 func columnName(path string) string {
 	keys := splitPath(path)
 	if len(keys) == 0 {
 		return "value"
 	}
-	for i, k := range keys {
-		keys[i] = normalizeName(k)
-	}
-	return strings.Join(keys, "__")
-}
-
-// normalizeName lowercases a key and turns every character outside
-// [a-z0-9_] into '_', as Stitch does: "trigger-event" -> "trigger_event".
-func normalizeName(key string) string {
-	if key == "" {
-		return "_"
-	}
 	var b strings.Builder
-	b.Grow(len(key))
-	for _, r := range strings.ToLower(key) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString("__")
+		}
+		for j := 0; j < len(k); j++ {
+			if c := k[j]; isLetter(c) || c >= '0' && c <= '9' || c == '_' || c == ' ' {
+				b.WriteByte(c)
+			}
 		}
 	}
-	return b.String()
+	name := b.String()
+	for len(name) > 0 && !isLetter(name[0]) && name[0] != '_' {
+		name = name[1:]
+	}
+	return strings.TrimRight(name, " ")
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// noNameReason rejects a field or array whose key keeps no character of a name.
+const noNameReason = "its name has no letters or underscores to make a column name of (Stitch keeps letters, digits, underscores and spaces, and a name starts with a letter or an underscore)"
+
+// Stitch's reserved prefixes and type suffixes (_data/stitch/reserved-keywords.yml, PostgreSQL's
+// list): a field whose column would start or end with one is rejected.
+var (
+	reservedPrefixes = []string{"_sdc", "_rjm"}
+	reservedSuffixes = []string{"__bi", "__bo", "__de", "__do", "__it", "__st", "__ti"}
+)
+
+// nameProblem says why a field may not have the column name it asks for, or "" when it may.
+func nameProblem(name string) string {
+	if name == "" {
+		return noNameReason
+	}
+	lower := strings.ToLower(name)
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(lower, p) {
+			return fmt.Sprintf("column name %s starts with %s, which Stitch reserves for its own columns", clip(name), p)
+		}
+	}
+	for _, suffix := range reservedSuffixes {
+		if strings.HasSuffix(lower, suffix) {
+			return fmt.Sprintf("column name %s ends with %s, which Stitch reserves for the columns of a field's later types", clip(name), suffix)
+		}
+	}
+	if len(name) > MaxColumnNameLen {
+		return fmt.Sprintf("column name %s is longer than %d characters", clip(name), MaxColumnNameLen)
+	}
+	return ""
 }
 
 // quoteIdent quotes an SQL identifier; names come from user data, so every
@@ -103,6 +150,19 @@ func appendIdent(b []byte, name string) []byte {
 		b = append(b, name[i])
 	}
 	return append(b, '"')
+}
+
+// clip shortens s for a reject reason: a key may be megabytes long.
+func clip(s string) string {
+	const keep = 60
+	if len(s) <= keep {
+		return s
+	}
+	n := keep
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // uniqueName returns name, or name__2, name__3 ... whichever is not taken.

@@ -11,8 +11,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -20,11 +22,20 @@ import (
 // PostgreSQL destination does: stitch_vero.data, its subtables, stitch_vero._sdc_rejected, and
 // the catalog beside them. Reads go through one shared pool; each writer holds one connection.
 type postgresDest struct {
-	db       *sql.DB
-	describe string
-	url      string // without the password
-	address  string // as given, password included: for tests
+	db          *sql.DB // the writers'
+	reads       *sql.DB // the dashboard's
+	busyTimeout time.Duration
+	describe    string
+	url         string // without the password
+	address     string // as given, password included: for tests
 }
+
+// maxPostgresConns and maxPostgresReadConns bound the connections a warehouse opens: for the
+// writers committing at once, and for the dashboard's reads.
+const (
+	maxPostgresConns     = 16
+	maxPostgresReadConns = 4
+)
 
 // OpenPostgres connects to the PostgreSQL database at address (a postgres:// URL or a
 // key=value string) and loads every schema there. Commits are synchronous whatever the server's default,
@@ -33,14 +44,27 @@ type postgresDest struct {
 func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Options) (*Warehouse, error) {
 	cfg, err := pgx.ParseConfig(address)
 	if err != nil {
-		return nil, fmt.Errorf("warehouse: the PostgreSQL address cannot be read: %w", errors.Unwrap(err))
+		return nil, fmt.Errorf("warehouse: the PostgreSQL address cannot be read (postgres://user:password@host:5432/database): %s", parseProblem(err))
 	}
 	cfg.RuntimeParams["synchronous_commit"] = "on"
 	cfg.RuntimeParams["application_name"] = "hookhouse"
 	db := stdlib.OpenDB(*cfg)
+	// A writer holds a connection only while it commits, so a few serve many integrations,
+	// well within PostgreSQL's default max_connections of 100 (several nodes share it).
+	db.SetMaxOpenConns(maxPostgresConns)
+	db.SetMaxIdleConns(maxPostgresConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	// The dashboard reads SELECT *, whose columns grow: its statements are not cached (a cached
+	// one fails once its table has gained a column), while the writers' INSERTs are.
+	readCfg := cfg.Copy()
+	readCfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	reads := stdlib.OpenDB(*readCfg)
+	reads.SetMaxOpenConns(maxPostgresReadConns)
+	reads.SetConnMaxIdleTime(5 * time.Minute)
 	var fsync string
 	if err := db.QueryRowContext(ctx, "SHOW fsync").Scan(&fsync); err != nil {
 		db.Close()
+		reads.Close()
 		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s: %w", describePostgres(cfg), err)
 	}
 	if log == nil {
@@ -50,8 +74,21 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 		log.Warn("warehouse: the PostgreSQL server runs with fsync off: a crash of its machine can lose acknowledged events",
 			"server", describePostgres(cfg))
 	}
-	dest := &postgresDest{db: db, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
+	dest := &postgresDest{db: db, reads: reads, busyTimeout: opts.withDefaults().BusyTimeout, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
 	return newWarehouse(dest, log, opts), nil
+}
+
+// parseProblem is what pgx found wrong in an address, without the address (it may hold the
+// password).
+func parseProblem(err error) string {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner.Error()
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return "not a PostgreSQL address"
 }
 
 // describePostgres names the server and database, never the password.
@@ -77,12 +114,41 @@ func passwordless(cfg *pgx.ConnConfig) string {
 
 func (d *postgresDest) Describe() string { return d.describe }
 
-func (d *postgresDest) close() error { return d.db.Close() }
+func (d *postgresDest) close() error { return errors.Join(d.db.Close(), d.reads.Close()) }
+
+func (d *postgresDest) ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// refusal: data exceptions (class 22: a value out of range, an invalid byte), program limits
+// (54: a row or an index entry too large) and name clashes with what PostgreSQL made itself
+// (42701, 42P07) refuse the record; anything else (a connection, the server) fails the batch.
+func (d *postgresDest) refusal(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return "", false
+	}
+	switch {
+	case strings.HasPrefix(pgErr.Code, "22"), strings.HasPrefix(pgErr.Code, "54"), pgErr.Code == "42701", pgErr.Code == "42P07":
+		return pgErr.Message, true
+	}
+	return "", false
+}
 
 func (d *postgresDest) appendTable(b []byte, schema, name string) []byte {
 	b = appendIdent(b, schema)
 	b = append(b, '.')
 	return appendIdent(b, name)
+}
+
+// Quoted identifiers keep their case in PostgreSQL: id and ID are two columns.
+func (d *postgresDest) foldName(name string) string { return name }
+
+// PostgreSQL's system columns: a table cannot have a column of these names.
+func (d *postgresDest) reservedColumn(name string) bool {
+	switch name {
+	case "ctid", "xmin", "xmax", "cmin", "cmax", "tableoid":
+		return true
+	}
+	return false
 }
 
 func (d *postgresDest) appendParam(b []byte, n int) []byte {
@@ -104,8 +170,6 @@ func (d *postgresDest) sqlType(t colType) string {
 	}
 	return "text"
 }
-
-func (d *postgresDest) beginSQL() string { return "BEGIN" }
 
 func (d *postgresDest) catalogOrder() string { return "ordinal" }
 
@@ -129,16 +193,12 @@ func (d *postgresDest) tableSQL(schema, name string, level int) []string {
 	return []string{fmt.Sprintf(`CREATE INDEX %s ON %s (%s)`, quoteIdent(indexName(name, "key")), tableName(d, schema, name), strings.Join(cols, ", "))}
 }
 
-// indexName names an index of table within PostgreSQL's 63 bytes, unique in the schema: a
-// long table name is cut and told apart by a hash of it.
+// indexName names an index of table, unique in the schema and never a table's name (tables
+// are data and data__...): PostgreSQL keeps indexes and tables in one namespace.
 func indexName(table, suffix string) string {
-	name := table + "_" + suffix
-	if len(name) <= 63 {
-		return name
-	}
-	h := fnv.New32a()
+	h := fnv.New64a()
 	h.Write([]byte(table))
-	return fmt.Sprintf("%s_%08x_%s", table[:63-len(suffix)-10], h.Sum32(), suffix)
+	return fmt.Sprintf("_sdc_%s_%016x", suffix, h.Sum64())
 }
 
 // PostgreSQL expands a view's SELECT * when the view is made, so the view is made again
@@ -184,6 +244,11 @@ func (d *postgresDest) systemSQL(schema string) []string {
 	reason           text NOT NULL,
 	record           text NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + s + `._sdc_deliveries (
+	delivery_id text PRIMARY KEY,
+	received_at bigint NOT NULL
+)`,
+		`CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON ` + s + `._sdc_deliveries (received_at)`,
 	}
 }
 
@@ -192,27 +257,23 @@ func (d *postgresDest) systemSQL(schema string) []string {
 const schemaLock = `SELECT pg_advisory_xact_lock(hashtext(?))`
 
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {
-	conn, err := d.db.Conn(ctx)
-	if err != nil {
+	s := &postgresSession{db: d.db, schema: schema, rebound: make(map[string]string),
+		lockTimeout: fmt.Sprintf("SET LOCAL lock_timeout = %d", d.busyTimeout.Milliseconds())}
+	// Under the schema's lock, so that two processes creating it at once do not collide.
+	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	s := &postgresSession{conn: conn, schema: schema, rebound: make(map[string]string)}
-	// Under the schema's lock, so that two processes creating it at once do not collide.
-	err = s.exec(ctx, []byte("BEGIN"))
-	if err == nil {
-		err = s.exec(ctx, []byte(schemaLock), schema)
-	}
+	err := d.mustBeOurs(ctx, s.conn, schema)
 	for _, q := range d.systemSQL(schema) {
 		if err == nil {
 			err = s.exec(ctx, []byte(q))
 		}
 	}
-	if err == nil {
-		err = s.exec(ctx, []byte("COMMIT"))
-	}
 	if err != nil {
-		s.exec(ctx, []byte("ROLLBACK")) //nolint:errcheck // the error that matters is err
-		s.close()
+		s.end(ctx, false) //nolint:errcheck // the error that matters is err
+		return nil, err
+	}
+	if err := s.end(ctx, true); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -224,7 +285,7 @@ func (d *postgresDest) reader(ctx context.Context, schema string) (querier, func
 	if err != nil || !exists {
 		return nil, nil, false, err
 	}
-	return rebinding{d.db}, func() {}, true, nil
+	return rebinding{d.reads}, func() {}, true, nil
 }
 
 // rebinding is the shared pool, taking queries with ? placeholders.
@@ -238,31 +299,109 @@ func (r rebinding) QueryRowContext(ctx context.Context, query string, args ...an
 	return r.db.QueryRowContext(ctx, rebind(query), args...)
 }
 
+// drop deletes the schema with everything in it, if it is hookhouse's.
 func (d *postgresDest) drop(ctx context.Context, schema string) error {
+	if err := d.mustBeOurs(ctx, d.db, schema); err != nil {
+		return err
+	}
 	_, err := d.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(schema)+` CASCADE`)
+	return err
+}
+
+// ErrForeignSchema is returned for a PostgreSQL schema that holds tables hookhouse did not
+// make: it neither loads into it nor drops it.
+var ErrForeignSchema = errors.New("the PostgreSQL schema holds tables hookhouse did not make")
+
+// mustBeOurs refuses a schema that exists with tables but without hookhouse's catalog: the
+// database's owner made it for something else, and DROP SCHEMA ... CASCADE would take it all.
+func (d *postgresDest) mustBeOurs(ctx context.Context, q querier, schema string) error {
+	var foreign bool
+	err := q.QueryRowContext(ctx, `SELECT to_regclass($1) IS NULL AND EXISTS (
+		SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2)`,
+		tableName(d, schema, tablesCatalog), schema).Scan(&foreign)
+	if err == nil && foreign {
+		err = fmt.Errorf("%w: %s (name the integration otherwise)", ErrForeignSchema, schema)
+	}
 	return err
 }
 
 // maxRebound bounds a session's memo of rewritten statements, as the SQLite session's cache.
 const maxRebound = 256
 
-// postgresSession is a writer's connection. pgx prepares and caches each statement it runs on
-// the connection, so the session only rewrites the shared ? placeholders as $n, once per text.
+// postgresSession is a writer's hold on its schema: a connection of the pool while a
+// transaction runs (so that a thousand idle integrations hold none), the pool otherwise. pgx
+// prepares and caches each statement it runs on a connection, so the session only rewrites the
+// shared ? placeholders as $n, once per text.
 type postgresSession struct {
-	conn    *sql.Conn
-	schema  string
-	rebound map[string]string
+	db          *sql.DB
+	lockTimeout string    // SET LOCAL lock_timeout = ...
+	conn        *sql.Conn // during a transaction
+	schema      string
+	rebound     map[string]string
+}
+
+func (s *postgresSession) queryer() interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+} {
+	if s.conn != nil {
+		return s.conn
+	}
+	return s.db
 }
 
 func (s *postgresSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.conn.QueryContext(ctx, rebind(query), args...)
+	return s.queryer().QueryContext(ctx, rebind(query), args...)
 }
 
 func (s *postgresSession) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.conn.QueryRowContext(ctx, rebind(query), args...)
+	return s.queryer().QueryRowContext(ctx, rebind(query), args...)
+}
+
+// begin takes a connection and starts a transaction under the schema's lock, which every
+// writer of the schema takes, in this process or another: schema changes and _sdc_sequence
+// are decided under it.
+func (s *postgresSession) begin(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	err = s.exec(ctx, []byte("BEGIN"))
+	if err == nil {
+		// As SQLite's busy_timeout: an analyst's open transaction on a table (an ALTER TABLE
+		// waits for it) or another node holding the schema fails the batch, not hangs it.
+		err = s.exec(ctx, []byte(s.lockTimeout))
+	}
+	if err == nil {
+		err = s.exec(ctx, []byte(schemaLock), s.schema)
+	}
+	if err != nil {
+		s.release()
+	}
+	return err
+}
+
+func (s *postgresSession) end(ctx context.Context, commit bool) error {
+	if s.conn == nil {
+		return nil
+	}
+	defer s.release()
+	if commit {
+		return s.exec(ctx, []byte("COMMIT"))
+	}
+	return s.exec(ctx, []byte("ROLLBACK"))
+}
+
+func (s *postgresSession) release() {
+	s.conn.Close() // back to the pool
+	s.conn = nil
 }
 
 func (s *postgresSession) exec(ctx context.Context, query []byte, args ...any) error {
+	if s.conn == nil {
+		return errors.New("warehouse: statement outside a transaction")
+	}
 	q, ok := s.rebound[string(query)]
 	if !ok {
 		if len(s.rebound) >= maxRebound {
@@ -275,16 +414,26 @@ func (s *postgresSession) exec(ctx context.Context, query []byte, args ...any) e
 	return err
 }
 
-func (s *postgresSession) close() error { return s.conn.Close() }
-
-func (s *postgresSession) lock(ctx context.Context) error {
-	return s.exec(ctx, []byte(schemaLock), s.schema)
+func (s *postgresSession) close() error {
+	if s.conn != nil {
+		s.release()
+	}
+	return nil
 }
 
-func (s *postgresSession) columnRows(ctx context.Context) (int, error) {
+// committed reads both in one round trip, after the lock: a statement's snapshot is taken
+// when it starts, so it sees every transaction committed before the lock was granted.
+func (s *postgresSession) committed(ctx context.Context, withData bool) (int, int64, error) {
+	q := `SELECT (SELECT count(*) FROM ` + quoteIdent(s.schema) + `._sdc_columns), `
+	if withData {
+		q += `(SELECT MAX(_sdc_sequence) FROM ` + quoteIdent(s.schema) + `.data)`
+	} else {
+		q += `NULL::bigint`
+	}
 	var n int
-	err := s.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(s.schema)+`._sdc_columns`).Scan(&n)
-	return n, err
+	var last sql.NullInt64
+	err := s.QueryRowContext(ctx, q).Scan(&n, &last)
+	return n, last.Int64, err
 }
 
 // rebind rewrites ? placeholders as $1, $2 ..., leaving quoted identifiers and strings alone.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -27,10 +28,42 @@ func (d *sqliteDest) Describe() string { return "SQLite files in " + d.dir }
 
 func (d *sqliteDest) close() error { return nil }
 
+// SQLite stores whatever the model lets through: a failure is the file's, not the record's.
+func (d *sqliteDest) refusal(error) (string, bool) { return "", false }
+
+// ping checks the folder is there: each file is opened by its writer.
+func (d *sqliteDest) ping(context.Context) error {
+	_, err := os.Stat(d.dir)
+	return err
+}
+
 // The file is the schema: names need no qualifier.
 func (d *sqliteDest) appendTable(b []byte, _, name string) []byte { return appendIdent(b, name) }
 
 func (d *sqliteDest) appendParam(b []byte, _ int) []byte { return append(b, '?') }
+
+// SQLite's identifiers ignore ASCII case: there, id beside ID is a field collision.
+func (d *sqliteDest) foldName(name string) string { return asciiLower(name) }
+
+// SQLite keeps rowid, oid and _rowid_ (in any case) for a table's row key: ALTER TABLE refuses
+// to add such a column ("cannot add rowid alias"), and one made with CREATE TABLE would hide
+// the key that browsing and export page and order by.
+func (d *sqliteDest) reservedColumn(name string) bool {
+	switch asciiLower(name) {
+	case "rowid", "oid", "_rowid_":
+		return true
+	}
+	return false
+}
+
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s) // names are ASCII (columnName)
+		}
+	}
+	return s
+}
 
 // sqlType is the declared SQLite type; TIMESTAMP and BOOLEAN keep the intent visible to SQL
 // tools (affinity NUMERIC, values stored as TEXT and 0/1).
@@ -47,9 +80,6 @@ func (d *sqliteDest) sqlType(t colType) string {
 	}
 	return "TEXT"
 }
-
-// IMMEDIATE takes the write lock at once, so a commit never fails on a lock upgrade.
-func (d *sqliteDest) beginSQL() string { return "BEGIN IMMEDIATE" }
 
 func (d *sqliteDest) catalogOrder() string { return "rowid" }
 
@@ -96,7 +126,12 @@ CREATE TABLE IF NOT EXISTS _sdc_rejected (
 	table_name       TEXT NOT NULL,
 	reason           TEXT NOT NULL,
 	record           TEXT NOT NULL
-);`}
+);
+CREATE TABLE IF NOT EXISTS _sdc_deliveries (
+	delivery_id TEXT PRIMARY KEY,
+	received_at INTEGER NOT NULL     -- Unix nanoseconds
+);
+CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON _sdc_deliveries (received_at);`}
 }
 
 func (d *sqliteDest) dsn(schema string) string {
@@ -176,6 +211,18 @@ func (s *sqliteSession) QueryContext(ctx context.Context, query string, args ...
 
 func (s *sqliteSession) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return s.conn.QueryRowContext(ctx, query, args...)
+}
+
+// IMMEDIATE takes the write lock at once, so a commit never fails on a lock upgrade.
+func (s *sqliteSession) begin(ctx context.Context) error {
+	return s.exec(ctx, []byte("BEGIN IMMEDIATE"))
+}
+
+func (s *sqliteSession) end(ctx context.Context, commit bool) error {
+	if commit {
+		return s.exec(ctx, []byte("COMMIT"))
+	}
+	return s.exec(ctx, []byte("ROLLBACK"))
 }
 
 func (s *sqliteSession) exec(ctx context.Context, query []byte, args ...any) error {

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -44,7 +45,7 @@ func (t colType) suffix() string {
 	case typeInteger:
 		return "__bi"
 	case typeFloat:
-		return "__fl"
+		return "__do" // Stitch's PostgreSQL suffix of double precision (files before 2026-12 have __fl)
 	case typeBoolean:
 		return "__bo"
 	case typeTimestamp:
@@ -100,6 +101,9 @@ func scalar(v any, detectTime bool) (colType, any, error) {
 	// Values that keep their type are returned as v itself: boxing them again would allocate.
 	switch x := v.(type) {
 	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return 0, nil, errNUL
+		}
 		if detectTime {
 			if ts, ok := parseTimestamp(x); ok {
 				return typeTimestamp, ts, nil
@@ -124,7 +128,7 @@ func scalar(v any, detectTime bool) (colType, any, error) {
 	case int32:
 		return typeInteger, int64(x), nil
 	case time.Time:
-		if y := x.UTC().Year(); y < 0 || y > 9999 {
+		if y := x.UTC().Year(); y < 1 || y > 9999 {
 			return typeString, x.String(), nil
 		}
 		return typeTimestamp, formatTimestamp(x), nil
@@ -132,21 +136,28 @@ func scalar(v any, detectTime bool) (colType, any, error) {
 	return 0, nil, fmt.Errorf("unsupported value of type %T", v)
 }
 
-// number keeps integers that fit int64 exact; other numbers become float64,
-// and numbers beyond float64's range reject the record rather than silently
-// turning into infinity.
+// errNUL rejects text holding a NUL character, which PostgreSQL's text cannot store: the
+// record is rejected on every destination, so both hold the same records.
+var errNUL = errors.New("text with a NUL character (\\u0000) cannot be stored")
+
+// number keeps integers exact: one beyond bigint (int64) rejects its record, as Stitch's
+// PostgreSQL destination does. Other numbers become float64 (double precision), and numbers
+// beyond its range reject the record rather than silently turn into infinity.
 func number(s string) (colType, any, error) {
+	shown := s
+	if len(shown) > 40 {
+		shown = shown[:40] + "..."
+	}
 	if !strings.ContainsAny(s, ".eE") {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return typeInteger, n, nil
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, nil, fmt.Errorf("integer %s is outside the range of bigint", shown)
 		}
+		return typeInteger, n, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		if len(s) > 40 {
-			s = s[:40] + "..."
-		}
-		return 0, nil, fmt.Errorf("number %s is out of range", s)
+		return 0, nil, fmt.Errorf("number %s is out of range", shown)
 	}
 	return typeFloat, f, nil
 }
@@ -161,7 +172,7 @@ func parseTimestamp(s string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if y := t.UTC().Year(); y < 0 || y > 9999 {
+	if y := t.UTC().Year(); y < 1 || y > 9999 { // PostgreSQL has no year 0; four digits
 		return "", false
 	}
 	return formatTimestamp(t), true

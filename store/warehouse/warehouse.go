@@ -27,9 +27,11 @@ var (
 // Defaults and bounds for Options.
 const (
 	DefaultMaxColumns  = 1000
+	DefaultMaxTables   = 500
 	DefaultMaxQueue    = 1024
 	DefaultMaxBatch    = 5000
 	DefaultBusyTimeout = 5 * time.Second
+	DefaultDedupWindow = 24 * time.Hour
 	// DefaultGroupGap and DefaultGroupMaxWait bound the group commit delay (see Options).
 	DefaultGroupGap     = 200 * time.Microsecond
 	DefaultGroupMaxWait = time.Millisecond
@@ -41,9 +43,12 @@ const (
 // Options tune a Warehouse; zero values take the defaults.
 type Options struct {
 	MaxColumns  int           // per table, system columns included; a record needing more goes to _sdc_rejected (max 1600, PostgreSQL's limit)
+	MaxTables   int           // per schema, data and its subtables; a record that would create more goes to _sdc_rejected
 	MaxQueue    int           // pending Loads per schema before Load returns ErrBusy
 	MaxBatch    int           // records per transaction; a single larger request is still committed whole
-	BusyTimeout time.Duration // how long a commit waits for a lock held by another process
+	BusyTimeout time.Duration // how long a commit waits for a lock held by another process or an open transaction (PostgreSQL's lock_timeout)
+	// DedupWindow is how long a delivery id is remembered (see Target.DeliveryID).
+	DedupWindow time.Duration
 	// The group commit delay: when a batch holds fewer requests than the last commit answered,
 	// the writer waits for more, until none has come for GroupGap or GroupMaxWait has passed.
 	GroupGap, GroupMaxWait time.Duration
@@ -57,6 +62,9 @@ func (o Options) withDefaults() Options {
 		o.MaxColumns = DefaultMaxColumns
 	}
 	o.MaxColumns = min(o.MaxColumns, maxColumnsLimit)
+	if o.MaxTables <= 0 {
+		o.MaxTables = DefaultMaxTables
+	}
 	if o.MaxQueue <= 0 {
 		o.MaxQueue = DefaultMaxQueue
 	}
@@ -65,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = DefaultBusyTimeout
+	}
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = DefaultDedupWindow
 	}
 	if o.GroupGap <= 0 {
 		o.GroupGap = DefaultGroupGap
@@ -83,13 +94,21 @@ type Record = map[string]any
 // as the user typed it; "" means none (each row gets a random UUID).
 type Target struct {
 	PrimaryKey string
+	// DeliveryID, when not "", names the delivery (a provider's event or delivery id): a
+	// request whose id was committed within Options.DedupWindow stores nothing and comes back
+	// as a Duplicate. The id is committed with the records, so a crash can neither store a
+	// delivery twice nor keep the id without the records.
+	DeliveryID string
 }
 
 // Result is the outcome of one Load.
 type Result struct {
 	Loaded   int // records committed to data
 	Rejected int // records committed to _sdc_rejected instead
-	Batch    BatchReport
+	// Duplicate: the delivery's id was committed before (within Options.DedupWindow), so
+	// nothing was stored.
+	Duplicate bool
+	Batch     BatchReport
 }
 
 // BatchReport describes one committed transaction; it is shared by all the
@@ -125,7 +144,34 @@ type Warehouse struct {
 	closed   bool
 	writers  map[string]*writer
 	dropping map[string]bool
+
+	failure atomic.Pointer[Failure] // the last commit's failure; nil since a commit succeeded
 }
+
+// Failure is why the warehouse could not commit lately, for people.
+type Failure struct {
+	Schema string
+	At     time.Time
+	Err    error
+}
+
+// LastFailure is the failure of the last commit that failed, or nil when a commit has
+// succeeded since: the dashboard shows it while the warehouse cannot be written.
+func (w *Warehouse) LastFailure() *Failure { return w.failure.Load() }
+
+// reportCommit records the outcome of a writer's commit.
+func (w *Warehouse) reportCommit(schema string, err error) {
+	if err == nil {
+		if w.failure.Load() != nil {
+			w.failure.Store(nil)
+		}
+		return
+	}
+	w.failure.Store(&Failure{Schema: schema, At: time.Now().UTC(), Err: err})
+}
+
+// Ping checks that the destination answers: PostgreSQL's server, SQLite's folder.
+func (w *Warehouse) Ping(ctx context.Context) error { return w.dest.ping(ctx) }
 
 // Open prepares dir (creating it) for SQLite files, one per schema, the embedded default.
 // Files are opened lazily by the first Load of each schema.
@@ -221,7 +267,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	}
 	wr := w.writers[schema]
 	if wr == nil {
-		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID)
+		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID, w.reportCommit)
 		w.writers[schema] = wr
 		go wr.run()
 	}

@@ -37,11 +37,12 @@ type loadOutcome struct {
 // writer owns one schema: it alone writes it, through one session, committing whatever
 // requests are waiting in one transaction.
 type writer struct {
-	schema string
-	dest   destination
-	opts   Options
-	log    *slog.Logger
-	nextID *atomic.Int64
+	schema  string
+	dest    destination
+	opts    Options
+	log     *slog.Logger
+	nextID  *atomic.Int64
+	outcome func(schema string, err error) // each commit's outcome, for Warehouse.LastFailure
 
 	queue chan *loadRequest
 	done  chan struct{}
@@ -53,15 +54,16 @@ type writer struct {
 	carry     *loadRequest // taken but left for the next batch (MaxBatch)
 	gap       *time.Timer  // see groupTarget
 	lastBatch int          // requests in the last batch
+	lastPrune time.Time    // of the delivery ids
 	flat      flattener
 	sql       []byte // the head of the INSERT being built (INSERT INTO t (columns) VALUES)
 	args      []any
 	queued    queuedRows
 }
 
-func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64) *writer {
+func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64, outcome func(string, error)) *writer {
 	wr := &writer{
-		schema: schema, dest: dest, opts: opts, log: log, nextID: nextID,
+		schema: schema, dest: dest, opts: opts, log: log, nextID: nextID, outcome: outcome,
 		queue: make(chan *loadRequest, opts.MaxQueue),
 		done:  make(chan struct{}),
 		gap:   time.NewTimer(opts.GroupGap),
@@ -168,7 +170,7 @@ func (wr *writer) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cat, err := loadCatalog(ctx, sess, wr.schema, wr.dest, wr.opts.MaxColumns)
+	cat, err := loadCatalog(ctx, sess, wr.schema, wr.dest, wr.opts.MaxColumns, wr.opts.MaxTables)
 	if err != nil {
 		sess.close()
 		return err
@@ -216,7 +218,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
 	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
-	if err := wr.exec(ctx, wr.dest.beginSQL()); err != nil {
+	if err := wr.sess.begin(ctx); err != nil {
 		return wr.abort(batch, err)
 	}
 	if shared, ok := wr.sess.(sharedSession); ok {
@@ -234,9 +236,20 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			}
 		}
 		clear(rows)
-		res, err := wr.loadRequest(ctx, req, batched, rows)
+		res, err := wr.loadRequest(ctx, req, batched, rows, false)
 		if err == nil && isolate {
 			err = wr.flush(ctx) // the request's rows, inside its savepoint
+		}
+		if _, refused := wr.dest.refusal(err); refused && isolate {
+			// The database refused a record (a value, a name or a row it cannot hold): the
+			// request runs again a record at a time, and what the database refuses is rejected.
+			wr.queued.reset()
+			wr.cat.rollback(mark)
+			if rbErr := wr.exec(ctx, "ROLLBACK TO SAVEPOINT request"); rbErr != nil {
+				return wr.abort(batch, err)
+			}
+			clear(rows)
+			res, err = wr.loadRequest(ctx, req, batched, rows, true)
 		}
 		switch {
 		case err != nil && !isolate:
@@ -263,14 +276,18 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			}
 		}
 	}
+	if err := wr.pruneDeliveries(ctx, start); err != nil {
+		return wr.abort(batch, err)
+	}
 	if !isolate { // (with savepoints, each request has flushed its own rows)
 		if err := wr.flush(ctx); err != nil {
 			return wr.rollbackForRetry(ctx, batchMark) // a row of some request failed: find which
 		}
 	}
-	if err := wr.exec(ctx, "COMMIT"); err != nil {
+	if err := wr.sess.end(ctx, true); err != nil {
 		return wr.abort(batch, err)
 	}
+	wr.outcome(wr.schema, nil)
 	report.ColumnsAdded = wr.cat.committed()
 	report.CommittedAt = time.Now().UTC()
 	report.Duration = time.Since(start)
@@ -288,26 +305,18 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	return nil
 }
 
-// catchUp takes the schema's lock and reads what other processes committed since this writer
+// catchUp reads, under the schema's lock, what other processes committed since this writer
 // last looked: a changed catalog is read again whole (it holds the last sequence too).
 func (wr *writer) catchUp(ctx context.Context, shared sharedSession) error {
-	if err := shared.lock(ctx); err != nil {
-		return err
-	}
-	n, err := shared.columnRows(ctx)
+	n, last, err := shared.committed(ctx, wr.cat.root != nil)
 	if err != nil {
 		return err
 	}
 	if n == wr.cat.columnRows() {
-		if wr.cat.root == nil {
-			return nil
-		}
-		var last sql.NullInt64
-		err := wr.sess.QueryRowContext(ctx, `SELECT MAX(_sdc_sequence) FROM `+wr.cat.table(rootTable)).Scan(&last)
-		wr.cat.lastSeq = max(wr.cat.lastSeq, last.Int64)
-		return err
+		wr.cat.lastSeq = max(wr.cat.lastSeq, last)
+		return nil
 	}
-	cat, err := loadCatalog(ctx, wr.sess, wr.schema, wr.dest, wr.opts.MaxColumns)
+	cat, err := loadCatalog(ctx, wr.sess, wr.schema, wr.dest, wr.opts.MaxColumns, wr.opts.MaxTables)
 	if err != nil {
 		return err
 	}
@@ -320,7 +329,7 @@ func (wr *writer) catchUp(ctx context.Context, shared sharedSession) error {
 func (wr *writer) rollbackForRetry(ctx context.Context, batchMark catalogMark) error {
 	wr.queued.reset()
 	wr.cat.rollback(batchMark)
-	wr.exec(ctx, "ROLLBACK") //nolint:errcheck // the database may have rolled back already
+	wr.sess.end(ctx, false) //nolint:errcheck // the database may have rolled back already
 	return errIsolate
 }
 
@@ -334,7 +343,7 @@ func (wr *writer) exec(ctx context.Context, query string) error {
 // it returns.
 func (wr *writer) abort(batch []*loadRequest, err error) error {
 	wr.queued.reset()
-	wr.exec(context.Background(), "ROLLBACK") //nolint:errcheck // may already be rolled back
+	wr.sess.end(context.Background(), false) //nolint:errcheck // may already be rolled back
 	wr.closeSession()
 	err = fmt.Errorf("warehouse %s: commit: %w", wr.schema, err)
 	wr.fail(batch, err)
@@ -343,6 +352,7 @@ func (wr *writer) abort(batch []*loadRequest, err error) error {
 
 func (wr *writer) fail(batch []*loadRequest, err error) {
 	wr.log.Error("warehouse: batch failed", "schema", wr.schema, "requests", len(batch), "err", err)
+	wr.outcome(wr.schema, err)
 	for _, req := range batch {
 		req.done <- loadOutcome{err: err}
 	}
@@ -350,45 +360,103 @@ func (wr *writer) fail(batch []*loadRequest, err error) {
 
 // loadRequest inserts one request's records; records that cannot be loaded
 // go to _sdc_rejected.
-func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched string, rowsByTable map[string]int) (Result, error) {
+//
+// With byRecord, each record runs in a savepoint of its own and a record the database refuses
+// (see destination.refusal) goes to _sdc_rejected with the database's reason.
+func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched string, rowsByTable map[string]int, byRecord bool) (Result, error) {
 	var res Result
 	receivedAt := req.receivedAt.UTC()
 	arrival := receivedAt.UnixNano()
+	if id := req.target.DeliveryID; id != "" {
+		dup, err := wr.delivered(ctx, id, arrival)
+		if err != nil || dup {
+			return Result{Duplicate: dup}, err
+		}
+	}
 	received := formatTimestamp(receivedAt)
 	wr.flat.receivedAt = receivedAt
 	for _, rec := range req.records {
-		mark := wr.cat.mark()
-		rows, pk, err := wr.flat.flatten(rec, req.target.PrimaryKey)
-		var rej *rejection
-		if errors.As(err, &rej) {
-			wr.cat.rollback(mark)
-			if err := wr.reject(ctx, rec, rej.reason, batched); err != nil {
+		if byRecord {
+			if err := wr.exec(ctx, "SAVEPOINT record"); err != nil {
 				return Result{}, err
 			}
-			res.Rejected++
+			loaded, err := wr.loadRecord(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, true)
+			if reason, refused := wr.dest.refusal(err); refused {
+				wr.queued.reset()
+				if err := wr.exec(ctx, "ROLLBACK TO SAVEPOINT record"); err != nil {
+					return Result{}, err
+				}
+				err = wr.reject(ctx, rec, "the database refused the record: "+reason, batched)
+				loaded = false
+			}
+			if err == nil {
+				err = wr.exec(ctx, "RELEASE SAVEPOINT record")
+			}
+			if err != nil {
+				return Result{}, err
+			}
+			if loaded {
+				res.Loaded++
+			} else {
+				res.Rejected++
+			}
 			continue
 		}
+		loaded, err := wr.loadRecord(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, false)
 		if err != nil {
 			return Result{}, err
 		}
-		for _, st := range wr.cat.ddl {
-			if err := wr.sess.exec(ctx, []byte(st.sql), st.args...); err != nil {
-				return Result{}, fmt.Errorf("schema change %q: %w", st.sql, err)
-			}
+		if loaded {
+			res.Loaded++
+		} else {
+			res.Rejected++
 		}
-		wr.cat.ddl = wr.cat.ddl[:0]
-
-		seq := max(arrival, wr.cat.lastSeq+1)
-		wr.cat.lastSeq = seq
-		for i := range rows {
-			if err := wr.insert(ctx, &rows[i], pk, seq, received, batched); err != nil {
-				return Result{}, err
-			}
-			rowsByTable[rows[i].table.name]++
-		}
-		res.Loaded++
 	}
 	return res, nil
+}
+
+// loadRecord flattens a record, runs its schema changes and queues its rows (with flush, it
+// inserts them too); a record the model rejects goes to _sdc_rejected (false, nil). On an error
+// the catalog is as it was before the record.
+func (wr *writer) loadRecord(ctx context.Context, rec Record, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, flush bool) (bool, error) {
+	mark := wr.cat.mark()
+	fail := func(err error) (bool, error) {
+		wr.cat.ddl = wr.cat.ddl[:0]
+		wr.cat.rollback(mark)
+		return false, err
+	}
+	rows, pk, err := wr.flat.flatten(rec, pkField)
+	var rej *rejection
+	if errors.As(err, &rej) {
+		wr.cat.rollback(mark)
+		return false, wr.reject(ctx, rec, rej.reason, batched)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	for _, st := range wr.cat.schemaChanges() {
+		if err := wr.sess.exec(ctx, []byte(st.sql), st.args...); err != nil {
+			return fail(fmt.Errorf("schema change %q: %w", st.sql, err))
+		}
+	}
+	wr.cat.ddl = wr.cat.ddl[:0]
+
+	seq := max(arrival, wr.cat.lastSeq+1)
+	wr.cat.lastSeq = seq
+	for i := range rows {
+		if err := wr.insert(ctx, &rows[i], pk, seq, received, batched); err != nil {
+			return fail(err)
+		}
+	}
+	if flush {
+		if err := wr.flush(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	for i := range rows {
+		rowsByTable[rows[i].table.name]++
+	}
+	return true, nil
 }
 
 // insert queues a row for a multi-row INSERT: rows of the same table and columns, the usual
@@ -503,6 +571,34 @@ func (wr *writer) flush(ctx context.Context) error {
 		done += n
 	}
 	return nil
+}
+
+// delivered reports whether delivery id was committed within the dedup window (earlier in
+// this transaction included: the transaction sees its own rows), and otherwise records it, in
+// the transaction that stores the request's records.
+func (wr *writer) delivered(ctx context.Context, id string, arrival int64) (bool, error) {
+	deliveries := tableName(wr.dest, wr.schema, deliveriesTable)
+	var at int64
+	err := wr.sess.QueryRowContext(ctx, `SELECT received_at FROM `+deliveries+` WHERE delivery_id = ?`, id).Scan(&at)
+	switch {
+	case err == nil && at > arrival-wr.opts.DedupWindow.Nanoseconds():
+		return true, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("read delivery ids: %w", err)
+	}
+	return false, wr.sess.exec(ctx, []byte(`INSERT INTO `+deliveries+` (delivery_id, received_at) VALUES (?, ?) `+
+		`ON CONFLICT (delivery_id) DO UPDATE SET received_at = excluded.received_at`), id, arrival)
+}
+
+// pruneDeliveries forgets the delivery ids older than the dedup window, at most once a
+// minute, inside a batch's transaction.
+func (wr *writer) pruneDeliveries(ctx context.Context, now time.Time) error {
+	if now.Sub(wr.lastPrune) < time.Minute {
+		return nil
+	}
+	wr.lastPrune = now
+	return wr.sess.exec(ctx, []byte(`DELETE FROM `+tableName(wr.dest, wr.schema, deliveriesTable)+` WHERE received_at < ?`),
+		now.Add(-wr.opts.DedupWindow).UnixNano())
 }
 
 func (wr *writer) reject(ctx context.Context, rec Record, reason, at string) error {

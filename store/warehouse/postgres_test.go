@@ -1,0 +1,184 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/pgtest"
+)
+
+// TestTwoProcessesWriteOneSchema: two warehouses on one PostgreSQL database (as two hookhouse
+// processes would be) load one schema at once, each adding columns and subtables the other
+// has not seen: every record loads, the catalog holds each column once, and _sdc_sequence is
+// strictly increasing in data.
+func TestTwoProcessesWriteOneSchema(t *testing.T) {
+	url := pgtest.Start(t)
+	var ws []*Warehouse
+	for range 2 {
+		w, err := OpenPostgres(context.Background(), url, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close() })
+		ws = append(ws, w)
+	}
+	const perWorker, workers = 60, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*perWorker)
+	for g := range workers {
+		w := ws[g%2]
+		wg.Go(func() {
+			for i := range perWorker {
+				rec := Record{"id": int64(g*perWorker + i), "common": int64(i), fmt.Sprintf("only_%d_%d", g, i%7): "x",
+					fmt.Sprintf("list_%d", i%5): []any{int64(i)}}
+				if _, err := w.Load(context.Background(), "shared", Target{PrimaryKey: "id"}, []Record{rec}, time.Now()); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	db := schemaDB(t, ws[0], "shared")
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data`); n != workers*perWorker {
+		t.Fatalf("data has %d rows, want %d", n, workers*perWorker)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM (SELECT table_name, column_name FROM _sdc_columns GROUP BY 1, 2 HAVING COUNT(*) > 1) d`); n != 0 {
+		t.Fatalf("%d columns are in the catalog twice", n)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM (SELECT _sdc_sequence, LAG(_sdc_sequence) OVER (ORDER BY _sdc_sequence) AS prev FROM data) s WHERE _sdc_sequence = prev`); n != 0 {
+		t.Fatalf("%d rows share an _sdc_sequence", n)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data__list_3`); n != workers*perWorker/5 {
+		t.Fatalf("data__list_3 has %d rows, want %d", n, workers*perWorker/5)
+	}
+}
+
+// TestForeignSchemasAreLeftAlone: a schema of the database that hookhouse did not make is
+// neither loaded into nor dropped, and says why.
+func TestForeignSchemasAreLeftAlone(t *testing.T) {
+	url := pgtest.Start(t)
+	w, err := OpenPostgres(context.Background(), url, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	db := schemaDB(t, w, "analytics")
+	for _, q := range []string{`CREATE SCHEMA analytics`, `CREATE TABLE analytics.revenue (amount bigint)`, `INSERT INTO analytics.revenue VALUES (42)`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Load(context.Background(), "analytics", Target{}, []Record{{"a": int64(1)}}, time.Now()); !errors.Is(err, ErrForeignSchema) {
+		t.Fatalf("Load into a foreign schema: %v, want ErrForeignSchema", err)
+	}
+	if err := w.Drop(context.Background(), "analytics"); !errors.Is(err, ErrForeignSchema) {
+		t.Fatalf("Drop of a foreign schema: %v, want ErrForeignSchema", err)
+	}
+	if n := queryInt(t, db, `SELECT amount FROM analytics.revenue`); n != 42 {
+		t.Fatalf("the foreign table holds %d", n)
+	}
+	// An empty schema someone made for hookhouse is taken; so is hookhouse's own, and Drop removes it.
+	if _, err := db.Exec(`CREATE SCHEMA prepared`); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, w, "prepared", Target{}, Record{"a": int64(1)})
+	if err := w.Drop(context.Background(), "prepared"); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM pg_namespace WHERE nspname = 'prepared'`); n != 0 {
+		t.Fatal("Drop left the schema")
+	}
+}
+
+// TestManySchemasShareFewConnections: writers hold a connection only while they commit, so
+// 60 integrations loading at once stay within the pool's bound of PostgreSQL connections.
+func TestManySchemasShareFewConnections(t *testing.T) {
+	w := openPostgresTest(t, Options{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 60*5)
+	for i := range 60 {
+		wg.Go(func() {
+			for j := range 5 {
+				if _, err := w.Load(context.Background(), fmt.Sprintf("s%d", i), Target{}, []Record{{"n": int64(j)}}, time.Now()); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	d := w.dest.(*postgresDest)
+	var conns int
+	if err := d.db.QueryRowContext(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hookhouse' AND datname = current_database()`).Scan(&conns); err != nil {
+		t.Fatal(err)
+	}
+	if conns > maxPostgresConns {
+		t.Fatalf("%d connections for 60 schemas, want at most %d", conns, maxPostgresConns)
+	}
+	if n := queryInt(t, schemaDB(t, w, "s59"), `SELECT COUNT(*) FROM data`); n != 5 {
+		t.Fatalf("s59.data has %d rows", n)
+	}
+	t.Logf("60 schemas loaded with %d connections open", conns)
+}
+
+// TestBrowseAfterANewColumn: the Data browser and the export read SELECT o.*; after data
+// gains a column the next read works on every pooled connection (found by review: pgx's
+// cached statements then failed with "cached plan must not change result type").
+func TestBrowseAfterANewColumn(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{})
+			ctx := context.Background()
+			mustLoad(t, w, "browse", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1,"a":1}`))
+			for _, field := range []string{"b", "c", "d"} {
+				for range 3 { // spread over the pool's connections
+					if _, err := w.Rows(ctx, "browse", RowsQuery{Table: "data"}); err != nil {
+						t.Fatalf("page before %s: %v", field, err)
+					}
+					if _, err := w.Rows(ctx, "browse", RowsQuery{Table: LatestView}); err != nil {
+						t.Fatalf("latest page before %s: %v", field, err)
+					}
+					if err := w.Export(ctx, "browse", "data", CSV, io.Discard, nil); err != nil {
+						t.Fatalf("export before %s: %v", field, err)
+					}
+				}
+				mustLoad(t, w, "browse", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1,"`+field+`":true}`))
+			}
+		})
+	}
+}
+
+// TestAnOpenTransactionDelaysWebhooksOnlyUntilBusyTimeout: an analyst's open transaction on
+// data (psql, a BI tool) makes the next schema change wait; the batch fails after BusyTimeout
+// (a 503 for the sender, who retries) instead of hanging, and loads once it is over (review).
+func TestAnOpenTransactionDelaysWebhooksOnlyUntilBusyTimeout(t *testing.T) {
+	w := openPostgresTest(t, Options{BusyTimeout: time.Second})
+	mustLoad(t, w, "locked", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":1,"a":1}`))
+	tx, err := schemaDB(t, w, "locked").Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM data`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = w.Load(context.Background(), "locked", Target{PrimaryKey: "id"}, []Record{decodeOne(t, `{"id":2,"b":1}`)}, time.Now())
+	if d := time.Since(start); err == nil || d > 5*time.Second {
+		t.Fatalf("Load beside an open transaction: %v after %v, want a failure after about 1 s", err, d)
+	}
+	tx.Rollback()
+	mustLoad(t, w, "locked", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":2,"b":1}`))
+}

@@ -1,0 +1,74 @@
+package web_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+// A stranger spraying webhook URLs gets a 401 each. At -log-level info the log must not grow
+// a line per refusal: the first of an interval is logged in full, the rest are counted and
+// summed up in one line, and no token (tried or real) reaches the log.
+func TestRefusalFloodIsSummedUpInTheLog(t *testing.T) {
+	const interval = 2 * time.Second
+	app := newTestAppLogging(t, slog.LevelInfo, warehouse.Options{}, web.Config{Refusals: web.NewRefusalLog(interval)})
+	owner := app.signedInClient(t)
+	id, hookURL := mustAdd(t, owner, "vero", "Stitch Vero")
+	token := tokenOf(t, hookURL)
+	before := len(app.Logs.String())
+
+	const flood, senders = 4000, 8
+	began := time.Now()
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Go(func() {
+			for i := s; i < flood; i += senders {
+				target := fmt.Sprintf("%s/v1/clients/%d/token/%064x", app.URL, id, i) // a guessed token
+				if i%100 == 0 {
+					target = strings.Replace(hookURL, fmt.Sprintf("/clients/%d/", id), "/clients/999/", 1) // the real one, wrong id
+				}
+				if a := postWebhook(t, http.DefaultClient, http.MethodPost, target, "application/json", []byte(`{}`)); a.Status != http.StatusUnauthorized {
+					t.Errorf("a wrong webhook URL: %d, want 401", a.Status)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(began)
+
+	summary := regexp.MustCompile(`msg="webhook refusals in the last [^"]+" status=401 count=(\d+)`)
+	var logs string
+	for deadline := time.Now().Add(interval + 5*time.Second); ; time.Sleep(50 * time.Millisecond) {
+		logs = app.Logs.String()[before:]
+		var counted int
+		for _, m := range summary.FindAllStringSubmatch(logs, -1) {
+			n, _ := strconv.Atoi(m[1])
+			counted += n
+		}
+		if counted == flood {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d refusals the summaries count %d:\n%.3000s", flood, counted, logs)
+		}
+	}
+	lines := strings.Count(logs, "status=401")
+	intervals := int(took/interval) + 2 // the flood may straddle interval ends
+	t.Logf("%d refusals in %v: %d log lines, %d bytes (%d intervals at most)", flood, took.Round(time.Millisecond), lines, len(logs), intervals)
+	if lines > 2*intervals {
+		t.Errorf("%d refusals wrote %d log lines, want at most 2 per interval (the first in full, then the count):\n%.3000s", flood, lines, logs)
+	}
+	if strings.Contains(app.Logs.String(), token) {
+		t.Error("the token reached the log")
+	}
+}

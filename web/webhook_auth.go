@@ -1,0 +1,44 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/handlers"
+	"github.com/hookhouse/hookhouse/store"
+)
+
+// errUnknownURL is the one 401 for any mismatch of a webhook URL's integration id and token,
+// saying nothing about which part was wrong.
+var errUnknownURL = echo.NewHTTPError(http.StatusUnauthorized, "This webhook URL is not valid: it is unknown or was revoked. Copy a current URL from the integration's Settings in hookhouse.")
+
+type webhookAuthenticator interface {
+	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
+}
+
+// requireWebhookURL authenticates a webhook URL's integration id and token before anything
+// else spends on the request (the rate limit's buckets, the body), and leaves the target for
+// the handler, as requireUser leaves the user.
+func requireWebhookURL(st webhookAuthenticator) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+			if err != nil {
+				return errUnknownURL
+			}
+			target, err := st.WebhookTarget(c.Request().Context(), id, c.Param("token"))
+			if errors.Is(err, store.ErrUnauthorized) {
+				return errUnknownURL
+			}
+			if err != nil {
+				return err
+			}
+			c.Set(handlers.WebhookTargetKey, target)
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+// The copy-once page builds the URL from -public-url, or else from the address the page was
+// opened at, with the scheme of the connection: forwarding headers count only from a trusted
+// proxy. The page says which it was, so a wrong URL can be told and fixed.
+func TestCopyOnceURLIsBuiltOnlyFromWhatCanBeTrusted(t *testing.T) {
+	forged := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "X-Forwarded-For": "203.0.113.7"}
+	for _, tc := range []struct {
+		name    string
+		cfg     web.Config
+		host    string            // the Host header sent; empty: the real one
+		headers map[string]string // sent with the Add Integration form
+		prefix  string            // of the URL shown; "app" is the test server's own URL
+		says    string            // in the note on where it was built from
+	}{
+		{"opened directly", web.Config{}, "", nil, "app", "address you used to open this page"},
+		{"forged forwarding headers", web.Config{}, "", forged, "app", "not in -trusted-proxies"},
+		{"a forged Host, opened directly", web.Config{}, "hooks.example.org", nil, "http://hooks.example.org/", "address you used to open this page"},
+		{"-public-url", web.Config{PublicURL: "https://hooks.example.com"}, "evil.example", forged, "https://hooks.example.com/", "-public-url"},
+		{"a trusted proxy", trusting(t, "127.0.0.1"), "", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}, "https://127.0.0.1:", "your proxy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTestAppWith(t, warehouse.Options{}, tc.cfg)
+			c := app.signedInClient(t)
+			c.get("/integrations/new/vero")
+			form := url.Values{"name": {"Stitch Vero"}, "_csrf": {c.csrf}}
+			req, _ := http.NewRequest(http.MethodPost, app.URL+"/integrations/new/vero", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			if tc.host != "" {
+				req.Host = tc.host // the client's jar would then pick cookies by it: add the session's by hand
+				for _, ck := range c.http.Jar.Cookies(req.URL) {
+					req.AddCookie(ck)
+				}
+			}
+			p := c.do(req)
+			expectStatus(t, p, http.StatusSeeOther)
+			page := c.get(p.Header.Get("Location"))
+			expectStatus(t, page, http.StatusOK)
+			shown := strings.TrimSpace(testID(page, "webhook-url").Text())
+			prefix := strings.Replace(tc.prefix, "app", app.URL+"/", 1)
+			if !strings.HasPrefix(shown, prefix) || strings.Contains(shown, "evil.example") {
+				t.Errorf("the page shows %s, want a URL starting with %s", redactToken(shown), prefix)
+			}
+			if note := strings.Join(strings.Fields(testID(page, "url-built-from").Text()), " "); !strings.Contains(note, tc.says) {
+				t.Errorf("the note on the URL says %q, want it to mention %q", note, tc.says)
+			}
+		})
+	}
+}
+
+func redactToken(u string) string {
+	if i := strings.Index(u, "/token/"); i >= 0 {
+		return u[:i] + "/token/…"
+	}
+	return u
+}
