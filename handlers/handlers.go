@@ -36,6 +36,7 @@ type Store interface {
 	accounts
 	pinger
 	integrationReader
+	integrationLister
 	integrationCreator
 	integrationRenamer
 	integrationPauser

@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,25 +20,57 @@ type integrationReader interface {
 	WebhookURLs(ctx context.Context, userID, integrationID int64) ([]store.WebhookURL, error)
 }
 
-// Integrations lists the user's integrations.
+type integrationLister interface {
+	ListIntegrations(ctx context.Context, userID int64, q store.IntegrationQuery) (store.IntegrationList, error)
+	ActivityOf(ctx context.Context, userID int64, ids []int64) (map[int64]*store.Activity, error)
+}
+
+// listPageSize is how many integrations one page of the list shows.
+const listPageSize = 50
+
+// Integrations lists the user's integrations, a page at a time: ?q= searches names and
+// schemas, ?status= filters, ?page= pages. Stats are read for the page's rows only.
 func (h *Handler) Integrations(c echo.Context) error {
 	u, _ := CurrentUser(c)
-	list, err := h.Store.Integrations(c.Request().Context(), u.ID)
+	ctx := c.Request().Context()
+	search := strings.TrimSpace(c.QueryParam("q"))
+	status := store.IntegrationStatus(c.QueryParam("status"))
+	if !slices.Contains(store.IntegrationStatuses(), status) {
+		status = store.StatusAny
+	}
+	page, err := strconv.Atoi(c.QueryParam("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	page = min(page, 1_000_000) // keeps the offset far from overflowing
+	list, err := h.Store.ListIntegrations(ctx, u.ID, store.IntegrationQuery{
+		Search: search, Status: status, Offset: (page - 1) * listPageSize, Limit: listPageSize,
+	})
 	if err != nil {
 		return err
 	}
-	activity, err := h.Store.Activity(c.Request().Context(), u.ID)
+	ids := make([]int64, len(list.Integrations))
+	for i, in := range list.Integrations {
+		ids[i] = in.ID
+	}
+	activity, err := h.Store.ActivityOf(ctx, u.ID, ids)
 	if err != nil {
 		return err
 	}
-	rows := make([]views.IntegrationRow, len(list))
-	for i, in := range list {
-		rows[i] = views.IntegrationRow{Integration: in, Source: sourceOf(in), Activity: activityOf(activity, in.ID)}
+	rows := make([]views.IntegrationRow, len(list.Integrations))
+	for i, in := range list.Integrations {
+		rows[i] = views.IntegrationRow{Integration: in.Integration, Status: in.Status, Source: sourceOf(in.Integration), Activity: activityOf(activity, in.ID)}
 	}
 	return render(c, http.StatusOK, views.IntegrationsPage(views.IntegrationsProps{
 		Page:         h.page(c, "Integrations", "integrations"),
 		Integrations: rows,
 		Now:          h.Now(),
+		Search:       search,
+		Status:       status,
+		Counts:       list.Counts,
+		Total:        list.Total,
+		PageNum:      page,
+		PageSize:     listPageSize,
 	}))
 }
 
@@ -51,7 +85,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	activity, err := h.Store.Activity(ctx, in.UserID)
+	activity, err := h.Store.ActivityOf(ctx, in.UserID, []int64{in.ID})
 	if err != nil {
 		return err
 	}

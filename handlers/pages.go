@@ -13,11 +13,12 @@ func (h *Handler) Home(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/integrations")
 }
 
-// Settings shows the account and how this server runs.
-func (h *Handler) Settings(c echo.Context) error {
+// Account shows the account and how this server runs. It was /settings, a name each
+// integration's Settings tab also has.
+func (h *Handler) Account(c echo.Context) error {
 	u, _ := CurrentUser(c)
 	return render(c, http.StatusOK, views.SettingsPage(views.SettingsProps{
-		Page:      h.page(c, "Settings", "settings"),
+		Page:      h.page(c, "Account", "account"),
 		Email:     u.Email,
 		DataDir:   h.DataDir,
 		Warehouse: h.Warehouse.Describe(),

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -101,8 +103,14 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 }
 
 // Activity returns the recent traffic of each of the user's integrations, by integration id,
-// as of now.
+// as of now. Pages that show only some integrations use ActivityOf.
 func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity, error) {
+	return s.activity(ctx, userID, nil)
+}
+
+// activity computes Activity for the user's integrations in ids, or all of them when ids is
+// nil, in two queries whatever their number.
+func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[int64]*Activity, error) {
 	now := s.now()
 	first := now.Truncate(time.Hour).Add(-23 * time.Hour)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
@@ -111,40 +119,81 @@ func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity
 		since = midnight
 	}
 	out := map[int64]*Activity{}
+	if ids != nil && len(ids) == 0 {
+		return out, nil
+	}
 	get := func(id int64) *Activity {
 		if out[id] == nil {
 			out[id] = &Activity{}
 		}
 		return out[id]
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT h.integration_id, h.hour, h.rows, h.requests, h.errors
-		FROM hourly_activity h JOIN integrations i ON i.id = h.integration_id
-		WHERE i.user_id = ? AND h.hour >= ?`, userID, hourOf(since))
+	// One result row per integration, its hours listed as "hour rows requests errors,...":
+	// database/sql's per-row cost is most of the cost of reading a row per hour.
+	const hours = `group_concat(h.hour || ' ' || h.rows || ' ' || h.requests || ' ' || h.errors, ',')`
+	hourly := `SELECT h.integration_id, ` + hours + ` FROM hourly_activity h JOIN integrations i ON i.id = h.integration_id
+		WHERE i.user_id = ? AND h.hour >= ? GROUP BY h.integration_id`
+	args := []any{userID, hourOf(since)}
+	// The newest batch that loaded rows, per integration.
+	last := `SELECT l.integration_id, l.committed_at, l.rows_by_table FROM load_reports l
+		JOIN (SELECT r.integration_id, MAX(r.id) AS id FROM load_reports r JOIN integrations i ON i.id = r.integration_id
+			WHERE i.user_id = ? AND r.records > 0 GROUP BY r.integration_id) last ON last.id = l.id`
+	lastArgs := []any{userID}
+	if ids != nil {
+		list, err := idList(ids)
+		if err != nil {
+			return nil, err
+		}
+		// CROSS JOIN keeps the page's list outermost: otherwise SQLite may walk all the user's
+		// integrations and their hours or batches.
+		hourly = `SELECT i.id, COALESCE((SELECT ` + hours + ` FROM hourly_activity h WHERE h.integration_id = i.id AND h.hour >= ?), '')
+			FROM json_each(?) x CROSS JOIN integrations i WHERE i.id = x.value AND i.user_id = ?`
+		args = []any{hourOf(since), list, userID}
+		// One backwards index walk per listed integration, stopping at its newest such batch,
+		// instead of grouping every batch of every integration.
+		last = `SELECT l.integration_id, l.committed_at, l.rows_by_table
+			FROM json_each(?) x CROSS JOIN integrations i CROSS JOIN load_reports l
+			WHERE i.id = x.value AND i.user_id = ? AND l.id = (SELECT r.id FROM load_reports r
+				WHERE r.integration_id = i.id AND r.records > 0 ORDER BY r.id DESC LIMIT 1)`
+		lastArgs = []any{list, userID}
+	}
+	// Hours as the rows name them, so no row needs a time parsed.
+	bars := map[string]int{} // hour -> its bar in HourlyRows
+	for i := range len(Activity{}.HourlyRows) {
+		bars[hourOf(first.Add(time.Duration(i)*time.Hour))] = i
+	}
+	today, window := hourOf(midnight), hourOf(errorWindowStart(now))
+	rows, err := s.read.QueryContext(ctx, hourly, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var hour string
-		var n, requests, errs int
-		if err := rows.Scan(&id, &hour, &n, &requests, &errs); err != nil {
+		var list string
+		if err := rows.Scan(&id, &list); err != nil {
 			return nil, err
 		}
-		at, err := time.Parse("2006-01-02T15", hour)
-		if err != nil {
-			continue
-		}
 		a := get(id)
-		if i := int(at.Sub(first) / time.Hour); i >= 0 && i < len(a.HourlyRows) {
-			a.HourlyRows[i] += n
-		}
-		if !at.Before(midnight) {
-			a.RowsToday += n
-		}
-		if !at.Before(now.Truncate(time.Hour).Add(-time.Hour)) {
-			a.RequestsLastHour += requests
-			a.ErrorsLastHour += errs
+		for entry := range strings.SplitSeq(list, ",") {
+			f := strings.Fields(entry)
+			if len(f) != 4 {
+				continue
+			}
+			hour := f[0]
+			n, _ := strconv.Atoi(f[1])
+			requests, _ := strconv.Atoi(f[2])
+			errs, _ := strconv.Atoi(f[3])
+			if i, ok := bars[hour]; ok {
+				a.HourlyRows[i] += n
+			}
+			if hour >= today { // hours are "2006-01-02T15": their order is the text's
+				a.RowsToday += n
+			}
+			if hour >= window {
+				a.RequestsLastHour += requests
+				a.ErrorsLastHour += errs
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -152,10 +201,7 @@ func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity
 	}
 	rows.Close()
 
-	// The newest batch that loaded rows, per integration.
-	rows, err = s.read.QueryContext(ctx, `SELECT l.integration_id, l.committed_at, l.rows_by_table FROM load_reports l
-		JOIN (SELECT r.integration_id, MAX(r.id) AS id FROM load_reports r JOIN integrations i ON i.id = r.integration_id
-			WHERE i.user_id = ? AND r.records > 0 GROUP BY r.integration_id) last ON last.id = l.id`, userID)
+	rows, err = s.read.QueryContext(ctx, last, lastArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +220,10 @@ func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity
 	}
 	return out, rows.Err()
 }
+
+// errorWindowStart is the first hour counted as "the last hour": the current and the previous
+// clock hour, so an error a minute before the hour turns does not vanish at once.
+func errorWindowStart(now time.Time) time.Time { return now.Truncate(time.Hour).Add(-time.Hour) }
 
 // lastTable names the table a batch loaded: data when it got rows, else the first subtable
 // (by name) that did.

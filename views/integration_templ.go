@@ -112,7 +112,7 @@ func IntegrationPage(p IntegrationProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = hourlyChart(p.Activity, p.Now).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = hourlyChart(p.Activity, hourLabels(p.Now)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -96,11 +96,17 @@ func TestActivityPagesShowWhatArrived(t *testing.T) {
 	if title, _ := testID(list, "last-rows").Find("time").Attr("title"); !strings.HasSuffix(title, " UTC") {
 		t.Errorf("no exact time on hover: %q", title)
 	}
-	if h, _ := testID(list, "chart-bar").Attr("height"); h != "36" {
-		t.Errorf("the only busy hour's bar is %s high, want the full 36", h)
+	if d, _ := testID(list, "chart-bar").Attr("d"); !strings.HasSuffix(d, "v-36h8v36z") {
+		t.Errorf("the only busy hour's bar is %q, want the full 36 high", d)
+	}
+	if tip := testID(list, "activity-chart").Find("title").First().Text(); !strings.HasSuffix(tip, "  2 rows") {
+		t.Errorf("the list's chart says %q on hover", tip)
 	}
 
 	overview := c.get(base)
+	if h, _ := testID(overview, "chart-bar").Attr("height"); h != "36" {
+		t.Errorf("the only busy hour's bar is %s high, want the full 36", h)
+	}
 	if text(overview, "rows-today") != "2" || text(overview, "rows-total") != "2" || testID(overview, "chart-bar").Length() != 1 {
 		t.Errorf("overview: %q", testID(overview, "integration-stats").Text())
 	}

@@ -57,27 +57,27 @@ const (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
-func newTestApp(t *testing.T) *testApp {
+func newTestApp(t testing.TB) *testApp {
 	t.Helper()
 	return newTestAppWith(t, warehouse.Options{}, web.Config{})
 }
 
 // newTestAppWith builds the app with the given warehouse options (OnCommit is set here) and
 // web limits (MaxBodyBytes, RateLimit, RateBurst; the rest of cfg is filled in).
-func newTestAppWith(t *testing.T, opts warehouse.Options, cfg web.Config) *testApp {
+func newTestAppWith(t testing.TB, opts warehouse.Options, cfg web.Config) *testApp {
 	t.Helper()
 	return newTestAppLogging(t, slog.LevelDebug, opts, cfg)
 }
 
 // newTestAppLogging is newTestAppWith with the log at level, as -log-level sets it.
-func newTestAppLogging(t *testing.T, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
+func newTestAppLogging(t testing.TB, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
 	t.Helper()
 	return newTestAppOn(t, "", level, opts, cfg)
 }
 
 // newTestAppOn builds the app with its warehouse in the PostgreSQL database at warehouseURL,
 // or ("") in SQLite files.
-func newTestAppOn(t *testing.T, warehouseURL string, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
+func newTestAppOn(t testing.TB, warehouseURL string, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
@@ -109,13 +109,13 @@ func newTestAppOn(t *testing.T, warehouseURL string, level slog.Level, opts ware
 // client is a browser-like HTTP client: it keeps cookies, does not follow redirects and
 // remembers the CSRF token of the last page it loaded.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	app  *testApp
 	http *http.Client
 	csrf string
 }
 
-func (a *testApp) newClient(t *testing.T) *client {
+func (a *testApp) newClient(t testing.TB) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, app: a, http: &http.Client{
 		Jar:           jar,
@@ -179,7 +179,7 @@ func cloneValues(v url.Values) url.Values {
 }
 
 // signedInClient creates the owner account through /setup and returns its signed-in client.
-func (a *testApp) signedInClient(t *testing.T) *client {
+func (a *testApp) signedInClient(t testing.TB) *client {
 	t.Helper()
 	c := a.newClient(t)
 	c.get("/setup")
@@ -190,14 +190,14 @@ func (a *testApp) signedInClient(t *testing.T) *client {
 	return c
 }
 
-func expectStatus(t *testing.T, p response, want int) {
+func expectStatus(t testing.TB, p response, want int) {
 	t.Helper()
 	if p.Status != want {
 		t.Fatalf("status %d, want %d; body: %.500s", p.Status, want, p.Body)
 	}
 }
 
-func expectRedirect(t *testing.T, p response, want string) {
+func expectRedirect(t testing.TB, p response, want string) {
 	t.Helper()
 	if p.Status != http.StatusSeeOther && p.Status != http.StatusFound {
 		t.Fatalf("status %d, want a redirect to %s; body: %.300s", p.Status, want, p.Body)

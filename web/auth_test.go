@@ -12,7 +12,7 @@ import (
 func TestFirstRunLeadsToSetup(t *testing.T) {
 	app := newTestApp(t)
 	c := app.newClient(t)
-	for _, path := range []string{"/", "/integrations", "/settings", "/login"} {
+	for _, path := range []string{"/", "/integrations", "/account", "/login"} {
 		expectRedirect(t, c.get(path), "/setup")
 	}
 	p := c.get("/setup")
@@ -82,11 +82,11 @@ func TestLoginLogout(t *testing.T) {
 
 	// Wrong password and unknown email get the same message.
 	c := app.newClient(t)
-	expectRedirect(t, c.get("/settings"), "/login?next=%2Fsettings")
-	c.get("/login?next=%2Fsettings")
-	wrongPass := c.post("/login", url.Values{"email": {ownerEmail}, "password": {"wrong password!"}, "next": {"/settings"}})
+	expectRedirect(t, c.get("/account"), "/login?next=%2Faccount")
+	c.get("/login?next=%2Faccount")
+	wrongPass := c.post("/login", url.Values{"email": {ownerEmail}, "password": {"wrong password!"}, "next": {"/account"}})
 	expectStatus(t, wrongPass, http.StatusUnauthorized)
-	unknown := c.post("/login", url.Values{"email": {"nobody@example.com"}, "password": {ownerPassword}, "next": {"/settings"}})
+	unknown := c.post("/login", url.Values{"email": {"nobody@example.com"}, "password": {ownerPassword}, "next": {"/account"}})
 	expectStatus(t, unknown, http.StatusUnauthorized)
 	if a, b := testID(wrongPass, "form-error").Text(), testID(unknown, "form-error").Text(); a == "" || a != b {
 		t.Fatalf("wrong password says %q, unknown email says %q: want the same, non-empty message", a, b)
@@ -94,14 +94,14 @@ func TestLoginLogout(t *testing.T) {
 
 	// Right credentials: back to the remembered page, with a new session token.
 	before := sessionCookie(c)
-	expectRedirect(t, c.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}, "next": {"/settings"}}), "/settings")
+	expectRedirect(t, c.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}, "next": {"/account"}}), "/account")
 	if after := sessionCookie(c); after == "" || after == before {
 		t.Fatalf("session token not renewed at login: before %q, after %q", before, after)
 	}
-	p = c.get("/settings")
+	p = c.get("/account")
 	expectStatus(t, p, http.StatusOK)
 	if got := testID(p, "account-email").Text(); got != ownerEmail {
-		t.Fatalf("settings shows %q", got)
+		t.Fatalf("account shows %q", got)
 	}
 
 	// Only local paths are accepted as the post-login target.
@@ -172,7 +172,7 @@ func TestSessionRequired(t *testing.T) {
 	app := newTestApp(t)
 	app.signedInClient(t)
 	anon := app.newClient(t)
-	for _, path := range []string{"/", "/integrations", "/settings"} {
+	for _, path := range []string{"/", "/integrations", "/account"} {
 		p := anon.get(path)
 		expectRedirect(t, p, "/login?next="+url.QueryEscape(path))
 	}

@@ -583,9 +583,9 @@ func TestPostgresWarehouseIsNamedWithoutItsPassword(t *testing.T) {
 	u.User = url.UserPassword(u.User.Username(), "hunter2-secret") // the test cluster trusts its socket
 	app := newTestAppOn(t, u.String(), slog.LevelDebug, warehouse.Options{}, web.Config{})
 	c := app.signedInClient(t)
-	settings := c.get("/settings")
+	settings := c.get("/account")
 	if got := settings.Doc.Find(`[data-testid="warehouse"]`).Text(); !strings.HasPrefix(got, "PostgreSQL postgres@") {
-		t.Errorf("Settings names the warehouse %q", got)
+		t.Errorf("Account names the warehouse %q", got)
 	}
 	added := addIntegration(t, c, "incoming-webhooks", url.Values{"name": {"Orders"}, "primary_key": {"id"}})
 	hook := revealedURL(t, c, added.Header.Get("Location"))

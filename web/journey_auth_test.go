@@ -38,8 +38,8 @@ func TestJourneyFirstRunSignOutSignIn(t *testing.T) {
 	if got := b.text(`[data-testid="flash"]`); !strings.Contains(got, "signed out") {
 		t.Fatalf("after logout the page says %q", got)
 	}
-	b.navigate("/settings")
-	b.expectPath("/login?next=%2Fsettings")
+	b.navigate("/account")
+	b.expectPath("/login?next=%2Faccount")
 
 	b.fill("#email", ownerEmail)
 	b.fill("#password", "not the password")
@@ -50,9 +50,9 @@ func TestJourneyFirstRunSignOutSignIn(t *testing.T) {
 
 	b.fill("#password", ownerPassword)
 	b.submit(`form[action="/login"] button[type="submit"]`)
-	b.expectPath("/settings")
+	b.expectPath("/account")
 	if got := b.text(`[data-testid="account-email"]`); got != ownerEmail {
-		t.Fatalf("settings shows %q", got)
+		t.Fatalf("account shows %q", got)
 	}
 	b.click(`nav a[href="/integrations"]`)
 	b.expectPath("/integrations")

@@ -59,7 +59,12 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.GET("/integrations/:id/data", h.Data)
 	app.GET("/integrations/:id/data/:table/:row", h.DataRow)
 	app.GET("/integrations/:id/export", h.Export)
-	app.GET("/settings", h.Settings)
+	app.GET("/account", h.Account)
+	app.GET("/settings", permanentRedirect("/account")) // the old name, for bookmarks
+}
+
+func permanentRedirect(to string) echo.HandlerFunc {
+	return func(c echo.Context) error { return c.Redirect(http.StatusPermanentRedirect, to) }
 }
 
 func methodNotAllowed(allow string) echo.HandlerFunc {
