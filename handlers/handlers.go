@@ -44,6 +44,7 @@ type Store interface {
 	urlRevoker
 	webhookRecorder
 	activityReader
+	team
 }
 
 // Warehouse is the per-schema data the handlers load into and drop; each file declares its part.

@@ -21,11 +21,11 @@ type integrationReader interface {
 // Integrations lists the user's integrations.
 func (h *Handler) Integrations(c echo.Context) error {
 	u, _ := CurrentUser(c)
-	list, err := h.Store.Integrations(c.Request().Context(), u.ID)
+	list, err := h.Store.Integrations(c.Request().Context(), u.WorkspaceID)
 	if err != nil {
 		return err
 	}
-	activity, err := h.Store.Activity(c.Request().Context(), u.ID)
+	activity, err := h.Store.Activity(c.Request().Context(), u.WorkspaceID)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	}))
 }
 
-// integrationParam loads the signed-in user's integration named by :id. Someone else's is
+// integrationParam loads the workspace's integration named by :id. Another workspace's is
 // ErrNotFound, exactly like one that does not exist.
 func (h *Handler) integrationParam(c echo.Context) (store.Integration, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -87,7 +87,7 @@ func (h *Handler) integrationParam(c echo.Context) (store.Integration, error) {
 	if !ok {
 		return store.Integration{}, echo.ErrNotFound
 	}
-	return h.Store.Integration(c.Request().Context(), u.ID, id)
+	return h.Store.Integration(c.Request().Context(), u.WorkspaceID, id)
 }
 
 // sourceOf returns an integration's catalog entry; a slug that left the catalog still shows.
