@@ -143,24 +143,31 @@ func (h *Handler) RemoveTeammate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.endSessions(ctx, removed.ID, -1)
+	h.endSessions(ctx, removed.ID, -1, true)
 	h.Log.Info("teammate removed", "user_id", removed.ID, "by_user_id", u.ID)
 	h.flash(c, fmt.Sprintf("%s was removed from the workspace and signed out everywhere.", removed.Email))
 	return c.Redirect(http.StatusSeeOther, "/team")
 }
 
-// endSessions deletes the stored sessions of userID signed in under another generation than
-// keep (-1: all of them). The auth middleware refuses such sessions anyway (user gone, or an
-// older generation); this takes their rows away at once. scs stores sessions encoded, so it
-// decodes each live one: a few thousand at most (12 idle hours), and a failure is only logged.
-func (h *Handler) endSessions(ctx context.Context, userID, keep int64) {
+// endSessions signs out, at once, the stored sessions of userID that were signed in under
+// another generation than keep (-1: all of them): each becomes an anonymous session holding
+// only a message for the sign-in page, so whoever holds it learns why. The auth middleware
+// refuses such sessions anyway (user gone, or an older generation), which also covers a
+// request in flight that saves its session after this. scs stores sessions encoded, so this
+// decodes each live one: a few thousand at most (12 idle hours); a failure is only logged.
+func (h *Handler) endSessions(ctx context.Context, userID, keep int64, gone bool) {
 	ended := 0
 	err := h.Sessions.Iterate(ctx, func(ctx context.Context) error {
 		if h.Sessions.GetInt64(ctx, SessionUserID) != userID || h.Sessions.GetInt64(ctx, SessionGeneration) == keep {
 			return nil
 		}
 		ended++
-		return h.Sessions.Destroy(ctx)
+		if err := h.Sessions.Clear(ctx); err != nil {
+			return err
+		}
+		h.Sessions.Put(ctx, sessionFlash, sessionEndedMessage(gone))
+		_, _, err := h.Sessions.Commit(ctx)
+		return err
 	})
 	if err != nil {
 		h.Log.Warn("ending sessions: some are left for the sign-in check to refuse", "user_id", userID, "err", err)
@@ -169,17 +176,20 @@ func (h *Handler) endSessions(ctx context.Context, userID, keep int64) {
 }
 
 // SessionEnded ends the request's session, whose user was removed (gone) or whose sessions
-// were ended by a password change (stale), and tells the sign-in page why.
+// were ended by a password change, and tells the sign-in page why.
 func SessionEnded(ctx context.Context, sm *scs.SessionManager, gone bool) error {
 	if err := sm.Destroy(ctx); err != nil {
 		return err
 	}
-	msg := "You were signed out because your password was changed. Sign in with the new password."
-	if gone {
-		msg = "You were signed out: your account was removed from this workspace."
-	}
-	sm.Put(ctx, sessionFlash, msg)
+	sm.Put(ctx, sessionFlash, sessionEndedMessage(gone))
 	return nil
+}
+
+func sessionEndedMessage(gone bool) string {
+	if gone {
+		return "You were signed out: your account was removed from this workspace."
+	}
+	return "You were signed out because your password was changed. Sign in with the new password."
 }
 
 // AcceptInviteForm asks the invited teammate for a password.
@@ -293,7 +303,7 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 	if err := h.signIn(c, updated); err != nil {
 		return err
 	}
-	h.endSessions(ctx, u.ID, updated.SessionGeneration)
+	h.endSessions(ctx, u.ID, updated.SessionGeneration, false)
 	h.Log.Info("password changed", "user_id", u.ID)
 	h.flash(c, "Your password was changed. Your other sessions were signed out.")
 	return c.Redirect(http.StatusSeeOther, "/account/password")
