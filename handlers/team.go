@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -216,14 +217,8 @@ func (h *Handler) AcceptInvite(c echo.Context) error {
 		return h.renderAcceptInvite(c, http.StatusUnprocessableEntity, in, errs)
 	}
 	u, err := h.Store.AcceptInvite(ctx, token, password)
-	if errors.Is(err, store.ErrConflict) {
+	if err != nil { // spent meanwhile, or the email got an account: say so; other errors pass through
 		return h.renderInviteProblem(c, in, err)
-	}
-	if err != nil {
-		if errors.Is(err, store.ErrInviteUsed) || errors.Is(err, store.ErrInviteExpired) || errors.Is(err, store.ErrInviteRevoked) {
-			return h.renderInviteProblem(c, in, err)
-		}
-		return err
 	}
 	h.Log.Info("invite accepted", "invite_id", in.ID, "user_id", u.ID)
 	if err := h.signIn(c, u); err != nil {
@@ -243,7 +238,8 @@ func (h *Handler) renderAcceptInvite(c echo.Context, status int, in store.Invite
 	}))
 }
 
-// renderInviteProblem says why an invite link does not work, and what to do instead.
+// renderInviteProblem says why an invite link does not work, and what to do instead. Errors
+// that are not about the link (ErrBusy, the database) are returned for the error handler.
 func (h *Handler) renderInviteProblem(c echo.Context, in store.Invite, err error) error {
 	status, msg := http.StatusGone, ""
 	switch {
@@ -284,7 +280,7 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 	}
 	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(u.Email)
 	if wait := h.logins.reserve(ipKey, emailKey); wait > 0 {
-		seconds := int(wait.Seconds() + 0.999)
+		seconds := int(math.Ceil(wait.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(seconds))
 		return h.renderPassword(c, http.StatusTooManyRequests, map[string]string{
 			"current_password": fmt.Sprintf("Too many wrong passwords. Wait %d seconds, then try again.", seconds)})
