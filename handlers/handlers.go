@@ -34,6 +34,7 @@ const (
 // Store is everything the handlers need from storage; each file declares its own part.
 type Store interface {
 	accounts
+	team
 	pinger
 	integrationReader
 	integrationCreator
@@ -44,7 +45,6 @@ type Store interface {
 	urlRevoker
 	webhookRecorder
 	activityReader
-	team
 }
 
 // Warehouse is the per-schema data the handlers load into and drop; each file declares its part.

@@ -76,7 +76,29 @@ type crawlFixture struct {
 	hookURL      string
 }
 
+// newCrawlFixture is newIntegrationFixture with a teammate and a pending invite of the owner.
 func newCrawlFixture(t *testing.T) crawlFixture {
+	t.Helper()
+	f := newIntegrationFixture(t)
+	f.mate = f.app.teammate(t, f.owner)
+	link := f.owner.invite(t, pendingEmail)
+	invites, err := f.app.Store.PendingInvites(t.Context(), 1)
+	if err != nil || len(invites) != 1 {
+		t.Fatalf("pending invites: %v %v", invites, err)
+	}
+	members, err := f.app.Store.Members(t.Context(), 1)
+	if err != nil || len(members) != 2 || members[1].Email != mateEmail {
+		t.Fatalf("members: %v %v", members, err)
+	}
+	f.ids["token"], f.ids["inviteID"], f.ids["memberID"] = link[strings.LastIndex(link, "/")+1:], itoa(invites[0].ID), itoa(members[1].ID)
+	return f
+}
+
+// pendingEmail is the crawl fixture's invite, never accepted.
+const pendingEmail = "pending@example.com"
+
+// newIntegrationFixture is the owner's integration and the second account of a crawlFixture.
+func newIntegrationFixture(t *testing.T) crawlFixture {
 	t.Helper()
 	app := newTestApp(t)
 	owner := app.signedInClient(t)
@@ -96,28 +118,13 @@ func newCrawlFixture(t *testing.T) crawlFixture {
 		t.Fatalf("extraction logs: %v %v", logs, err)
 	}
 
-	mate := app.teammate(t, owner)
-	link := owner.invite(t, pendingEmail)
-	invites, err := app.Store.PendingInvites(t.Context(), 1)
-	if err != nil || len(invites) != 1 {
-		t.Fatalf("pending invites: %v %v", invites, err)
-	}
-	members, err := app.Store.Members(t.Context(), 1)
-	if err != nil || len(members) != 2 || members[1].Email != mateEmail {
-		t.Fatalf("members: %v %v", members, err)
-	}
-
 	other := app.secondUser(t)
 
-	return crawlFixture{app: app, owner: owner, other: other, mate: mate, hookURL: hookURL, ids: map[string]string{
+	return crawlFixture{app: app, owner: owner, other: other, hookURL: hookURL, ids: map[string]string{
 		"id": itoa(id), "urlID": itoa(urls[0].ID), "requestID": itoa(logs[0].ID),
 		"source": "incoming-webhooks", "table": "data", "row": "1",
-		"token": link[strings.LastIndex(link, "/")+1:], "inviteID": itoa(invites[0].ID), "memberID": itoa(members[1].ID),
 	}}
 }
-
-// pendingEmail is the crawl fixture's invite, never accepted.
-const pendingEmail = "pending@example.com"
 
 // assertUntouched checks that the owner's integration survived the crawl as it was.
 func (f crawlFixture) assertUntouched(t *testing.T) {

@@ -41,6 +41,13 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 
 	app := dash.Group("", requireUser(sm, st))
 	app.POST("/logout", h.Logout)
+	app.GET("/team", h.Team)
+	app.POST("/team/invites", h.InviteTeammate)
+	app.GET("/team/invite-link", h.InviteLink)
+	app.POST("/team/invites/:inviteID/revoke", h.RevokeInvite)
+	app.POST("/team/members/:memberID/remove", h.RemoveTeammate)
+	app.GET("/account/password", h.PasswordForm)
+	app.POST("/account/password", h.ChangePassword)
 	app.GET("/", h.Home)
 	app.GET("/integrations", h.Integrations)
 	app.GET("/integrations/new", h.IntegrationCatalog)
@@ -62,13 +69,6 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.GET("/integrations/:id/data/:table/:row", h.DataRow)
 	app.GET("/integrations/:id/export", h.Export)
 	app.GET("/settings", h.Settings)
-	app.GET("/team", h.Team)
-	app.POST("/team/invites", h.InviteTeammate)
-	app.GET("/team/invite-link", h.InviteLink)
-	app.POST("/team/invites/:inviteID/revoke", h.RevokeInvite)
-	app.POST("/team/members/:memberID/remove", h.RemoveTeammate)
-	app.GET("/account/password", h.PasswordForm)
-	app.POST("/account/password", h.ChangePassword)
 }
 
 func methodNotAllowed(allow string) echo.HandlerFunc {
