@@ -18,7 +18,7 @@ type integrationReader interface {
 	WebhookURLs(ctx context.Context, userID, integrationID int64) ([]store.WebhookURL, error)
 }
 
-// Integrations lists the user's integrations.
+// Integrations lists the workspace's integrations.
 func (h *Handler) Integrations(c echo.Context) error {
 	u, _ := CurrentUser(c)
 	list, err := h.Store.Integrations(c.Request().Context(), u.WorkspaceID)

@@ -371,3 +371,27 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	expectStatus(t, here.get("/integrations"), http.StatusOK)
 	assertNotInDataDir(t, app, newPassword)
 }
+
+// Wrong current passwords count as failed sign-ins of the account: a stolen session cannot
+// guess the password on the change form faster than on the sign-in page.
+func TestChangePasswordIsThrottledLikeSignIn(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	c.get("/account/password")
+	wrong := func(i int) response {
+		return c.post("/account/password", url.Values{"current_password": {"wrong password " + itoa(int64(i))},
+			"new_password": {"a brand new password"}, "confirm_password": {"a brand new password"}})
+	}
+	for i := range 5 {
+		expectStatus(t, wrong(i), http.StatusUnauthorized)
+	}
+	p := wrong(5)
+	expectStatus(t, p, http.StatusTooManyRequests)
+	if p.Header.Get("Retry-After") == "" || !strings.Contains(testID(p, "error-current_password").Text(), "Too many wrong passwords") {
+		t.Fatalf("throttled change: Retry-After %q, message %q", p.Header.Get("Retry-After"), testID(p, "error-current_password").Text())
+	}
+	// Signing in waits too: the same account, from the same address.
+	other := app.newClient(t)
+	other.get("/login")
+	expectStatus(t, other.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}}), http.StatusTooManyRequests)
+}
