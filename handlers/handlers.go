@@ -34,6 +34,7 @@ const (
 // Store is everything the handlers need from storage; each file declares its own part.
 type Store interface {
 	accounts
+	team
 	pinger
 	integrationReader
 	integrationLister

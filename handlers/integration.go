@@ -28,7 +28,7 @@ type integrationLister interface {
 // listPageSize is how many integrations one page of the list shows.
 const listPageSize = 50
 
-// Integrations lists the user's integrations, a page at a time: ?q= searches names and
+// Integrations lists the workspace's integrations, a page at a time: ?q= searches names and
 // schemas, ?status= filters, ?page= pages. Stats are read for the page's rows only.
 func (h *Handler) Integrations(c echo.Context) error {
 	u, _ := CurrentUser(c)
@@ -43,7 +43,7 @@ func (h *Handler) Integrations(c echo.Context) error {
 		page = 1
 	}
 	page = min(page, 1_000_000) // keeps the offset far from overflowing
-	list, err := h.Store.ListIntegrations(ctx, u.ID, store.IntegrationQuery{
+	list, err := h.Store.ListIntegrations(ctx, u.WorkspaceID, store.IntegrationQuery{
 		Search: search, Status: status, Offset: (page - 1) * listPageSize, Limit: listPageSize,
 	})
 	if err != nil {
@@ -53,7 +53,7 @@ func (h *Handler) Integrations(c echo.Context) error {
 	for i, in := range list.Integrations {
 		ids[i] = in.ID
 	}
-	activity, err := h.Store.ActivityOf(ctx, u.ID, ids)
+	activity, err := h.Store.ActivityOf(ctx, u.WorkspaceID, ids)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	}))
 }
 
-// integrationParam loads the signed-in user's integration named by :id. Someone else's is
+// integrationParam loads the workspace's integration named by :id. Another workspace's is
 // ErrNotFound, exactly like one that does not exist.
 func (h *Handler) integrationParam(c echo.Context) (store.Integration, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -121,7 +121,7 @@ func (h *Handler) integrationParam(c echo.Context) (store.Integration, error) {
 	if !ok {
 		return store.Integration{}, echo.ErrNotFound
 	}
-	return h.Store.Integration(c.Request().Context(), u.ID, id)
+	return h.Store.Integration(c.Request().Context(), u.WorkspaceID, id)
 }
 
 // sourceOf returns an integration's catalog entry; a slug that left the catalog still shows.

@@ -71,7 +71,7 @@ func (h *Handler) AddIntegration(c echo.Context) error {
 
 	u, _ := CurrentUser(c)
 	created, _, token, err := h.Store.CreateIntegration(c.Request().Context(), store.NewIntegration{
-		UserID: u.ID, Name: in.name, Source: src.Slug, Schema: schema, PrimaryKey: key,
+		UserID: u.WorkspaceID, Name: in.name, Source: src.Slug, Schema: schema, PrimaryKey: key,
 	})
 	if errors.Is(err, store.ErrSchemaTaken) {
 		errs["schema"] = fmt.Sprintf("The schema name %s is already in use. Change the integration name or use a different schema name.", schema)

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"sync"
 	"time"
+
+	"github.com/hookhouse/hookhouse/store"
 )
 
 // A new webhook URL is shown exactly once without its plaintext ever being stored: the
@@ -23,6 +25,7 @@ type reveal struct {
 	url           string
 	builtFrom     string // views.BuiltFrom*: what the URL's scheme and host came from
 	continueTo    string
+	invite        store.Invite // the invite of an invite link (integrationID 0)
 	expires       time.Time
 }
 

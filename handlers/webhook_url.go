@@ -30,7 +30,8 @@ func (h *Handler) WebhookURL(c echo.Context) error {
 		Integration: in,
 		Source:      sourceOf(in),
 	}
-	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionReveals), in.UserID, in.ID); ok {
+	u, _ := CurrentUser(c) // the URL is revealed to whoever made it, not to the whole workspace
+	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionReveals), u.ID, in.ID); ok {
 		h.Sessions.Remove(ctx, sessionReveals)
 		props.URL, props.BuiltFrom, props.ContinueTo = r.url, r.builtFrom, r.continueTo
 	}

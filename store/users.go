@@ -16,6 +16,34 @@ type User struct {
 	ID        int64
 	Email     string
 	CreatedAt time.Time
+	// WorkspaceID is whose integrations the user sees and manages: the owner's user id, for
+	// the owner and every teammate alike. Handlers pass it, not ID, to the integration queries.
+	WorkspaceID int64
+	// SessionGeneration is bumped to end all of the user's sessions; a session signed in
+	// under an older one is over.
+	SessionGeneration int64
+}
+
+// IsOwner reports whether the user owns the workspace (invites and removes teammates).
+func (u User) IsOwner() bool { return u.ID != 0 && u.WorkspaceID == u.ID }
+
+// Role names the user's part in the workspace, as the Team page shows it.
+func (u User) Role() string {
+	if u.IsOwner() {
+		return "Owner"
+	}
+	return "Member"
+}
+
+// userColumns are read by scanUser; an owner's workspace_id is NULL: the workspace is its own id.
+const userColumns = "id, email, created_at, COALESCE(workspace_id, id), session_generation"
+
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
+	var u User
+	var created string
+	err := row.Scan(append([]any{&u.ID, &u.Email, &created, &u.WorkspaceID, &u.SessionGeneration}, extra...)...)
+	u.CreatedAt = parseTime(created)
+	return u, err
 }
 
 // HasUsers reports whether any account exists; until one does, hookhouse is in setup.
@@ -50,6 +78,7 @@ func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, 
 		return User{}, ErrSetupDone
 	}
 	u.ID, err = res.LastInsertId()
+	u.WorkspaceID = u.ID
 	return u, err
 }
 
@@ -57,10 +86,9 @@ func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, 
 // without saying which of the two was wrong. ErrBusy (or ctx's error) means the password
 // was not checked: too many are being checked at once.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
-	var u User
-	var hash, created string
-	err := s.read.QueryRowContext(ctx, "SELECT id, email, password_hash, created_at FROM users WHERE email = ?",
-		normalizeEmail(email)).Scan(&u.ID, &u.Email, &hash, &created)
+	var hash string
+	u, err := scanUser(s.read.QueryRowContext(ctx, "SELECT "+userColumns+", password_hash FROM users WHERE email = ?",
+		normalizeEmail(email)), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		hash, err = dummyHash, nil
 	}
@@ -74,20 +102,15 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	if !match || u.ID == 0 {
 		return User{}, ErrInvalidCredentials
 	}
-	u.CreatedAt = parseTime(created)
 	return u, nil
 }
 
 // UserByID returns the user with the given id, or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
-	var u User
-	var created string
-	err := s.read.QueryRowContext(ctx, "SELECT id, email, created_at FROM users WHERE id = ?", id).
-		Scan(&u.ID, &u.Email, &created)
+	u, err := scanUser(s.read.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
-	u.CreatedAt = parseTime(created)
 	return u, err
 }
 

@@ -211,8 +211,9 @@ func testID(p response, id string) *goquery.Selection {
 	return p.Doc.Find(`[data-testid="` + id + `"]`)
 }
 
-// secondUser signs in a second account that owns nothing. It is added straight into the
-// database, with the owner's password hash: only the owner has a sign-up flow.
+// secondUser signs in a second account that owns nothing, in a workspace of its own (its
+// workspace_id is NULL, like an owner's). It is added straight into the database, with the
+// owner's password hash: hookhouse itself only makes one owner, and teammates of it.
 func (app *testApp) secondUser(t *testing.T) *client {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(app.DataDir, "hookhouse.db")+"?_pragma=busy_timeout(5000)")

@@ -82,6 +82,18 @@ func newBrowser(t *testing.T, app *testApp) *browserSession {
 	return &browserSession{t: t, app: app, ctx: ctx}
 }
 
+// otherProfile is a second browser context of the same chromium (own cookies and storage,
+// like an incognito window): another person, or the same person on another device.
+func (b *browserSession) otherProfile() *browserSession {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		b.t.Fatalf("open a second browser context: %v", err)
+	}
+	return &browserSession{t: b.t, app: b.app, ctx: ctx}
+}
+
 // do runs steps with a timeout, failing the test with what was attempted.
 func (b *browserSession) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()

@@ -18,8 +18,9 @@ import (
 // parameters filled in.
 type dashboardRoute struct {
 	Method, Pattern, Path string
-	Public                bool // /setup and /login: open without a session
+	Public                bool // /setup, /login and invite links: open without a session
 	OfIntegration         bool // belongs to one integration: another user must get 404
+	OfTeam                bool // a teammate or an invite of the workspace: another workspace's user must get 404
 }
 
 // dashboardRoutes lists every dashboard route of the Echo instance, so a route added later
@@ -48,8 +49,9 @@ func dashboardRoutes(t *testing.T, app *testApp, ids map[string]string) []dashbo
 		}
 		list = append(list, dashboardRoute{
 			Method: r.Method, Pattern: r.Path, Path: strings.Join(parts, "/"),
-			Public:        r.Path == "/setup" || r.Path == "/login",
+			Public:        r.Path == "/setup" || r.Path == "/login" || r.Path == "/invite/:token",
 			OfIntegration: strings.HasPrefix(r.Path, "/integrations/:id"),
+			OfTeam:        strings.HasPrefix(r.Path, "/team/members/:memberID") || strings.HasPrefix(r.Path, "/team/invites/:inviteID"),
 		})
 	}
 	sort.Slice(list, func(i, j int) bool { // state-changing routes last: delete must not run first
@@ -64,15 +66,39 @@ func dashboardRoutes(t *testing.T, app *testApp, ids map[string]string) []dashbo
 	return list
 }
 
-// crawlFixture is an owner with one integration holding data, and a second account.
+// crawlFixture is an owner with one integration holding data, a teammate and a pending
+// invite, and a second account in a workspace of its own.
 type crawlFixture struct {
 	app          *testApp
 	owner, other *client
+	mate         *client // the owner's teammate
 	ids          map[string]string
 	hookURL      string
 }
 
+// newCrawlFixture is newIntegrationFixture with a teammate and a pending invite of the owner.
 func newCrawlFixture(t *testing.T) crawlFixture {
+	t.Helper()
+	f := newIntegrationFixture(t)
+	f.mate = f.app.teammate(t, f.owner)
+	link := f.owner.invite(t, pendingEmail)
+	invites, err := f.app.Store.PendingInvites(t.Context(), 1)
+	if err != nil || len(invites) != 1 {
+		t.Fatalf("pending invites: %v %v", invites, err)
+	}
+	members, err := f.app.Store.Members(t.Context(), 1)
+	if err != nil || len(members) != 2 || members[1].Email != mateEmail {
+		t.Fatalf("members: %v %v", members, err)
+	}
+	f.ids["token"], f.ids["inviteID"], f.ids["memberID"] = link[strings.LastIndex(link, "/")+1:], itoa(invites[0].ID), itoa(members[1].ID)
+	return f
+}
+
+// pendingEmail is the crawl fixture's invite, never accepted.
+const pendingEmail = "pending@example.com"
+
+// newIntegrationFixture is the owner's integration and the second account of a crawlFixture.
+func newIntegrationFixture(t *testing.T) crawlFixture {
 	t.Helper()
 	app := newTestApp(t)
 	owner := app.signedInClient(t)
@@ -117,6 +143,15 @@ func (f crawlFixture) assertUntouched(t *testing.T) {
 	n, err := f.app.Store.WebhookURLs(t.Context(), 1, mustInt(t, f.ids["id"]))
 	if err != nil || len(n) != 1 {
 		t.Fatalf("webhook URLs after the crawl: %v %v", n, err)
+	}
+	// The team as it was: the teammate still signed in, the invite still pending.
+	expectStatus(t, f.mate.get("/integrations"), http.StatusOK)
+	p = f.owner.get("/team")
+	if got := strings.Join(memberEmails(p), ","); got != ownerEmail+":Owner,"+mateEmail+":Member" {
+		t.Fatalf("members after the crawl: %q", got)
+	}
+	if p.Doc.Find(`tr[data-email="`+pendingEmail+`"]`).Length() != 1 {
+		t.Fatal("the pending invite is gone after the crawl")
 	}
 }
 
@@ -177,7 +212,11 @@ func TestCrawlWithAnotherUsersSessionIsRefused(t *testing.T) {
 		if strings.Contains(p.Body, "Secret Orders") || strings.Contains(p.Body, "secret_orders") {
 			t.Errorf("%s %s shows the owner's integration to another user (%d)", r.Method, r.Pattern, p.Status)
 		}
-		if !r.OfIntegration {
+		// The invite link's own page names its invitee, to whoever holds the link.
+		if !r.Public && (strings.Contains(p.Body, mateEmail) || strings.Contains(p.Body, pendingEmail)) {
+			t.Errorf("%s %s shows the owner's team to another user (%d)", r.Method, r.Pattern, p.Status)
+		}
+		if !r.OfIntegration && !r.OfTeam {
 			continue
 		}
 		crawled++
@@ -185,7 +224,7 @@ func TestCrawlWithAnotherUsersSessionIsRefused(t *testing.T) {
 			t.Errorf("%s %s with another user's session: %d, want 404", r.Method, r.Pattern, p.Status)
 		}
 	}
-	t.Logf("crawled %d integration routes with another user's session: all 404", crawled)
+	t.Logf("crawled %d integration and team routes with another user's session: all 404", crawled)
 	f.assertUntouched(t)
 }
 
@@ -269,3 +308,28 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A teammate gets every page of the workspace's integrations as the owner does, and none of
+// the owner-only team actions.
+func TestCrawlAsATeammate(t *testing.T) {
+	f := newCrawlFixture(t)
+	f.mate.get("/team")
+	pages, refused := 0, 0
+	for _, r := range dashboardRoutes(t, f.app, f.ids) {
+		switch {
+		case r.Method == http.MethodGet && r.OfIntegration:
+			pages++
+			want, got := f.owner.get(r.Path), f.mate.get(r.Path)
+			if got.Status != want.Status || (got.Status == http.StatusOK && !strings.Contains(got.Body, "Secret Orders")) {
+				t.Errorf("GET %s: the teammate gets %d, the owner %d", r.Pattern, got.Status, want.Status)
+			}
+		case r.Method == http.MethodPost && (r.OfTeam || r.Pattern == "/team/invites"):
+			refused++
+			if p := f.mate.post(r.Path, url.Values{"email": {"friend@example.com"}}); p.Status != http.StatusForbidden {
+				t.Errorf("POST %s by the teammate: %d, want 403", r.Pattern, p.Status)
+			}
+		}
+	}
+	t.Logf("a teammate gets %d integration pages like the owner, and is refused %d owner-only actions", pages, refused)
+	f.assertUntouched(t)
+}

@@ -34,21 +34,25 @@ func sessions(sm *scs.SessionManager) echo.MiddlewareFunc {
 }
 
 // requireUser lets signed-in users through. Others are sent to /login with the page they
-// wanted remembered, or to /setup while no account exists yet.
+// wanted remembered, or to /setup while no account exists yet. The user is loaded on every
+// request, so a removed teammate's session, or one from before a password change (an older
+// session generation), ends at its next request.
 func requireUser(sm *scs.SessionManager, st *store.Store) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			if id := sm.GetInt64(ctx, handlers.SessionUserID); id != 0 {
 				u, err := st.UserByID(ctx, id)
-				if err == nil {
+				if err == nil && sm.GetInt64(ctx, handlers.SessionGeneration) == u.SessionGeneration {
 					c.Set(handlers.UserContextKey, u)
 					return next(c)
 				}
-				if !errors.Is(err, store.ErrNotFound) {
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
-				sm.Remove(ctx, handlers.SessionUserID)
+				if err := handlers.SessionEnded(ctx, sm, err != nil); err != nil {
+					return err
+				}
 			}
 			hasUsers, err := st.HasUsers(ctx)
 			if err != nil {
@@ -104,11 +108,15 @@ func isWebhookRoute(c echo.Context) bool {
 	return strings.HasPrefix(c.Path(), webhookPrefix+"/")
 }
 
-// RedactPath replaces the token of a webhook URL path (/v1/clients/<id>/token/<token>) with
-// "…" so tokens never reach a log.
+// RedactPath replaces the secret of a webhook URL path (/v1/clients/<id>/token/<token>) and
+// of an invite link (/invite/<token>) with "…" so tokens never reach a log.
 func RedactPath(path string) string {
-	const marker = "/token/"
-	i := strings.Index(path, marker)
+	i, marker := -1, ""
+	for _, m := range []string{"/token/", "/invite/"} {
+		if j := strings.Index(path, m); j >= 0 && (i < 0 || j < i) {
+			i, marker = j, m
+		}
+	}
 	if i < 0 {
 		return path
 	}

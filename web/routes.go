@@ -36,9 +36,18 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	dash.POST("/setup", h.Setup)
 	dash.GET("/login", h.LoginForm)
 	dash.POST("/login", h.Login)
+	dash.GET("/invite/:token", h.AcceptInviteForm) // an invite link: the teammate sets a password
+	dash.POST("/invite/:token", h.AcceptInvite)
 
 	app := dash.Group("", requireUser(sm, st))
 	app.POST("/logout", h.Logout)
+	app.GET("/team", h.Team)
+	app.POST("/team/invites", h.InviteTeammate)
+	app.GET("/team/invite-link", h.InviteLink)
+	app.POST("/team/invites/:inviteID/revoke", h.RevokeInvite)
+	app.POST("/team/members/:memberID/remove", h.RemoveTeammate)
+	app.GET("/account/password", h.PasswordForm)
+	app.POST("/account/password", h.ChangePassword)
 	app.GET("/", h.Home)
 	app.GET("/integrations", h.Integrations)
 	app.GET("/integrations/new", h.IntegrationCatalog)

@@ -1,0 +1,337 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/views"
+)
+
+type team interface {
+	Members(ctx context.Context, workspaceID int64) ([]store.User, error)
+	RemoveMember(ctx context.Context, workspaceID, userID int64) (store.User, error)
+	CreateInvite(ctx context.Context, workspaceID int64, email string) (store.Invite, string, error)
+	PendingInvites(ctx context.Context, workspaceID int64) ([]store.Invite, error)
+	RevokeInvite(ctx context.Context, workspaceID, id int64) (store.Invite, error)
+	InviteByToken(ctx context.Context, token string) (store.Invite, error)
+	AcceptInvite(ctx context.Context, token, password string) (store.User, error)
+	ChangePassword(ctx context.Context, userID int64, current, next string) (store.User, error)
+}
+
+// SessionGeneration is the session key holding the user's store.User.SessionGeneration at
+// sign-in; the auth middleware signs out a session whose value is older than the user's.
+const SessionGeneration = "generation"
+
+// sessionInviteReveal holds the nonce of a new invite link waiting for the copy-once page.
+const sessionInviteReveal = "inviteReveal"
+
+var errOwnerOnly = echo.NewHTTPError(http.StatusForbidden, "Only the workspace owner can invite and remove teammates.")
+
+// Team lists the workspace's members and, for the owner, pending invites and the invite form.
+func (h *Handler) Team(c echo.Context) error {
+	return h.renderTeam(c, http.StatusOK, "", "")
+}
+
+func (h *Handler) renderTeam(c echo.Context, status int, email, emailError string) error {
+	u, _ := CurrentUser(c)
+	ctx := c.Request().Context()
+	members, err := h.Store.Members(ctx, u.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	var invites []store.Invite
+	if u.IsOwner() {
+		if invites, err = h.Store.PendingInvites(ctx, u.WorkspaceID); err != nil {
+			return err
+		}
+	}
+	return render(c, status, views.TeamPage(views.TeamProps{
+		Page:       h.page(c, "Team", "team"),
+		Me:         u,
+		Members:    members,
+		Invites:    invites,
+		Email:      email,
+		EmailError: emailError,
+	}))
+}
+
+// InviteTeammate creates an invite and shows its link once.
+func (h *Handler) InviteTeammate(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	if !u.IsOwner() {
+		return errOwnerOnly
+	}
+	email := strings.TrimSpace(c.FormValue("email"))
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		return h.renderTeam(c, http.StatusUnprocessableEntity, email, "Enter your teammate's email address, like them@example.com.")
+	}
+	ctx := c.Request().Context()
+	in, token, err := h.Store.CreateInvite(ctx, u.WorkspaceID, email)
+	if errors.Is(err, store.ErrConflict) {
+		return h.renderTeam(c, http.StatusUnprocessableEntity, email, email+" already has an account on this hookhouse.")
+	}
+	if err != nil {
+		return err
+	}
+	h.Log.Info("teammate invited", "invite_id", in.ID, "by_user_id", u.ID)
+	base, builtFrom := h.publicURL(c)
+	// integrationID 0: no integration page ever takes it, only the invite link page.
+	nonce := h.reveals.put(reveal{userID: u.ID, url: base + "/invite/" + token, builtFrom: builtFrom, continueTo: "/team", invite: in})
+	h.Sessions.Put(ctx, sessionInviteReveal, nonce)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusSeeOther, "/team/invite-link")
+}
+
+// InviteLink is the copy-once page of a new invite link: shown the first time it is opened
+// after the invite was made, never again.
+func (h *Handler) InviteLink(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	u, _ := CurrentUser(c)
+	ctx := c.Request().Context()
+	props := views.InviteLinkProps{Page: h.page(c, "Invite link", "team")}
+	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionInviteReveal), u.ID, 0); ok {
+		h.Sessions.Remove(ctx, sessionInviteReveal)
+		props.URL, props.BuiltFrom, props.Invite = r.url, r.builtFrom, r.invite
+	}
+	return render(c, http.StatusOK, views.InviteLinkPage(props))
+}
+
+// RevokeInvite withdraws a pending invite: its link stops working.
+func (h *Handler) RevokeInvite(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	if !u.IsOwner() {
+		return errOwnerOnly
+	}
+	id, err := idParam(c, "inviteID")
+	if err != nil {
+		return err
+	}
+	in, err := h.Store.RevokeInvite(c.Request().Context(), u.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	h.Log.Info("invite revoked", "invite_id", in.ID)
+	h.flash(c, fmt.Sprintf("The invite for %s was revoked: its link no longer works.", in.Email))
+	return c.Redirect(http.StatusSeeOther, "/team")
+}
+
+// RemoveTeammate deletes a teammate's account and ends their sessions at once. What they
+// created belongs to the workspace and stays.
+func (h *Handler) RemoveTeammate(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	if !u.IsOwner() {
+		return errOwnerOnly
+	}
+	id, err := idParam(c, "memberID")
+	if err != nil {
+		return err
+	}
+	if id == u.ID {
+		return echo.NewHTTPError(http.StatusForbidden, "The owner cannot be removed.")
+	}
+	ctx := c.Request().Context()
+	removed, err := h.Store.RemoveMember(ctx, u.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	h.endSessions(ctx, removed.ID, -1, true)
+	h.Log.Info("teammate removed", "user_id", removed.ID, "by_user_id", u.ID)
+	h.flash(c, fmt.Sprintf("%s was removed from the workspace and signed out everywhere.", removed.Email))
+	return c.Redirect(http.StatusSeeOther, "/team")
+}
+
+// endSessions signs out, at once, the stored sessions of userID that were signed in under
+// another generation than keep (-1: all of them): each becomes an anonymous session holding
+// only a message for the sign-in page, so whoever holds it learns why. The auth middleware
+// refuses such sessions anyway (user gone, or an older generation), which also covers a
+// request in flight that saves its session after this. scs stores sessions encoded, so this
+// decodes each live one: a few thousand at most (12 idle hours); a failure is only logged.
+func (h *Handler) endSessions(ctx context.Context, userID, keep int64, gone bool) {
+	ended := 0
+	err := h.Sessions.Iterate(ctx, func(ctx context.Context) error {
+		if h.Sessions.GetInt64(ctx, SessionUserID) != userID || h.Sessions.GetInt64(ctx, SessionGeneration) == keep {
+			return nil
+		}
+		ended++
+		if err := h.Sessions.Clear(ctx); err != nil {
+			return err
+		}
+		h.Sessions.Put(ctx, sessionFlash, sessionEndedMessage(gone))
+		_, _, err := h.Sessions.Commit(ctx)
+		return err
+	})
+	if err != nil {
+		h.Log.Warn("ending sessions: some are left for the sign-in check to refuse", "user_id", userID, "err", err)
+	}
+	h.Log.Info("sessions ended", "user_id", userID, "count", ended)
+}
+
+// SessionEnded ends the request's session, whose user was removed (gone) or whose sessions
+// were ended by a password change, and tells the sign-in page why.
+func SessionEnded(ctx context.Context, sm *scs.SessionManager, gone bool) error {
+	if err := sm.Destroy(ctx); err != nil {
+		return err
+	}
+	sm.Put(ctx, sessionFlash, sessionEndedMessage(gone))
+	return nil
+}
+
+func sessionEndedMessage(gone bool) string {
+	if gone {
+		return "You were signed out: your account was removed from this workspace."
+	}
+	return "You were signed out because your password was changed. Sign in with the new password."
+}
+
+// AcceptInviteForm asks the invited teammate for a password.
+func (h *Handler) AcceptInviteForm(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	in, err := h.Store.InviteByToken(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return h.renderInviteProblem(c, in, err)
+	}
+	return h.renderAcceptInvite(c, http.StatusOK, in, nil)
+}
+
+// AcceptInvite creates the teammate's account with the password chosen and signs them in.
+func (h *Handler) AcceptInvite(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	ctx := c.Request().Context()
+	token := c.Param("token")
+	in, err := h.Store.InviteByToken(ctx, token)
+	if err != nil {
+		return h.renderInviteProblem(c, in, err)
+	}
+	password, confirm := c.FormValue("password"), c.FormValue("confirm_password")
+	if errs := newPasswordErrors(password, confirm, "password"); len(errs) > 0 {
+		return h.renderAcceptInvite(c, http.StatusUnprocessableEntity, in, errs)
+	}
+	u, err := h.Store.AcceptInvite(ctx, token, password)
+	if err != nil { // spent meanwhile, or the email got an account: say so; other errors pass through
+		return h.renderInviteProblem(c, in, err)
+	}
+	h.Log.Info("invite accepted", "invite_id", in.ID, "user_id", u.ID)
+	if err := h.signIn(c, u); err != nil {
+		return err
+	}
+	h.flash(c, "Welcome to hookhouse. You see and manage the same integrations as the rest of your team.")
+	return c.Redirect(http.StatusSeeOther, "/integrations")
+}
+
+func (h *Handler) renderAcceptInvite(c echo.Context, status int, in store.Invite, errs map[string]string) error {
+	return render(c, status, views.AcceptInvitePage(views.AcceptInviteProps{
+		Page:              h.page(c, "Join hookhouse", ""),
+		Invite:            in,
+		Action:            "/invite/" + c.Param("token"),
+		Errors:            errs,
+		MinPasswordLength: store.MinPasswordLength,
+	}))
+}
+
+// renderInviteProblem says why an invite link does not work, and what to do instead. Errors
+// that are not about the link (ErrBusy, the database) are returned for the error handler.
+func (h *Handler) renderInviteProblem(c echo.Context, in store.Invite, err error) error {
+	status, msg := http.StatusGone, ""
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, "This invite link is not valid. Check that you copied all of it, or ask the workspace owner for a new one."
+	case errors.Is(err, store.ErrInviteUsed):
+		msg = "This invite link has already been used: each link works once. If you set your password with it, sign in; otherwise ask the workspace owner for a new invite."
+	case errors.Is(err, store.ErrInviteExpired):
+		msg = fmt.Sprintf("This invite link expired on %s UTC: links work for 7 days. Ask the workspace owner for a new one.",
+			in.ExpiresAt.Format("2 Jan 2006 15:04"))
+	case errors.Is(err, store.ErrInviteRevoked):
+		msg = "This invite link was withdrawn by the workspace owner. Ask them for a new one if you still need access."
+	case errors.Is(err, store.ErrConflict):
+		status, msg = http.StatusConflict, in.Email+" already has an account on this hookhouse: sign in with it."
+	default:
+		return err
+	}
+	return render(c, status, views.InviteProblemPage(views.InviteProblemProps{Page: h.page(c, "Invite link", ""), Message: msg}))
+}
+
+// PasswordForm shows the change-password form.
+func (h *Handler) PasswordForm(c echo.Context) error {
+	return h.renderPassword(c, http.StatusOK, nil)
+}
+
+// ChangePassword sets a new password after checking the current one. The user's other
+// sessions end; this one stays signed in, under a new token. Wrong current passwords count
+// as failed sign-ins of the account, so a stolen session cannot guess it faster.
+func (h *Handler) ChangePassword(c echo.Context) error {
+	u, _ := CurrentUser(c)
+	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
+	errs := newPasswordErrors(next, confirm, "new_password")
+	if current == "" {
+		errs["current_password"] = "Enter your current password."
+	}
+	if len(errs) > 0 {
+		return h.renderPassword(c, http.StatusUnprocessableEntity, errs)
+	}
+	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(u.Email)
+	if wait := h.logins.reserve(ipKey, emailKey); wait > 0 {
+		seconds := int(math.Ceil(wait.Seconds()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(seconds))
+		return h.renderPassword(c, http.StatusTooManyRequests, map[string]string{
+			"current_password": fmt.Sprintf("Too many wrong passwords. Wait %d seconds, then try again.", seconds)})
+	}
+	ctx := c.Request().Context()
+	updated, err := h.Store.ChangePassword(ctx, u.ID, current, next)
+	switch {
+	case errors.Is(err, store.ErrInvalidCredentials):
+		h.Log.Warn("password change: wrong current password", "user_id", u.ID, "ip", c.RealIP())
+		return h.renderPassword(c, http.StatusUnauthorized, map[string]string{"current_password": "That is not your current password."})
+	case err != nil:
+		h.logins.release(ipKey, emailKey)
+		return err
+	}
+	h.logins.succeeded(ipKey, emailKey)
+	if err := h.signIn(c, updated); err != nil {
+		return err
+	}
+	h.endSessions(ctx, u.ID, updated.SessionGeneration, false)
+	h.Log.Info("password changed", "user_id", u.ID)
+	h.flash(c, "Your password was changed. Your other sessions were signed out.")
+	return c.Redirect(http.StatusSeeOther, "/account/password")
+}
+
+func (h *Handler) renderPassword(c echo.Context, status int, errs map[string]string) error {
+	return render(c, status, views.PasswordPage(views.PasswordProps{
+		Page:              h.page(c, "Change password", "team"),
+		Errors:            errs,
+		MinPasswordLength: store.MinPasswordLength,
+	}))
+}
+
+// newPasswordErrors checks a new password and its confirmation, by field: the password under
+// field, the confirmation under confirm_password.
+func newPasswordErrors(password, confirm, field string) map[string]string {
+	errs := map[string]string{}
+	switch {
+	case len([]rune(password)) < store.MinPasswordLength:
+		errs[field] = fmt.Sprintf("Choose a password of at least %d characters.", store.MinPasswordLength)
+	case len(password) > 1024:
+		errs[field] = "Choose a password of at most 1024 bytes."
+	case confirm != password:
+		errs["confirm_password"] = "The two passwords do not match. Type the same password twice."
+	}
+	return errs
+}
+
+func idParam(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, echo.ErrNotFound
+	}
+	return id, nil
+}
