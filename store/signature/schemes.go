@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -45,23 +46,52 @@ var hashes = map[string]hashSpec{
 	"sha512": {sha512.New, sha512.Size},
 }
 
-// anyMAC reports whether one of the keys' HMAC of the message parts equals one of the
-// candidates. Each key's MAC is computed once, whatever the number of candidates; the
+// macState is a keyed HMAC ready for reuse, with its buffers: the signed path then
+// allocates nothing per request.
+type macState struct {
+	h        hash.Hash
+	buf, sum []byte
+}
+
+// preparePools builds one pool of HMAC states per key, for the scheme's hash.
+func (v *Verifier) preparePools() {
+	spec := hashes["sha256"]
+	switch v.cfg.Scheme {
+	case Mandrill:
+		spec = hashes["sha1"]
+	case HMAC:
+		spec = hashes[v.cfg.Hash]
+	}
+	v.hash = spec
+	v.macs = make([]*sync.Pool, len(v.keys))
+	for i, key := range v.keys {
+		v.macs[i] = &sync.Pool{New: func() any { return &macState{h: hmac.New(spec.new, key)} }}
+	}
+}
+
+// anyMAC reports whether one of the keys' HMAC of the prefix parts followed by body equals one
+// of the candidates. Each key's MAC is computed once, whatever the number of candidates; the
 // comparisons are constant-time.
-func anyMAC(keys [][]byte, h func() hash.Hash, candidates [][]byte, parts ...[]byte) bool {
-	for _, key := range keys {
-		mac := hmac.New(h, key)
-		for _, p := range parts {
-			mac.Write(p)
+func (v *Verifier) anyMAC(candidates [][]byte, body []byte, prefix ...string) bool {
+	ok := false
+	for _, pool := range v.macs {
+		st := pool.Get().(*macState)
+		st.buf = st.buf[:0]
+		for _, p := range prefix {
+			st.buf = append(st.buf, p...)
 		}
-		sum := mac.Sum(nil)
+		st.h.Reset()
+		st.h.Write(st.buf)
+		st.h.Write(body)
+		st.sum = st.h.Sum(st.sum[:0])
 		for _, c := range candidates {
-			if hmac.Equal(sum, c) {
-				return true
+			if hmac.Equal(st.sum, c) {
+				ok = true
 			}
 		}
+		pool.Put(st)
 	}
-	return false
+	return ok
 }
 
 // standardKey decodes a Standard Webhooks secret: whsec_ and the base64 of the key.
@@ -73,59 +103,79 @@ func standardKey(s string) ([]byte, error) {
 	return key, nil
 }
 
-// firstHeader reads the first of several names a header may have (webhook-id or svix-id).
-func firstHeader(r Request, names ...string) (string, string, error) {
+// headerName is a header as net/http keys it and as refusals name it.
+type headerName struct{ key, shown string }
+
+var (
+	webhookID        = []headerName{{"Webhook-Id", "webhook-id"}, {"Svix-Id", "svix-id"}}
+	webhookTimestamp = []headerName{{"Webhook-Timestamp", "webhook-timestamp"}, {"Svix-Timestamp", "svix-timestamp"}}
+	webhookSignature = []headerName{{"Webhook-Signature", "webhook-signature"}, {"Svix-Signature", "svix-signature"}}
+)
+
+// firstHeader reads the first of the names a header may have (webhook-id or svix-id).
+func firstHeader(r Request, names []headerName) (string, string, error) {
 	for _, n := range names {
-		if vs := r.Header[n]; len(vs) > 0 && vs[0] != "" {
-			v, err := header(r.Header, n, strings.ToLower(n))
-			return v, strings.ToLower(n), err
+		if vs := r.Header[n.key]; len(vs) > 0 && vs[0] != "" {
+			v, err := header(r.Header, n.key, n.shown)
+			return v, n.shown, err
 		}
 	}
-	return "", "", refuse("header %s is missing", strings.ToLower(names[0]))
+	return "", "", refuse("header %s is missing", names[0].shown)
 }
 
 // checkStandardWebhooks: HMAC-SHA256 of "id.timestamp.body", base64, "v1,<sig>" entries
 // separated by spaces (https://www.standardwebhooks.com/); Svix sends the same under svix-*.
 func checkStandardWebhooks(v *Verifier, r Request, now time.Time) error {
-	id, _, err := firstHeader(r, "Webhook-Id", "Svix-Id")
+	id, _, err := firstHeader(r, webhookID)
 	if err != nil {
 		return err
 	}
-	ts, tsName, err := firstHeader(r, "Webhook-Timestamp", "Svix-Timestamp")
+	ts, tsName, err := firstHeader(r, webhookTimestamp)
 	if err != nil {
 		return err
 	}
-	if err := v.checkTimestamp(ts, "header "+tsName, now); err != nil {
+	what := "header webhook-timestamp"
+	if tsName == "svix-timestamp" {
+		what = "header svix-timestamp"
+	}
+	if err := v.checkTimestamp(ts, what, now); err != nil {
 		return err
 	}
-	sigs, sigName, err := firstHeader(r, "Webhook-Signature", "Svix-Signature")
+	sigs, sigName, err := firstHeader(r, webhookSignature)
 	if err != nil {
 		return err
 	}
-	fields := strings.Fields(sigs)
-	if len(fields) > MaxSignatures {
-		return refuse("header %s holds %d signatures; at most %d are checked", sigName, len(fields), MaxSignatures)
-	}
-	var candidates [][]byte
-	for _, f := range fields {
-		version, sig, ok := strings.Cut(f, ",")
-		if !ok || version != "v1" {
+	// Decoded on the stack: the signed path allocates nothing of its own.
+	var decoded [MaxSignatures][48]byte
+	var cands [MaxSignatures][]byte
+	n, fields := 0, 0
+	for rest := sigs; rest != ""; {
+		var f string
+		f, rest, _ = strings.Cut(rest, " ")
+		if f == "" {
+			continue
+		}
+		if fields++; fields > MaxSignatures {
+			return refuse("header %s holds more than %d signatures; at most %d are checked", sigName, MaxSignatures, MaxSignatures)
+		}
+		sig, ok := strings.CutPrefix(f, "v1,")
+		if !ok || len(sig) > 44 {
 			continue // other versions (v1a: asymmetric) are not ours to check
 		}
-		if b, err := base64.StdEncoding.DecodeString(sig); err == nil {
-			candidates = append(candidates, b)
+		var src [44]byte
+		if k, err := base64.StdEncoding.Decode(decoded[n][:], src[:copy(src[:], sig)]); err == nil && k == sha256.Size {
+			cands[n] = decoded[n][:k]
+			n++
 		}
 	}
-	if len(candidates) == 0 {
+	if n == 0 {
 		return refuse("header %s holds no v1 signature", sigName)
 	}
-	if !anyMAC(v.keys, sha256.New, candidates, []byte(id), dot, []byte(ts), dot, r.Body) {
+	if !v.anyMAC(cands[:n], r.Body, id, ".", ts, ".") {
 		return errMismatch
 	}
 	return nil
 }
-
-var dot = []byte{'.'}
 
 // checkHMAC: the body's HMAC in a header, hex or base64, maybe after a prefix.
 func checkHMAC(v *Verifier, r Request, _ time.Time) error {
@@ -146,7 +196,7 @@ func checkHMAC(v *Verifier, r Request, _ time.Time) error {
 	if err != nil || len(sig) != spec.size {
 		return refuse("header %s does not hold a %s %s signature", name, v.cfg.Encoding, strings.ToUpper(v.cfg.Hash))
 	}
-	if !anyMAC(v.keys, spec.new, [][]byte{sig}, r.Body) {
+	if !v.anyMAC([][]byte{sig}, r.Body) {
 		return errMismatch
 	}
 	return nil
@@ -188,7 +238,7 @@ func checkMandrill(v *Verifier, r Request, _ time.Time) error {
 		vs := form[k]
 		signed = append(append(signed, k...), vs[len(vs)-1]...) // the last value, as PHP's $_POST keeps
 	}
-	if !anyMAC(v.keys, sha1.New, [][]byte{want}, signed) {
+	if !v.anyMAC([][]byte{want}, signed) {
 		return refuse("signature does not match (Mandrill signs the webhook URL too: it must be the URL saved in Mandrill, see -public-url)")
 	}
 	return nil
@@ -284,7 +334,7 @@ func checkMailgun(v *Verifier, r Request, now time.Time) error {
 	if err != nil || len(want) != sha256.Size {
 		return refuse("signature.signature is not a hex SHA-256 signature")
 	}
-	if !anyMAC(v.keys, sha256.New, [][]byte{want}, []byte(ts), []byte(token)) {
+	if !v.anyMAC([][]byte{want}, nil, ts, token) {
 		return errMismatch
 	}
 	return nil
@@ -307,7 +357,7 @@ func checkCustomerIO(v *Verifier, r Request, now time.Time) error {
 	if err != nil || len(want) != sha256.Size {
 		return refuse("header X-CIO-Signature is not a hex SHA-256 signature")
 	}
-	if !anyMAC(v.keys, sha256.New, [][]byte{want}, []byte("v0:"+ts+":"), r.Body) {
+	if !v.anyMAC([][]byte{want}, r.Body, "v0:", ts, ":") {
 		return errMismatch
 	}
 	return nil
@@ -346,7 +396,7 @@ func checkStripe(v *Verifier, r Request, now time.Time) error {
 	if len(candidates) == 0 {
 		return refuse("header Stripe-Signature holds no v1 signature")
 	}
-	if !anyMAC(v.keys, sha256.New, candidates, []byte(ts), dot, r.Body) {
+	if !v.anyMAC(candidates, r.Body, ts, ".") {
 		return errMismatch
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -251,6 +252,7 @@ type Verifier struct {
 	keys      [][]byte // HMAC keys or Basic credentials, in the order saved
 	ecdsaKeys []ecdsaKey
 	hash      hashSpec
+	macs      []*sync.Pool // per key, reusable HMAC states (see anyMAC)
 	idHeader  string
 	idPath    []string
 }
@@ -277,6 +279,7 @@ func New(cfg Config, secrets []string) (*Verifier, error) {
 		}
 	}
 	v.check = checks[cfg.Scheme]
+	v.preparePools()
 	return v, nil
 }
 
