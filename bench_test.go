@@ -165,7 +165,7 @@ func BenchmarkIngestSigned(b *testing.B) {
 
 // enableStandardWebhooks switches the integration of hookURL to Standard Webhooks with secret,
 // through its Settings form; deliveryID is the form's delivery_id_from (default or none).
-func enableStandardWebhooks(b *testing.B, s *server, hookURL, secret, deliveryID string) {
+func enableStandardWebhooks(b testing.TB, s *server, hookURL, secret, deliveryID string) {
 	b.Helper()
 	m := regexp.MustCompile(`/v1/clients/(\d+)/`).FindStringSubmatch(hookURL)
 	c, ok := signInClient(b, s.URL, crashEmail, crashPassword)
