@@ -208,6 +208,9 @@ func (h *Handler) extractionLog(c echo.Context, target store.WebhookTarget, rece
 	if req.ContentLength > r.Bytes {
 		r.Bytes = req.ContentLength
 	}
+	if err == nil && res.Duplicate {
+		r.Error = "Duplicate: a delivery with this id was stored before, so nothing was stored again."
+	}
 	if err != nil {
 		r.Status, r.Error = http.StatusInternalServerError, "internal error"
 		var he *echo.HTTPError

@@ -140,6 +140,12 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 			t.Errorf("Extraction Logs lack %q: %s", want, reasons)
 		}
 	}
+	if got := text(logs, "log-note"); !strings.Contains(got, "Duplicate") {
+		t.Errorf("the retry's row in the Extraction Logs says %q, want that it was a duplicate", got)
+	}
+	if n := strings.Count(logs.Body, `badge-error">Rejected · 401`); n != 5 {
+		t.Errorf("%d refusals with 401 in the Extraction Logs, want 5", n)
+	}
 
 	// Rotation: the second secret joins, both verify; the first goes, then only the second does.
 	second := "whsec_" + base64.StdEncoding.EncodeToString([]byte("the second secret, for rotation"))
@@ -302,5 +308,25 @@ func TestProviderSchemesThroughTheServer(t *testing.T) {
 	}
 	if a := postSigned(t, stripeURL, stripeHeader(time.Now()), []byte(`{}`)); a.Status != http.StatusUnauthorized {
 		t.Fatalf("Stripe still verifies after the refused change: %d %s", a.Status, a.Body)
+	}
+}
+
+// Each source's pages say where its provider shows the secret.
+func TestSourcePagesSayWhereTheSecretIs(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	for slug, want := range map[string]string{
+		"mandrill": "Key column", "sendgrid": "Verification Key", "mailgun": "signing key", "customerio": "Webhook Signing Key",
+		"segment": "Shared Secret", "postmark": "username:password", "sparkpost": "Basic Auth", "incoming-webhooks": "Standard Webhooks",
+	} {
+		p := c.get("/integrations/new/" + slug)
+		expectStatus(t, p, http.StatusOK)
+		if got := text(p, "signing-where"); !strings.Contains(got, want) {
+			t.Errorf("Add %s says %q, want it to mention %q", slug, got, want)
+		}
+	}
+	id, _ := mustAdd(t, c, "sendgrid", "SendGrid")
+	if got := text(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "signing-where"); !strings.Contains(got, "Verification Key") {
+		t.Errorf("SendGrid's Settings say %q", got)
 	}
 }
