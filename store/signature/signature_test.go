@@ -66,6 +66,25 @@ func TestPublishedExamplesVerify(t *testing.T) {
 	}
 }
 
+// SendGrid's example of a Signed Event Webhook (the verification key, timestamp, signature and
+// body of SendGrid's libraries' event webhook tests, as Discourse's tests quote them).
+func TestSendGridPublishedExampleVerifies(t *testing.T) {
+	v, err := New(Config{Scheme: SendGrid}, []string{"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g=="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "[{\"email\":\"hello@world.com\",\"event\":\"dropped\",\"reason\":\"Bounced Address\",\"sg_event_id\":\"ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA\",\"sg_message_id\":\"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0\",\"smtp-id\":\"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>\",\"timestamp\":1600112492}]\r\n"
+	h := hdr("X-Twilio-Email-Event-Webhook-Signature", "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM=",
+		"X-Twilio-Email-Event-Webhook-Timestamp", "1600112502")
+	at := time.Unix(1600112502, 0)
+	if err := v.Verify(Request{Header: h, Body: []byte(body)}, at); err != nil {
+		t.Fatalf("SendGrid's example: %v", err)
+	}
+	if err := v.Verify(Request{Header: h, Body: []byte(strings.Replace(body, "dropped", "Dropped", 1))}, at); err == nil {
+		t.Fatal("SendGrid's example with the body changed verifies")
+	}
+}
+
 // signers build a valid request for each scheme, signed with secret at ts.
 type signed struct {
 	scheme  Config
