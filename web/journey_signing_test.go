@@ -40,8 +40,11 @@ func TestJourneySignedWebhooks(t *testing.T) {
 	if got := b.text(`[data-testid="signature-scheme"]`); got != "Standard Webhooks (Svix)" {
 		t.Fatalf("verification after saving: %q", got)
 	}
-	if shots != "" {
-		b.screenshot(shots + "/signature-settings.png")
+	if shots != "" { // the section only: the rest of Settings is in settings-rotated.png
+		png := run(b, "screenshot the section", chromedp.Screenshot(chromedp.CSS("#signature")))
+		if err := os.WriteFile(shots+"/signature-settings.png", png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// The sender signs with it; an unsigned request is refused.
@@ -65,7 +68,7 @@ func TestJourneySignedWebhooks(t *testing.T) {
 		t.Fatalf("the refusal's row: %q", got)
 	}
 	if shots != "" {
-		b.screenshot(shots + "/signature-refused.png")
+		b.screenshot(shots + "/extraction-logs-signature.png")
 	}
 
 	// The secret is not shown again.
