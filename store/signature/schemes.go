@@ -304,7 +304,7 @@ func checkSendGrid(v *Verifier, r Request, now time.Time) error {
 // signature covers no part of the event itself: the tolerance and the event id bound replays.
 func checkMailgun(v *Verifier, r Request, now time.Time) error {
 	var ts, token, sig string
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
 		form, err := url.ParseQuery(string(r.Body))
 		if err != nil {
 			return refuse("the body is not form-encoded")
