@@ -330,3 +330,65 @@ func TestSourcePagesSayWhereTheSecretIs(t *testing.T) {
 		t.Errorf("SendGrid's Settings say %q", got)
 	}
 }
+
+// The form says what is wrong, field by field, and saves nothing; a generated secret is shown
+// once; a delivery id can be named without any signature.
+func TestSignatureFormValidatesAndShowsAGeneratedSecretOnce(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Form")
+	for _, tc := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"scheme": {"hmac"}, "hash": {"sha256"}, "encoding": {"hex"}, "secret": {"s"}}, "scheme"},
+		{url.Values{"scheme": {"rot13"}, "secret": {"s"}}, "scheme"},
+		{url.Values{"scheme": {"stripe"}, "tolerance": {"soon"}, "secret": {"whsec_x"}}, "tolerance"},
+		{url.Values{"scheme": {"stripe"}, "delivery_id_from": {"header"}, "delivery_id_name": {"Bad Header"}, "secret": {"whsec_x"}}, "delivery_id"},
+		{url.Values{"scheme": {"standard-webhooks"}, "secret": {"not base64!"}}, "secret"},
+		{url.Values{"scheme": {"sendgrid"}, "secret": {"not a key"}}, "secret"},
+		{url.Values{"scheme": {"stripe"}, "action": {"generate"}}, "secret"},
+	} {
+		p := saveSigning(t, c, id, tc.form)
+		if p.Status != http.StatusUnprocessableEntity || text(p, "error-"+tc.field) == "" {
+			t.Errorf("%v: status %d, no error on %s (%q)", tc.form, p.Status, tc.field, text(p, "error-"+tc.field))
+		}
+	}
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id": 1}`)); a.Status != http.StatusOK {
+		t.Fatalf("after the refused forms the integration verifies: %d %s", a.Status, a.Body)
+	}
+
+	// A delivery id without a signature: a body field of single-event bodies.
+	mustSaveSigning(t, c, id, url.Values{"scheme": {""}, "delivery_id_from": {"field"}, "delivery_id_name": {"event.id"}})
+	if got := text(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "signature-delivery-id"); !strings.Contains(got, "event.id") {
+		t.Fatalf("Settings show delivery ids from %q", got)
+	}
+	event := []byte(`{"event": {"id": "e-1"}, "n": 1}`)
+	for i, want := range []string{`"records":1`, `"duplicate":true`} {
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", event); a.Status != http.StatusOK || !strings.Contains(a.Body, want) {
+			t.Fatalf("delivery %d: %d %s, want %s", i+1, a.Status, a.Body, want)
+		}
+	}
+	batch := []byte(`[{"event": {"id": "e-1"}}, {"event": {"id": "e-2"}}]`)
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", batch); a.JSON["records"] != 2.0 {
+		t.Fatalf("a batch (no delivery id): %d %s", a.Status, a.Body)
+	}
+
+	// Generate: the secret is on the next page, once, and verifies.
+	p := saveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "action": {"generate"}})
+	expectRedirect(t, p, fmt.Sprintf("/integrations/%d/settings#signature", id))
+	shown := c.get(fmt.Sprintf("/integrations/%d/settings", id))
+	secret := text(shown, "generated-secret")
+	if !strings.HasPrefix(secret, "whsec_") || shown.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("generated secret %q, Cache-Control %q", secret, shown.Header.Get("Cache-Control"))
+	}
+	if again := c.get(fmt.Sprintf("/integrations/%d/settings", id)); strings.Contains(again.Body, secret) {
+		t.Fatal("the generated secret is shown twice")
+	}
+	if a := postSigned(t, hookURL, standardHeaders(secret, "msg_gen", time.Now(), event), event); a.Status != http.StatusOK {
+		t.Fatalf("signed with the generated secret: %d %s", a.Status, a.Body)
+	}
+	if strings.Contains(app.Logs.String(), secret) {
+		t.Fatal("the generated secret is in the log")
+	}
+}
