@@ -17,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
 )
 
 // The Standard Webhooks specification's example secret.
@@ -390,5 +393,26 @@ func TestSignatureFormValidatesAndShowsAGeneratedSecretOnce(t *testing.T) {
 	}
 	if strings.Contains(app.Logs.String(), secret) {
 		t.Fatal("the generated secret is in the log")
+	}
+}
+
+// Refusals by verification are counted apart in /metrics.
+func TestUnverifiedRequestsAreCountedAsUnauthorized(t *testing.T) {
+	const token = "metrics-token-for-signing"
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{MetricsToken: token})
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Counted")
+	mustSaveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {specSecret}})
+	expectRefusal(t, "unsigned", postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{}`)), "missing")
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if want := fmt.Sprintf(`hookhouse_webhook_requests_total{integration_id="%d",result="unauthorized"} 1`, id); !strings.Contains(string(body), want) {
+		t.Fatalf("metrics lack %s", want)
 	}
 }
