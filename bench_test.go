@@ -3,10 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +56,7 @@ func BenchmarkIngest(b *testing.B) {
 	for range rounds {
 		cpu0 := processCPU(barePID)
 		client0 := processCPU(os.Getpid())
-		rate, _ := drive(b, client, bareURL, payload, connections, b.N)
+		rate, _ := drive(b, client, bareURL, payload, connections, b.N, nil)
 		bareCPU += processCPU(barePID) - cpu0
 		bareClient += processCPU(os.Getpid()) - client0
 		bareRates = append(bareRates, rate)
@@ -90,7 +94,7 @@ func (hs *benchServer) round(b *testing.B, client *http.Client, payload []byte, 
 	pid := hs.server.cmd.Process.Pid
 	cpu0, client0 := processCPU(pid), processCPU(os.Getpid())
 	mallocs0 := serverMetric(b, hs.server.URL, token, "go_memstats_mallocs_total")
-	rate, lat := drive(b, client, hs.url, payload, connections, b.N)
+	rate, lat := drive(b, client, hs.url, payload, connections, b.N, nil)
 	hs.allocs += serverMetric(b, hs.server.URL, token, "go_memstats_mallocs_total") - mallocs0
 	hs.cpu += processCPU(pid) - cpu0
 	hs.client += processCPU(os.Getpid()) - client0
@@ -113,6 +117,108 @@ func (hs *benchServer) report(b *testing.B, base float64, rounds int, token stri
 	if hs.cpu > 0 { // Linux: CPU time (user and system) per request of the server, and of this client
 		b.ReportMetric(float64(hs.cpu.Microseconds())/events, hs.name+"cpu-us/event")
 		b.ReportMetric(float64(hs.client.Microseconds())/events, hs.name+"client-cpu-us/event")
+	}
+}
+
+// BenchmarkIngestSigned measures what Standard Webhooks costs: one hookhouse process, three
+// Vero integrations: unsigned; verifying every request's webhook-signature; and verifying and
+// deduplicating by webhook-id (the scheme's default). Rounds of 64 connections rotate through
+// the three. It reports each rate, the ratios to the unsigned rate (signed-ratio: verification
+// alone; dedup-ratio: with the delivery ids) and the server's CPU per event in each.
+//
+//	go test -run '^$' -bench IngestSigned -benchtime 20000x .
+func BenchmarkIngestSigned(b *testing.B) {
+	const connections, rounds, secret = 64, 3, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	payload, err := os.ReadFile(filepath.Join("testdata", "fixtures", "vero", "sent.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := startServer(b, filepath.Join(b.TempDir(), "data"), adminEnv...)
+	legs := []struct {
+		name, url string
+		signed    bool
+		rates     []float64
+		cpu       time.Duration
+	}{
+		{name: "plain"},
+		{name: "signed", signed: true},
+		{name: "dedup", signed: true},
+	}
+	legs[0].url = addIntegration(b, s, "vero", "Plain Vero", "")
+	legs[1].url = addIntegration(b, s, "vero", "Signed Vero", "")
+	enableStandardWebhooks(b, s, legs[1].url, secret, "none")
+	legs[2].url = addIntegration(b, s, "vero", "Dedup Vero", "")
+	enableStandardWebhooks(b, s, legs[2].url, secret, "default")
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: connections, MaxConnsPerHost: connections}}
+	pid := s.cmd.Process.Pid
+	var seq int
+	sign := func() []http.Header { // each delivery a new id, signed now, before the round
+		headers := make([]http.Header, b.N)
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		for i := range headers {
+			seq++
+			id := "msg_bench_" + strconv.Itoa(seq)
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte(id + "." + ts + "."))
+			m.Write(payload)
+			headers[i] = http.Header{"Content-Type": {"application/json"}, "Webhook-Id": {id}, "Webhook-Timestamp": {ts},
+				"Webhook-Signature": {"v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))}}
+		}
+		return headers
+	}
+	b.ResetTimer()
+	for r := range rounds {
+		for k := range legs {
+			leg := &legs[(r+k)%len(legs)] // rotate which goes first
+			var headers []http.Header
+			if leg.signed {
+				b.StopTimer()
+				headers = sign()
+				b.StartTimer()
+			}
+			cpu0 := processCPU(pid)
+			rate, _ := drive(b, client, leg.url, payload, connections, b.N, headers)
+			leg.cpu += processCPU(pid) - cpu0
+			leg.rates = append(leg.rates, rate)
+		}
+	}
+	b.StopTimer()
+	plain := median(legs[0].rates)
+	b.ReportMetric(plain, "events/s")
+	b.ReportMetric(median(legs[1].rates), "signed-events/s")
+	b.ReportMetric(median(legs[2].rates), "dedup-events/s")
+	b.ReportMetric(median(legs[1].rates)/plain, "signed-ratio")
+	b.ReportMetric(median(legs[2].rates)/plain, "dedup-ratio")
+	if legs[0].cpu > 0 {
+		for _, leg := range legs {
+			b.ReportMetric(float64(leg.cpu.Microseconds())/float64(rounds*b.N), leg.name+"-cpu-us/event")
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// enableStandardWebhooks switches the integration of hookURL to Standard Webhooks with secret,
+// through its Settings form; deliveryID is the form's delivery_id_from (default or none).
+func enableStandardWebhooks(b testing.TB, s *server, hookURL, secret, deliveryID string) {
+	b.Helper()
+	m := regexp.MustCompile(`/v1/clients/(\d+)/`).FindStringSubmatch(hookURL)
+	c, ok := signInClient(b, s.URL, crashEmail, crashPassword)
+	if m == nil || !ok {
+		b.Fatalf("sign-in failed or no id in %s", hookURL)
+	}
+	settings := s.URL + "/integrations/" + m[1] + "/settings"
+	token := csrfField.FindStringSubmatch(getPage(b, c, settings))
+	if token == nil {
+		b.Fatal("Settings has no CSRF field")
+	}
+	resp, err := c.PostForm(s.URL+"/integrations/"+m[1]+"/signature", url.Values{"_csrf": {token[1]}, "scheme": {"standard-webhooks"}, "secret": {secret}, "delivery_id_from": {deliveryID}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		b.Fatalf("saving the signature settings: %d", resp.StatusCode)
 	}
 }
 
@@ -168,8 +274,10 @@ func processCPU(pid int) time.Duration {
 }
 
 // drive posts payload n times over the given number of connections and returns the rate
-// and each request's latency. Any non-200 answer fails the benchmark.
-func drive(b *testing.B, client *http.Client, target string, payload []byte, connections, n int) (float64, []time.Duration) {
+// and each request's latency. headers, when not nil, are the n requests' headers (signatures
+// computed beforehand, so the client's HMAC is not counted against the server). Any non-200
+// answer fails the benchmark.
+func drive(b *testing.B, client *http.Client, target string, payload []byte, connections, n int, headers []http.Header) (float64, []time.Duration) {
 	var next atomic.Int64
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
@@ -181,8 +289,14 @@ func drive(b *testing.B, client *http.Client, target string, payload []byte, con
 				if i >= int64(n) {
 					return
 				}
+				req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(payload))
+				if headers != nil {
+					req.Header = headers[i]
+				} else {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				t0 := time.Now()
-				resp, err := client.Post(target, "application/json", bytes.NewReader(payload))
+				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
 					return

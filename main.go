@@ -48,6 +48,8 @@ type Config struct {
 	ReadHeaderTimeout    time.Duration    // a client must send a request's headers within this
 	ReadTimeout          time.Duration    // ... and the whole request, body included, within this
 	TrustedProxies       handlers.Proxies // whose X-Forwarded-For and X-Forwarded-Proto are believed
+	DedupWindow          time.Duration    // how long a delivery id is remembered, so a retried delivery is stored once
+	SecretKey            []byte           // HOOKHOUSE_SECRET_KEY: seals signing secrets; nil: <data>/secret.key, made on first start
 	AdminEmail           string           // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
 	AdminPassword        string           // HOOKHOUSE_ADMIN_PASSWORD
 }
@@ -103,6 +105,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", "", "bearer token Prometheus must send to read /metrics; empty: /metrics answers 404 (prefer the environment variable: flags show in ps)")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers; slower ones are cut off")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
+	fs.DurationVar(&cfg.DedupWindow, "dedup-window", warehouse.DefaultDedupWindow, "how long a delivery id (webhook-id, X-GitHub-Delivery, Stripe's event id, a field you name) is remembered: a delivery repeated within it is answered 200 and stored once")
 	fs.TextVar(&cfg.TrustedProxies, "trusted-proxies", handlers.Proxies{}, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; default none")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
@@ -122,11 +125,22 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nEnvironment only:\n  HOOKHOUSE_ADMIN_EMAIL, HOOKHOUSE_ADMIN_PASSWORD\n    \tcreate the owner account at start when no account exists (headless installs)\n")
+		fmt.Fprintf(fs.Output(), "  HOOKHOUSE_SECRET_KEY\n    \t32 bytes in base64 or hex that signing secrets are encrypted with; default: %s in the data folder, created on first start\n", store.SecretKeyFile)
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	cfg.AdminEmail, cfg.AdminPassword = getenv("HOOKHOUSE_ADMIN_EMAIL"), getenv("HOOKHOUSE_ADMIN_PASSWORD")
+	if k := getenv("HOOKHOUSE_SECRET_KEY"); k != "" {
+		key, err := store.ParseSecretKey(k)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.SecretKey = key
+	}
+	if cfg.DedupWindow < time.Minute {
+		return Config{}, fmt.Errorf("-dedup-window must be at least 1m, not %v", cfg.DedupWindow)
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
 	}
@@ -193,6 +207,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		return err
 	}
 	defer st.Close()
+	if err := useSecretKey(ctx, st, cfg, log); err != nil {
+		return err
+	}
 	st.SetRetention(store.Retention{MaxAge: cfg.LogRetention, MaxPerIntegration: cfg.LogMaxPerIntegration, MaxBytesPerIntegration: cfg.LogMaxBytes})
 	if err := createAdmin(ctx, st, cfg, log); err != nil {
 		return err
@@ -203,7 +220,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		st.RecordBatch(schema, b)
 		m.ObserveBatch(schema, b)
 	}
-	wh, err := openWarehouse(ctx, cfg, log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns})
+	wh, err := openWarehouse(ctx, cfg, log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns, DedupWindow: cfg.DedupWindow})
 	if err != nil {
 		return err
 	}
@@ -250,6 +267,24 @@ func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts wareh
 		return warehouse.OpenPostgres(ctx, cfg.Warehouse, log, opts)
 	}
 	return warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, opts)
+}
+
+// useSecretKey gives the store the key signing secrets are sealed with: HOOKHOUSE_SECRET_KEY,
+// or <data>/secret.key, made on first start. It fails (hookhouse does not start) when stored
+// secrets do not decrypt with it, rather than refusing every signed webhook.
+func useSecretKey(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) error {
+	key := cfg.SecretKey
+	if key == nil {
+		var created bool
+		var err error
+		if key, created, err = store.LoadSecretKey("", cfg.DataDir); err != nil {
+			return err
+		}
+		if created {
+			log.Info("created the key signing secrets are encrypted with; back it up with the data folder, or set HOOKHOUSE_SECRET_KEY", "file", filepath.Join(cfg.DataDir, store.SecretKeyFile))
+		}
+	}
+	return st.SetSecretKey(ctx, key)
 }
 
 // createAdmin creates the owner from the environment for headless installs; a no-op once any

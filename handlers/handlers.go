@@ -46,6 +46,7 @@ type Store interface {
 	urlRevoker
 	webhookRecorder
 	activityReader
+	signingStore
 }
 
 // Warehouse is the per-schema data the handlers load into and drop; each file declares its part.

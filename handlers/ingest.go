@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/signature"
 	"github.com/hookhouse/hookhouse/store/sources"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
@@ -99,21 +100,44 @@ func (h *Handler) ReceiveWebhook(c echo.Context) error {
 // jsonContentType is every 200's Content-Type, shared so that setting it allocates nothing.
 var jsonContentType = []string{echo.MIMEApplicationJSON}
 
+// duplicateAnswer is the 200 for a delivery whose id was stored before: nothing stored again.
+var duplicateAnswer = []byte(`{"status":"ok","records":0,"duplicate":true}` + "\n")
+
 // answerIngested writes the 200: records loaded, and how many went to _sdc_rejected. It is
 // written by hand because it is fixed but for two numbers: at webhook rates encoding/json cost a
 // few percent of the server's CPU, and Echo's content-type lookup (c.JSONBlob) most of another.
 func answerIngested(c echo.Context, res warehouse.Result) error {
+	resp := c.Response()
+	resp.Header()[echo.HeaderContentType] = jsonContentType
+	if res.Duplicate {
+		resp.WriteHeader(http.StatusOK)
+		_, err := resp.Write(duplicateAnswer)
+		return err
+	}
 	b := make([]byte, 0, 64)
 	b = append(b, `{"status":"ok","records":`...)
 	b = strconv.AppendInt(b, int64(res.Loaded), 10)
 	b = append(b, `,"rejected":`...)
 	b = strconv.AppendInt(b, int64(res.Rejected), 10)
 	b = append(b, "}\n"...)
-	resp := c.Response()
-	resp.Header()[echo.HeaderContentType] = jsonContentType
 	resp.WriteHeader(http.StatusOK)
 	_, err := resp.Write(b)
 	return err
+}
+
+// signedURL is the webhook URL as the provider signed it (Mandrill signs the URL it posts
+// to): -public-url and the path when set, else the URL as this request arrived (the scheme
+// of the connection, or a trusted proxy's X-Forwarded-Proto, and the Host header). Only
+// computed for the schemes that sign a URL.
+func (h *Handler) signedURL(c echo.Context, v *signature.Verifier) string {
+	if !v.NeedsURL() {
+		return ""
+	}
+	r := c.Request()
+	if h.PublicURL != "" {
+		return h.PublicURL + r.URL.RequestURI()
+	}
+	return c.Scheme() + "://" + r.Host + r.URL.RequestURI()
 }
 
 // ingest reads, decodes and loads the body, returning what it read for the log.
@@ -134,6 +158,12 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "The body could not be read: "+err.Error())
 	}
 
+	if v := target.Verifier; v.Signs() {
+		if err := v.Verify(signature.Request{Header: req.Header, Body: body, URL: h.signedURL(c, v)}, receivedAt); err != nil {
+			return body, warehouse.Result{}, echo.NewHTTPError(http.StatusUnauthorized, "Nothing was stored: "+err.Error())
+		}
+	}
+
 	source, _ := sources.BySlug(target.Source)
 	records, err := warehouse.DecodeBody(req.Header.Get(echo.HeaderContentType), body, source.FormEventsField)
 	var bad *warehouse.BodyError
@@ -147,7 +177,8 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		return body, warehouse.Result{}, err
 	}
 
-	res, err := h.Warehouse.Load(req.Context(), target.Schema, warehouse.Target{PrimaryKey: target.PrimaryKey}, records, receivedAt)
+	wt := warehouse.Target{PrimaryKey: target.PrimaryKey, DeliveryID: target.Verifier.DeliveryID(req.Header, records)}
+	res, err := h.Warehouse.Load(req.Context(), target.Schema, wt, records, receivedAt)
 	if errors.Is(err, warehouse.ErrBusy) {
 		c.Response().Header().Set("Retry-After", "1")
 		return body, res, echo.NewHTTPError(http.StatusServiceUnavailable, "hookhouse is busy writing earlier events; nothing of this request was stored. Retry in a second.")
@@ -176,6 +207,9 @@ func (h *Handler) extractionLog(c echo.Context, target store.WebhookTarget, rece
 	}
 	if req.ContentLength > r.Bytes {
 		r.Bytes = req.ContentLength
+	}
+	if err == nil && res.Duplicate {
+		r.Error = "Duplicate: a delivery with this id was stored before, so nothing was stored again."
 	}
 	if err != nil {
 		r.Status, r.Error = http.StatusInternalServerError, "internal error"

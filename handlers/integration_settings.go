@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/signature"
 	"github.com/hookhouse/hookhouse/views"
 )
 
@@ -22,7 +23,14 @@ func (h *Handler) IntegrationSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderSettings(c, http.StatusOK, in, settingsInput{name: in.Name}, "", nil)
+	view := settingsView{input: settingsInput{name: in.Name}}
+	ctx := c.Request().Context()
+	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionSecretReveal), in.UserID, in.ID); ok && r.secret != "" {
+		h.Sessions.Remove(ctx, sessionSecretReveal)
+		c.Response().Header().Set("Cache-Control", "no-store")
+		view.revealedSecret = r.secret
+	}
+	return h.renderSettingsWith(c, http.StatusOK, in, view)
 }
 
 // RenameIntegration changes the display name; the schema stays.
@@ -48,9 +56,33 @@ type settingsInput struct {
 }
 
 func (h *Handler) renderSettings(c echo.Context, status int, in store.Integration, input settingsInput, urlError string, errs map[string]string) error {
-	urls, err := h.Store.WebhookURLs(c.Request().Context(), in.UserID, in.ID)
+	return h.renderSettingsWith(c, status, in, settingsView{input: input, urlError: urlError, errs: errs})
+}
+
+// settingsView is what a Settings page shows besides the stored state: typed values, errors
+// and a generated secret to show once.
+type settingsView struct {
+	input          settingsInput
+	urlError       string
+	errs           map[string]string
+	signingForm    *views.SigningForm // as typed; nil: from the stored settings
+	signingErrors  map[string]string
+	revealedSecret string
+}
+
+func (h *Handler) renderSettingsWith(c echo.Context, status int, in store.Integration, v settingsView) error {
+	ctx := c.Request().Context()
+	urls, err := h.Store.WebhookURLs(ctx, in.UserID, in.ID)
 	if err != nil {
 		return err
+	}
+	sg, err := h.Store.Signing(ctx, in.UserID, in.ID)
+	if err != nil {
+		return err
+	}
+	form := views.SigningFormOf(sg.Config)
+	if v.signingForm != nil {
+		form = *v.signingForm
 	}
 	return render(c, status, views.IntegrationSettingsPage(views.IntegrationSettingsProps{
 		Page:          h.page(c, "Settings · "+in.Name, "integrations"),
@@ -59,9 +91,17 @@ func (h *Handler) renderSettings(c echo.Context, status int, in store.Integratio
 		URLs:          urls,
 		ActiveURLs:    countActive(urls),
 		MaxURLs:       store.MaxActiveURLs,
-		Name:          input.name,
-		Errors:        errs,
-		URLError:      urlError,
-		ConfirmSchema: input.confirmSchema,
+		Name:          v.input.name,
+		Errors:        v.errs,
+		URLError:      v.urlError,
+		ConfirmSchema: v.input.confirmSchema,
+		Signing: views.SigningProps{
+			Saved:          sg.Config,
+			Secrets:        sg.Secrets,
+			MaxSecrets:     signature.MaxSecrets,
+			Form:           form,
+			Errors:         v.signingErrors,
+			RevealedSecret: v.revealedSecret,
+		},
 	}))
 }

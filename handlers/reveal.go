@@ -23,6 +23,7 @@ type reveal struct {
 	userID        int64
 	integrationID int64
 	url           string
+	secret        string // a generated signing secret, instead of a URL
 	builtFrom     string // views.BuiltFrom*: what the URL's scheme and host came from
 	continueTo    string
 	invite        store.Invite // the invite of an invite link (integrationID 0)

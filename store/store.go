@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
@@ -33,10 +34,11 @@ type Store struct {
 	sessions *sqlite3store.SQLite3Store
 	act      *activity
 	stmts    statements
-	touched  sync.Map     // URL id -> the minute its last_used_at was last brought up to date
-	targets  targetCache  // authenticated webhook targets, see WebhookTarget
-	hashes   *hashGate    // bounds the argon2id hashes computed at once
-	log      *slog.Logger // for failures of background work (slog's default logger)
+	touched  sync.Map                  // URL id -> the minute its last_used_at was last brought up to date
+	targets  targetCache               // authenticated webhook targets, see WebhookTarget
+	box      atomic.Pointer[secretBox] // seals signing secrets; nil until SetSecretKey
+	hashes   *hashGate                 // bounds the argon2id hashes computed at once
+	log      *slog.Logger              // for failures of background work (slog's default logger)
 	now      func() time.Time
 }
 
@@ -165,7 +167,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{s.read, &s.stmts.webhookTarget, `SELECT w.id, w.token_hash, i.id, i.user_id, i.schema_name, i.source, i.primary_key, i.paused_at
+		{s.read, &s.stmts.webhookTarget, `SELECT w.id, w.token_hash, i.id, i.user_id, i.schema_name, i.source, i.primary_key, i.paused_at, i.signature_config
 			FROM webhook_urls w JOIN integrations i ON i.id = w.integration_id
 			WHERE w.token_hash = ? AND w.integration_id = ? AND w.revoked_at IS NULL`},
 		{s.db, &s.stmts.insertRequest, `INSERT INTO webhook_requests

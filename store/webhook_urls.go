@@ -10,6 +10,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/hookhouse/hookhouse/store/signature"
 )
 
 // Webhook URL errors.
@@ -50,6 +52,9 @@ type WebhookTarget struct {
 	Source        string // catalog slug
 	PrimaryKey    string
 	Paused        bool
+	// Verifier checks signatures and finds delivery ids; nil when the integration has neither
+	// (the default), so the unsigned path does no more than before.
+	Verifier *signature.Verifier
 }
 
 // newToken returns a random token (32 bytes, hex) and the hex SHA-256 that is stored.
@@ -162,8 +167,8 @@ func (s *Store) RevokeWebhookURL(ctx context.Context, userID, integrationID, url
 
 // WebhookTarget authenticates a webhook request: it returns where events for the token go,
 // or ErrUnauthorized. Lookups that succeed are remembered (see targetCache), so a busy URL
-// costs no query; every change that could refuse a URL (revoke, pause, delete) clears them
-// before it returns, so the very next request sees it.
+// costs no query; every change that could refuse a URL (revoke, pause, delete, signing
+// settings) clears them before it returns, so the very next request sees it.
 func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token string) (WebhookTarget, error) {
 	if len(token) > 256 { // real tokens are 64 characters; don't hash arbitrary input
 		return WebhookTarget{}, ErrUnauthorized
@@ -178,8 +183,9 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	var t WebhookTarget
 	var stored string
 	var paused sql.NullString
+	var signing string
 	err := s.stmts.webhookTarget.QueryRowContext(ctx, want, integrationID).
-		Scan(&t.URLID, &stored, &t.IntegrationID, &t.UserID, &t.Schema, &t.Source, &t.PrimaryKey, &paused)
+		Scan(&t.URLID, &stored, &t.IntegrationID, &t.UserID, &t.Schema, &t.Source, &t.PrimaryKey, &paused, &signing)
 	if errors.Is(err, sql.ErrNoRows) {
 		return WebhookTarget{}, ErrUnauthorized
 	}
@@ -190,6 +196,10 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 		return WebhookTarget{}, ErrUnauthorized
 	}
 	t.Paused = paused.Valid
+	// The secrets are opened once per cached target: a signed request then costs its HMAC.
+	if t.Verifier, err = s.verifier(ctx, t.IntegrationID, signing); err != nil {
+		return WebhookTarget{}, err
+	}
 	s.targets.put(key, t, generation)
 	return t, nil
 }

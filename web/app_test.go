@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"io"
 	"log/slog"
@@ -82,6 +83,11 @@ func newTestAppOn(t testing.TB, warehouseURL string, level slog.Level, opts ware
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	if err := st.SetSecretKey(context.Background(), key); err != nil {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}

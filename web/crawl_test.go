@@ -122,7 +122,7 @@ func newIntegrationFixture(t *testing.T) crawlFixture {
 
 	return crawlFixture{app: app, owner: owner, other: other, hookURL: hookURL, ids: map[string]string{
 		"id": itoa(id), "urlID": itoa(urls[0].ID), "requestID": itoa(logs[0].ID),
-		"source": "incoming-webhooks", "table": "data", "row": "1",
+		"source": "incoming-webhooks", "table": "data", "row": "1", "secretID": "1",
 	}}
 }
 

@@ -59,6 +59,8 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.POST("/integrations/:id/settings", h.RenameIntegration)
 	app.POST("/integrations/:id/urls", h.GenerateWebhookURL)
 	app.POST("/integrations/:id/urls/:urlID/revoke", h.RevokeWebhookURL)
+	app.POST("/integrations/:id/signature", h.SaveSignature)
+	app.POST("/integrations/:id/signature/secrets/:secretID/remove", h.RemoveSigningSecret)
 	app.POST("/integrations/:id/pause", h.PauseIntegration)
 	app.POST("/integrations/:id/resume", h.ResumeIntegration)
 	app.POST("/integrations/:id/delete", h.DeleteIntegration)

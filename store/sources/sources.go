@@ -24,6 +24,16 @@ type Source struct {
 	// FormEventsField names the form field holding a JSON array of events, for providers
 	// that post form-encoded bodies (Mandrill: mandrill_events); empty for JSON bodies.
 	FormEventsField string `json:"form_events_field,omitempty"`
+	// Signing is how the provider proves a delivery is its own, and where it shows the secret.
+	Signing Signing `json:"signing"`
+}
+
+// Signing is a source's way of signing deliveries.
+type Signing struct {
+	// Scheme is the signature.Scheme (or "preset:<name>") the provider signs with; "" when it
+	// does not sign.
+	Scheme string `json:"scheme,omitempty"`
+	Where  string `json:"where"` // where the provider shows its secret, and what to do there
 }
 
 //go:embed sources.json

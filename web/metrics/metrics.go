@@ -114,6 +114,8 @@ func result(status int) string {
 		return "accepted"
 	case status == http.StatusBadRequest:
 		return "invalid_body"
+	case status == http.StatusUnauthorized: // a signature or credentials that do not verify
+		return "unauthorized"
 	case status == http.StatusRequestEntityTooLarge:
 		return "too_large"
 	case status == http.StatusUnsupportedMediaType:

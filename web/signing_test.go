@@ -1,0 +1,418 @@
+package web_test
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
+)
+
+// The Standard Webhooks specification's example secret.
+const specSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// saveSigning submits the Signature verification form of an integration's Settings.
+func saveSigning(t *testing.T, c *client, id int64, form url.Values) response {
+	t.Helper()
+	c.get(fmt.Sprintf("/integrations/%d/settings", id))
+	return c.post(fmt.Sprintf("/integrations/%d/signature", id), form)
+}
+
+func mustSaveSigning(t *testing.T, c *client, id int64, form url.Values) {
+	t.Helper()
+	expectRedirect(t, saveSigning(t, c, id, form), fmt.Sprintf("/integrations/%d/settings#signature", id))
+}
+
+// standardHeaders signs body as a Standard Webhooks sender does.
+func standardHeaders(secret, msgID string, at time.Time, body []byte) http.Header {
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	ts := strconv.FormatInt(at.Unix(), 10)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(msgID + "." + ts + "."))
+	m.Write(body)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", ts)
+	h.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	return h
+}
+
+// postSigned posts body with the given headers.
+func postSigned(t testing.TB, target string, h http.Header, body []byte) webhookAnswer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := webhookAnswer{Status: resp.StatusCode, Header: resp.Header, Body: string(raw)}
+	json.Unmarshal(raw, &a.JSON)
+	return a
+}
+
+func expectRefusal(t *testing.T, what string, a webhookAnswer, reason string) {
+	t.Helper()
+	if msg, _ := a.JSON["error"].(string); a.Status != http.StatusUnauthorized || !strings.Contains(msg, reason) {
+		t.Errorf("%s: %d %s, want 401 saying %q", what, a.Status, a.Body, reason)
+	}
+}
+
+// A Standard Webhooks integration through the real server: signed requests load, each
+// delivery once; every forgery is refused with its reason, stores nothing and is in the
+// Extraction Logs; secrets rotate; the secret is never shown or logged after saving.
+func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Signed")
+	mustSaveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {specSecret}})
+
+	settings := c.get(fmt.Sprintf("/integrations/%d/settings", id))
+	if got := text(settings, "signature-scheme"); got != "Standard Webhooks (Svix)" {
+		t.Fatalf("Settings shows verification %q", got)
+	}
+	if got := text(settings, "signature-delivery-id"); got != "header webhook-id" {
+		t.Fatalf("Settings shows delivery ids from %q", got)
+	}
+	if v, _ := testID(settings, "secret").Attr("value"); v != "" || testID(settings, "secret-row").Length() != 1 {
+		t.Fatalf("secret field pre-filled (%q) or %d secrets listed", v, testID(settings, "secret-row").Length())
+	}
+
+	body := []byte(`{"id": 1, "type": "invoice.paid"}`)
+	now := time.Now()
+	a := postSigned(t, hookURL, standardHeaders(specSecret, "msg_1", now, body), body)
+	if a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+		t.Fatalf("signed request: %d %s", a.Status, a.Body)
+	}
+	// The provider retries: a new signature, the same id.
+	a = postSigned(t, hookURL, standardHeaders(specSecret, "msg_1", now.Add(time.Second), body), body)
+	if a.Status != http.StatusOK || strings.TrimSpace(a.Body) != `{"status":"ok","records":0,"duplicate":true}` {
+		t.Fatalf("the retry: %d %s", a.Status, a.Body)
+	}
+
+	other := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another sender's secret key!"))
+	changed := []byte(`{"id": 1, "type": "invoice.paie"}`)
+	signedForBody := standardHeaders(specSecret, "msg_2", now, body)
+	unsigned := http.Header{"Content-Type": {"application/json"}}
+	oversized := standardHeaders(specSecret, "msg_3", now, body)
+	oversized.Set("webhook-signature", strings.Repeat("v1,AAAA ", 1000))
+	for _, tc := range []struct {
+		what   string
+		h      http.Header
+		body   []byte
+		reason string
+	}{
+		{"unsigned", unsigned, body, "header webhook-id is missing"},
+		{"wrong secret", standardHeaders(other, "msg_2", now, body), body, "signature does not match"},
+		{"body changed by a byte", signedForBody, changed, "signature does not match"},
+		{"replayed 6 minutes later", standardHeaders(specSecret, "msg_2", now.Add(-6*time.Minute), body), body, "timestamp outside the 5-minute tolerance"},
+		{"oversized signature header", oversized, body, "longer than 4096 bytes"},
+	} {
+		expectRefusal(t, tc.what, postSigned(t, hookURL, tc.h, tc.body), tc.reason)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "signed"), "SELECT COUNT(*) FROM data"); n != 1 {
+		t.Fatalf("data has %d rows, want the one delivery", n)
+	}
+
+	// The refusals are in the integration's Extraction Logs, with their reasons.
+	app.flush(t)
+	logs := c.get(fmt.Sprintf("/integrations/%d/extraction-logs", id))
+	reasons := testID(logs, "log-reason").Text()
+	for _, want := range []string{"header webhook-id is missing", "signature does not match", "timestamp outside the 5-minute tolerance", "longer than 4096 bytes"} {
+		if !strings.Contains(reasons, want) {
+			t.Errorf("Extraction Logs lack %q: %s", want, reasons)
+		}
+	}
+	if got := text(logs, "log-note"); !strings.Contains(got, "Duplicate") {
+		t.Errorf("the retry's row in the Extraction Logs says %q, want that it was a duplicate", got)
+	}
+	if n := strings.Count(logs.Body, `badge-error">Rejected · 401`); n != 5 {
+		t.Errorf("%d refusals with 401 in the Extraction Logs, want 5", n)
+	}
+
+	// Rotation: the second secret joins, both verify; the first goes, then only the second does.
+	second := "whsec_" + base64.StdEncoding.EncodeToString([]byte("the second secret, for rotation"))
+	mustSaveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {second}})
+	if p := saveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {second}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(text(p, "error-secret"), "Two secrets") {
+		t.Fatalf("a third secret: %d %s", p.Status, text(p, "error-secret"))
+	}
+	for i, sec := range []string{specSecret, second} {
+		b := []byte(fmt.Sprintf(`{"id": %d}`, 10+i))
+		if a := postSigned(t, hookURL, standardHeaders(sec, fmt.Sprintf("msg_r%d", i), time.Now(), b), b); a.Status != http.StatusOK {
+			t.Fatalf("signed with secret %d during the rotation: %d %s", i+1, a.Status, a.Body)
+		}
+	}
+	settings = c.get(fmt.Sprintf("/integrations/%d/settings", id))
+	first, _ := testID(settings, "secret-row").First().Find("form").Attr("action")
+	expectRedirect(t, c.post(first, nil), fmt.Sprintf("/integrations/%d/settings#signature", id))
+	b := []byte(`{"id": 20}`)
+	expectRefusal(t, "the removed secret", postSigned(t, hookURL, standardHeaders(specSecret, "msg_r3", time.Now(), b), b), "signature does not match")
+	if a := postSigned(t, hookURL, standardHeaders(second, "msg_r4", time.Now(), b), b); a.Status != http.StatusOK {
+		t.Fatalf("the remaining secret: %d %s", a.Status, a.Body)
+	}
+	last, _ := testID(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "secret-row").First().Find("form").Attr("action")
+	if p := c.post(last, nil); p.Status != http.StatusConflict {
+		t.Fatalf("removing the only secret: %d", p.Status)
+	}
+
+	// Neither secret on any page, in any log line or in any file.
+	for _, path := range []string{fmt.Sprintf("/integrations/%d/settings", id), fmt.Sprintf("/integrations/%d/extraction-logs", id), fmt.Sprintf("/integrations/%d", id)} {
+		p := c.get(path)
+		for _, sec := range []string{specSecret, second, strings.TrimPrefix(specSecret, "whsec_")} {
+			if strings.Contains(p.Body, sec) {
+				t.Errorf("%s shows a secret", path)
+			}
+		}
+	}
+	for _, sec := range []string{specSecret, second, strings.TrimPrefix(specSecret, "whsec_"), strings.TrimPrefix(second, "whsec_")} {
+		if strings.Contains(app.Logs.String(), sec) {
+			t.Error("a secret reached the log")
+		}
+		assertNotInDataDir(t, app, sec)
+	}
+
+	// Verification off again: the unsigned request loads.
+	mustSaveSigning(t, c, id, url.Values{"scheme": {""}, "delivery_id_from": {"none"}})
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id": 30}`)); a.Status != http.StatusOK {
+		t.Fatalf("unsigned after switching verification off: %d %s", a.Status, a.Body)
+	}
+}
+
+// Twenty copies of one delivery at the same moment: one is stored, nineteen are duplicates.
+func TestDuplicateCopiesArrivingAtOnceAreStoredOnce(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Copies")
+	mustSaveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {specSecret}})
+	body := []byte(`{"type": "order.created", "n": 1}`)
+	h := standardHeaders(specSecret, "msg_same", time.Now(), body)
+	var mu sync.Mutex
+	stored, dups := 0, 0
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			a := postSigned(t, hookURL, h.Clone(), body)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case a.Status == http.StatusOK && a.JSON["duplicate"] == true && a.JSON["records"] == 0.0:
+				dups++
+			case a.Status == http.StatusOK && a.JSON["records"] == 1.0:
+				stored++
+			default:
+				t.Errorf("copy: %d %s", a.Status, a.Body)
+			}
+		})
+	}
+	wg.Wait()
+	if stored != 1 || dups != 19 {
+		t.Fatalf("%d stored, %d duplicates; want 1 and 19", stored, dups)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "copies"), "SELECT COUNT(*) FROM data"); n != 1 {
+		t.Fatalf("data has %d rows", n)
+	}
+}
+
+// The catalog's schemes through the real server, each signed as its provider does, with
+// the delivery id its provider sends.
+func TestProviderSchemesThroughTheServer(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+
+	// Mandrill signs the URL it posts to and the sorted form fields.
+	mid, mandrillURL := mustAdd(t, c, "mandrill", "Mandrill")
+	mustSaveSigning(t, c, mid, url.Values{"scheme": {"mandrill"}, "secret": {"mandrill-webhook-key"}})
+	form := fixture(t, "mandrill/events.form")
+	fields, err := url.ParseQuery(string(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha1.New, []byte("mandrill-webhook-key"))
+	m.Write([]byte(mandrillURL + "mandrill_events" + fields.Get("mandrill_events")))
+	mh := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "X-Mandrill-Signature": {base64.StdEncoding.EncodeToString(m.Sum(nil))}}
+	if a := postSigned(t, mandrillURL, mh, form); a.Status != http.StatusOK || a.JSON["records"] != 2.0 {
+		t.Fatalf("Mandrill: %d %s", a.Status, a.Body)
+	}
+	mh.Set("X-Mandrill-Signature", base64.StdEncoding.EncodeToString(make([]byte, 20)))
+	expectRefusal(t, "Mandrill, forged", postSigned(t, mandrillURL, mh, form), "signature does not match")
+
+	// GitHub: the preset, X-GitHub-Delivery as the delivery id.
+	gid, githubURL := mustAdd(t, c, "incoming-webhooks", "GitHub")
+	mustSaveSigning(t, c, gid, url.Values{"scheme": {"preset:github"}, "secret": {"It's a Secret to Everybody"}})
+	push := []byte(`{"ref": "refs/heads/main", "zen": "Keep it logically awesome."}`)
+	gm := hmac.New(sha256.New, []byte("It's a Secret to Everybody"))
+	gm.Write(push)
+	gh := http.Header{"Content-Type": {"application/json"}, "X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(gm.Sum(nil))}, "X-Github-Delivery": {"72d3162e-cc78-11e3-81ab-4c9367dc0958"}}
+	if a := postSigned(t, githubURL, gh, push); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+		t.Fatalf("GitHub: %d %s", a.Status, a.Body)
+	}
+	if a := postSigned(t, githubURL, gh, push); a.JSON["duplicate"] != true {
+		t.Fatalf("GitHub redelivery: %d %s", a.Status, a.Body)
+	}
+	gh.Del("X-Hub-Signature-256")
+	expectRefusal(t, "GitHub, unsigned", postSigned(t, githubURL, gh, push), "header X-Hub-Signature-256 is missing")
+
+	// Stripe: the event's id is the delivery id.
+	sid, stripeURL := mustAdd(t, c, "incoming-webhooks", "Stripe")
+	mustSaveSigning(t, c, sid, url.Values{"scheme": {"stripe"}, "secret": {"whsec_test_secret"}})
+	event := []byte(`{"id": "evt_1", "object": "event", "type": "invoice.paid"}`)
+	stripeHeader := func(at time.Time) http.Header {
+		ts := strconv.FormatInt(at.Unix(), 10)
+		sm := hmac.New(sha256.New, []byte("whsec_test_secret"))
+		sm.Write([]byte(ts + "."))
+		sm.Write(event)
+		return http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {"t=" + ts + ",v1=" + hex.EncodeToString(sm.Sum(nil))}}
+	}
+	if a := postSigned(t, stripeURL, stripeHeader(time.Now()), event); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+		t.Fatalf("Stripe: %d %s", a.Status, a.Body)
+	}
+	if a := postSigned(t, stripeURL, stripeHeader(time.Now()), event); a.JSON["duplicate"] != true {
+		t.Fatalf("Stripe retry: %d %s", a.Status, a.Body)
+	}
+	expectRefusal(t, "Stripe, stale", postSigned(t, stripeURL, stripeHeader(time.Now().Add(-10*time.Minute)), event), "timestamp outside the 5-minute tolerance")
+
+	// Postmark: Basic credentials.
+	pid, postmarkURL := mustAdd(t, c, "postmark", "Postmark")
+	if p := saveSigning(t, c, pid, url.Values{"scheme": {"basic"}, "secret": {"no colon"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(text(p, "error-secret"), "username:password") {
+		t.Fatalf("Basic credentials without a colon: %d %q", p.Status, text(p, "error-secret"))
+	}
+	mustSaveSigning(t, c, pid, url.Values{"scheme": {"basic"}, "secret": {"postmark:s3cret-pa55"}})
+	delivery := []byte(`{"RecordType": "Delivery", "MessageID": "m-1"}`)
+	ph := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("postmark:s3cret-pa55"))}}
+	if a := postSigned(t, postmarkURL, ph, delivery); a.Status != http.StatusOK {
+		t.Fatalf("Postmark: %d %s", a.Status, a.Body)
+	}
+	ph.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("postmark:guess")))
+	expectRefusal(t, "Postmark, wrong password", postSigned(t, postmarkURL, ph, delivery), "credentials do not match")
+
+	// A scheme that signs needs its secret; the form says so and saves nothing.
+	if p := saveSigning(t, c, sid, url.Values{"scheme": {"standard-webhooks"}}); p.Status != http.StatusUnprocessableEntity || text(p, "error-secret") == "" {
+		t.Fatalf("switching scheme without a secret: %d", p.Status)
+	}
+	if a := postSigned(t, stripeURL, stripeHeader(time.Now()), []byte(`{}`)); a.Status != http.StatusUnauthorized {
+		t.Fatalf("Stripe still verifies after the refused change: %d %s", a.Status, a.Body)
+	}
+}
+
+// Each source's pages say where its provider shows the secret.
+func TestSourcePagesSayWhereTheSecretIs(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	for slug, want := range map[string]string{
+		"mandrill": "Key column", "sendgrid": "Verification Key", "mailgun": "signing key", "customerio": "Webhook Signing Key",
+		"segment": "Shared Secret", "postmark": "username:password", "sparkpost": "Basic Auth", "incoming-webhooks": "Standard Webhooks",
+	} {
+		p := c.get("/integrations/new/" + slug)
+		expectStatus(t, p, http.StatusOK)
+		if got := text(p, "signing-where"); !strings.Contains(got, want) {
+			t.Errorf("Add %s says %q, want it to mention %q", slug, got, want)
+		}
+	}
+	id, _ := mustAdd(t, c, "sendgrid", "SendGrid")
+	if got := text(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "signing-where"); !strings.Contains(got, "Verification Key") {
+		t.Errorf("SendGrid's Settings say %q", got)
+	}
+}
+
+// The form says what is wrong, field by field, and saves nothing; a generated secret is shown
+// once; a delivery id can be named without any signature.
+func TestSignatureFormValidatesAndShowsAGeneratedSecretOnce(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Form")
+	for _, tc := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"scheme": {"hmac"}, "hash": {"sha256"}, "encoding": {"hex"}, "secret": {"s"}}, "scheme"},
+		{url.Values{"scheme": {"rot13"}, "secret": {"s"}}, "scheme"},
+		{url.Values{"scheme": {"stripe"}, "tolerance": {"soon"}, "secret": {"whsec_x"}}, "tolerance"},
+		{url.Values{"scheme": {"stripe"}, "delivery_id_from": {"header"}, "delivery_id_name": {"Bad Header"}, "secret": {"whsec_x"}}, "delivery_id"},
+		{url.Values{"scheme": {"standard-webhooks"}, "secret": {"not base64!"}}, "secret"},
+		{url.Values{"scheme": {"sendgrid"}, "secret": {"not a key"}}, "secret"},
+		{url.Values{"scheme": {"stripe"}, "action": {"generate"}}, "secret"},
+	} {
+		p := saveSigning(t, c, id, tc.form)
+		if p.Status != http.StatusUnprocessableEntity || text(p, "error-"+tc.field) == "" {
+			t.Errorf("%v: status %d, no error on %s (%q)", tc.form, p.Status, tc.field, text(p, "error-"+tc.field))
+		}
+	}
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id": 1}`)); a.Status != http.StatusOK {
+		t.Fatalf("after the refused forms the integration verifies: %d %s", a.Status, a.Body)
+	}
+
+	// A delivery id without a signature: a body field of single-event bodies.
+	mustSaveSigning(t, c, id, url.Values{"scheme": {""}, "delivery_id_from": {"field"}, "delivery_id_name": {"event.id"}})
+	if got := text(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "signature-delivery-id"); !strings.Contains(got, "event.id") {
+		t.Fatalf("Settings show delivery ids from %q", got)
+	}
+	event := []byte(`{"event": {"id": "e-1"}, "n": 1}`)
+	for i, want := range []string{`"records":1`, `"duplicate":true`} {
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", event); a.Status != http.StatusOK || !strings.Contains(a.Body, want) {
+			t.Fatalf("delivery %d: %d %s, want %s", i+1, a.Status, a.Body, want)
+		}
+	}
+	batch := []byte(`[{"event": {"id": "e-1"}}, {"event": {"id": "e-2"}}]`)
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", batch); a.JSON["records"] != 2.0 {
+		t.Fatalf("a batch (no delivery id): %d %s", a.Status, a.Body)
+	}
+
+	// Generate: the secret is on the next page, once, and verifies.
+	p := saveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "action": {"generate"}})
+	expectRedirect(t, p, fmt.Sprintf("/integrations/%d/settings#signature", id))
+	shown := c.get(fmt.Sprintf("/integrations/%d/settings", id))
+	secret := text(shown, "generated-secret")
+	if !strings.HasPrefix(secret, "whsec_") || shown.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("generated secret %q, Cache-Control %q", secret, shown.Header.Get("Cache-Control"))
+	}
+	if again := c.get(fmt.Sprintf("/integrations/%d/settings", id)); strings.Contains(again.Body, secret) {
+		t.Fatal("the generated secret is shown twice")
+	}
+	if a := postSigned(t, hookURL, standardHeaders(secret, "msg_gen", time.Now(), event), event); a.Status != http.StatusOK {
+		t.Fatalf("signed with the generated secret: %d %s", a.Status, a.Body)
+	}
+	if strings.Contains(app.Logs.String(), secret) {
+		t.Fatal("the generated secret is in the log")
+	}
+}
+
+// Refusals by verification are counted apart in /metrics.
+func TestUnverifiedRequestsAreCountedAsUnauthorized(t *testing.T) {
+	const token = "metrics-token-for-signing"
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{MetricsToken: token})
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Counted")
+	mustSaveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {specSecret}})
+	expectRefusal(t, "unsigned", postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{}`)), "missing")
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if want := fmt.Sprintf(`hookhouse_webhook_requests_total{integration_id="%d",result="unauthorized"} 1`, id); !strings.Contains(string(body), want) {
+		t.Fatalf("metrics lack %s", want)
+	}
+}
