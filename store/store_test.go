@@ -64,12 +64,9 @@ func TestMigrationFilesAreNumberedInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A number may be missing for a while: branches take numbers in parallel (0006 landed
-	// while 0005 was another branch's), and migrate applies a missing one whenever it arrives.
-	// Duplicates and a first number other than 1 are mistakes.
 	for i, m := range ms {
-		if i == 0 && m.version != 1 || i > 0 && m.version <= ms[i-1].version {
-			t.Fatalf("migration %s is number %d of %d: want 1 first, then increasing numbers, no duplicates", m.name, i+1, len(ms))
+		if m.version != i+1 {
+			t.Fatalf("migration %s is number %d of %d: want 1, 2, 3 ... with no gap and no duplicate", m.name, m.version, i+1)
 		}
 	}
 }
