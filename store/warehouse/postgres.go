@@ -257,7 +257,7 @@ func (d *postgresDest) systemSQL(schema string) []string {
 const schemaLock = `SELECT pg_advisory_xact_lock(hashtext(?))`
 
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {
-	s := &postgresSession{db: d.db, schema: schema, rebound: make(map[string]string),
+	s := &postgresSession{db: d.db, schema: schema, rebinds: make(map[string]string),
 		lockTimeout: fmt.Sprintf("SET LOCAL lock_timeout = %d", d.busyTimeout.Milliseconds())}
 	// Under the schema's lock, so that two processes creating it at once do not collide.
 	if err := s.begin(ctx); err != nil {
@@ -357,7 +357,7 @@ type postgresSession struct {
 	lockTimeout string    // SET LOCAL lock_timeout = ...
 	conn        *sql.Conn // during a transaction
 	schema      string
-	rebound     map[string]string
+	rebinds     map[string]string // queries with ? -> with $n
 }
 
 func (s *postgresSession) queryer() interface {
@@ -422,16 +422,25 @@ func (s *postgresSession) exec(ctx context.Context, query []byte, args ...any) e
 	if s.conn == nil {
 		return errors.New("warehouse: statement outside a transaction")
 	}
-	q, ok := s.rebound[string(query)]
+	_, err := s.conn.ExecContext(ctx, s.rebound(query), args...)
+	return err
+}
+
+func (s *postgresSession) queryRow(ctx context.Context, query []byte, args ...any) *sql.Row {
+	return s.queryer().QueryRowContext(ctx, s.rebound(query), args...)
+}
+
+// rebound is query with $n placeholders, remembered.
+func (s *postgresSession) rebound(query []byte) string {
+	q, ok := s.rebinds[string(query)]
 	if !ok {
-		if len(s.rebound) >= maxRebound {
-			clear(s.rebound)
+		if len(s.rebinds) >= maxRebound {
+			clear(s.rebinds)
 		}
 		q = rebind(string(query))
-		s.rebound[string(query)] = q
+		s.rebinds[string(query)] = q
 	}
-	_, err := s.conn.ExecContext(ctx, q, args...)
-	return err
+	return q
 }
 
 func (s *postgresSession) close() error {

@@ -226,22 +226,39 @@ func (s *sqliteSession) end(ctx context.Context, commit bool) error {
 }
 
 func (s *sqliteSession) exec(ctx context.Context, query []byte, args ...any) error {
-	stmt, ok := s.stmts[string(query)] // (a lookup by a []byte's string allocates nothing)
-	if !ok {
-		if len(s.stmts) >= maxCachedStatements {
-			for key, stmt := range s.stmts {
-				stmt.Close()
-				delete(s.stmts, key)
-			}
-		}
-		var err error
-		if stmt, err = s.conn.PrepareContext(ctx, string(query)); err != nil {
-			return fmt.Errorf("prepare %q: %w", query, err)
-		}
-		s.stmts[string(query)] = stmt
+	stmt, err := s.statement(ctx, query)
+	if err != nil {
+		return err
 	}
-	_, err := stmt.ExecContext(ctx, args...)
+	_, err = stmt.ExecContext(ctx, args...)
 	return err
+}
+
+func (s *sqliteSession) queryRow(ctx context.Context, query []byte, args ...any) *sql.Row {
+	stmt, err := s.statement(ctx, query)
+	if err != nil {
+		return s.conn.QueryRowContext(ctx, string(query), args...) // reports the same error
+	}
+	return stmt.QueryRowContext(ctx, args...)
+}
+
+// statement returns query prepared on the session's connection, from the cache.
+func (s *sqliteSession) statement(ctx context.Context, query []byte) (*sql.Stmt, error) {
+	if stmt, ok := s.stmts[string(query)]; ok { // (a lookup by a []byte's string allocates nothing)
+		return stmt, nil
+	}
+	if len(s.stmts) >= maxCachedStatements {
+		for key, stmt := range s.stmts {
+			stmt.Close()
+			delete(s.stmts, key)
+		}
+	}
+	stmt, err := s.conn.PrepareContext(ctx, string(query))
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", query, err)
+	}
+	s.stmts[string(query)] = stmt
+	return stmt, nil
 }
 
 func (s *sqliteSession) close() error {

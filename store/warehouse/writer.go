@@ -49,16 +49,17 @@ type writer struct {
 	taken atomic.Int64 // batches taken off the queue so far (tests wait on it)
 
 	// Used only by the writer goroutine.
-	sess      session
-	cat       *catalog
-	carry     *loadRequest // taken but left for the next batch (MaxBatch)
-	gap       *time.Timer  // see groupTarget
-	lastBatch int          // requests in the last batch
-	lastPrune time.Time    // of the delivery ids
-	flat      flattener
-	sql       []byte // the head of the INSERT being built (INSERT INTO t (columns) VALUES)
-	args      []any
-	queued    queuedRows
+	sess        session
+	cat         *catalog
+	carry       *loadRequest // taken but left for the next batch (MaxBatch)
+	gap         *time.Timer  // see groupTarget
+	lastBatch   int          // requests in the last batch
+	lastPrune   time.Time    // of the delivery ids
+	deliverySQL []byte       // see delivered
+	flat        flattener
+	sql         []byte // the head of the INSERT being built (INSERT INTO t (columns) VALUES)
+	args        []any
+	queued      queuedRows
 }
 
 func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64, outcome func(string, error)) *writer {
@@ -575,17 +576,21 @@ func (wr *writer) flush(ctx context.Context) error {
 // this transaction included: the transaction sees its own rows), and otherwise records it, in
 // the transaction that stores the request's records.
 func (wr *writer) delivered(ctx context.Context, id string, arrival int64) (bool, error) {
-	deliveries := tableName(wr.dest, wr.schema, deliveriesTable)
-	var at int64
-	err := wr.sess.QueryRowContext(ctx, `SELECT received_at FROM `+deliveries+` WHERE delivery_id = ?`, id).Scan(&at)
-	switch {
-	case err == nil && at > arrival-wr.opts.DedupWindow.Nanoseconds():
-		return true, nil
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return false, fmt.Errorf("read delivery ids: %w", err)
+	if wr.deliverySQL == nil {
+		// One statement: a new id is inserted, an expired one renewed, a live one left alone
+		// (and then returns no row). Prepared once per session, as the inserts are.
+		wr.deliverySQL = []byte(`INSERT INTO ` + tableName(wr.dest, wr.schema, deliveriesTable) + ` AS d (delivery_id, received_at) VALUES (?, ?) ` +
+			`ON CONFLICT (delivery_id) DO UPDATE SET received_at = excluded.received_at WHERE d.received_at <= ? RETURNING 1`)
 	}
-	return false, wr.sess.exec(ctx, []byte(`INSERT INTO `+deliveries+` (delivery_id, received_at) VALUES (?, ?) `+
-		`ON CONFLICT (delivery_id) DO UPDATE SET received_at = excluded.received_at`), id, arrival)
+	var stored int
+	err := wr.sess.queryRow(ctx, wr.deliverySQL, id, arrival, arrival-wr.opts.DedupWindow.Nanoseconds()).Scan(&stored)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("record the delivery id: %w", err)
+	}
+	return false, nil
 }
 
 // pruneDeliveries forgets the delivery ids older than the dedup window, at most once a
