@@ -22,12 +22,11 @@ import (
 // PostgreSQL destination does: stitch_vero.data, its subtables, stitch_vero._sdc_rejected, and
 // the catalog beside them. Reads go through one shared pool; each writer holds one connection.
 type postgresDest struct {
-	db          *sql.DB // the writers'
-	reads       *sql.DB // the dashboard's
-	busyTimeout time.Duration
-	describe    string
-	url         string // without the password
-	address     string // as given, password included: for tests
+	db       *sql.DB // the writers'
+	reads    *sql.DB // the dashboard's
+	describe string
+	url      string // without the password
+	address  string // as given, password included: for tests
 }
 
 // maxPostgresConns and maxPostgresReadConns bound the connections a warehouse opens: for the
@@ -48,6 +47,10 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	}
 	cfg.RuntimeParams["synchronous_commit"] = "on"
 	cfg.RuntimeParams["application_name"] = "hookhouse"
+	// As SQLite's busy_timeout: an analyst's open transaction on a table (an ALTER TABLE waits
+	// for it) or another node holding a schema fails a writer's batch, not hangs it.
+	opts = opts.withDefaults()
+	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	db := stdlib.OpenDB(*cfg)
 	// A writer holds a connection only while it commits, so a few serve many integrations,
 	// well within PostgreSQL's default max_connections of 100 (several nodes share it).
@@ -58,6 +61,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	// one fails once its table has gained a column), while the writers' INSERTs are.
 	readCfg := cfg.Copy()
 	readCfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	delete(readCfg.RuntimeParams, "lock_timeout")
 	reads := stdlib.OpenDB(*readCfg)
 	reads.SetMaxOpenConns(maxPostgresReadConns)
 	reads.SetConnMaxIdleTime(5 * time.Minute)
@@ -74,7 +78,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 		log.Warn("warehouse: the PostgreSQL server runs with fsync off: a crash of its machine can lose acknowledged events",
 			"server", describePostgres(cfg))
 	}
-	dest := &postgresDest{db: db, reads: reads, busyTimeout: opts.withDefaults().BusyTimeout, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
+	dest := &postgresDest{db: db, reads: reads, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
 	return newWarehouse(dest, log, opts), nil
 }
 
@@ -252,13 +256,13 @@ func (d *postgresDest) systemSQL(schema string) []string {
 	}
 }
 
-// schemaLock serializes the writers of one schema, in this process or another, for a
-// transaction: schema changes and _sdc_sequence are decided under it.
-const schemaLock = `SELECT pg_advisory_xact_lock(hashtext(?))`
-
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {
+	// The transaction and the schema's lock in one round trip (the simple protocol allows
+	// several statements; the schema's name is [a-z0-9_], see ValidSchema). The lock serializes
+	// the writers of one schema, in this process or another, for a transaction: schema changes
+	// and _sdc_sequence are decided under it.
 	s := &postgresSession{db: d.db, schema: schema, rebinds: make(map[string]string),
-		lockTimeout: fmt.Sprintf("SET LOCAL lock_timeout = %d", d.busyTimeout.Milliseconds())}
+		beginLocked: fmt.Sprintf(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('%s'))`, schema)}
 	// Under the schema's lock, so that two processes creating it at once do not collide.
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -354,7 +358,7 @@ const maxRebound = 256
 // shared ? placeholders as $n, once per text.
 type postgresSession struct {
 	db          *sql.DB
-	lockTimeout string    // SET LOCAL lock_timeout = ...
+	beginLocked string    // BEGIN and the schema's lock
 	conn        *sql.Conn // during a transaction
 	schema      string
 	rebinds     map[string]string // queries with ? -> with $n
@@ -387,15 +391,7 @@ func (s *postgresSession) begin(ctx context.Context) error {
 		return err
 	}
 	s.conn = conn
-	err = s.exec(ctx, []byte("BEGIN"))
-	if err == nil {
-		// As SQLite's busy_timeout: an analyst's open transaction on a table (an ALTER TABLE
-		// waits for it) or another node holding the schema fails the batch, not hangs it.
-		err = s.exec(ctx, []byte(s.lockTimeout))
-	}
-	if err == nil {
-		err = s.exec(ctx, []byte(schemaLock), s.schema)
-	}
+	_, err = s.conn.ExecContext(ctx, s.beginLocked, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		s.release()
 	}
