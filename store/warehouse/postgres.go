@@ -189,12 +189,23 @@ func (d *postgresDest) systemSQL(schema string) []string {
 	reason           text NOT NULL,
 	record           text NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + s + `._sdc_counts (
+	table_name    text PRIMARY KEY,
+	row_count     bigint NOT NULL,
+	last_sequence bigint
+)`,
 		`CREATE TABLE IF NOT EXISTS ` + s + `._sdc_deliveries (
 	delivery_id text PRIMARY KEY,
 	received_at bigint NOT NULL
 )`,
 		`CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON ` + s + `._sdc_deliveries (received_at)`,
 	}
+}
+
+// With _sdc_sequence after the column, the index is read in the order pages are.
+func (d *postgresDest) eventTypeIndexSQL(schema, col string) string {
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s, _sdc_sequence)`,
+		quoteIdent(indexName("data_"+col, "sequence")), tableName(d, schema, rootTable), quoteIdent(col))
 }
 
 // schemaLock serializes the writers of one schema, in this process or another, for a

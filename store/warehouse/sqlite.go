@@ -121,11 +121,22 @@ CREATE TABLE IF NOT EXISTS _sdc_rejected (
 	reason           TEXT NOT NULL,
 	record           TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS _sdc_counts (
+	table_name    TEXT PRIMARY KEY, -- a table of _sdc_tables, or _sdc_rejected
+	row_count     INTEGER NOT NULL, -- its rows, exact after each commit
+	last_sequence INTEGER           -- data only: the last _sdc_sequence committed
+);
 CREATE TABLE IF NOT EXISTS _sdc_deliveries (
 	delivery_id TEXT PRIMARY KEY,
 	received_at INTEGER NOT NULL     -- Unix nanoseconds
 );
 CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON _sdc_deliveries (received_at);`}
+}
+
+// rowid follows the indexed value in every SQLite index: the index on the column alone is
+// read in the order pages are.
+func (d *sqliteDest) eventTypeIndexSQL(_, col string) string {
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON "data" (%s)`, quoteIdent("data_"+col), quoteIdent(col))
 }
 
 func (d *sqliteDest) dsn(schema string) string {
