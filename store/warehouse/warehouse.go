@@ -146,6 +146,8 @@ type Warehouse struct {
 	log    *slog.Logger
 	opts   Options
 	nextID atomic.Int64
+	// started counts the writers started: one per schema, again after each retirement.
+	started atomic.Int64
 
 	mu       sync.Mutex
 	closed   bool
@@ -249,6 +251,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	if wr == nil {
 		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID)
 		wr.retire = w.retire
+		w.started.Add(1)
 		w.writers[schema] = wr
 		go wr.run()
 	}
