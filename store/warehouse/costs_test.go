@@ -102,10 +102,23 @@ func TestCountsExact(t *testing.T) {
 			if _, err := db.Exec(`DROP TABLE _sdc_counts`); err != nil {
 				t.Fatal(err)
 			}
+			oldView := `CREATE OR REPLACE VIEW data_latest AS SELECT * FROM data o WHERE o._sdc_sequence = (SELECT MAX(i._sdc_sequence) FROM data i WHERE i.id = o.id)`
+			viewSQL := `SELECT definition FROM pg_views WHERE viewname = 'data_latest' AND schemaname = 'counted'`
+			if w.Location("counted").SQLiteFile != "" {
+				oldView = `DROP VIEW data_latest; ` + strings.Replace(oldView, "OR REPLACE ", "", 1)
+				viewSQL = `SELECT sql FROM sqlite_master WHERE name = 'data_latest'`
+			}
+			if _, err := db.Exec(oldView); err != nil {
+				t.Fatal(err)
+			}
 			checkCounts(t, w, "counted", "without counters (COUNT(*) instead)")
 			w = reopenTest(t, w, Options{})
 			load(w, `{"id":2000,"tags":["y"]}`, `{}`)
 			checkCounts(t, w, "counted", "counted again at open")
+			var view string
+			if err := db.QueryRow(viewSQL).Scan(&view); err != nil || !strings.Contains(view, "EXISTS") || strings.Contains(strings.ToLower(view), "max(") {
+				t.Errorf("data_latest not replaced at open: %q, %v", view, err)
+			}
 
 			// Dropped and loaded again: from zero.
 			if err := w.Drop(ctx, "counted"); err != nil {

@@ -10,6 +10,16 @@ import (
 // reads it there rather than scanning an index). They are incremented in SQL, not written
 // from memory, so writers of one schema in several processes keep them exact.
 
+// latestSelect is the data_latest view's query over data (as a statement names it), for
+// primary-key column pk: the rows no newer row of the same key follows. Each destination
+// runs it as an anti-join over the (pk, _sdc_sequence) index; measured against the correlated
+// MAX(_sdc_sequence) of before, see README (Querying).
+func latestSelect(data, pk string) string {
+	pk = quoteIdent(pk)
+	return `SELECT * FROM ` + data + ` o WHERE NOT EXISTS (SELECT 1 FROM ` + data + ` n WHERE n.` + pk + ` = o.` + pk +
+		` AND n._sdc_sequence > o._sdc_sequence)`
+}
+
 // isEventTypeColumn reports whether a column of data is one the browser filters on.
 func isEventTypeColumn(name string) bool {
 	lower := asciiLower(name)
@@ -22,7 +32,8 @@ func isEventTypeColumn(name string) bool {
 }
 
 // initCounts counts, once, what a schema written before _sdc_counts existed holds: each table
-// missing from it is counted whole, and data's event-type columns get their index. It runs
+// missing from it is counted whole, data's event-type columns get their index and data_latest
+// this version's form. It runs
 // when a writer opens its session; a schema of this version only reads the list of tables.
 func initCounts(ctx context.Context, sess session, d destination, schema string) error {
 	counts, tables := tableName(d, schema, countsTable), tableName(d, schema, tablesCatalog)
@@ -62,6 +73,21 @@ func countTables(ctx context.Context, sess session, d destination, schema string
 				if isEventTypeColumn(col) {
 					if err := sess.exec(ctx, []byte(d.eventTypeIndexSQL(schema, col))); err != nil {
 						return fmt.Errorf("index %s: %w", col, err)
+					}
+				}
+			}
+			var field string
+			if err := sess.QueryRowContext(ctx, `SELECT COALESCE(primary_key, '') FROM `+tableName(d, schema, tablesCatalog)+` WHERE table_name = ?`, rootTable).Scan(&field); err != nil {
+				return err
+			}
+			if field != "" { // the view in the form of this version
+				pk, err := latestKey(ctx, sess, d, schema)
+				if err != nil {
+					return err
+				}
+				for _, q := range d.latestViewSQL(schema, pk) {
+					if err := sess.exec(ctx, []byte(q)); err != nil {
+						return fmt.Errorf("view %s: %w", latestView, err)
 					}
 				}
 			}

@@ -157,8 +157,11 @@ func (d *postgresDest) rootSQL(schema, pk string, refresh bool) []string {
 	if !refresh {
 		out = append(out, fmt.Sprintf(`CREATE INDEX "data_pk_sequence" ON %s (%s, _sdc_sequence)`, data, pkq))
 	}
-	return append(out, fmt.Sprintf(`CREATE OR REPLACE VIEW %s AS SELECT * FROM %s o WHERE o._sdc_sequence = `+
-		`(SELECT MAX(i._sdc_sequence) FROM %s i WHERE i.%s = o.%s)`, tableName(d, schema, latestView), data, data, pkq, pkq))
+	return append(out, d.latestViewSQL(schema, pk)...)
+}
+
+func (d *postgresDest) latestViewSQL(schema, pk string) []string {
+	return []string{`CREATE OR REPLACE VIEW ` + tableName(d, schema, latestView) + ` AS ` + latestSelect(tableName(d, schema, rootTable), pk)}
 }
 
 func (d *postgresDest) systemSQL(schema string) []string {

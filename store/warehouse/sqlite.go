@@ -82,19 +82,20 @@ func (d *sqliteDest) rowKey(int) []string { return []string{"rowid"} }
 
 func (d *sqliteDest) tableSQL(string, string, int) []string { return nil }
 
-// Correlated MAX over the (pk, sequence) index: one probe per key, and SELECT * picks up
-// columns added later because SQLite expands views when they are used. Paging needs no index:
-// rows are read by rowid.
+// SELECT * picks up columns added later because SQLite expands views when they are used.
+// Paging needs no index: rows are read by rowid.
 func (d *sqliteDest) rootSQL(_, pk string, refresh bool) []string {
 	if refresh || pk == "" {
 		return nil
 	}
-	pk = quoteIdent(pk)
 	return []string{
-		fmt.Sprintf(`CREATE INDEX "data_pk_sequence" ON "data" (%s, _sdc_sequence)`, pk),
-		fmt.Sprintf(`CREATE VIEW data_latest AS SELECT * FROM "data" o WHERE o._sdc_sequence = `+
-			`(SELECT MAX(i._sdc_sequence) FROM "data" i WHERE i.%s = o.%s)`, pk, pk),
+		fmt.Sprintf(`CREATE INDEX "data_pk_sequence" ON "data" (%s, _sdc_sequence)`, quoteIdent(pk)),
+		`CREATE VIEW data_latest AS ` + latestSelect(`"data"`, pk),
 	}
+}
+
+func (d *sqliteDest) latestViewSQL(_, pk string) []string {
+	return []string{`DROP VIEW IF EXISTS data_latest`, `CREATE VIEW data_latest AS ` + latestSelect(`"data"`, pk)}
 }
 
 func (d *sqliteDest) systemSQL(string) []string {
