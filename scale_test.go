@@ -212,9 +212,11 @@ func pages(b *testing.B, c *http.Client, base, big, small string) {
 	}
 }
 
-// restarts restarts the server six times and times the first webhook after each, to the big
+// restarts restarts the server nine times and times the first webhook after each, to the big
 // integration or the small one in turn, against the next one: what a restart costs per row
-// shows against the small one's, which pays the rest (a new process, its files and caches).
+// shows against the small one's, which pays the rest (a new process, its files and caches);
+// and, once the process has answered a webhook to the small one, the big one's first against
+// its next (its file's opening alone).
 func restarts(b *testing.B, s *server, dataDir string, env []string, big, small string) *server {
 	first := map[string][]float64{}
 	var next []float64
@@ -231,29 +233,36 @@ func restarts(b *testing.B, s *server, dataDir string, env []string, big, small 
 		}
 		return ms(time.Since(t0))
 	}
-	for i := range 6 {
+	var warmFirst, warmNext []float64
+	for i := range 9 {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		if err := <-s.exited; err != nil {
 			b.Fatalf("exit: %v", err)
 		}
 		s = startServer(b, dataDir, env...)
-		which, hook := "big", big
-		if i%2 == 1 {
-			which, hook = "small", small
+		at := func(hook string) string {
+			u, err := url.Parse(hook)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s.URL + u.Path // the new process listens on another port
 		}
-		u, err := url.Parse(hook)
-		if err != nil {
-			b.Fatal(err)
-		}
-		hook = s.URL + u.Path // the new process listens on another port
-		first[which] = append(first[which], post(hook))
-		if which == "big" {
-			next = append(next, post(hook))
+		switch i % 3 {
+		case 0:
+			first["big"] = append(first["big"], post(at(big)))
+			next = append(next, post(at(big)))
+		case 1:
+			first["small"] = append(first["small"], post(at(small)))
+		case 2: // the process warmed by a webhook to another integration: what opening big costs
+			post(at(small))
+			warmFirst = append(warmFirst, post(at(big)))
+			warmNext = append(warmNext, post(at(big)))
 		}
 	}
 	b.ReportMetric(median(first["big"]), "restart-first-ms")
 	b.ReportMetric(median(first["big"])/median(next), "restart-first/next")
 	b.ReportMetric(median(first["big"])/median(first["small"]), "restart-ratio")
+	b.ReportMetric(median(warmFirst)/median(warmNext), "restart-warm-first/next")
 	return s
 }
 
