@@ -194,7 +194,7 @@ func newCrashWarehouse(t *testing.T, dest, dataDir string) crashWarehouse {
 }
 
 // postgresSchemaDB connects to the database at url with schema first on the search path.
-func postgresSchemaDB(t *testing.T, url, schema string) *sql.DB {
+func postgresSchemaDB(t testing.TB, url, schema string) *sql.DB {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {

@@ -34,7 +34,7 @@ type RowsPage struct {
 	Rows            []BrowsedRow
 	Next            string   // cursor of the next (older) page; "" on the last page
 	EventTypeColumn string   // the column EventType filters on; "" when the table has none
-	EventTypes      []string // event types among the newest rows, for the filter
+	EventTypes      []string // every event type the table holds (up to maxEventTypes), for the filter
 }
 
 // BrowsedRow is one row: its key (see dialect.rowKey; it follows arrival, as rows are only
@@ -151,16 +151,13 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 500
 	}
-	cols, err := columnsOf(ctx, b)
+	cols, err := textColumnsOf(ctx, b)
 	if err != nil {
 		return RowsPage{}, err
 	}
 	var page RowsPage
-	for _, c := range eventTypeColumns {
-		if b.base == rootTable && cols[c] {
-			page.EventTypeColumn = c
-			break
-		}
+	if b.base == rootTable {
+		page.EventTypeColumn = eventTypeColumn(cols)
 	}
 
 	var where []string
@@ -224,7 +221,7 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	}
 	rows.Close() // a SQLite reader has one connection
 	if page.EventTypeColumn != "" {
-		page.EventTypes, err = recentValues(ctx, b, page.EventTypeColumn)
+		page.EventTypes, err = eventTypes(ctx, b, page.EventTypeColumn)
 	}
 	return page, err
 }
@@ -307,9 +304,10 @@ func plainValues(vals []any) []any {
 	return vals
 }
 
-// columnsOf is the set of the browsed table's columns, from the catalog.
-func columnsOf(ctx context.Context, b *browse) (map[string]bool, error) {
-	return nameSet(ctx, b.db, "SELECT column_name FROM "+b.table(columnsCatalog)+" WHERE table_name = ?", b.base)
+// textColumnsOf is the set of the browsed table's text columns, from the catalog: the event
+// type is filtered on one (compared with a text, as a number or boolean column could not be).
+func textColumnsOf(ctx context.Context, b *browse) (map[string]bool, error) {
+	return nameSet(ctx, b.db, "SELECT column_name FROM "+b.table(columnsCatalog)+" WHERE table_name = ? AND type = 'string'", b.base)
 }
 
 // nameSet runs a query of one text column and returns its values as a set.
@@ -345,11 +343,32 @@ func latestKey(ctx context.Context, db querier, d dialect, schema string) (strin
 	return col, nil
 }
 
-// recentValues lists the distinct values of a column among the newest rows of data: enough
-// to offer as filters without scanning millions of rows.
-func recentValues(ctx context.Context, b *browse, col string) ([]string, error) {
-	rows, err := b.db.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT v FROM (SELECT o.%s AS v FROM %s o ORDER BY %s LIMIT 2000) recent
-		WHERE v IS NOT NULL ORDER BY v LIMIT 50`, quoteIdent(col), b.table(rootTable), b.keyList(" DESC")))
+// eventTypeColumn is the column of data, among cols, that rows are filtered on: the first of
+// eventTypeColumns, in any case; "" when there is none.
+func eventTypeColumn(cols map[string]bool) string {
+	for _, want := range eventTypeColumns {
+		for c := range cols {
+			if asciiLower(c) == want {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+// maxEventTypes bounds the types the filter offers.
+const maxEventTypes = 500
+
+// eventTypes lists the distinct values of data's event-type column, every one the table holds
+// (up to maxEventTypes), by a loose index scan of the column's index: one index probe per
+// value, whatever the number of rows.
+func eventTypes(ctx context.Context, b *browse, col string) ([]string, error) {
+	c, data := "o."+quoteIdent(col), b.table(rootTable)
+	rows, err := b.db.QueryContext(ctx, fmt.Sprintf(`WITH RECURSIVE t(v) AS (
+		SELECT MIN(%[1]s) FROM %[2]s o
+		UNION ALL
+		SELECT (SELECT MIN(%[1]s) FROM %[2]s o WHERE %[1]s > t.v) FROM t WHERE t.v IS NOT NULL)
+		SELECT v FROM t WHERE v IS NOT NULL LIMIT %[3]d`, c, data, maxEventTypes))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ const (
 	tablesCatalog   = "_sdc_tables"
 	columnsCatalog  = "_sdc_columns"
 	deliveriesTable = "_sdc_deliveries" // delivery ids, for Target.DeliveryID
+	countsTable     = "_sdc_counts"     // rows per table, and data's last _sdc_sequence
 	colReceivedAt   = "_sdc_received_at"
 	colBatchedAt    = "_sdc_batched_at"
 	colSequence     = "_sdc_sequence"
@@ -280,6 +282,7 @@ func (c *catalog) createTable(t *table, system []column, at time.Time, path stri
 	}
 	c.exec(`INSERT INTO `+c.table(tablesCatalog)+` (table_name, parent_table, source_path, level, primary_key, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.name, parent, path, t.level, pk, formatTimestamp(at))
+	c.exec(`INSERT INTO `+c.table(countsTable)+` (table_name, row_count) VALUES (?, 0)`, t.name)
 }
 
 // errTooManyColumns is the reject reason when a table is full.
@@ -332,6 +335,9 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	}
 	c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
 		t.name, name, path, typ.String(), formatTimestamp(at))
+	if t == c.root && isEventTypeColumn(name) { // after its CREATE TABLE or ALTER TABLE
+		c.exec(c.d.eventTypeIndexSQL(c.schema, name))
+	}
 	c.added = append(c.added, Column{Table: t.name, Name: name, Type: typ.String(), Source: displayPath(path), FirstSeen: at})
 	return t.columns[key], nil
 }
@@ -444,9 +450,16 @@ func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxCo
 				}
 			}
 		}
+		// From the counter, not MAX(_sdc_sequence): SQLite has no index to read it from.
 		var last sql.NullInt64
-		if err := q.QueryRowContext(ctx, `SELECT MAX(_sdc_sequence) FROM `+c.table(rootTable)).Scan(&last); err != nil {
+		err := q.QueryRowContext(ctx, `SELECT last_sequence FROM `+c.table(countsTable)+` WHERE table_name = ?`, rootTable).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("read last sequence: %w", err)
+		}
+		if !last.Valid { // counts not initialised (initCounts) or no row yet
+			if err := q.QueryRowContext(ctx, `SELECT MAX(_sdc_sequence) FROM `+c.table(rootTable)).Scan(&last); err != nil {
+				return nil, fmt.Errorf("read last sequence: %w", err)
+			}
 		}
 		c.lastSeq = last.Int64
 	}

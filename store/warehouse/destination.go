@@ -53,8 +53,13 @@ type dialect interface {
 	// rootSQL creates data's indexes and, for primary-key column pk ("" for none), the
 	// data_latest view; with refresh, after data gained a column, it updates the view.
 	rootSQL(schema, pk string, refresh bool) []string
-	// systemSQL creates the schema's catalog and rejects tables when missing.
+	// latestViewSQL replaces the data_latest view of a schema made by an older version.
+	latestViewSQL(schema, pk string) []string
+	// systemSQL creates the schema's catalog, counters and rejects tables when missing.
 	systemSQL(schema string) []string
+	// eventTypeIndexSQL indexes data's event-type column col so that a filter on it is an
+	// index lookup in the order rows are paged, and its distinct values a loose index scan.
+	eventTypeIndexSQL(schema, col string) string
 }
 
 // A session is the writer's hold on its schema: statements run in order, one transaction at a

@@ -9,10 +9,20 @@
 // catalog (_sdc_tables, _sdc_columns, updated in the same transaction as the data) and its
 // rejects (_sdc_rejected).
 //
+// Nothing the dashboard shows or a restart reads costs a scan of the data: _sdc_counts holds
+// each table's rows, the rejects' count and data's last _sdc_sequence, incremented in SQL in
+// the transaction of each commit (so several processes writing one PostgreSQL schema keep them
+// exact); a schema written before it existed is counted once when its writer opens it, and
+// read with COUNT(*) until then. The event-type column (type, eventName or event) of data is
+// indexed: the Data page's filter is an index lookup and the types it offers a loose index scan.
+//
 // One writer goroutine per schema commits whatever requests are waiting in one
 // transaction (group commit), so throughput is not bounded by one fsync per
 // request, and Load returns only once its records are durable (SQLite: WAL,
-// synchronous=FULL; PostgreSQL: COMMIT with synchronous_commit on). When the last
+// synchronous=FULL; PostgreSQL: COMMIT with synchronous_commit on). A writer that has had
+// nothing to do for Options.IdleTimeout closes its file or connection and stops; the next
+// Load starts another (Warehouse.retire decides under the lock Load queues under, so none is
+// lost), and 10,000 integrations of one event each hold no files. When the last
 // commit answered several requests, the writer first waits briefly for their senders'
 // next ones (Options.GroupGap, GroupMaxWait), rather than commit the first to come almost
 // alone. On PostgreSQL, writers of one schema in several processes take turns under an

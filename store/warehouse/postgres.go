@@ -33,6 +33,7 @@ type postgresDest struct {
 // writers committing at once, and for the dashboard's reads.
 const (
 	maxPostgresConns     = 16
+	maxPostgresIdleConns = 4 // kept open between batches, for all schemas together
 	maxPostgresReadConns = 4
 )
 
@@ -55,7 +56,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	// A writer holds a connection only while it commits, so a few serve many integrations,
 	// well within PostgreSQL's default max_connections of 100 (several nodes share it).
 	db.SetMaxOpenConns(maxPostgresConns)
-	db.SetMaxIdleConns(maxPostgresConns)
+	db.SetMaxIdleConns(maxPostgresIdleConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	// The dashboard reads SELECT *, whose columns grow: its statements are not cached (a cached
 	// one fails once its table has gained a column), while the writers' INSERTs are.
@@ -216,8 +217,11 @@ func (d *postgresDest) rootSQL(schema, pk string, refresh bool) []string {
 	if !refresh {
 		out = append(out, fmt.Sprintf(`CREATE INDEX "data_pk_sequence" ON %s (%s, _sdc_sequence)`, data, pkq))
 	}
-	return append(out, fmt.Sprintf(`CREATE OR REPLACE VIEW %s AS SELECT * FROM %s o WHERE o._sdc_sequence = `+
-		`(SELECT MAX(i._sdc_sequence) FROM %s i WHERE i.%s = o.%s)`, tableName(d, schema, latestView), data, data, pkq, pkq))
+	return append(out, d.latestViewSQL(schema, pk)...)
+}
+
+func (d *postgresDest) latestViewSQL(schema, pk string) []string {
+	return []string{`CREATE OR REPLACE VIEW ` + tableName(d, schema, latestView) + ` AS ` + latestSelect(tableName(d, schema, rootTable), pk)}
 }
 
 func (d *postgresDest) systemSQL(schema string) []string {
@@ -248,12 +252,23 @@ func (d *postgresDest) systemSQL(schema string) []string {
 	reason           text NOT NULL,
 	record           text NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + s + `._sdc_counts (
+	table_name    text PRIMARY KEY,
+	row_count     bigint NOT NULL,
+	last_sequence bigint
+)`,
 		`CREATE TABLE IF NOT EXISTS ` + s + `._sdc_deliveries (
 	delivery_id text PRIMARY KEY,
 	received_at bigint NOT NULL
 )`,
 		`CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON ` + s + `._sdc_deliveries (received_at)`,
 	}
+}
+
+// With _sdc_sequence after the column, the index is read in the order pages are.
+func (d *postgresDest) eventTypeIndexSQL(schema, col string) string {
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s, _sdc_sequence)`,
+		quoteIdent(indexName("data_"+col, "sequence")), tableName(d, schema, rootTable), quoteIdent(col))
 }
 
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {

@@ -88,19 +88,20 @@ func (d *sqliteDest) rowKey(int) []string { return []string{"rowid"} }
 
 func (d *sqliteDest) tableSQL(string, string, int) []string { return nil }
 
-// Correlated MAX over the (pk, sequence) index: one probe per key, and SELECT * picks up
-// columns added later because SQLite expands views when they are used. Paging needs no index:
-// rows are read by rowid.
+// SELECT * picks up columns added later because SQLite expands views when they are used.
+// Paging needs no index: rows are read by rowid.
 func (d *sqliteDest) rootSQL(_, pk string, refresh bool) []string {
 	if refresh || pk == "" {
 		return nil
 	}
-	pk = quoteIdent(pk)
 	return []string{
-		fmt.Sprintf(`CREATE INDEX "data_pk_sequence" ON "data" (%s, _sdc_sequence)`, pk),
-		fmt.Sprintf(`CREATE VIEW data_latest AS SELECT * FROM "data" o WHERE o._sdc_sequence = `+
-			`(SELECT MAX(i._sdc_sequence) FROM "data" i WHERE i.%s = o.%s)`, pk, pk),
+		fmt.Sprintf(`CREATE INDEX "data_pk_sequence" ON "data" (%s, _sdc_sequence)`, quoteIdent(pk)),
+		`CREATE VIEW data_latest AS ` + latestSelect(`"data"`, pk),
 	}
+}
+
+func (d *sqliteDest) latestViewSQL(_, pk string) []string {
+	return []string{`DROP VIEW IF EXISTS data_latest`, `CREATE VIEW data_latest AS ` + latestSelect(`"data"`, pk)}
 }
 
 func (d *sqliteDest) systemSQL(string) []string {
@@ -127,11 +128,22 @@ CREATE TABLE IF NOT EXISTS _sdc_rejected (
 	reason           TEXT NOT NULL,
 	record           TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS _sdc_counts (
+	table_name    TEXT PRIMARY KEY, -- a table of _sdc_tables, or _sdc_rejected
+	row_count     INTEGER NOT NULL, -- its rows, exact after each commit
+	last_sequence INTEGER           -- data only: the last _sdc_sequence committed
+);
 CREATE TABLE IF NOT EXISTS _sdc_deliveries (
 	delivery_id TEXT PRIMARY KEY,
 	received_at INTEGER NOT NULL     -- Unix nanoseconds
 );
 CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON _sdc_deliveries (received_at);`}
+}
+
+// rowid follows the indexed value in every SQLite index: the index on the column alone is
+// read in the order pages are.
+func (d *sqliteDest) eventTypeIndexSQL(_, col string) string {
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON "data" (%s)`, quoteIdent("data_"+col), quoteIdent(col))
 }
 
 func (d *sqliteDest) dsn(schema string) string {

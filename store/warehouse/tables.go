@@ -16,7 +16,7 @@ type Table struct {
 	Columns   []Column // in the order they were added, system columns first
 }
 
-// Tables reads the catalog of schema from its file, with row counts. A
+// Tables reads the catalog of schema from its file, with row counts (from _sdc_counts). A
 // schema that has not loaded anything yet has no tables.
 func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) {
 	db, release, ok, err := w.reader(ctx, schema)
@@ -71,8 +71,9 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 		return nil, err
 	}
 
+	counts := rowCounts(ctx, db, w.dest, schema)
 	for i := range tables {
-		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+tableName(w.dest, schema, tables[i].Name)).Scan(&tables[i].Rows)
+		tables[i].Rows, err = countRows(ctx, db, w.dest, schema, tables[i].Name, counts)
 		if err != nil {
 			return nil, fmt.Errorf("warehouse %s: count %s: %w", schema, tables[i].Name, err)
 		}
@@ -90,8 +91,8 @@ func (w *Warehouse) RejectedCount(ctx context.Context, schema string) (int64, er
 		return 0, nil
 	}
 	defer release()
-	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+tableName(w.dest, schema, rejectedTable)).Scan(&n); err != nil {
+	n, err := countRows(ctx, db, w.dest, schema, rejectedTable, rowCounts(ctx, db, w.dest, schema))
+	if err != nil {
 		return 0, fmt.Errorf("warehouse %s: count rejected: %w", schema, err)
 	}
 	return n, nil

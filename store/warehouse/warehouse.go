@@ -32,6 +32,7 @@ const (
 	DefaultMaxBatch    = 5000
 	DefaultBusyTimeout = 5 * time.Second
 	DefaultDedupWindow = 24 * time.Hour
+	DefaultIdleTimeout = time.Minute
 	// DefaultGroupGap and DefaultGroupMaxWait bound the group commit delay (see Options).
 	DefaultGroupGap     = 200 * time.Microsecond
 	DefaultGroupMaxWait = time.Millisecond
@@ -49,6 +50,9 @@ type Options struct {
 	BusyTimeout time.Duration // how long a commit waits for a lock held by another process or an open transaction (PostgreSQL's lock_timeout)
 	// DedupWindow is how long a delivery id is remembered (see Target.DeliveryID).
 	DedupWindow time.Duration
+	// IdleTimeout is how long a schema's writer waits for a Load before it closes its
+	// files or connection and stops; the next Load starts it again.
+	IdleTimeout time.Duration
 	// The group commit delay: when a batch holds fewer requests than the last commit answered,
 	// the writer waits for more, until none has come for GroupGap or GroupMaxWait has passed.
 	GroupGap, GroupMaxWait time.Duration
@@ -76,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DedupWindow <= 0 {
 		o.DedupWindow = DefaultDedupWindow
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.GroupGap <= 0 {
 		o.GroupGap = DefaultGroupGap
@@ -139,6 +146,8 @@ type Warehouse struct {
 	log    *slog.Logger
 	opts   Options
 	nextID atomic.Int64
+	// started counts the writers started: one per schema, again after each retirement.
+	started atomic.Int64
 
 	mu       sync.Mutex
 	closed   bool
@@ -268,6 +277,8 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	wr := w.writers[schema]
 	if wr == nil {
 		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID, w.reportCommit)
+		wr.retire = w.retire
+		w.started.Add(1)
 		w.writers[schema] = wr
 		go wr.run()
 	}
@@ -277,6 +288,18 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	default:
 		return ErrBusy
 	}
+}
+
+// retire removes an idle writer, whose session is closed, unless a Load was queued for it
+// meanwhile: enqueue sends under w.mu, so once it is gone from w.writers nothing more comes.
+func (w *Warehouse) retire(wr *writer) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.writers[wr.schema] != wr || len(wr.queue) > 0 {
+		return false // dropped or closed (the queue is closed), or work arrived
+	}
+	delete(w.writers, wr.schema)
+	return true
 }
 
 // Drop stops schema's writer (after its queued work) and deletes the schema.

@@ -44,15 +44,17 @@ type writer struct {
 	nextID  *atomic.Int64
 	outcome func(schema string, err error) // each commit's outcome, for Warehouse.LastFailure
 
-	queue chan *loadRequest
-	done  chan struct{}
-	taken atomic.Int64 // batches taken off the queue so far (tests wait on it)
+	queue  chan *loadRequest
+	done   chan struct{}
+	retire func(*writer) bool // see Warehouse.retire
+	taken  atomic.Int64       // batches taken off the queue so far (tests wait on it)
 
 	// Used only by the writer goroutine.
 	sess        session
 	cat         *catalog
 	carry       *loadRequest // taken but left for the next batch (MaxBatch)
 	gap         *time.Timer  // see groupTarget
+	idle        *time.Timer  // Options.IdleTimeout
 	lastBatch   int          // requests in the last batch
 	lastPrune   time.Time    // of the delivery ids
 	deliverySQL []byte       // see delivered
@@ -68,8 +70,10 @@ func newWriter(schema string, dest destination, opts Options, log *slog.Logger, 
 		queue: make(chan *loadRequest, opts.MaxQueue),
 		done:  make(chan struct{}),
 		gap:   time.NewTimer(opts.GroupGap),
+		idle:  time.NewTimer(opts.IdleTimeout),
 	}
 	wr.gap.Stop() // armed only while nextBatch waits
+	wr.idle.Stop()
 	return wr
 }
 
@@ -121,7 +125,7 @@ func (wr *writer) nextBatch() ([]*loadRequest, bool) {
 		wr.carry = nil
 		take(req)
 	} else {
-		req, ok := <-wr.queue
+		req, ok := wr.wait()
 		if !ok {
 			return nil, false
 		}
@@ -161,6 +165,29 @@ func (wr *writer) nextBatch() ([]*loadRequest, bool) {
 	return batch, true
 }
 
+// wait waits for the next request. After Options.IdleTimeout without one, the writer closes
+// its session and retires, unless a request came meanwhile; false: the writer is done.
+func (wr *writer) wait() (*loadRequest, bool) {
+	select {
+	case req, ok := <-wr.queue: // (under load: no timer to arm)
+		return req, ok
+	default:
+	}
+	for {
+		wr.idle.Reset(wr.opts.IdleTimeout)
+		select {
+		case req, ok := <-wr.queue:
+			wr.idle.Stop()
+			return req, ok
+		case <-wr.idle.C:
+			wr.closeSession() // reopened by the next batch if retire refuses
+			if wr.retire != nil && wr.retire(wr) {
+				return nil, false
+			}
+		}
+	}
+}
+
 // open (re)opens the session and loads the catalog; after a failed commit the writer starts
 // from scratch, so it recovers once the destination can be written again.
 func (wr *writer) open(ctx context.Context) error {
@@ -170,6 +197,10 @@ func (wr *writer) open(ctx context.Context) error {
 	sess, err := wr.dest.session(ctx, wr.schema)
 	if err != nil {
 		return err
+	}
+	if err := initCounts(ctx, sess, wr.dest, wr.schema); err != nil {
+		sess.close()
+		return fmt.Errorf("count: %w", err)
 	}
 	cat, err := loadCatalog(ctx, sess, wr.schema, wr.dest, wr.opts.MaxColumns, wr.opts.MaxTables)
 	if err != nil {
@@ -284,6 +315,9 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 		if err := wr.flush(ctx); err != nil {
 			return wr.rollbackForRetry(ctx, batchMark) // a row of some request failed: find which
 		}
+	}
+	if err := wr.countCommitted(ctx, report.RowsByTable, report.Rejected); err != nil {
+		return wr.abort(batch, err)
 	}
 	if err := wr.sess.end(ctx, true); err != nil {
 		return wr.abort(batch, err)

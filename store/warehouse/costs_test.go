@@ -1,0 +1,384 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// reopenTest closes w and opens its destination again, as a restarted process would.
+func reopenTest(t testing.TB, w *Warehouse, opts Options) *Warehouse {
+	t.Helper()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := w.dest.(*postgresDest); ok {
+		w2, err := OpenPostgres(context.Background(), d.address, nil, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w2.Close() })
+		return w2
+	}
+	return openTest(t, w.dest.(*sqliteDest).dir, opts)
+}
+
+// checkCounts compares what Tables and RejectedCount say with a COUNT(*) of each table.
+func checkCounts(t testing.TB, w *Warehouse, schema, when string) {
+	t.Helper()
+	ctx := context.Background()
+	tables, err := w.Tables(ctx, schema)
+	if err != nil {
+		t.Fatalf("%s: Tables: %v", when, err)
+	}
+	db := schemaDB(t, w, schema)
+	for _, tb := range tables {
+		if n := queryInt(t, db, `SELECT COUNT(*) FROM `+quoteIdent(tb.Name)); n != tb.Rows {
+			t.Errorf("%s: table %s: Tables says %d rows, COUNT(*) %d", when, tb.Name, tb.Rows, n)
+		}
+	}
+	rejected, err := w.RejectedCount(ctx, schema)
+	if err != nil {
+		t.Fatalf("%s: RejectedCount: %v", when, err)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM _sdc_rejected`); n != rejected {
+		t.Errorf("%s: RejectedCount says %d, COUNT(*) %d", when, rejected, n)
+	}
+}
+
+func TestCountsExact(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := dest.open(t, Options{})
+			key := Target{PrimaryKey: "id"}
+			load := func(w *Warehouse, recs ...string) {
+				t.Helper()
+				var batch []Record
+				for _, r := range recs {
+					batch = append(batch, decodeOne(t, r))
+				}
+				if _, err := w.Load(ctx, "counted", key, batch, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			load(w, `{"id":1,"type":"sent","tags":["a","b"]}`, `{"no_id":1}`)
+			checkCounts(t, w, "counted", "first commit")
+			load(w, `{"id":2,"type":"open","tags":[],"links":[{"u":"x"}]}`, `{"id":{"x":1}}`, `{"id":3}`)
+			checkCounts(t, w, "counted", "second commit")
+
+			// Many commits at once, arrays and rejects among them.
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wg.Go(func() {
+					for i := range 20 {
+						load(w, fmt.Sprintf(`{"id":%d,"type":"t%d","tags":["x"]}`, g*100+i, i%3), `{"id":null}`)
+					}
+				})
+			}
+			wg.Wait()
+			checkCounts(t, w, "counted", "concurrent commits")
+
+			// A restart reads the counters and the last sequence back.
+			db := schemaDB(t, w, "counted")
+			lastSeq := queryInt(t, db, `SELECT MAX(_sdc_sequence) FROM data`)
+			w = reopenTest(t, w, Options{})
+			checkCounts(t, w, "counted", "after a restart")
+			// An arrival time in the past: the sequence still follows the last one.
+			if _, err := w.Load(ctx, "counted", key, []Record{decodeOne(t, `{"id":1000}`)}, time.Unix(1, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if seq := queryInt(t, db, `SELECT MAX(_sdc_sequence) FROM data`); seq != lastSeq+1 {
+				t.Errorf("sequence after a restart %d, want %d", seq, lastSeq+1)
+			}
+			checkCounts(t, w, "counted", "a commit after a restart")
+
+			// A schema written before _sdc_counts existed: counted once, at its writer's open.
+			if _, err := db.Exec(`DROP TABLE _sdc_counts`); err != nil {
+				t.Fatal(err)
+			}
+			oldView := `CREATE OR REPLACE VIEW data_latest AS SELECT * FROM data o WHERE o._sdc_sequence = (SELECT MAX(i._sdc_sequence) FROM data i WHERE i.id = o.id)`
+			viewSQL := `SELECT definition FROM pg_views WHERE viewname = 'data_latest' AND schemaname = 'counted'`
+			if w.Location("counted").SQLiteFile != "" {
+				oldView = `DROP VIEW data_latest; ` + strings.Replace(oldView, "OR REPLACE ", "", 1)
+				viewSQL = `SELECT sql FROM sqlite_master WHERE name = 'data_latest'`
+			}
+			if _, err := db.Exec(oldView); err != nil {
+				t.Fatal(err)
+			}
+			checkCounts(t, w, "counted", "without counters (COUNT(*) instead)")
+			w = reopenTest(t, w, Options{})
+			load(w, `{"id":2000,"tags":["y"]}`, `{}`)
+			checkCounts(t, w, "counted", "counted again at open")
+			var view string
+			if err := db.QueryRow(viewSQL).Scan(&view); err != nil || !strings.Contains(view, "EXISTS") || strings.Contains(strings.ToLower(view), "max(") {
+				t.Errorf("data_latest not replaced at open: %q, %v", view, err)
+			}
+
+			// Dropped and loaded again: from zero.
+			if err := w.Drop(ctx, "counted"); err != nil {
+				t.Fatal(err)
+			}
+			if tables, err := w.Tables(ctx, "counted"); err != nil || tables != nil {
+				t.Fatalf("Tables after Drop = %v, %v", tables, err)
+			}
+			load(w, `{"id":1,"tags":["z"]}`)
+			checkCounts(t, w, "counted", "after a drop")
+			if tables, _ := w.Tables(ctx, "counted"); len(tables) != 2 || tables[0].Rows != 1 || tables[1].Rows != 1 {
+				t.Errorf("tables after a drop and a load: %+v", tables)
+			}
+		})
+	}
+}
+
+// Two processes writing one PostgreSQL schema keep the counters exact: they are incremented
+// in SQL, under the schema's lock.
+func TestCountsExactWithTwoWritersOnPostgres(t *testing.T) {
+	a := openPostgresTest(t, Options{})
+	b, err := OpenPostgres(context.Background(), a.dest.(*postgresDest).address, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		w := a
+		if g%2 == 1 {
+			w = b
+		}
+		wg.Go(func() {
+			for i := range 25 {
+				rec := Record{"id": int64(g*100 + i), "tags": []any{"x", "y"}}
+				if _, err := w.Load(context.Background(), "shared", Target{PrimaryKey: "id"}, []Record{rec, {"id": nil}}, time.Now()); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkCounts(t, a, "shared", "two writers")
+	if tables, _ := a.Tables(context.Background(), "shared"); len(tables) != 2 || tables[0].Rows != 200 || tables[1].Rows != 400 {
+		t.Errorf("tables: %+v", tables)
+	}
+}
+
+// Writers that stay idle close and start again on the next Load, without losing or
+// reordering any: with a tiny IdleTimeout, senders that pause at random make the writer
+// retire between and during their loads.
+func TestIdleWritersCloseAndReopen(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			const senders, rounds, perRound = 8, 30, 2
+			const loads = rounds * perRound
+			w := dest.open(t, Options{IdleTimeout: time.Millisecond})
+			// Rounds of concurrent loads, with pauses around the idle timeout between them, so
+			// that Loads also arrive just as the writer retires.
+			for round := range rounds {
+				var wg sync.WaitGroup
+				for g := range senders {
+					wg.Go(func() {
+						for i := range perRound {
+							rec := Record{"sender": int64(g), "n": int64(round*perRound + i)}
+							if _, err := w.Load(context.Background(), "idle", Target{}, []Record{rec}, time.Now()); err != nil {
+								t.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				time.Sleep(time.Duration(round%5) * time.Millisecond)
+			}
+			db := schemaDB(t, w, "idle")
+			rows := queryRows(t, db, `SELECT sender, n FROM data ORDER BY _sdc_sequence`)
+			if len(rows) != senders*loads {
+				t.Fatalf("%d rows, want %d", len(rows), senders*loads)
+			}
+			next := map[int64]int64{}
+			for _, r := range rows {
+				s, n := r["sender"].(int64), r["n"].(int64)
+				if n != next[s] {
+					t.Fatalf("sender %d: event %d stored after %d", s, n, next[s]-1)
+				}
+				next[s] = n + 1
+			}
+			checkCounts(t, w, "idle", "after idle writers")
+			started := w.started.Load()
+			if started < rounds/5 {
+				t.Errorf("the writer started %d times: it did not retire while idle", started)
+			}
+			waitNoWriters(t, w)
+			t.Logf("%d loads, the writer started %d times", senders*loads, started)
+		})
+	}
+}
+
+func waitNoWriters(t testing.TB, w *Warehouse) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		w.mu.Lock()
+		n := len(w.writers)
+		w.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writers still running", n)
+		}
+	}
+}
+
+// Many integrations that each received one event hold no files, connections or goroutines
+// once their writers are idle.
+func TestIdleWritersReleaseFiles(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			schemas := 1000
+			if dest.name == "postgres" {
+				schemas = 200
+			}
+			w := dest.open(t, Options{IdleTimeout: 20 * time.Millisecond})
+			mustLoad(t, w, "first", Target{}, Record{"a": int64(1)}) // the pool's first connection
+			waitNoWriters(t, w)
+			fds0, goroutines0 := openFiles(t), runtime.NumGoroutine()
+			var wg sync.WaitGroup
+			next := make(chan int)
+			for range 8 {
+				wg.Go(func() {
+					for i := range next {
+						if _, err := w.Load(context.Background(), fmt.Sprintf("s%05d", i), Target{}, []Record{{"a": int64(i)}}, time.Now()); err != nil {
+							t.Error(err)
+						}
+					}
+				})
+			}
+			for i := range schemas {
+				next <- i
+			}
+			close(next)
+			wg.Wait()
+			waitNoWriters(t, w)
+			runtime.GC()
+			fds, goroutines := openFiles(t), runtime.NumGoroutine()
+			t.Logf("%d schemas of one event: %d open files before, %d after; %d goroutines before, %d after",
+				schemas, fds0, fds, goroutines0, goroutines)
+			if fds > fds0+10 || goroutines > goroutines0+10 {
+				t.Errorf("idle writers hold %d files (%d before) and %d goroutines (%d before)", fds, fds0, goroutines, goroutines0)
+			}
+			if d, ok := w.dest.(*postgresDest); ok {
+				// The writers' pool keeps a few idle connections, for all schemas together.
+				if open := d.db.Stats().OpenConnections; open > maxPostgresIdleConns {
+					t.Errorf("%d connections still open to PostgreSQL, want at most the pool's %d idle ones", open, maxPostgresIdleConns)
+				}
+			}
+			// And each is written again by a writer started anew.
+			mustLoad(t, w, "s00007", Target{}, Record{"a": int64(-1)})
+			if tables, err := w.Tables(context.Background(), "s00007"); err != nil || len(tables) != 1 || tables[0].Rows != 2 {
+				t.Errorf("s00007 after a second event: %+v, %v", tables, err)
+			}
+		})
+	}
+}
+
+func openFiles(t testing.TB) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(entries)
+}
+
+// Every event type the table holds is offered, not only the newest rows', and filtering on
+// one is an index lookup, on any of the source's spellings of the column.
+func TestEventTypeFilter(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := dest.open(t, Options{})
+			for _, schema := range []string{"vero", "iterable"} {
+				col := map[string]string{"vero": "type", "iterable": "eventName"}[schema]
+				var old, recent []Record
+				for i := range 5 {
+					old = append(old, Record{"id": int64(i), col: "bounced"})
+				}
+				for i := range 3000 {
+					recent = append(recent, Record{"id": int64(100 + i), col: []string{"sent", "opened"}[i%2]})
+				}
+				if _, err := w.Load(ctx, schema, Target{PrimaryKey: "id"}, old, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Load(ctx, schema, Target{PrimaryKey: "id"}, recent, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				page, err := w.Rows(ctx, schema, RowsQuery{Table: "data", Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.EventTypeColumn != col || strings.Join(page.EventTypes, ",") != "bounced,opened,sent" {
+					t.Errorf("%s: filter on %q offers %v", schema, page.EventTypeColumn, page.EventTypes)
+				}
+				for _, tc := range []struct {
+					typ  string
+					want int
+				}{{"bounced", 5}, {"none", 0}, {"sent", 10}} {
+					page, err := w.Rows(ctx, schema, RowsQuery{Table: "data", EventType: tc.typ, Limit: 10})
+					if err != nil || len(page.Rows) != tc.want {
+						t.Errorf("%s: type %s: %d rows, %v; want %d", schema, tc.typ, len(page.Rows), err, tc.want)
+					}
+				}
+				plan := eventFilterPlan(t, w, schema, col)
+				index := "data_" + col
+				if _, ok := w.dest.(*postgresDest); ok {
+					index = indexName("data_"+col, "sequence")
+				}
+				if !strings.Contains(plan, index) {
+					t.Errorf("%s: the filter on %s is not an index lookup:\n%s", schema, col, plan)
+				}
+			}
+		})
+	}
+}
+
+// eventFilterPlan is the plan of the Data page's filter query, with sequential scans ruled
+// out on PostgreSQL: the tables are small enough for one to look cheaper.
+func eventFilterPlan(t testing.TB, w *Warehouse, schema, col string) string {
+	t.Helper()
+	db := schemaDB(t, w, schema)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	explain := `EXPLAIN QUERY PLAN SELECT o.rowid, o.* FROM data o WHERE o.` + quoteIdent(col) + ` = 'x' AND (o.rowid) < (1000) ORDER BY o.rowid DESC LIMIT 11`
+	if _, ok := w.dest.(*postgresDest); ok {
+		if _, err := conn.ExecContext(context.Background(), `SET enable_seqscan = off`); err != nil {
+			t.Fatal(err)
+		}
+		explain = `EXPLAIN SELECT o._sdc_sequence, o.* FROM data o WHERE o.` + quoteIdent(col) + ` = 'x' AND (o._sdc_sequence) < (1000) ORDER BY o._sdc_sequence DESC LIMIT 11`
+	}
+	rows, err := conn.QueryContext(context.Background(), explain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var b strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&b, vals...)
+	}
+	return b.String()
+}
