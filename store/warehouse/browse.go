@@ -187,6 +187,10 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	}
 	query += " ORDER BY " + b.keyList(" DESC") + " LIMIT ?"
 	args = append(args, q.Limit+1)
+	booleans, err := booleanColumns(ctx, b) // before the rows: a SQLite reader has one connection
+	if err != nil {
+		return RowsPage{}, err
+	}
 	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return RowsPage{}, fmt.Errorf("warehouse %s: browse %s: %w", schema, q.Table, err)
@@ -214,7 +218,7 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 			page.Next = page.Rows[len(page.Rows)-1].Key
 			break
 		}
-		page.Rows = append(page.Rows, BrowsedRow{Key: formatKey(vals[:nk]), Values: reorder(plainValues(vals[nk:]), order)})
+		page.Rows = append(page.Rows, BrowsedRow{Key: formatKey(vals[:nk]), Values: reorder(plainValues(vals[nk:], names[nk:], booleans), order)})
 	}
 	if err := rows.Err(); err != nil {
 		return RowsPage{}, err
@@ -247,6 +251,10 @@ func (w *Warehouse) Row(ctx context.Context, schema, table, key string) ([]strin
 	if err != nil {
 		return nil, nil, err
 	}
+	booleans, err := booleanColumns(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
 	rows, err := b.db.QueryContext(ctx, "SELECT o.* FROM "+b.table(b.base)+" o WHERE "+cond, args...)
 	if err != nil {
 		return nil, nil, err
@@ -267,7 +275,7 @@ func (w *Warehouse) Row(ctx context.Context, schema, table, key string) ([]strin
 		return nil, nil, err
 	}
 	order := userColumnsFirst(names)
-	return reorder(names, order), reorder(plainValues(vals), order), nil
+	return reorder(names, order), reorder(plainValues(vals, names, booleans), order), nil
 }
 
 // userColumnsFirst orders columns for reading: the event's own fields first, in table
@@ -293,12 +301,18 @@ func reorder[T any](xs []T, order []int) []T {
 	return out
 }
 
-// plainValues turns the times the driver parses out of TIMESTAMP columns back into the text
-// stored in the file, so what the dashboard shows is what SQL returns.
-func plainValues(vals []any) []any {
+// plainValues shows values alike whatever the destination: the times the drivers parse out
+// of timestamp columns as the text SQLite stores, and booleans (SQLite's 0 and 1) as true and
+// false.
+func plainValues(vals []any, names []string, booleans map[string]bool) []any {
 	for i, v := range vals {
-		if t, ok := v.(time.Time); ok {
-			vals[i] = formatTimestamp(t)
+		switch x := v.(type) {
+		case time.Time:
+			vals[i] = formatTimestamp(x)
+		case int64:
+			if booleans[names[i]] {
+				vals[i] = x != 0
+			}
 		}
 	}
 	return vals

@@ -52,6 +52,9 @@ func testBrowse(t *testing.T, w *Warehouse) {
 	if err != nil || len(next.Rows) != 1 || next.Next != "" || next.Rows[0].Values[typeAt] != "sent" {
 		t.Fatalf("second page: %+v %v", next, err)
 	}
+	if ok := next.Rows[0].Values[indexOf(page.Columns, "ok")]; ok != true {
+		t.Fatalf("a boolean shows as %#v, want true on every destination", ok)
+	}
 	if got := strings.Join(page.EventTypes, ","); got != "opened,sent" {
 		t.Fatalf("event types offered: %s", got)
 	}
