@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestFirstRunLeadsToSetup(t *testing.T) {
@@ -265,8 +266,16 @@ func TestParallelWrongPasswordsAreCountedBeforeVerifying(t *testing.T) {
 			answers[i] = c.post("/login", url.Values{"email": {ownerEmail}, "password": {fmt.Sprintf("wrong password %d", i)}})
 		})
 	}
+	began := time.Now()
 	close(start)
 	wg.Wait()
+	elapsed := time.Since(began)
+	// After the 5 free failures, one more attempt is let through after 1 s, another 2 s later,
+	// 4 s later ...: a burst slowed down by a busy machine may see those too, never more.
+	allowed := 5
+	for window := time.Second; window < elapsed; window = 2*window + time.Second {
+		allowed++
+	}
 	statuses := map[int]int{}
 	for _, p := range answers {
 		statuses[p.Status]++
@@ -274,9 +283,9 @@ func TestParallelWrongPasswordsAreCountedBeforeVerifying(t *testing.T) {
 			t.Errorf("429 without Retry-After")
 		}
 	}
-	t.Logf("%d parallel wrong passwords: %v", burst, statuses)
-	if statuses[http.StatusUnauthorized] > 5 || statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != burst {
-		t.Fatalf("answers %v: want at most 5 verified (401), the rest 429", statuses)
+	t.Logf("%d parallel wrong passwords in %v: %v", burst, elapsed, statuses)
+	if statuses[http.StatusUnauthorized] > allowed || statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != burst {
+		t.Fatalf("answers %v in %v: want at most %d verified (401), the rest 429", statuses, elapsed, allowed)
 	}
 	// Locked now: the right password is refused too, without being checked.
 	p := clients[0].post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
