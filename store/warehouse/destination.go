@@ -33,6 +33,10 @@ type destination interface {
 type dialect interface {
 	// appendTable appends the quoted name of schema's table name, qualified where needed.
 	appendTable(b []byte, schema, name string) []byte
+	// fewStatements asks that multi-row INSERTs come in chunks of powers of two rows (15 rows:
+	// 8, 4, 2 and 1), so that each shape needs at most six prepared statements; otherwise all
+	// queued rows go in one statement.
+	fewStatements() bool
 	// appendParam appends the placeholder of a statement's n-th argument, from 1.
 	appendParam(b []byte, n int) []byte
 	// foldName is how the database compares identifiers: two names that fold alike are the

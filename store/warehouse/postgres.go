@@ -156,6 +156,10 @@ func (d *postgresDest) reservedColumn(name string) bool {
 	return false
 }
 
+// Each statement is a round trip to the server: one INSERT for the queued rows (pgx caches a
+// statement per row count, up to maxRowsPerInsert of them per shape).
+func (d *postgresDest) fewStatements() bool { return false }
+
 func (d *postgresDest) appendParam(b []byte, n int) []byte {
 	return strconv.AppendInt(append(b, '$'), int64(n), 10)
 }

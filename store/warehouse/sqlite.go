@@ -42,6 +42,9 @@ func (d *sqliteDest) appendTable(b []byte, _, name string) []byte { return appen
 
 func (d *sqliteDest) appendParam(b []byte, _ int) []byte { return append(b, '?') }
 
+// SQLite runs a statement in-process, so a chunk costs little: its cache stays small.
+func (d *sqliteDest) fewStatements() bool { return true }
+
 // SQLite's identifiers ignore ASCII case: there, id beside ID is a field collision.
 func (d *sqliteDest) foldName(name string) string { return asciiLower(name) }
 

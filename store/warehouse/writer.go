@@ -565,8 +565,8 @@ func (q *queuedRows) reset() {
 }
 
 const (
-	// maxRowsPerInsert bounds a multi-row INSERT. Groups are inserted in chunks of powers of
-	// two (15 rows: 8, 4, 2 and 1), so each shape needs at most six cached statements.
+	// maxRowsPerInsert bounds a multi-row INSERT (see dialect.fewStatements for how a group
+	// is cut into statements).
 	maxRowsPerInsert = 32
 	// maxInsertArgs stays under SQLite's limit of 32766 parameters per statement.
 	maxInsertArgs = 32766
@@ -577,9 +577,12 @@ func (wr *writer) flush(ctx context.Context) error {
 	q := &wr.queued
 	defer q.reset()
 	for done := 0; done < q.rows; {
-		n := 1
-		for n*2 <= q.rows-done {
-			n *= 2
+		n := q.rows - done // one statement: PostgreSQL's statements cost a round trip each
+		if wr.dest.fewStatements() {
+			n = 1
+			for n*2 <= q.rows-done {
+				n *= 2
+			}
 		}
 		b := append(q.sql[:0], q.into...)
 		param := 0
