@@ -150,6 +150,11 @@ func jsonKind(v any) string {
 }
 
 func decodeForm(body []byte, formField string) ([]Record, error) {
+	// curl -d sends JSON as a form unless told otherwise; as a form it would load as one field
+	// named after the whole body.
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return nil, bodyErrorf(-1, "the body is JSON but was sent as a form (Content-Type: application/x-www-form-urlencoded); send it with Content-Type: application/json")
+	}
 	values, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, bodyErrorf(-1, "invalid form body: %s", err.Error())

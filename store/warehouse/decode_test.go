@@ -163,3 +163,18 @@ func fixtureNames() []string {
 		"sendgrid/batch.json", "mandrill/events.form",
 	}
 }
+
+// TestJSONSentAsAFormIsRefused: curl -d '{"id":1}' sends a form; loading it would make a
+// column named after the whole body. The sender is told what to change instead.
+func TestJSONSentAsAFormIsRefused(t *testing.T) {
+	for _, body := range []string{`{"id":1}`, ` [{"id":1}]`} {
+		_, err := DecodeBody("application/x-www-form-urlencoded", []byte(body), "")
+		var be *BodyError
+		if !errors.As(err, &be) || !strings.Contains(be.Msg, "Content-Type: application/json") {
+			t.Errorf("%s as a form: %v, want a body error naming application/json", body, err)
+		}
+	}
+	if recs, err := DecodeBody("application/x-www-form-urlencoded", []byte(`a=1&b=%7B`), ""); err != nil || recs[0]["b"] != "{" {
+		t.Errorf("an ordinary form: %v %v", recs, err)
+	}
+}

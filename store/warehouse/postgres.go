@@ -70,7 +70,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	if err := db.QueryRowContext(ctx, "SHOW fsync").Scan(&fsync); err != nil {
 		db.Close()
 		reads.Close()
-		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s: %w", describePostgres(cfg), err)
+		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s (check that the server runs, that the database exists: createdb, and for a server without TLS add sslmode=disable): %w", describePostgres(cfg), err)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
