@@ -14,7 +14,7 @@ import (
 
 // errUnknownURL is the one 401 for any mismatch of a webhook URL's integration id and token,
 // saying nothing about which part was wrong.
-var errUnknownURL = echo.NewHTTPError(http.StatusUnauthorized, "This webhook URL is not valid: it is unknown or was revoked. Copy a current URL from the integration's Settings in hookhouse.")
+var errUnknownURL = echo.NewHTTPError(http.StatusUnauthorized, "This webhook URL is not valid: it is unknown or was revoked. Generate a new URL in the integration's Settings in hookhouse (URLs are shown only once).")
 
 type webhookAuthenticator interface {
 	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
