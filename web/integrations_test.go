@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -639,5 +640,38 @@ func TestDeleteWithDataDropsThePostgresSchema(t *testing.T) {
 	_, webhookURL = mustAdd(t, c, "vero", "Stitch Vero")
 	if status := postEvent(t, webhookURL); status != http.StatusOK {
 		t.Fatalf("webhook to the new integration of the same schema: %d", status)
+	}
+}
+
+// TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt: the snippet runs as it is
+// and its event arrives; a URL on this machine's address says that providers on the internet
+// cannot reach it and what to set; one built from -public-url does not.
+func TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("needs curl")
+	}
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	p := addIntegration(t, c, "incoming-webhooks", url.Values{"name": {"Orders"}, "primary_key": {"id"}})
+	page := c.get(p.Header.Get("Location"))
+	if !strings.Contains(testID(page, "unreachable-host").Text(), "-public-url") {
+		t.Fatalf("a URL on 127.0.0.1 gives no warning naming -public-url")
+	}
+	snippet := testID(page, "curl-test").Text()
+	out, err := exec.Command("sh", "-c", strings.Replace(snippet, "curl ", curl+" -s ", 1)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"records":1`) {
+		t.Fatalf("the page's curl test %q: %v %s", snippet, err, out)
+	}
+	app.flush(t)
+	if got := testID(c.get("/integrations/1"), "rows-total").Text(); got != "1" {
+		t.Fatalf("after the curl test the integration shows %q rows", got)
+	}
+
+	public := newTestAppWith(t, warehouse.Options{}, web.Config{PublicURL: "https://hooks.example.com"})
+	pc := public.signedInClient(t)
+	p = addIntegration(t, pc, "incoming-webhooks", url.Values{"name": {"Orders"}})
+	if page := pc.get(p.Header.Get("Location")); testID(page, "unreachable-host").Length() != 0 || !strings.Contains(testID(page, "curl-test").Text(), "https://hooks.example.com/v1/clients/") {
+		t.Fatalf("with -public-url: warning %q, snippet %q", testID(page, "unreachable-host").Text(), testID(page, "curl-test").Text())
 	}
 }
