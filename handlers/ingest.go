@@ -195,6 +195,7 @@ func (h *Handler) extractionLog(c echo.Context, target store.WebhookTarget, rece
 	req := c.Request()
 	r := store.WebhookRequest{
 		IntegrationID: target.IntegrationID,
+		Paused:        target.Paused,
 		ReceivedAt:    receivedAt,
 		Status:        http.StatusOK,
 		Records:       res.Loaded,

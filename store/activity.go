@@ -35,6 +35,9 @@ type WebhookRequest struct {
 	UserAgent     string
 	Body          []byte // at most MaxLoggedBody bytes
 	BodyTruncated bool
+	// Paused: refused because the integration is paused, which the user chose: such a refusal
+	// is no error, and does not make the integration's status "Errors".
+	Paused bool
 }
 
 // maxLoggedHeader caps the User-Agent and Content-Type the Extraction Logs keep: headers may
@@ -439,7 +442,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 		case WebhookRequest:
 			c := count(hourKey{integration: e.IntegrationID, hour: e.ReceivedAt.UTC().Truncate(time.Hour)})
 			c.requests++
-			if !e.Accepted() {
+			if !e.Accepted() && !e.Paused {
 				c.errors++
 			}
 			if skip[i] {

@@ -451,6 +451,7 @@ func TestRenamePauseResume(t *testing.T) {
 	if got := testID(c.get("/integrations/1/settings"), "url-row").Text(); strings.Contains(got, "Never") {
 		t.Fatalf("the URL's last use was not recorded: %q", got)
 	}
+	app.flush(t) // the refusal while paused is recorded: pausing is no error (issue 15)
 	if got := testID(c.get("/integrations/1"), "integration-status").Text(); !strings.Contains(got, "Active") {
 		t.Fatalf("status after resume: %q", got)
 	}
