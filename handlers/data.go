@@ -22,7 +22,7 @@ type dataReader interface {
 	RejectedCount(ctx context.Context, schema string) (int64, error)
 	Rows(ctx context.Context, schema string, q warehouse.RowsQuery) (warehouse.RowsPage, error)
 	Row(ctx context.Context, schema, table, key string) ([]string, []any, error)
-	Export(ctx context.Context, schema, table string, format warehouse.ExportFormat, out io.Writer, flush func()) error
+	Export(ctx context.Context, schema string, q warehouse.ExportQuery, format warehouse.ExportFormat, out io.Writer, flush func()) error
 	Location(schema string) warehouse.Location
 	Describe() string
 }

@@ -42,7 +42,8 @@ func (h *Handler) Export(c echo.Context) error {
 	res.Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s.%s"`, in.Schema, table, format))
 	res.Header().Set("Cache-Control", "no-store")
 	res.WriteHeader(http.StatusOK)
-	if err := h.Warehouse.Export(ctx, in.Schema, table, format, res, res.Flush); err != nil {
+	q := warehouse.ExportQuery{Table: table, EventType: c.QueryParam("type")}
+	if err := h.Warehouse.Export(ctx, in.Schema, q, format, res, res.Flush); err != nil {
 		// The status is sent; all that is left is to stop and say why in the log.
 		h.Log.Error("export cut short", "integration_id", in.ID, "table", table, "err", err)
 	}

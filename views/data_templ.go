@@ -318,9 +318,9 @@ func DataPage(p DataProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var18 templ.SafeURL
-				templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinURLErrs(exportURL(p.Integration.ID, p.Table, "csv"))
+				templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinURLErrs(exportURL(p.Integration.ID, p.Table, p.EventType, "csv"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 100, Col: 74}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 100, Col: 87}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 				if templ_7745c5c3_Err != nil {
@@ -331,9 +331,9 @@ func DataPage(p DataProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var19 templ.SafeURL
-				templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinURLErrs(exportURL(p.Integration.ID, p.Table, "jsonl"))
+				templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinURLErrs(exportURL(p.Integration.ID, p.Table, p.EventType, "jsonl"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 101, Col: 76}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 101, Col: 89}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 				if templ_7745c5c3_Err != nil {
@@ -809,8 +809,13 @@ func rowURL(id int64, table, key string) templ.SafeURL {
 	return templ.SafeURL(fmt.Sprintf("/integrations/%d/data/%s/%s", id, url.PathEscape(table), url.PathEscape(key)))
 }
 
-func exportURL(id int64, table, format string) templ.SafeURL {
-	return templ.SafeURL(fmt.Sprintf("/integrations/%d/export?%s", id, url.Values{"table": {table}, "format": {format}}.Encode()))
+// exportURL downloads what the page shows: the table or the latest versions, with its type filter.
+func exportURL(id int64, table, eventType, format string) templ.SafeURL {
+	q := url.Values{"table": {table}, "format": {format}}
+	if eventType != "" {
+		q.Set("type", eventType)
+	}
+	return templ.SafeURL(fmt.Sprintf("/integrations/%d/export?%s", id, q.Encode()))
 }
 
 // withSelected keeps the chosen filter among the options even when the newest rows lack it.

@@ -171,6 +171,11 @@ func TestActivityPagesShowWhatArrived(t *testing.T) {
 	if testID(sent, "data-row").Length() != 1 {
 		t.Errorf("type=sent shows %d rows", testID(sent, "data-row").Length())
 	}
+	// Its download follows the filter (issue 15).
+	download, _ := testID(sent, "export-csv").Attr("href")
+	if recs, err := csv.NewReader(strings.NewReader(c.get(download).Body)).ReadAll(); err != nil || len(recs) != 2 {
+		t.Errorf("the CSV of type=sent (%s): %v, %d lines; want the header and 1 row", download, err, len(recs))
+	}
 	href, _ = testID(data, "row-json-link").First().Attr("href")
 	row := c.get(href)
 	expectStatus(t, row, http.StatusOK)

@@ -140,6 +140,30 @@ func (b *browse) latestWhere(ctx context.Context) (string, error) {
 		colSequence, b.table(rootTable), quoteIdent(pk)), nil
 }
 
+// selection is the WHERE conditions of reading table (or LatestView) with an event-type filter
+// ("" for none), and the column that filter is on ("" when the table has none).
+func (b *browse) selection(ctx context.Context, table, eventType string) (where []string, args []any, eventCol string, err error) {
+	if b.base == rootTable {
+		cols, err := textColumnsOf(ctx, b)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		eventCol = eventTypeColumn(cols)
+	}
+	if table == latestView {
+		latest, err := b.latestWhere(ctx)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		where = append(where, latest)
+	}
+	if eventType != "" && eventCol != "" {
+		where = append(where, "o."+quoteIdent(eventCol)+" = ?")
+		args = append(args, eventType)
+	}
+	return where, args, eventCol, nil
+}
+
 // Rows returns a page of table's rows, newest first. Paging is by key, so a page costs the
 // same at the millionth row as at the first. A schema that has loaded nothing has no tables.
 func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsPage, error) {
@@ -151,28 +175,12 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 500
 	}
-	cols, err := textColumnsOf(ctx, b)
+	var page RowsPage
+	where, args, eventCol, err := b.selection(ctx, q.Table, q.EventType)
 	if err != nil {
 		return RowsPage{}, err
 	}
-	var page RowsPage
-	if b.base == rootTable {
-		page.EventTypeColumn = eventTypeColumn(cols)
-	}
-
-	var where []string
-	var args []any
-	if q.Table == latestView {
-		latest, err := b.latestWhere(ctx)
-		if err != nil {
-			return RowsPage{}, err
-		}
-		where = append(where, latest)
-	}
-	if q.EventType != "" && page.EventTypeColumn != "" {
-		where = append(where, "o."+quoteIdent(page.EventTypeColumn)+" = ?")
-		args = append(args, q.EventType)
-	}
+	page.EventTypeColumn = eventCol
 	if q.Before != "" {
 		cond, vals, err := b.keyWhere("<", q.Before)
 		if err != nil {

@@ -24,15 +24,22 @@ const (
 	flushEvery              = 1000 // rows between flushes to the client
 )
 
-// Export streams every row of table (or LatestView) to out, oldest first, one row in memory
-// at a time: memory stays flat at millions of rows. flush, if not nil, is called every
-// flushEvery rows after the buffered bytes reach out, so a download starts at once.
-// Booleans are written as true/false; NULLs as empty CSV fields or JSON null.
-func (w *Warehouse) Export(ctx context.Context, schema, table string, format ExportFormat, out io.Writer, flush func()) error {
+// ExportQuery selects the rows an export writes: a table (or LatestView), and the Data page's
+// event-type filter ("" for all).
+type ExportQuery struct {
+	Table     string
+	EventType string
+}
+
+// Export streams every row of q's selection to out, oldest first, one row in memory at a
+// time: memory stays flat at millions of rows. flush, if not nil, is called every flushEvery
+// rows after the buffered bytes reach out, so a download starts at once. Booleans are written
+// as true/false; NULLs as empty CSV fields or JSON null.
+func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, format ExportFormat, out io.Writer, flush func()) error {
 	if format != CSV && format != JSONLines {
 		return fmt.Errorf("unknown export format %q", format)
 	}
-	b, release, err := w.openBrowse(ctx, schema, table)
+	b, release, err := w.openBrowse(ctx, schema, q.Table)
 	if err != nil {
 		return err
 	}
@@ -41,17 +48,17 @@ func (w *Warehouse) Export(ctx context.Context, schema, table string, format Exp
 	if err != nil {
 		return err
 	}
-	query := "SELECT o.* FROM " + b.table(b.base) + " o"
-	if table == latestView {
-		latest, err := b.latestWhere(ctx)
-		if err != nil {
-			return err
-		}
-		query += " WHERE " + latest
-	}
-	rows, err := b.db.QueryContext(ctx, query+" ORDER BY "+b.keyList(""))
+	where, args, _, err := b.selection(ctx, q.Table, q.EventType)
 	if err != nil {
-		return fmt.Errorf("warehouse %s: export %s: %w", schema, table, err)
+		return err
+	}
+	query := "SELECT o.* FROM " + b.table(b.base) + " o"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := b.db.QueryContext(ctx, query+" ORDER BY "+b.keyList(""), args...)
+	if err != nil {
+		return fmt.Errorf("warehouse %s: export %s: %w", schema, q.Table, err)
 	}
 	defer rows.Close()
 	names, err := rows.Columns()

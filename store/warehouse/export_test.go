@@ -108,7 +108,7 @@ func testExport(t *testing.T, w *Warehouse) {
 		decodeOne(t, `{"id": 2, "type": "opened", "ok": false}`))
 
 	var out bytes.Buffer
-	if err := w.Export(context.Background(), "vero", "data", CSV, &out, nil); err != nil {
+	if err := w.Export(context.Background(), "vero", ExportQuery{Table: "data"}, CSV, &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&out).ReadAll()
@@ -120,8 +120,16 @@ func testExport(t *testing.T, w *Warehouse) {
 		t.Fatalf("CSV rows: %q", recs)
 	}
 
+	out.Reset() // the Data page's type filter applies to the download too
+	if err := w.Export(context.Background(), "vero", ExportQuery{Table: "data", EventType: "opened"}, CSV, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := csv.NewReader(&out).ReadAll(); err != nil || len(recs) != 2 || recs[1][indexOf(recs[0], "type")] != "opened" {
+		t.Fatalf("CSV of type opened: %v %q", err, recs)
+	}
+
 	out.Reset()
-	if err := w.Export(context.Background(), "vero", LatestView, JSONLines, &out, nil); err != nil {
+	if err := w.Export(context.Background(), "vero", ExportQuery{Table: LatestView}, JSONLines, &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -144,7 +152,7 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 			"at": "@SUM(A1)", "tab": "\tx", "cr": "\rx", "n": -5, "f": -2.5, "text_number": "-5", "plain": "a=b"}`))
 
 	var out bytes.Buffer
-	if err := w.Export(context.Background(), "vero", "data", CSV, &out, nil); err != nil {
+	if err := w.Export(context.Background(), "vero", ExportQuery{Table: "data"}, CSV, &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&out).ReadAll()
@@ -162,7 +170,7 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := w.Export(context.Background(), "vero", "data", JSONLines, &out, nil); err != nil {
+	if err := w.Export(context.Background(), "vero", ExportQuery{Table: "data"}, JSONLines, &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	var row map[string]any
@@ -221,7 +229,7 @@ func TestExportMillionRowsInBoundedMemory(t *testing.T) {
 		lines := &lineCounter{}
 		flushes := 0
 		start := time.Now()
-		err := w.Export(context.Background(), "big", "data", format, lines, func() { flushes++ })
+		err := w.Export(context.Background(), "big", ExportQuery{Table: "data"}, format, lines, func() { flushes++ })
 		close(stop)
 		sampler.Wait()
 		if err != nil {

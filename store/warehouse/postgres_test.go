@@ -151,7 +151,7 @@ func TestBrowseAfterANewColumn(t *testing.T) {
 					if _, err := w.Rows(ctx, "browse", RowsQuery{Table: LatestView}); err != nil {
 						t.Fatalf("latest page before %s: %v", field, err)
 					}
-					if err := w.Export(ctx, "browse", "data", CSV, io.Discard, nil); err != nil {
+					if err := w.Export(ctx, "browse", ExportQuery{Table: "data"}, CSV, io.Discard, nil); err != nil {
 						t.Fatalf("export before %s: %v", field, err)
 					}
 				}
