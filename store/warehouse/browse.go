@@ -54,6 +54,7 @@ type browse struct {
 	schema string
 	base   string   // the table read: data for the latest-version view
 	key    []string // the key columns of base
+	hasKey bool     // data has a primary key (and so data_latest)
 }
 
 // openBrowse finds name among schema's tables, or the latest-version view; anything else,
@@ -81,7 +82,7 @@ func (w *Warehouse) openBrowse(ctx context.Context, schema, name string) (*brows
 		release()
 		return nil, nil, err
 	}
-	b.base, b.key = table, w.dest.rowKey(level)
+	b.base, b.key, b.hasKey = table, w.dest.rowKey(level), pk.String != ""
 	return b, release, nil
 }
 
@@ -199,6 +200,12 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	if err != nil {
 		return RowsPage{}, err
 	}
+	pkCol := ""
+	if b.base == rootTable && b.hasKey {
+		if pkCol, err = latestKey(ctx, b.db, b.d, b.schema); err != nil {
+			return RowsPage{}, err
+		}
+	}
 	rows, err := b.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return RowsPage{}, fmt.Errorf("warehouse %s: browse %s: %w", schema, q.Table, err)
@@ -210,10 +217,13 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 	}
 	nk := len(b.key)
 	order := userColumnsFirst(names[nk:])
-	for i, j := range order { // the event type leads: it is what people scan for
-		if names[nk+j] == page.EventTypeColumn {
-			order = append(append([]int{j}, order[:i]...), order[i+1:]...)
-			break
+	// The primary key leads, then the event type: what people scan for.
+	for _, lead := range []string{page.EventTypeColumn, pkCol} {
+		for i, j := range order {
+			if lead != "" && names[nk+j] == lead {
+				order = append(append([]int{j}, order[:i]...), order[i+1:]...)
+				break
+			}
 		}
 	}
 	page.Columns = reorder(names[nk:], order)

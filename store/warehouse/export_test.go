@@ -39,6 +39,9 @@ func testBrowse(t *testing.T, w *Warehouse) {
 	if len(page.Rows) != 2 || page.Next == "" || page.EventTypeColumn != "type" {
 		t.Fatalf("first page: %d rows, next %q, event column %q", len(page.Rows), page.Next, page.EventTypeColumn)
 	}
+	if page.Columns[0] != "id" || page.Columns[1] != "type" {
+		t.Fatalf("columns %v: want the primary key first, then the event type", page.Columns)
+	}
 	typeAt := indexOf(page.Columns, "type")
 	if page.Rows[0].Values[typeAt] != "opened" || page.Rows[1].Values[typeAt] != "sent" {
 		t.Fatalf("not newest first: %v", page.Rows)
