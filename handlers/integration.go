@@ -15,7 +15,6 @@ import (
 )
 
 type integrationReader interface {
-	Integrations(ctx context.Context, userID int64) ([]store.Integration, error)
 	Integration(ctx context.Context, userID, id int64) (store.Integration, error)
 	WebhookURLs(ctx context.Context, userID, integrationID int64) ([]store.WebhookURL, error)
 }
