@@ -80,12 +80,31 @@ type session interface {
 }
 
 // A sharedSession's schema may also be written by other processes (several nodes on one
-// PostgreSQL). Its transactions begin under the schema's lock; the writer then reads what the
-// others may have committed: the catalog's count of columns (when it changed, the catalog is
-// read again) and, when data exists, its last _sdc_sequence.
+// PostgreSQL). Its transactions begin under the schema's lock, and beginShared begins one and
+// reads, in the same round trip, what the others may have committed: the catalog's count of
+// columns (when it changed, the catalog is read again) and, when data exists, its last
+// _sdc_sequence.
 type sharedSession interface {
-	committed(ctx context.Context, withData bool) (columns int, lastSeq int64, err error)
+	beginShared(ctx context.Context, withData bool) (columns int, lastSeq int64, err error)
 }
+
+// A pipelinedSession can send statements without waiting for each one's answer: after hold,
+// exec queues its statement and returns nil, and end(ctx, true) sends the queue and COMMIT in
+// one round trip. A queued statement that the database refused fails end with a *heldError,
+// the transaction rolled back; any other failure comes as it is.
+type pipelinedSession interface {
+	hold()
+	held() int // statements queued since hold
+}
+
+// heldError is the failure of the statement-th statement queued after hold (from 0).
+type heldError struct {
+	statement int
+	err       error
+}
+
+func (e *heldError) Error() string { return e.err.Error() }
+func (e *heldError) Unwrap() error { return e.err }
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

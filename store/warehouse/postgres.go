@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -381,6 +382,8 @@ type postgresSession struct {
 	conn        *sql.Conn // during a transaction
 	schema      string
 	rebinds     map[string]string // queries with ? -> with $n
+	holding     bool              // see hold
+	queue       pgx.Batch         // the statements held
 }
 
 func (s *postgresSession) queryer() interface {
@@ -405,27 +408,92 @@ func (s *postgresSession) QueryRowContext(ctx context.Context, query string, arg
 // writer of the schema takes, in this process or another: schema changes and _sdc_sequence
 // are decided under it.
 func (s *postgresSession) begin(ctx context.Context) error {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	s.conn = conn
-	_, err = s.conn.ExecContext(ctx, s.beginLocked, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		s.release()
-	}
+	_, err := s.beginWith(ctx, "")
 	return err
 }
+
+// beginWith is begin with query run after the lock, in the same round trip (the simple protocol
+// allows several statements): it returns the rows of query's answer, as text.
+func (s *postgresSession) beginWith(ctx context.Context, query string) ([][][]byte, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.conn, s.holding = conn, false
+	q := s.beginLocked
+	if query != "" {
+		q += "; " + query
+	}
+	var results []*pgconn.Result
+	err = s.conn.Raw(func(dc any) error {
+		results, err = dc.(*stdlib.Conn).Conn().PgConn().Exec(ctx, q).ReadAll()
+		return err
+	})
+	if err != nil {
+		s.release() // (a connection left in a transaction is closed, not reused)
+		return nil, err
+	}
+	if query == "" {
+		return nil, nil
+	}
+	return results[len(results)-1].Rows, nil
+}
+
+// hold makes exec queue its statements, to be sent with COMMIT by end, in one round trip.
+func (s *postgresSession) hold() { s.holding = true }
+
+func (s *postgresSession) held() int { return len(s.queue.QueuedQueries) }
 
 func (s *postgresSession) end(ctx context.Context, commit bool) error {
 	if s.conn == nil {
 		return nil
 	}
 	defer s.release()
+	queued := len(s.queue.QueuedQueries) > 0
+	s.holding = false
+	if commit && queued {
+		return s.sendWithCommit(ctx)
+	}
+	clear(s.queue.QueuedQueries)
+	s.queue.QueuedQueries = s.queue.QueuedQueries[:0]
 	if commit {
 		return s.exec(ctx, []byte("COMMIT"))
 	}
 	return s.exec(ctx, []byte("ROLLBACK"))
+}
+
+// sendWithCommit sends the queued statements and COMMIT in one pipeline: the server runs
+// them in order and, once one fails, skips the rest, COMMIT included, so the transaction
+// commits whole or not at all. A statement the server refused is rolled back here and reported
+// as a *heldError; any other failure (the connection, COMMIT itself) as it came.
+func (s *postgresSession) sendWithCommit(ctx context.Context) error {
+	b := &s.queue
+	defer func() {
+		clear(b.QueuedQueries)
+		b.QueuedQueries = b.QueuedQueries[:0]
+	}()
+	statements := len(b.QueuedQueries)
+	b.Queue("COMMIT")
+	failed := -1
+	err := s.conn.Raw(func(dc any) error {
+		br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, b)
+		for i := range b.QueuedQueries {
+			if _, err := br.Exec(); err != nil {
+				failed = i
+				br.Close() //nolint:errcheck // the error that matters is err
+				return err
+			}
+		}
+		return br.Close()
+	})
+	var pgErr *pgconn.PgError
+	if err == nil || failed < 0 || failed >= statements || !errors.As(err, &pgErr) {
+		return err
+	}
+	if rbErr := s.exec(ctx, []byte("ROLLBACK")); rbErr != nil {
+		return rbErr
+	}
+	return &heldError{statement: failed, err: err}
 }
 
 func (s *postgresSession) release() {
@@ -436,6 +504,10 @@ func (s *postgresSession) release() {
 func (s *postgresSession) exec(ctx context.Context, query []byte, args ...any) error {
 	if s.conn == nil {
 		return errors.New("warehouse: statement outside a transaction")
+	}
+	if s.holding {
+		s.queue.Queue(s.rebound(query), slices.Clone(args)...) // (the caller reuses args)
+		return nil
 	}
 	_, err := s.conn.ExecContext(ctx, s.rebound(query), args...)
 	return err
@@ -465,19 +537,34 @@ func (s *postgresSession) close() error {
 	return nil
 }
 
-// committed reads both in one round trip, after the lock: a statement's snapshot is taken
-// when it starts, so it sees every transaction committed before the lock was granted.
-func (s *postgresSession) committed(ctx context.Context, withData bool) (int, int64, error) {
+// beginShared begins the transaction and reads what other writers committed in one round trip,
+// after the lock: a statement's snapshot is taken when it starts, so it sees every transaction
+// committed before the lock was granted.
+func (s *postgresSession) beginShared(ctx context.Context, withData bool) (int, int64, error) {
 	q := `SELECT (SELECT count(*) FROM ` + quoteIdent(s.schema) + `._sdc_columns), `
 	if withData {
 		q += `(SELECT MAX(_sdc_sequence) FROM ` + quoteIdent(s.schema) + `.data)`
 	} else {
 		q += `NULL::bigint`
 	}
+	rows, err := s.beginWith(ctx, q)
+	if err != nil {
+		return 0, 0, err
+	}
 	var n int
-	var last sql.NullInt64
-	err := s.QueryRowContext(ctx, q).Scan(&n, &last)
-	return n, last.Int64, err
+	var last int64
+	if len(rows) == 1 && len(rows[0]) == 2 {
+		n, err = strconv.Atoi(string(rows[0][0]))
+		if err == nil && rows[0][1] != nil { // NULL: no rows yet
+			last, err = strconv.ParseInt(string(rows[0][1]), 10, 64)
+		}
+	} else {
+		err = fmt.Errorf("warehouse: %d rows in the answer to %s", len(rows), q)
+	}
+	if err != nil {
+		s.end(ctx, false) //nolint:errcheck // the error that matters is err
+	}
+	return n, last, err
 }
 
 // rebind rewrites ? placeholders as $1, $2 ..., leaving quoted identifiers and strings alone.

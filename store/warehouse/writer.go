@@ -250,13 +250,12 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
 	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
-	if err := wr.sess.begin(ctx); err != nil {
-		return wr.abort(batch, err)
-	}
 	if shared, ok := wr.sess.(sharedSession); ok {
-		if err := wr.catchUp(ctx, shared); err != nil {
+		if err := wr.catchUp(ctx, shared); err != nil { // (it begins the transaction)
 			return wr.abort(batch, err)
 		}
+	} else if err := wr.sess.begin(ctx); err != nil {
+		return wr.abort(batch, err)
 	}
 	batchMark := wr.cat.mark()
 	rows := map[string]int{} // rows per table of the current request
@@ -311,15 +310,28 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	if err := wr.pruneDeliveries(ctx, start); err != nil {
 		return wr.abort(batch, err)
 	}
+	// On PostgreSQL the last rows, the counters and COMMIT go in one round trip.
+	pipe, _ := wr.sess.(pipelinedSession)
+	if pipe != nil {
+		pipe.hold()
+	}
 	if !isolate { // (with savepoints, each request has flushed its own rows)
 		if err := wr.flush(ctx); err != nil {
 			return wr.rollbackForRetry(ctx, batchMark) // a row of some request failed: find which
 		}
 	}
+	inserts := 0 // the statements held for the rows
+	if pipe != nil {
+		inserts = pipe.held()
+	}
 	if err := wr.countCommitted(ctx, report.RowsByTable, report.Rejected); err != nil {
 		return wr.abort(batch, err)
 	}
 	if err := wr.sess.end(ctx, true); err != nil {
+		var held *heldError
+		if !isolate && errors.As(err, &held) && held.statement < inserts {
+			return wr.rollbackForRetry(ctx, batchMark) // as a failed flush above
+		}
 		return wr.abort(batch, err)
 	}
 	wr.outcome(wr.schema, nil)
@@ -340,10 +352,10 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	return nil
 }
 
-// catchUp reads, under the schema's lock, what other processes committed since this writer
-// last looked: a changed catalog is read again whole (it holds the last sequence too).
+// catchUp begins the transaction and reads, under the schema's lock, what other processes
+// committed since this writer last looked: a changed catalog is read again whole (it holds the last sequence too).
 func (wr *writer) catchUp(ctx context.Context, shared sharedSession) error {
-	n, last, err := shared.committed(ctx, wr.cat.root != nil)
+	n, last, err := shared.beginShared(ctx, wr.cat.root != nil)
 	if err != nil {
 		return err
 	}
