@@ -542,7 +542,9 @@ func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, receive
 	b = append(b, ") VALUES "...)
 	wr.sql = b
 	q := &wr.queued
-	if q.rows > 0 && string(b) != string(q.into) {
+	// A full queue is flushed when the next row comes, not at once, so that the last rows of a
+	// batch are always flushed at its end: on PostgreSQL they go with COMMIT, in one round trip.
+	if q.rows > 0 && (string(b) != string(q.into) || q.rows == maxRowsPerInsert || len(q.args)+len(args) > maxInsertArgs) {
 		if err := wr.flush(ctx); err != nil {
 			return err
 		}
@@ -554,9 +556,6 @@ func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, receive
 	q.rows++
 	clear(args)
 	wr.args = args[:0]
-	if q.rows == maxRowsPerInsert || len(q.args)+q.width > maxInsertArgs {
-		return wr.flush(ctx)
-	}
 	return nil
 }
 
