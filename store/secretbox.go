@@ -96,18 +96,27 @@ func secretAAD(integrationID int64) []byte {
 }
 
 func (b *secretBox) seal(integrationID int64, plaintext string) []byte {
-	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
-	rand.Read(nonce)
-	return b.aead.Seal(nonce, nonce, []byte(plaintext), secretAAD(integrationID))
+	return b.sealBytes(secretAAD(integrationID), []byte(plaintext))
 }
 
 func (b *secretBox) open(integrationID int64, sealed []byte) (string, error) {
+	plain, err := b.openBytes(secretAAD(integrationID), sealed)
+	return string(plain), err
+}
+
+// sealBytes returns nonce || ciphertext, bound to aad (what the row is for).
+func (b *secretBox) sealBytes(aad, plaintext []byte) []byte {
+	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
+	rand.Read(nonce)
+	return b.aead.Seal(nonce, nonce, plaintext, aad)
+}
+
+func (b *secretBox) openBytes(aad, sealed []byte) ([]byte, error) {
 	n := b.aead.NonceSize()
 	if len(sealed) < n {
-		return "", errors.New("sealed secret too short")
+		return nil, errors.New("sealed secret too short")
 	}
-	plain, err := b.aead.Open(nil, sealed[:n], sealed[n:], secretAAD(integrationID))
-	return string(plain), err
+	return b.aead.Open(nil, sealed[:n], sealed[n:], aad)
 }
 
 // SetSecretKey gives the store the key signing secrets are sealed with. It fails, naming the
