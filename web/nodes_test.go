@@ -43,7 +43,9 @@ func TestAnyNodeServesAnyRequest(t *testing.T) {
 	}
 
 	// The URL works on both nodes; revoked through node 1, node 2 refuses it within a second.
-	at := func(node *testApp) string { return node.URL + strings.TrimPrefix(hook, hook[:strings.Index(hook, "/v1/")]) }
+	at := func(node *testApp) string {
+		return node.URL + strings.TrimPrefix(hook, hook[:strings.Index(hook, "/v1/")])
+	}
 	for i, node := range []*testApp{n1, n2, n2} { // node 2 now has it cached
 		if a := postWebhook(t, http.DefaultClient, http.MethodPost, at(node), "application/json", []byte(fmt.Sprintf(`{"id":%d}`, i))); a.Status != http.StatusOK {
 			t.Fatalf("webhook through %s: %d %s", node.URL, a.Status, a.Body)
