@@ -206,3 +206,55 @@ func TestNodesShareSealedSecrets(t *testing.T) {
 		t.Fatal("a node with another key would start")
 	}
 }
+
+// Nodes started together with HOOKHOUSE_ADMIN_EMAIL each create the owner: one does, the
+// others find it done (an error would stop their start); URLs generated on several nodes at
+// once stay within MaxActiveURLs.
+func TestNodesTakeTurnsWhereOneWriterDid(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := t.Context()
+	errs := make(chan error, 2)
+	for _, node := range []*Store{a, b} {
+		go func() {
+			_, err := node.CreateOwner(ctx, "owner@example.com", "long enough password")
+			errs <- err
+		}()
+	}
+	var created, done int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			created++
+		case errors.Is(err, ErrSetupDone):
+			done++
+		default:
+			t.Fatalf("creating the owner on two nodes at once: %v", err)
+		}
+	}
+	if created != 1 || done != 1 {
+		t.Fatalf("%d owners created, %d nodes found it done; want 1 and 1", created, done)
+	}
+
+	owner, err := a.Authenticate(ctx, "owner@example.com", "long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := mustCreate(t, a, owner.ID, "orders")
+	results := make(chan error, 6)
+	for i := range 6 {
+		node := []*Store{a, b}[i%2]
+		go func() {
+			_, _, err := node.CreateWebhookURL(ctx, owner.ID, in.ID)
+			results <- err
+		}()
+	}
+	for range 6 {
+		if err := <-results; err != nil && !errors.Is(err, ErrTooManyURLs) {
+			t.Fatal(err)
+		}
+	}
+	urls, err := b.WebhookURLs(ctx, owner.ID, in.ID)
+	if err != nil || len(urls) != MaxActiveURLs {
+		t.Fatalf("%d active URLs after generating on two nodes at once (%v), want %d", len(urls), err, MaxActiveURLs)
+	}
+}
