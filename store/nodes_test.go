@@ -46,6 +46,26 @@ func refusedWithin(t *testing.T, node *Store, integrationID int64, token string,
 	}
 }
 
+// waitCached looks the URL up on node until node caches it. The listener connects in the
+// background and the cache is off until it has: a test of invalidation must first see the
+// URL cached, or it would prove nothing about the cache.
+func waitCached(t *testing.T, node *Store, integrationID int64, token string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := node.WebhookTarget(t.Context(), integrationID, token); err != nil {
+			t.Fatal(err)
+		}
+		if _, cached := node.targets.get(targetKey{integrationID, tokenDigest(token)}); cached {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node never caches the URL: its listener is not connected")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // A revoke, pause or delete through one node is refused by the other within a second, though
 // the other had the URL in its cache.
 func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
@@ -53,24 +73,7 @@ func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
 	ctx := t.Context()
 	in := addVero(t, a)
 	owner := in.UserID
-	warm := func(token string, id int64) {
-		t.Helper()
-		// The listener connects in the background; until then the cache is off, so wait for
-		// it to hold the URL: otherwise this test would prove nothing about the cache.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			if _, err := b.WebhookTarget(ctx, id, token); err != nil {
-				t.Fatal(err)
-			}
-			if _, cached := b.targets.get(targetKey{id, tokenDigest(token)}); cached {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("node b never caches the URL: its listener did not connect")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	warm := func(token string, id int64) { t.Helper(); waitCached(t, b, id, token) }
 
 	u, token, err := a.CreateWebhookURL(ctx, owner, in.ID)
 	if err != nil {
@@ -128,20 +131,7 @@ func TestListenerReconnects(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	key := targetKey{in.ID, tokenDigest(token)}
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		if _, err := b.WebhookTarget(ctx, in.ID, token); err != nil {
-			t.Fatal(err)
-		}
-		if _, cached := b.targets.get(key); cached {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("node b's cache stays off: its listener did not reconnect")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitCached(t, b, in.ID, token) // the cache is on again: the listener reconnected
 	if _, err := a.RevokeWebhookURL(ctx, in.UserID, in.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
