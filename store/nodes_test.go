@@ -73,13 +73,12 @@ func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
 	ctx := t.Context()
 	in := addVero(t, a)
 	owner := in.UserID
-	warm := func(token string, id int64) { t.Helper(); waitCached(t, b, id, token) }
 
 	u, token, err := a.CreateWebhookURL(ctx, owner, in.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	warm(token, in.ID)
+	waitCached(t, b, in.ID, token)
 	if _, err := a.RevokeWebhookURL(ctx, owner, in.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +88,7 @@ func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	warm(token, in.ID)
+	waitCached(t, b, in.ID, token)
 	if err := a.SetPaused(ctx, owner, in.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +97,7 @@ func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	warm(token, in.ID)
+	waitCached(t, b, in.ID, token)
 	if err := a.DeleteIntegration(ctx, owner, in.ID, false); err != nil {
 		t.Fatal(err)
 	}
