@@ -1,80 +1,65 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"sync"
-	"time"
+	"context"
+	"encoding/json"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
 )
 
-// A new webhook URL is shown exactly once without its plaintext ever being stored: the
-// action that creates it leaves it here, in memory, under a random nonce that only the
-// user's session knows, and the URL page takes it out. With several hookhouse nodes this
-// needs sticky sessions.
-const (
-	revealTTL      = 10 * time.Minute
-	maxReveals     = 1000 // bounds memory; the oldest entry gives way
-	sessionReveals = "reveal"
-)
+// A new webhook URL (or invite link, or generated signing secret) is shown exactly once: the
+// action that creates it leaves it in the store, sealed with the secret key, under a nonce that
+// only the user's session knows, and the page takes it out (deleting it). Any node can show it,
+// and only the first request to ask gets it.
+const sessionReveals = "reveal"
 
+// reveal is what a copy-once page shows.
 type reveal struct {
-	userID        int64
-	integrationID int64
-	url           string
-	secret        string // a generated signing secret, instead of a URL
-	builtFrom     string // views.BuiltFrom*: what the URL's scheme and host came from
-	continueTo    string
-	invite        store.Invite // the invite of an invite link (integrationID 0)
-	expires       time.Time
+	URL        string       `json:"url,omitempty"`
+	Secret     string       `json:"secret,omitempty"`     // a generated signing secret, instead of a URL
+	BuiltFrom  string       `json:"built_from,omitempty"` // views.BuiltFrom*: what the URL's scheme and host came from
+	ContinueTo string       `json:"continue_to,omitempty"`
+	Invite     store.Invite `json:"invite"` // the invite of an invite link (integrationID 0)
 }
 
-type reveals struct {
-	mu      sync.Mutex
-	entries map[string]reveal
-	now     func() time.Time
+type revealStore interface {
+	PutReveal(ctx context.Context, userID, integrationID int64, payload []byte) (string, error)
+	TakeReveal(ctx context.Context, nonce string, userID, integrationID int64) ([]byte, bool, error)
 }
 
-func newReveals() *reveals {
-	return &reveals{entries: map[string]reveal{}, now: time.Now}
-}
-
-// put keeps r for revealTTL and returns the nonce to take it out with.
-func (rs *reveals) put(r reveal) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	nonce := hex.EncodeToString(b)
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	now := rs.now()
-	r.expires = now.Add(revealTTL)
-	if len(rs.entries) >= maxReveals {
-		var oldest string
-		for k, e := range rs.entries {
-			if !e.expires.After(now) {
-				delete(rs.entries, k)
-			} else if oldest == "" || e.expires.Before(rs.entries[oldest].expires) {
-				oldest = k
-			}
-		}
-		if len(rs.entries) >= maxReveals {
-			delete(rs.entries, oldest)
-		}
+// putReveal keeps r for the signed-in user's next visit to the integration's copy-once page
+// (integrationID 0: the invite link page), remembering its nonce in the session under key.
+func (h *Handler) putReveal(c echo.Context, key string, integrationID int64, r reveal) error {
+	u, _ := CurrentUser(c)
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return err
 	}
-	rs.entries[nonce] = r
-	return nonce
+	ctx := c.Request().Context()
+	nonce, err := h.Store.PutReveal(ctx, u.ID, integrationID, payload)
+	if err != nil {
+		return err
+	}
+	h.Sessions.Put(ctx, key, nonce)
+	return nil
 }
 
-// take removes and returns the entry for nonce if it belongs to the user and integration
-// and has not expired. An entry for another integration stays for its own page.
-func (rs *reveals) take(nonce string, userID, integrationID int64) (reveal, bool) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	r, ok := rs.entries[nonce]
-	if !ok || r.userID != userID || r.integrationID != integrationID {
-		return reveal{}, false
+// takeReveal returns what putReveal kept for this user and page, once.
+func (h *Handler) takeReveal(c echo.Context, key string, integrationID int64) (reveal, bool, error) {
+	u, _ := CurrentUser(c)
+	ctx := c.Request().Context()
+	nonce := h.Sessions.GetString(ctx, key)
+	if nonce == "" {
+		return reveal{}, false, nil
 	}
-	delete(rs.entries, nonce)
-	return r, r.expires.After(rs.now())
+	payload, ok, err := h.Store.TakeReveal(ctx, nonce, u.ID, integrationID)
+	if err != nil || !ok {
+		return reveal{}, false, err
+	}
+	h.Sessions.Remove(ctx, key)
+	var r reveal
+	err = json.Unmarshal(payload, &r)
+	return r, err == nil, err
 }

@@ -91,9 +91,9 @@ func (h *Handler) SaveSignature(c echo.Context) error {
 		msg = fmt.Sprintf("Signature verification saved: %s. Requests that do not verify are refused with 401.", cfg.Scheme.Label())
 	}
 	if generate {
-		u, _ := CurrentUser(c)
-		nonce := h.reveals.put(reveal{userID: u.ID, integrationID: in.ID, secret: secret})
-		h.Sessions.Put(ctx, sessionSecretReveal, nonce)
+		if err := h.putReveal(c, sessionSecretReveal, in.ID, reveal{Secret: secret}); err != nil {
+			return err
+		}
 		msg = "A new Standard Webhooks secret was generated: copy it now, it is shown only once."
 	}
 	h.flash(c, msg)
