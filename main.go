@@ -241,6 +241,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(st.EndWatches) // live pages' streams end, so shutdown need not wait for them
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -38,6 +38,8 @@ type WebhookRequest struct {
 	// Paused: refused because the integration is paused, which the user chose: such a refusal
 	// is no error, and does not make the integration's status "Errors".
 	Paused bool
+	// RevokedURL: refused because the URL was revoked (the sender still uses an old URL).
+	RevokedURL bool
 }
 
 // maxLoggedHeader caps the User-Agent and Content-Type the Extraction Logs keep: headers may
@@ -399,7 +401,24 @@ func (s *Store) writeActivity(batch []any) {
 	}
 	if err := tx.Commit(); err != nil {
 		s.logErr("recording activity", err)
+		return
 	}
+	s.watch.notify(integrationsOf(batch, unlogged))
+}
+
+// integrationsOf lists the integrations a write of activity changed. A batch's load report
+// comes with the request that loaded it, so the requests name every integration.
+func integrationsOf(batch []any, unlogged map[hourKey]int) map[int64]bool {
+	ids := map[int64]bool{}
+	for _, e := range batch {
+		if r, ok := e.(WebhookRequest); ok {
+			ids[r.IntegrationID] = true
+		}
+	}
+	for k := range unlogged {
+		ids[k.integration] = true
+	}
+	return ids
 }
 
 func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
@@ -409,7 +428,7 @@ func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 // are the unlogged requests; routine batches are logged up to MaxLoggedPerSecond, after a
 // burst of LoggedBurst (requests were sampled by RecordRequest).
 func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unlogged map[hourKey]int) error {
-	type counts struct{ requests, errors, rows int }
+	type counts struct{ requests, errors, refused, revoked, rows int }
 	hourly := map[hourKey]*counts{}
 	count := func(k hourKey) *counts {
 		if hourly[k] == nil {
@@ -442,8 +461,14 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 		case WebhookRequest:
 			c := count(hourKey{integration: e.IntegrationID, hour: e.ReceivedAt.UTC().Truncate(time.Hour)})
 			c.requests++
-			if !e.Accepted() && !e.Paused {
-				c.errors++
+			if !e.Accepted() {
+				c.refused++
+				if !e.Paused {
+					c.errors++
+				}
+			}
+			if e.RevokedURL {
+				c.revoked++
 			}
 			if skip[i] {
 				continue
@@ -483,7 +508,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 	for k, c := range hourly {
 		var err error
 		if k.schema == "" {
-			_, err = countRequests.ExecContext(ctx, k.integration, hourOf(k.hour), c.requests, c.errors, k.integration)
+			_, err = countRequests.ExecContext(ctx, k.integration, hourOf(k.hour), c.requests, c.errors, c.refused, c.revoked, k.integration)
 		} else {
 			_, err = countRows.ExecContext(ctx, hourOf(k.hour), c.rows, k.schema)
 		}

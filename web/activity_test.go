@@ -302,7 +302,11 @@ func TestLatestVersionToggle(t *testing.T) {
 	if testID(all, "latest-versions").Length() != 1 || !strings.Contains(latest.Body, "shipped") {
 		t.Fatal("no toggle, or the latest version of order 1 is missing")
 	}
-	if snippet := text(all, "sqlite-snippet"); !strings.Contains(snippet, "GROUP BY id") || !strings.Contains(snippet, "ATTACH") {
+	// The snippet follows the toggle: all versions newest first, or the latest with Stitch's query.
+	if snippet := text(all, "sqlite-snippet"); !strings.Contains(snippet, "SELECT * FROM data ORDER BY _sdc_sequence DESC") || strings.Contains(snippet, "data_latest") {
+		t.Errorf("all-versions snippet: %q", snippet)
+	}
+	if snippet := text(latest, "sqlite-snippet"); !strings.Contains(snippet, "SELECT * FROM data_latest LIMIT 20") || !strings.Contains(snippet, "GROUP BY id") || !strings.Contains(snippet, "ATTACH") {
 		t.Errorf("latest-version snippet: %q", snippet)
 	}
 	export := c.get("/integrations/1/export?table=data_latest&format=jsonl")

@@ -1,0 +1,92 @@
+package store
+
+import "sync"
+
+// watchers tell open dashboard pages that an integration's logs or counts changed: the
+// activity recorder notifies them after each commit. A notification carries nothing; the
+// page asks for itself again, through its session. Each watch is one channel of one slot,
+// so a burst of commits is one wake-up, and notifying never blocks the recorder.
+type watchers struct {
+	mu     sync.Mutex
+	ended  bool
+	byID   map[int64]map[chan struct{}]struct{}
+	number int
+}
+
+// WatchArrivals returns a channel that receives a value after the integration's next
+// recorded activity (requests, batches), and the function that stops the watch; the channel
+// is closed once EndWatches has been called. Call stop when the page's stream ends.
+func (s *Store) WatchArrivals(integrationID int64) (<-chan struct{}, func()) {
+	w := &s.watch
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended {
+		close(ch)
+		return ch, func() {}
+	}
+	if w.byID == nil {
+		w.byID = map[int64]map[chan struct{}]struct{}{}
+	}
+	if w.byID[integrationID] == nil {
+		w.byID[integrationID] = map[chan struct{}]struct{}{}
+	}
+	w.byID[integrationID][ch] = struct{}{}
+	w.number++
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if set, ok := w.byID[integrationID]; ok {
+				if _, ok := set[ch]; ok {
+					delete(set, ch)
+					w.number--
+				}
+				if len(set) == 0 {
+					delete(w.byID, integrationID)
+				}
+			}
+		})
+	}
+}
+
+// Watches is how many pages watch arrivals now (for /metrics, and to see that a closed tab
+// leaves nothing behind).
+func (s *Store) Watches() int {
+	s.watch.mu.Lock()
+	defer s.watch.mu.Unlock()
+	return s.watch.number
+}
+
+// EndWatches closes every watch, and the ones asked for later, so open streams end and a
+// shutdown need not wait for them (main calls it when the server starts shutting down).
+func (s *Store) EndWatches() {
+	w := &s.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended = true
+	for _, set := range w.byID {
+		for ch := range set {
+			close(ch)
+		}
+	}
+	w.byID, w.number = nil, 0
+}
+
+// notify wakes the watches of the integrations given.
+func (w *watchers) notify(ids map[int64]bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.byID) == 0 {
+		return
+	}
+	for id := range ids {
+		for ch := range w.byID[id] {
+			select {
+			case ch <- struct{}{}:
+			default: // a wake-up is pending already
+			}
+		}
+	}
+}
