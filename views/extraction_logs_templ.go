@@ -904,7 +904,7 @@ func resultOptions(selected string) []resultOption {
 	for _, c := range resultCodes {
 		v := itoa(c)
 		known = known || v == selected
-		opts = append(opts, resultOption{v, "Refused with " + v + " " + http.StatusText(c)})
+		opts = append(opts, resultOption{v, v + " " + http.StatusText(c)})
 	}
 	if !known {
 		opts = append(opts, resultOption{selected, "Answered " + selected})
