@@ -58,9 +58,6 @@ func TestJourneyLiveArrivals(t *testing.T) {
 	if got := b.text(`[data-testid="log-row"]:first-child [data-testid="log-time"]`); !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(got) {
 		t.Fatalf("the newest line's exact time: %q", got)
 	}
-	if shots != "" {
-		b.screenshot(shots + "/extraction-logs.png")
-	}
 
 	// The result filter applies as soon as it is chosen.
 	b.do("choose Refused", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#result');
@@ -75,9 +72,6 @@ func TestJourneyLiveArrivals(t *testing.T) {
 	b.expectPath("/integrations/1")
 	if got := b.text(`[data-testid="refusals-link"]`); got != "1 request refused in the last hour" {
 		t.Fatalf("the overview's refusals: %q", got)
-	}
-	if shots != "" {
-		b.screenshot(shots + "/integration-overview.png")
 	}
 	b.click(`[data-testid="refusals-link"]`)
 	b.expectPath("/integrations/1/extraction-logs?result=refused")
@@ -104,6 +98,9 @@ func TestJourneyLiveArrivals(t *testing.T) {
 	}
 	if !strings.Contains(b.text(`[data-testid="scroll-hint"]`), "scroll sideways") {
 		t.Fatalf("scroll hint: %q", b.text(`[data-testid="scroll-hint"]`))
+	}
+	if shots != "" {
+		b.screenshot(shots + "/data-wide.png")
 	}
 	if sideways := run(b, "page width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); sideways {
 		t.Fatal("the page scrolls sideways; only the table should")
