@@ -63,6 +63,9 @@ func (h *Handler) Data(c echo.Context) error {
 		props.Rows, err = h.Warehouse.Rows(ctx, in.Schema, warehouse.RowsQuery{
 			Table: props.Table, EventType: props.EventType, Before: before, Limit: dataPageSize,
 		})
+		if errors.Is(err, warehouse.ErrNoTable) && props.Table == "_sdc_rejected" {
+			err = nil // listed before the first reject creates it: no rows yet, not a dead end
+		}
 		if errors.Is(err, warehouse.ErrNoTable) {
 			return echo.ErrNotFound
 		}
