@@ -403,22 +403,7 @@ func (s *Store) writeActivity(batch []any) {
 		s.logErr("recording activity", err)
 		return
 	}
-	s.watch.notify(integrationsOf(batch, unlogged))
-}
-
-// integrationsOf lists the integrations a write of activity changed. A batch's load report
-// comes with the request that loaded it, so the requests name every integration.
-func integrationsOf(batch []any, unlogged map[hourKey]int) map[int64]bool {
-	ids := map[int64]bool{}
-	for _, e := range batch {
-		if r, ok := e.(WebhookRequest); ok {
-			ids[r.IntegrationID] = true
-		}
-	}
-	for k := range unlogged {
-		ids[k.integration] = true
-	}
-	return ids
+	s.watch.notify(batch, unlogged)
 }
 
 func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }

@@ -74,19 +74,30 @@ func (s *Store) EndWatches() {
 	w.byID, w.number = nil, 0
 }
 
-// notify wakes the watches of the integrations given.
-func (w *watchers) notify(ids map[int64]bool) {
+// notify wakes the watches of the integrations a write of activity changed. A batch's load
+// report comes with the request that loaded it, so the requests name every integration.
+func (w *watchers) notify(batch []any, unlogged map[hourKey]int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.byID) == 0 {
-		return
+		return // nobody watches: the usual case costs nothing
 	}
-	for id := range ids {
-		for ch := range w.byID[id] {
-			select {
-			case ch <- struct{}{}:
-			default: // a wake-up is pending already
-			}
+	for _, e := range batch {
+		if r, ok := e.(WebhookRequest); ok {
+			w.wake(r.IntegrationID)
+		}
+	}
+	for k := range unlogged {
+		w.wake(k.integration)
+	}
+}
+
+// wake gives each watch of the integration a wake-up, unless one is pending already.
+func (w *watchers) wake(integrationID int64) {
+	for ch := range w.byID[integrationID] {
+		select {
+		case ch <- struct{}{}:
+		default:
 		}
 	}
 }
