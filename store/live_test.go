@@ -62,21 +62,7 @@ func TestExtractionLogsFilterByResult(t *testing.T) {
 	} {
 		for _, before := range []int64{0, 5} {
 			query, args := extractionLogsQuery(in.ID, f, before, 50)
-			rows, err := s.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			rows.Close()
-			p := strings.Join(plan, "; ")
+			p := queryPlan(t, s, query, args...)
 			if !strings.Contains(p, "SEARCH webhook_requests USING INDEX "+index) || !strings.Contains(p, "id<?") ||
 				strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN") {
 				t.Errorf("%+v: plan %q, want a search of %s from the cursor, without a sort", f, p, index)

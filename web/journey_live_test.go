@@ -21,13 +21,7 @@ func TestJourneyLiveArrivals(t *testing.T) {
 	shots := os.Getenv("HOOKHOUSE_SCREENSHOTS")
 
 	b.setupOwner()
-	b.navigate("/integrations/new/vero")
-	b.fill("#name", "Stitch Vero")
-	b.submit(`[data-testid="save-integration"]`)
-	b.expectPath("/integrations/1/webhook-url")
-	hookURL := b.text(`[data-testid="webhook-url"]`)
-	b.click(`[data-testid="continue"]`)
-	b.expectPath("/integrations/1")
+	hookURL := b.addFirstIntegration("vero", "Stitch Vero")
 	if got := b.text(`[data-testid="status"]`); got != "Waiting for first event" || !b.exists(`[data-testid="waiting"]`) {
 		t.Fatalf("a fresh integration: status %q", got)
 	}
