@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
+	"github.com/hookhouse/hookhouse/web"
 )
 
 // openStream opens an integration's live stream with the client's session and returns its
@@ -61,18 +65,30 @@ func waitFor(t *testing.T, lines <-chan string, want string, timeout time.Durati
 // The live stream says "arrival" soon after a webhook arrives, is the integration's owner's
 // alone, and leaves nothing behind on the server when the tab closes.
 func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
-	app := newTestApp(t)
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{MetricsToken: metricsToken})
 	c := app.signedInClient(t)
 	id, hookURL := mustAdd(t, c, "vero", "Stitch Vero")
 	path := "/integrations/" + itoa(id) + "/live"
+	streams := func() string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+metricsToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return regexp.MustCompile(`(?m)^hookhouse_live_streams .*$`).FindString(string(b))
+	}
 
 	expectStatus(t, c.get(path), http.StatusNotAcceptable) // a plain GET (a crawl, a link) is not a stream
 	expectStatus(t, app.secondUser(t).get(path), http.StatusNotFound)
 
 	lines, closeTab := openStream(t, c, path)
 	waitFor(t, lines, "retry: 2000", 5*time.Second)
-	if n := app.Store.Watches(); n != 1 {
-		t.Fatalf("%d watches with one stream open", n)
+	if got := streams(); got != "hookhouse_live_streams 1" {
+		t.Fatalf("with one stream open, /metrics says %q", got)
 	}
 	start := time.Now()
 	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", fixture(t, "vero/sent.json")); a.Status != http.StatusOK {
@@ -83,9 +99,9 @@ func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
 
 	closeTab()
 	deadline := time.Now().Add(5 * time.Second)
-	for app.Store.Watches() != 0 {
+	for streams() != "hookhouse_live_streams 0" {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d watches left after the tab closed", app.Store.Watches())
+			t.Fatalf("after the tab closed, /metrics says %q", streams())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -100,6 +116,8 @@ func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
 		t.Fatal("the stream outlived EndWatches")
 	}
 }
+
+const metricsToken = "token-for-the-live-test"
 
 // drain closes its channel once lines ends.
 func drain(lines <-chan string) <-chan struct{} {
