@@ -211,7 +211,7 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
 		return WebhookTarget{}, ErrUnauthorized
 	}
-	if revoked.Valid { // not cached: a revoked URL stays refused without any more work on it
+	if revoked.Valid { // not cached: each request with it costs this one lookup, as an unknown token does
 		return WebhookTarget{}, &RevokedURLError{IntegrationID: t.IntegrationID, URLID: t.URLID, Prefix: prefix, RevokedAt: parseTime(revoked.String)}
 	}
 	t.Paused = paused.Valid
