@@ -36,6 +36,7 @@ func (h *Handler) Data(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	before := c.QueryParam("before")
 	tables, err := h.dataTables(ctx, in)
@@ -51,6 +52,7 @@ func (h *Handler) Data(c echo.Context) error {
 		EventType:   c.QueryParam("type"),
 		Paged:       before != "",
 		OnPostgres:  h.Warehouse.Location(in.Schema).PostgresURL != "",
+		LiveMark:    mark,
 	}
 	if props.Table == "" {
 		props.Table = "data"

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 
 // arrivalWatcher tells the live stream when an integration's logs or counts change.
 type arrivalWatcher interface {
-	WatchArrivals(integrationID int64) (<-chan struct{}, func())
+	ArrivalMark(integrationID int64) uint64
+	WatchArrivals(integrationID int64, since uint64) (<-chan struct{}, func())
 }
 
 // Live stream timing. A stream ends after liveStreamLife, and the browser opens the next
@@ -38,7 +40,9 @@ func (h *Handler) LiveArrivals(c echo.Context) error {
 	if !strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/event-stream") {
 		return echo.NewHTTPError(http.StatusNotAcceptable, "This is the event stream the integration's pages listen to (Accept: text/event-stream); open the Overview instead.")
 	}
-	arrivals, stop := h.Store.WatchArrivals(in.ID)
+	// ?since= is the mark the page was rendered at: what was written after it is announced at once.
+	since, _ := strconv.ParseUint(c.QueryParam("since"), 10, 64)
+	arrivals, stop := h.Store.WatchArrivals(in.ID, since)
 	defer stop()
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")

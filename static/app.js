@@ -114,7 +114,9 @@ document.addEventListener("change", (event) => {
   };
   const open = () => {
     if (source) return;
-    source = new EventSource(marker.dataset.liveStream);
+    // The page's newest mark (a swap of <main> brings a newer one), so reopening asks only for what came after it.
+    const current = document.querySelector("[data-live-stream]") || marker;
+    source = new EventSource(current.dataset.liveStream);
     source.addEventListener("arrival", refresh);
     source.addEventListener("error", () => {
       if (source && source.readyState === EventSource.CLOSED) { source = null; refresh(); }

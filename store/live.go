@@ -11,12 +11,25 @@ type watchers struct {
 	ended  bool
 	byID   map[int64]map[chan struct{}]struct{}
 	number int
+	// Marks: each write of activity takes the next seq, and last keeps the newest of each
+	// integration, so a page rendered before a write and watching after it still hears of it.
+	seq  uint64
+	last map[int64]uint64
+}
+
+// ArrivalMark is the integration's mark now: a page reads it before its queries and passes
+// it to WatchArrivals, so nothing written between the two goes unannounced.
+func (s *Store) ArrivalMark(integrationID int64) uint64 {
+	s.watch.mu.Lock()
+	defer s.watch.mu.Unlock()
+	return s.watch.last[integrationID]
 }
 
 // WatchArrivals returns a channel that receives a value after the integration's next
-// recorded activity (requests, batches), and the function that stops the watch; the channel
-// is closed once EndWatches has been called. Call stop when the page's stream ends.
-func (s *Store) WatchArrivals(integrationID int64) (<-chan struct{}, func()) {
+// recorded activity (requests, batches), or at once if some was written after the mark
+// since (ArrivalMark), and the function that stops the watch; the channel is closed once
+// EndWatches has been called. Call stop when the page's stream ends.
+func (s *Store) WatchArrivals(integrationID int64, since uint64) (<-chan struct{}, func()) {
 	w := &s.watch
 	ch := make(chan struct{}, 1)
 	w.mu.Lock()
@@ -24,6 +37,9 @@ func (s *Store) WatchArrivals(integrationID int64) (<-chan struct{}, func()) {
 	if w.ended {
 		close(ch)
 		return ch, func() {}
+	}
+	if w.last[integrationID] > since {
+		ch <- struct{}{}
 	}
 	if w.byID == nil {
 		w.byID = map[int64]map[chan struct{}]struct{}{}
@@ -74,14 +90,13 @@ func (s *Store) EndWatches() {
 	w.byID, w.number = nil, 0
 }
 
-// notify wakes the watches of the integrations a write of activity changed. A batch's load
-// report comes with the request that loaded it, so the requests name every integration.
+// notify marks the integrations a write of activity changed and wakes their watches. A
+// batch's load report comes with the request that loaded it, so the requests name every
+// integration.
 func (w *watchers) notify(batch []any, unlogged map[hourKey]int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.byID) == 0 {
-		return // nobody watches: the usual case costs nothing
-	}
+	w.seq++
 	for _, e := range batch {
 		if r, ok := e.(WebhookRequest); ok {
 			w.wake(r.IntegrationID)
@@ -92,8 +107,13 @@ func (w *watchers) notify(batch []any, unlogged map[hourKey]int) {
 	}
 }
 
-// wake gives each watch of the integration a wake-up, unless one is pending already.
+// wake marks the integration and gives each of its watches a wake-up, unless one is
+// pending already. Marks are kept per integration written since the start (16 bytes each).
 func (w *watchers) wake(integrationID int64) {
+	if w.last == nil {
+		w.last = map[int64]uint64{}
+	}
+	w.last[integrationID] = w.seq
 	for ch := range w.byID[integrationID] {
 		select {
 		case ch <- struct{}{}:

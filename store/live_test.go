@@ -129,8 +129,8 @@ func TestWatchArrivals(t *testing.T) {
 	defer s.Close()
 	ctx := t.Context()
 	in := addVero(t, s)
-	mine, stopMine := s.WatchArrivals(in.ID)
-	other, stopOther := s.WatchArrivals(in.ID + 1)
+	mine, stopMine := s.WatchArrivals(in.ID, s.ArrivalMark(in.ID))
+	other, stopOther := s.WatchArrivals(in.ID+1, 0)
 	if s.Watches() != 2 {
 		t.Fatalf("%d watches, want 2", s.Watches())
 	}
@@ -154,6 +154,28 @@ func TestWatchArrivals(t *testing.T) {
 	}
 	stopMine()
 	stopMine() // twice is harmless
+
+	// A page made before a write whose stream opens after it hears of it at once; a page made
+	// after it does not.
+	before := s.ArrivalMark(in.ID)
+	s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 200})
+	if err := s.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late1, stop1 := s.WatchArrivals(in.ID, before)
+	late2, stop2 := s.WatchArrivals(in.ID, s.ArrivalMark(in.ID))
+	select {
+	case <-late1:
+	default:
+		t.Fatal("a write between the page and its stream went unannounced")
+	}
+	select {
+	case <-late2:
+		t.Fatal("a page made after the write was told of it")
+	default:
+	}
+	stop1()
+	stop2()
 	if s.Watches() != 1 {
 		t.Fatalf("%d watches after one stopped, want 1", s.Watches())
 	}
@@ -162,7 +184,7 @@ func TestWatchArrivals(t *testing.T) {
 		t.Fatal("EndWatches left a watch open")
 	}
 	stopOther()
-	late, stopLate := s.WatchArrivals(in.ID)
+	late, stopLate := s.WatchArrivals(in.ID, 0)
 	defer stopLate()
 	if _, open := <-late; open || s.Watches() != 0 {
 		t.Fatal("a watch asked for after EndWatches is open")

@@ -106,6 +106,16 @@ func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// A page names its stream with the mark it was made at: a stream opened from a page made
+	// before the webhook announces it at once (it came between the page and the stream).
+	stream, ok := c.get("/integrations/" + itoa(id)).Doc.Find("[data-live-stream]").Attr("data-live-stream")
+	if !ok || !strings.HasPrefix(stream, path+"?since=") || stream == path+"?since=0" {
+		t.Fatalf("the overview's stream: %q", stream)
+	}
+	lines, closeTab = openStream(t, c, path+"?since=0")
+	waitFor(t, lines, "event: arrival", 5*time.Second)
+	closeTab()
+
 	// At shutdown every stream ends at once, so the server need not wait for them.
 	lines, _ = openStream(t, c, path)
 	waitFor(t, lines, "retry: 2000", 5*time.Second)
