@@ -226,7 +226,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	if err := createAdmin(ctx, st, cfg, log); err != nil {
 		return err
 	}
-	m := metrics.New(metrics.Sources{ActiveIntegrations: st.ActiveIntegrations, DroppedActivity: st.DroppedActivity})
+	m := metrics.New(metrics.Sources{ActiveIntegrations: st.ActiveIntegrations, DroppedActivity: st.DroppedActivity, LiveStreams: st.Watches})
 	// Committed batches feed the Loading Reports and the metrics.
 	onCommit := func(schema string, b warehouse.BatchReport) {
 		st.RecordBatch(schema, b)
@@ -253,6 +253,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(st.EndWatches) // live pages' streams end, so shutdown need not wait for them
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -36,6 +36,7 @@ func (h *Handler) Data(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	before := c.QueryParam("before")
 	tables, err := h.dataTables(ctx, in)
@@ -50,12 +51,13 @@ func (h *Handler) Data(c echo.Context) error {
 		Table:       c.QueryParam("table"),
 		EventType:   c.QueryParam("type"),
 		Paged:       before != "",
-		Snippet:     h.querySnippet(in, tables),
 		OnPostgres:  h.Warehouse.Location(in.Schema).PostgresURL != "",
+		LiveMark:    mark,
 	}
 	if props.Table == "" {
 		props.Table = "data"
 	}
+	props.Snippet = h.querySnippet(in, tables, props.Table)
 	for _, t := range tables {
 		props.HasLatest = props.HasLatest || t.Name == warehouse.LatestView
 	}
@@ -63,6 +65,9 @@ func (h *Handler) Data(c echo.Context) error {
 		props.Rows, err = h.Warehouse.Rows(ctx, in.Schema, warehouse.RowsQuery{
 			Table: props.Table, EventType: props.EventType, Before: before, Limit: dataPageSize,
 		})
+		if errors.Is(err, warehouse.ErrNoTable) && props.Table == "_sdc_rejected" {
+			err = nil // listed before the first reject creates it: no rows yet, not a dead end
+		}
 		if errors.Is(err, warehouse.ErrNoTable) {
 			return echo.ErrNotFound
 		}
@@ -101,10 +106,10 @@ func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views
 	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: rejected}), nil
 }
 
-// sqliteSnippet shows how to open the file and take the latest version of each record.
-// querySnippet opens the schema with the destination's own client: sqlite3 for its file, or
-// psql for the PostgreSQL database; with a primary key, it shows Stitch's latest-version query.
-func (h *Handler) querySnippet(in store.Integration, tables []views.DataTable) string {
+// querySnippet opens the schema with the destination's own client (sqlite3 for its file,
+// psql for the PostgreSQL database) and reads the table the page shows: data newest first,
+// data_latest with Stitch's latest-version query beside it, any other table as it is.
+func (h *Handler) querySnippet(in store.Integration, tables []views.DataTable, table string) string {
 	pk := ""
 	for _, t := range tables {
 		if t.Name != "data" {
@@ -117,32 +122,41 @@ func (h *Handler) querySnippet(in store.Integration, tables []views.DataTable) s
 			}
 		}
 	}
+	if table == warehouse.LatestView && pk == "" {
+		table = "data"
+	}
 	s := in.Schema
-	if where := h.Warehouse.Location(s); where.PostgresURL != "" {
-		open := "psql " + shellQuote(where.PostgresURL)
-		if pk == "" {
-			return fmt.Sprintf("%s \\\n  -c 'SELECT * FROM %s.data ORDER BY _sdc_sequence DESC LIMIT 20;'", open, s)
-		}
-		pk = pgIdent(pk)
-		return fmt.Sprintf(`%s -c 'SELECT * FROM %s.data_latest LIMIT 20;'
+	where := h.Warehouse.Location(s)
+	onPostgres := where.PostgresURL != ""
+	open, name := "sqlite3 -readonly "+shellQuote(where.SQLiteFile), pgIdent(table)
+	if onPostgres {
+		open, name = "psql "+shellQuote(where.PostgresURL)+" -c", s+"."+pgIdent(table)
+	}
+	switch table {
+	case "data":
+		return fmt.Sprintf("%s \\\n  %s", open, shellQuote("SELECT * FROM "+name+" ORDER BY _sdc_sequence DESC LIMIT 20;"))
+	case warehouse.LatestView:
+	default:
+		return fmt.Sprintf("%s \\\n  %s", open, shellQuote("SELECT * FROM "+name+" LIMIT 20;"))
+	}
+	latest := fmt.Sprintf("%s %s", open, shellQuote("SELECT * FROM "+name+" LIMIT 20;"))
+	pk = pgIdent(pk)
+	if onPostgres {
+		return fmt.Sprintf(`%s
 
 -- Stitch's query for the latest version of each record:
 SELECT * FROM %s.data o
   INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %s FROM %s.data GROUP BY %s) oo
-  ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`, open, s, s, pk, s, pk, pk, pk)
+  ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`, latest, s, pk, s, pk, pk, pk)
 	}
-	path := h.Warehouse.Location(s).SQLiteFile
-	if pk == "" {
-		return fmt.Sprintf("sqlite3 -readonly %s \\\n  \"SELECT * FROM data ORDER BY _sdc_sequence DESC LIMIT 20;\"", shellQuote(path))
-	}
-	return fmt.Sprintf(`sqlite3 -readonly %s "SELECT * FROM data_latest LIMIT 20;"
+	return fmt.Sprintf(`%s
 
 -- or, from any SQLite session, under the schema's name:
 ATTACH %s AS %s;
 SELECT o.* FROM %s.data o
   INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %s FROM %s.data GROUP BY %s) oo
   ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`,
-		shellQuote(path), sqlString(path), s, s, pk, s, pk, pk, pk)
+		latest, sqlString(where.SQLiteFile), s, s, pk, s, pk, pk, pk)
 }
 
 // pgIdent quotes a column name for psql when PostgreSQL would otherwise fold or refuse it.

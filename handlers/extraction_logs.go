@@ -18,7 +18,8 @@ import (
 
 type activityReader interface {
 	Activity(ctx context.Context, userID int64) (map[int64]*store.Activity, error)
-	ExtractionLogs(ctx context.Context, userID, integrationID, before int64, limit int) ([]store.WebhookRequest, error)
+	ExtractionLogs(ctx context.Context, userID, integrationID int64, f store.LogFilter, before int64, limit int) ([]store.WebhookRequest, error)
+	ActivityOf(ctx context.Context, userID int64, ids []int64) (map[int64]*store.Activity, error)
 	ExtractionLog(ctx context.Context, userID, integrationID, id int64) (store.WebhookRequest, error)
 	LoadReports(ctx context.Context, userID, integrationID, before int64, limit int) ([]store.LoadReport, error)
 	Retention() store.Retention
@@ -31,7 +32,8 @@ const logPageSize = 50
 // nested document.
 const maxPrettyBody = 256 << 10
 
-// ExtractionLogs lists an integration's recent webhook requests, newest first.
+// ExtractionLogs lists an integration's recent webhook requests, newest first; ?result=
+// keeps the accepted ones, the refused ones, or those answered with one status code.
 func (h *Handler) ExtractionLogs(c echo.Context) error {
 	in, err := h.integrationParam(c)
 	if err != nil {
@@ -41,7 +43,18 @@ func (h *Handler) ExtractionLogs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.Store.ExtractionLogs(c.Request().Context(), in.UserID, in.ID, before, logPageSize+1)
+	result := c.QueryParam("result")
+	filter, ok := logFilter(result)
+	if !ok {
+		return echo.NewHTTPError(http.StatusBadRequest, "result must be accepted, refused or a status code such as 401")
+	}
+	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
+	ctx := c.Request().Context()
+	list, err := h.Store.ExtractionLogs(ctx, in.UserID, in.ID, filter, before, logPageSize+1)
+	if err != nil {
+		return err
+	}
+	activity, err := h.Store.ActivityOf(ctx, in.UserID, []int64{in.ID})
 	if err != nil {
 		return err
 	}
@@ -51,11 +64,29 @@ func (h *Handler) ExtractionLogs(c echo.Context) error {
 		Integration: in,
 		Source:      sourceOf(in),
 		Requests:    list,
+		Result:      result,
+		Activity:    activityOf(activity, in.ID),
 		Paged:       before != 0,
 		Next:        next,
 		Retention:   h.Store.Retention(),
 		Now:         h.Now(),
+		LiveMark:    mark,
 	}))
+}
+
+// logFilter reads ?result=: "", "accepted", "refused" or a status code.
+func logFilter(result string) (store.LogFilter, bool) {
+	switch result {
+	case "":
+		return store.LogFilter{}, true
+	case store.LogAccepted, store.LogRefused:
+		return store.LogFilter{Result: result}, true
+	}
+	code, err := strconv.Atoi(result)
+	if err != nil || code < 100 || code > 599 {
+		return store.LogFilter{}, false
+	}
+	return store.LogFilter{Status: code}, true
 }
 
 // ExtractionLog shows one request with its body, pretty-printed when it is JSON.
@@ -88,6 +119,8 @@ func (h *Handler) ExtractionLog(c echo.Context) error {
 func loggedBody(r store.WebhookRequest) (string, string) {
 	body, note := prettyBody(r.ContentType, r.Body)
 	switch {
+	case !r.BodyTruncated && len(r.Body) == 0 && r.Bytes > 0:
+		note = fmt.Sprintf("The body (%d bytes) was not read: the request was refused before it, so nothing of it could be stored.", r.Bytes)
 	case r.BodyTruncated && len(r.Body) == 0:
 		note = fmt.Sprintf("The body (%d bytes) was not kept: it came in a flood of requests faster than the logs are written.", r.Bytes)
 	case r.BodyTruncated:

@@ -46,6 +46,7 @@ type Store interface {
 	urlRevoker
 	webhookRecorder
 	activityReader
+	arrivalWatcher
 	signingStore
 	revealStore
 }

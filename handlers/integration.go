@@ -79,6 +79,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	urls, err := h.Store.WebhookURLs(ctx, in.UserID, in.ID)
 	if err != nil {
@@ -106,6 +107,7 @@ func (h *Handler) Integration(c echo.Context) error {
 		Activity:    activityOf(activity, in.ID),
 		RowsTotal:   rowsTotal,
 		Now:         h.Now(),
+		LiveMark:    mark,
 	}))
 }
 

@@ -70,3 +70,81 @@ for (const form of document.querySelectorAll("[data-schema-form]")) {
 document.addEventListener("change", (event) => {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
 });
+
+// Live arrivals. A page with [data-live-stream] listens to that Server-Sent Events stream; on
+// each "arrival" it fetches itself (through the session, like a reload) and swaps its
+// [data-live] parts, or all of <main> when the parts differ (the first event ends "Waiting for
+// first event"). A hidden tab closes its stream (browsers allow only a few connections per
+// host) and catches up when shown again. A stream that cannot reopen (the session ended, the
+// integration was deleted) makes the page fetch itself, and reload into what the server says.
+(() => {
+  const marker = document.querySelector("[data-live-stream]");
+  if (!marker || !window.EventSource || !window.fetch) return;
+  let source = null, busy = false, again = false;
+  const keys = (doc) => [...doc.querySelectorAll("main [data-live]")].map((e) => e.dataset.live).join(",");
+  const swap = (doc) => {
+    const main = document.querySelector("main"), fresh = doc.querySelector("main");
+    if (!main || !fresh) return false;
+    if (keys(document) !== keys(doc)) {
+      main.replaceChildren(...fresh.childNodes);
+      return true;
+    }
+    for (const part of main.querySelectorAll("[data-live]")) {
+      const next = fresh.querySelector(`[data-live="${CSS.escape(part.dataset.live)}"]`);
+      const open = [...part.querySelectorAll("details")].map((d) => d.open);
+      next.querySelectorAll("details").forEach((d, i) => { if (open[i]) d.open = true; });
+      part.replaceWith(next);
+    }
+    return true;
+  };
+  const refresh = async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      const resp = await fetch(location.href, { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } });
+      const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+      if (resp.redirected || !resp.ok || !swap(doc)) { location.reload(); return; }
+      document.dispatchEvent(new Event("hookhouse:updated"));
+    } catch {
+      // Offline for a moment: the next arrival, or showing the tab again, tries again.
+    } finally {
+      busy = false;
+      if (again) { again = false; refresh(); }
+    }
+  };
+  const open = () => {
+    if (source) return;
+    // The page's newest mark (a swap of <main> brings a newer one), so reopening asks only for what came after it.
+    const current = document.querySelector("[data-live-stream]") || marker;
+    source = new EventSource(current.dataset.liveStream);
+    source.addEventListener("arrival", refresh);
+    source.addEventListener("error", () => {
+      if (source && source.readyState === EventSource.CLOSED) { source = null; refresh(); }
+    });
+  };
+  const close = () => { if (source) { source.close(); source = null; } };
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) close();
+    else { open(); refresh(); }
+  });
+  window.addEventListener("pagehide", close);
+  if (!document.hidden) open();
+})();
+
+// Wide tables: a table that overflows its box says so (a hint above it, a fade at the right
+// edge until it is scrolled to the end).
+function updateScrollCue(wrap) {
+  const box = wrap.parentElement;
+  const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+  box.classList.toggle("scrolls", scrolls);
+  box.classList.toggle("at-end", wrap.scrollLeft + wrap.clientWidth >= wrap.scrollWidth - 1);
+  const hint = box.previousElementSibling;
+  if (hint && hint.matches("[data-scroll-hint]")) hint.hidden = !scrolls;
+}
+const updateScrollCues = () => document.querySelectorAll("[data-scroll-cue]").forEach(updateScrollCue);
+document.addEventListener("scroll", (event) => {
+  if (event.target instanceof Element && event.target.matches("[data-scroll-cue]")) updateScrollCue(event.target);
+}, true);
+window.addEventListener("resize", updateScrollCues);
+document.addEventListener("hookhouse:updated", updateScrollCues);
+updateScrollCues();

@@ -38,6 +38,8 @@ type WebhookRequest struct {
 	// Paused: refused because the integration is paused, which the user chose: such a refusal
 	// is no error, and does not make the integration's status "Errors".
 	Paused bool
+	// RevokedURL: refused because the URL was revoked (the sender still uses an old URL).
+	RevokedURL bool
 }
 
 // maxLoggedHeader caps the User-Agent and Content-Type the Extraction Logs keep: headers may
@@ -403,9 +405,16 @@ func (s *Store) writeActivity(batch []any) {
 		s.logErr("recording activity", err)
 		return
 	}
+	ids := activityIDs(batch, unlogged)
+	if err := announceArrivals(ctx, tx, ids); err != nil {
+		s.logErr("recording activity", err)
+		return
+	}
 	if err := tx.Commit(); err != nil {
 		s.logErr("recording activity", err)
+		return
 	}
+	s.watch.notifyIDs(ids)
 }
 
 func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
@@ -415,7 +424,7 @@ func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 // are the unlogged requests; routine batches are logged up to MaxLoggedPerSecond, after a
 // burst of LoggedBurst (requests were sampled by RecordRequest).
 func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlogged map[hourKey]int) error {
-	type counts struct{ requests, errors, rows int }
+	type counts struct{ requests, errors, refused, revoked, rows int }
 	hourly := map[hourKey]*counts{}
 	count := func(k hourKey) *counts {
 		if hourly[k] == nil {
@@ -448,8 +457,14 @@ func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlo
 		case WebhookRequest:
 			c := count(hourKey{integration: e.IntegrationID, hour: e.ReceivedAt.UTC().Truncate(time.Hour)})
 			c.requests++
-			if !e.Accepted() && !e.Paused {
-				c.errors++
+			if !e.Accepted() {
+				c.refused++
+				if !e.Paused {
+					c.errors++
+				}
+			}
+			if e.RevokedURL {
+				c.revoked++
 			}
 			if skip[i] {
 				continue
@@ -489,7 +504,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlo
 	for k, c := range hourly {
 		var err error
 		if k.schema == "" {
-			_, err = countRequests.ExecContext(ctx, k.integration, hourOf(k.hour), c.requests, c.errors, k.integration)
+			_, err = countRequests.ExecContext(ctx, k.integration, hourOf(k.hour), c.requests, c.errors, c.refused, c.revoked, k.integration)
 		} else {
 			_, err = countRows.ExecContext(ctx, hourOf(k.hour), c.rows, k.schema)
 		}

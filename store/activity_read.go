@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,25 +16,38 @@ const MaxPageSize = 200
 
 // Activity is an integration's recent traffic, as the overview shows it.
 type Activity struct {
-	HourlyRows       [24]int // rows loaded per hour, oldest first; the last is the current hour
-	RowsToday        int     // since midnight UTC
-	RequestsLastHour int     // in the current and the previous clock hour
-	ErrorsLastHour   int
+	HourlyRows       [24]int   // rows loaded per hour, oldest first; the last is the current hour
+	RowsToday        int       // since midnight UTC
+	RequestsLastHour int       // in the current and the previous clock hour
+	ErrorsLastHour   int       // refusals that are errors (not a paused integration's 503s)
+	RefusedLastHour  int       // every refusal, a paused integration's 503s included
+	RevokedLastDay   int       // requests to a revoked URL in the 24 hours of HourlyRows
 	LastRowsAt       time.Time // commit time of the last batch that loaded rows; zero if none is kept
 	LastTable        string    // the last table a batch loaded rows into
 }
 
-// ExtractionLogs returns up to limit of an integration's logged webhook requests, newest
-// first, with ids below before (0: from the newest). Bodies are left out; see ExtractionLog.
-// Another user's integration is ErrNotFound.
-func (s *Store) ExtractionLogs(ctx context.Context, userID, integrationID, before int64, limit int) ([]WebhookRequest, error) {
+// LogFilter picks the Extraction Logs to list: by result, or by the status answered.
+type LogFilter struct {
+	Result string // "" for all, LogAccepted or LogRefused
+	Status int    // only requests answered with this status; 0 for any
+}
+
+// Results LogFilter may ask for.
+const (
+	LogAccepted = "accepted"
+	LogRefused  = "refused"
+)
+
+// ExtractionLogs returns up to limit of an integration's logged webhook requests that pass
+// the filter, newest first, with ids below before (0: from the newest). Bodies are left out;
+// see ExtractionLog. Another user's integration is ErrNotFound. Each filter walks an index
+// (migrations 0003 and 0008) from before and stops at the page's last row.
+func (s *Store) ExtractionLogs(ctx context.Context, userID, integrationID int64, f LogFilter, before int64, limit int) ([]WebhookRequest, error) {
 	if err := s.owns(ctx, userID, integrationID); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, integration_id, received_at, status, error, records, rejected, bytes,
-			content_type, ip, user_agent, body_truncated
-		FROM webhook_requests WHERE integration_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
-		integrationID, before, before, pageSize(limit))
+	query, args := extractionLogsQuery(integrationID, f, before, limit)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +64,26 @@ func (s *Store) ExtractionLogs(ctx context.Context, userID, integrationID, befor
 		list = append(list, r)
 	}
 	return list, rows.Err()
+}
+
+// extractionLogsQuery is ExtractionLogs' SQL. The id bound is always there (the largest id
+// for the newest page), so each form is a plain range of its index.
+func extractionLogsQuery(integrationID int64, f LogFilter, before int64, limit int) (string, []any) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	where, args := "integration_id = ?", []any{integrationID}
+	switch {
+	case f.Status != 0:
+		where, args = where+" AND status = ?", append(args, f.Status)
+	case f.Result == LogAccepted:
+		where += " AND (status >= 300) = FALSE"
+	case f.Result == LogRefused:
+		where += " AND (status >= 300) = TRUE"
+	}
+	return `SELECT id, integration_id, received_at, status, error, records, rejected, bytes,
+			content_type, ip, user_agent, body_truncated
+		FROM webhook_requests WHERE ` + where + ` AND id < ? ORDER BY id DESC LIMIT ?`, append(args, before, pageSize(limit))
 }
 
 // ExtractionLog returns one logged request with its (capped) body.
@@ -130,7 +164,7 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 	}
 	// One result row per integration, its hours listed as "hour rows requests errors,...":
 	// database/sql's per-row cost is most of the cost of reading a row per hour.
-	hours := s.d.groupConcat(`h.hour || ' ' || h.rows || ' ' || h.requests || ' ' || h.errors`)
+	hours := s.d.groupConcat(`h.hour || ' ' || h.rows || ' ' || h.requests || ' ' || h.errors || ' ' || h.refused || ' ' || h.revoked`)
 	hourly := `SELECT h.integration_id, ` + hours + ` FROM hourly_activity h JOIN integrations i ON i.id = h.integration_id
 		WHERE i.user_id = ? AND h.hour >= ? GROUP BY h.integration_id`
 	args := []any{userID, hourOf(since)}
@@ -177,15 +211,18 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 		a := get(id)
 		for entry := range strings.SplitSeq(list, ",") {
 			f := strings.Fields(entry)
-			if len(f) != 4 {
+			if len(f) != 6 {
 				continue
 			}
 			hour := f[0]
 			n, _ := strconv.Atoi(f[1])
 			requests, _ := strconv.Atoi(f[2])
 			errs, _ := strconv.Atoi(f[3])
+			refused, _ := strconv.Atoi(f[4])
+			revoked, _ := strconv.Atoi(f[5])
 			if i, ok := bars[hour]; ok {
 				a.HourlyRows[i] += n
+				a.RevokedLastDay += revoked
 			}
 			if hour >= today { // hours are "2006-01-02T15": their order is the text's
 				a.RowsToday += n
@@ -193,6 +230,7 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 			if hour >= window {
 				a.RequestsLastHour += requests
 				a.ErrorsLastHour += errs
+				a.RefusedLastHour += refused
 			}
 		}
 	}

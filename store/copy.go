@@ -42,7 +42,7 @@ var copiedTables = []copiedTable{
 	{name: "invites", columns: []string{"id", "workspace_id", "email", "token_hash", "created_at", "expires_at", "accepted_at", "revoked_at"},
 		order: "id", ids: true},
 	{name: "signing_secrets", columns: []string{"id", "integration_id", "sealed", "created_at"}, order: "id", ids: true},
-	{name: "hourly_activity", columns: []string{"integration_id", "hour", "rows", "requests", "errors"}, order: "integration_id, hour"},
+	{name: "hourly_activity", columns: []string{"integration_id", "hour", "rows", "requests", "errors", "refused", "revoked"}, order: "integration_id, hour"},
 	{name: "webhook_requests", columns: []string{"id", "integration_id", "received_at", "status", "error", "records", "rejected", "bytes",
 		"content_type", "ip", "user_agent", "body", "body_truncated"}, bools: map[string]bool{"body_truncated": true}, order: "id", logs: true, ids: true},
 	{name: "load_reports", columns: []string{"id", "integration_id", "committed_at", "duration_us", "records", "rejected", "rows_by_table", "columns_added"},

@@ -95,7 +95,7 @@ func TestCopyIntoMovesTheMetadataToPostgres(t *testing.T) {
 	if _, _, _, err := dst.CreateIntegration(ctx, NewIntegration{UserID: mate.ID, Name: "x", Source: "vero", Schema: "old_data"}); !errors.Is(err, ErrSchemaTaken) {
 		t.Fatalf("the kept schema is not reserved after the copy: %v", err)
 	}
-	logs, err := dst.ExtractionLogs(ctx, owner, in.ID, 0, 10)
+	logs, err := dst.ExtractionLogs(ctx, owner, in.ID, LogFilter{}, 0, 10)
 	if err != nil || len(logs) != 2 || !logs[0].BodyTruncated || logs[1].BodyTruncated {
 		t.Fatalf("the extraction logs after the copy: %+v %v", logs, err)
 	}

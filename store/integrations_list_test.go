@@ -152,24 +152,7 @@ func testActivityOfReadsOnlyTheGivenIntegrations(t *testing.T, db testDB) {
 // errors, counts and pages through integrations_list_idx, in its order (no sorting).
 func TestListIntegrationsUsesItsIndexes(t *testing.T) {
 	s, owner, _ := listFixture(t, sqliteDB(t)) // SQLite's plans; PostgreSQL's planner chooses by statistics
-	plan := func(query string, args ...any) string {
-		t.Helper()
-		rows, err := s.read.Query("EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		return strings.Join(plan, "\n")
-	}
+	plan := func(query string, args ...any) string { t.Helper(); return queryPlan(t, s, query, args...) }
 	counts := plan(s.countListQuery(), "2026-01-01T00", owner, "")
 	if !strings.Contains(counts, "hourly_activity_errors_idx") || !strings.Contains(counts, "COVERING INDEX integrations_list_idx") {
 		t.Errorf("counting by status:\n%s", counts)

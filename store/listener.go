@@ -13,6 +13,10 @@ import (
 // commits, on any node.
 const targetsChannel = "hookhouse_targets"
 
+// arrivalsChannel is notified (announceArrivals) when a node records webhook activity, so
+// every node's open dashboard pages hear of it.
+const arrivalsChannel = "hookhouse_arrivals"
+
 // listenerPing is how often an idle listening connection is checked, so a connection that
 // died silently is replaced (and the cache is off meanwhile) within about this long.
 const listenerPing = 10 * time.Second
@@ -24,14 +28,15 @@ const listenerPing = 10 * time.Second
 type listener struct {
 	cfg     *pgx.ConnConfig
 	targets *targetCache
+	arrived func(integrationIDs []int64) // wakes this node's pages watching those integrations
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
 
-func newListener(cfg *pgx.ConnConfig, targets *targetCache, log *slog.Logger) *listener {
+func newListener(cfg *pgx.ConnConfig, targets *targetCache, arrived func([]int64), log *slog.Logger) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cfg: cfg, targets: targets, log: log, cancel: cancel, done: make(chan struct{})}
+	l := &listener{cfg: cfg, targets: targets, arrived: arrived, log: log, cancel: cancel, done: make(chan struct{})}
 	targets.setLive(false)
 	go l.run(ctx)
 	return l
@@ -67,15 +72,17 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 		return false, err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+targetsChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+targetsChannel+"; LISTEN "+arrivalsChannel); err != nil {
 		return false, err
 	}
 	l.targets.setLive(true) // empty: anything might have changed before LISTEN
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, listenerPing)
-		_, err := conn.WaitForNotification(waitCtx)
+		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
+		case err == nil && n.Channel == arrivalsChannel:
+			l.arrived(parseArrivals(n.Payload))
 		case err == nil:
 			l.targets.forget()
 		case ctx.Err() != nil:

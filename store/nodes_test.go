@@ -119,7 +119,7 @@ func TestListenerReconnects(t *testing.T) {
 	for {
 		var ended int
 		if err := a.read.QueryRowContext(ctx, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND query = 'LISTEN `+targetsChannel+`'`).Scan(&ended); err != nil {
+			WHERE datname = current_database() AND query LIKE 'LISTEN `+targetsChannel+`%'`).Scan(&ended); err != nil {
 			t.Fatal(err)
 		}
 		if ended == 2 { // both nodes' listeners
@@ -171,6 +171,43 @@ func TestCountersAddUpAllNodes(t *testing.T) {
 			got.HourlyRows[len(got.HourlyRows)-1] != 5 {
 			t.Errorf("node %s shows %+v, want both nodes' requests: %+v and 5 rows this hour", name, got, want)
 		}
+	}
+}
+
+// A dashboard page open on one node hears of webhooks another node recorded (the live
+// stream of the integration's pages): the listener passes the arrivals on.
+func TestOtherNodesPagesHearOfArrivals(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := t.Context()
+	in := addVero(t, a)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b.targets.mu.RLock()
+		listening := !b.targets.off
+		b.targets.mu.RUnlock()
+		if listening {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node b's listener did not connect within 5s")
+		}
+	}
+	arrived, stop := b.WatchArrivals(in.ID, b.ArrivalMark(in.ID))
+	defer stop()
+	select {
+	case <-arrived:
+		t.Fatal("the page was told of an arrival before any")
+	case <-time.After(100 * time.Millisecond):
+	}
+	start := time.Now()
+	a.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: start, Status: 200, Records: 1})
+	if err := a.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+		t.Logf("node b's page heard of node a's webhook after %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(time.Second):
+		t.Fatal("a page on node b did not hear within 1s of a webhook node a recorded")
 	}
 }
 

@@ -49,6 +49,7 @@ type Store struct {
 	stmts        statements
 	touched      sync.Map                  // URL id -> the minute its last_used_at was last brought up to date
 	targets      targetCache               // authenticated webhook targets, see WebhookTarget
+	watch        watchers                  // dashboard pages waiting for arrivals, see WatchArrivals
 	box          atomic.Pointer[secretBox] // seals signing secrets; nil until SetSecretKey
 	hashes       *hashGate                 // bounds the argon2id hashes computed at once
 	log          *slog.Logger              // for failures of background work (slog's default logger)
@@ -120,7 +121,7 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 		sessions:     sessions,
 		stopSessions: sessions.StopCleanup,
 	}
-	s.listener = newListener(cfg, &s.targets, slog.Default())
+	s.listener = newListener(cfg, &s.targets, s.watch.notifyIDs, slog.Default())
 	return s.start(ctx)
 }
 
@@ -230,18 +231,22 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{s.read, &s.stmts.webhookTarget, `SELECT w.id, w.token_hash, i.id, i.user_id, i.schema_name, i.source, i.primary_key, i.paused_at, i.signature_config
+		// Revoked URLs are found too, so that their requests count against their integration.
+		{s.read, &s.stmts.webhookTarget, `SELECT w.id, w.token_hash, w.token_prefix, w.revoked_at, i.id, i.user_id, i.schema_name, i.source,
+				i.primary_key, i.paused_at, i.signature_config
 			FROM webhook_urls w JOIN integrations i ON i.id = w.integration_id
-			WHERE w.token_hash = ? AND w.integration_id = ? AND w.revoked_at IS NULL`},
+			WHERE w.token_hash = ? AND w.integration_id = ?`},
 		{s.db, &s.stmts.insertRequest, `INSERT INTO webhook_requests
 			(integration_id, received_at, status, error, records, rejected, bytes, content_type, ip, user_agent, body, body_truncated)
 			SELECT ` + typed("bigint") + `, ` + typed("text") + `, ` + typed("integer") + `, ` + typed("text") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` +
 			typed("bigint") + `, ` + typed("text") + `, ` + typed("text") + `, ` + typed("text") + `, ` + typed("bytea") + `, ` + typed("boolean") + `
 			WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)`},
-		{s.db, &s.stmts.countRequests, `INSERT INTO hourly_activity (integration_id, hour, requests, errors)
-			SELECT ` + typed("bigint") + `, ` + typed("text") + `, ` + typed("bigint") + `, ` + typed("bigint") + ` WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)
+		{s.db, &s.stmts.countRequests, `INSERT INTO hourly_activity (integration_id, hour, requests, errors, refused, revoked)
+			SELECT ` + typed("bigint") + `, ` + typed("text") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` + typed("bigint") + `
+			WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)
 			ON CONFLICT (integration_id, hour) DO UPDATE
-			SET requests = hourly_activity.requests + excluded.requests, errors = hourly_activity.errors + excluded.errors`},
+			SET requests = hourly_activity.requests + excluded.requests, errors = hourly_activity.errors + excluded.errors,
+				refused = hourly_activity.refused + excluded.refused, revoked = hourly_activity.revoked + excluded.revoked`},
 		{s.db, &s.stmts.insertLoad, `INSERT INTO load_reports
 			(integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added)
 			SELECT id, ` + typed("text") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` + typed("text") + `, ` + typed("text") + `

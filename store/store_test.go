@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hookhouse/hookhouse/store/pgtest"
@@ -219,4 +220,24 @@ func TestPasswordHashFormat(t *testing.T) {
 	if checkPassword("$argon2id$garbage", "x") || checkPassword("", "") {
 		t.Fatal("malformed hash accepted")
 	}
+}
+
+// queryPlan is SQLite's EXPLAIN QUERY PLAN of a query, a line per step.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.read.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n")
 }

@@ -22,6 +22,22 @@ var (
 	ErrTooManyURLs  = errors.New("too many active webhook URLs")
 )
 
+// RevokedURLError is the ErrUnauthorized of a revoked URL: its token's hash is still kept, so
+// a request with it is known to be its integration's (a sender still using an old URL),
+// which the integration's logs and counts then show. The sender gets the same 401 as for an
+// unknown URL.
+type RevokedURLError struct {
+	IntegrationID int64
+	URLID         int64
+	Prefix        string // the token's first characters, as Settings shows them
+	RevokedAt     time.Time
+}
+
+func (e *RevokedURLError) Error() string { return ErrUnauthorized.Error() }
+
+// Is makes a RevokedURLError an ErrUnauthorized.
+func (e *RevokedURLError) Is(target error) bool { return target == ErrUnauthorized }
+
 // MaxActiveURLs is how many unrevoked webhook URLs an integration may have: two, so a URL
 // can be rotated (generate, switch the provider over, revoke the old one) without downtime.
 const MaxActiveURLs = 2
@@ -184,11 +200,11 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	want := storedHash(digest)
 	generation := s.targets.generation()
 	var t WebhookTarget
-	var stored string
-	var paused sql.NullString
+	var stored, prefix string
+	var paused, revoked sql.NullString
 	var signing string
 	err := s.stmts.webhookTarget.QueryRowContext(ctx, want, integrationID).
-		Scan(&t.URLID, &stored, &t.IntegrationID, &t.UserID, &t.Schema, &t.Source, &t.PrimaryKey, &paused, &signing)
+		Scan(&t.URLID, &stored, &prefix, &revoked, &t.IntegrationID, &t.UserID, &t.Schema, &t.Source, &t.PrimaryKey, &paused, &signing)
 	if errors.Is(err, sql.ErrNoRows) {
 		return WebhookTarget{}, ErrUnauthorized
 	}
@@ -197,6 +213,9 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	}
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
 		return WebhookTarget{}, ErrUnauthorized
+	}
+	if revoked.Valid { // not cached: each request with it costs this one lookup, as an unknown token does
+		return WebhookTarget{}, &RevokedURLError{IntegrationID: t.IntegrationID, URLID: t.URLID, Prefix: prefix, RevokedAt: parseTime(revoked.String)}
 	}
 	t.Paused = paused.Valid
 	// The secrets are opened once per cached target: a signed request then costs its HMAC.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
@@ -302,7 +304,11 @@ func TestLatestVersionToggle(t *testing.T) {
 	if testID(all, "latest-versions").Length() != 1 || !strings.Contains(latest.Body, "shipped") {
 		t.Fatal("no toggle, or the latest version of order 1 is missing")
 	}
-	if snippet := text(all, "sqlite-snippet"); !strings.Contains(snippet, "GROUP BY id") || !strings.Contains(snippet, "ATTACH") {
+	// The snippet follows the toggle: all versions newest first, or the latest with Stitch's query.
+	if snippet := text(all, "sqlite-snippet"); !strings.Contains(snippet, "SELECT * FROM data ORDER BY _sdc_sequence DESC") || strings.Contains(snippet, "data_latest") {
+		t.Errorf("all-versions snippet: %q", snippet)
+	}
+	if snippet := text(latest, "sqlite-snippet"); !strings.Contains(snippet, "SELECT * FROM data_latest LIMIT 20") || !strings.Contains(snippet, "GROUP BY id") || !strings.Contains(snippet, "ATTACH") {
 		t.Errorf("latest-version snippet: %q", snippet)
 	}
 	export := c.get("/integrations/1/export?table=data_latest&format=jsonl")
@@ -381,5 +387,35 @@ func TestMetricsNeedTheToken(t *testing.T) {
 	}
 	if strings.Contains(body, token) || strings.Contains(body, secret) {
 		t.Fatal("the metrics show a secret")
+	}
+}
+
+// The Data page's snippet reads the table the page shows: data, a subtable, or the rejects.
+func TestSnippetFollowsTheTable(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id": 1, "items": [{"sku": "a"}]}`)); a.Status != http.StatusOK {
+		t.Fatal(a.JSON)
+	}
+	base := "/integrations/" + itoa(id) + "/data"
+	for query, want := range map[string]string{
+		"":                     "'SELECT * FROM data ORDER BY _sdc_sequence DESC LIMIT 20;'",
+		"?table=data__items":   "'SELECT * FROM data__items LIMIT 20;'",
+		"?table=_sdc_rejected": "'SELECT * FROM _sdc_rejected LIMIT 20;'",
+	} {
+		p := c.get(base + query)
+		if p.Status != http.StatusOK {
+			var tables []string
+			c.get(base).Doc.Find(`[data-testid="table-row"]`).Each(func(_ int, s *goquery.Selection) { tables = append(tables, s.AttrOr("data-table", "")) })
+			t.Fatalf("Data%s: %d (tables %v)", query, p.Status, tables)
+		}
+		if got := text(p, "sqlite-snippet"); !strings.HasPrefix(got, "sqlite3 -readonly '") || !strings.HasSuffix(got, want) {
+			t.Errorf("Data%s: snippet %q, want it to end with %s", query, got, want)
+		}
+	}
+	// Before the first reject, _sdc_rejected is listed and its link shows no rows (it was a 404).
+	if got := text(c.get(base+"?table=_sdc_rejected"), "rows-empty"); got != "No rows." {
+		t.Errorf("_sdc_rejected before any reject: %q", got)
 	}
 }

@@ -203,6 +203,23 @@ func (b *browserSession) setupOwner() {
 	b.expectPath("/integrations")
 }
 
+// addFirstIntegration names the server's first integration, of source, on its Add
+// Integration page, saves it, copies its webhook URL and continues to its overview.
+func (b *browserSession) addFirstIntegration(source, name string) (hookURL string) {
+	b.t.Helper()
+	if b.path() != "/integrations/new/"+source {
+		b.navigate("/integrations/new/" + source)
+	}
+	b.expectPath("/integrations/new/" + source)
+	b.fill("#name", name)
+	b.submit(`[data-testid="save-integration"]`)
+	b.expectPath("/integrations/1/webhook-url")
+	hookURL = b.text(`[data-testid="webhook-url"]`)
+	b.click(`[data-testid="continue"]`)
+	b.expectPath("/integrations/1")
+	return hookURL
+}
+
 func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
@@ -113,7 +114,7 @@ func newIntegrationFixture(t *testing.T) crawlFixture {
 	if err != nil || len(urls) != 1 {
 		t.Fatalf("webhook URLs: %v %v", urls, err)
 	}
-	logs, err := app.Store.ExtractionLogs(t.Context(), 1, id, 0, 10)
+	logs, err := app.Store.ExtractionLogs(t.Context(), 1, id, store.LogFilter{}, 0, 10)
 	if err != nil || len(logs) == 0 {
 		t.Fatalf("extraction logs: %v %v", logs, err)
 	}

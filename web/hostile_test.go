@@ -227,7 +227,7 @@ func TestUnwritableWarehouseAnswers503ThenRecovers(t *testing.T) {
 	if err := app.Store.FlushActivity(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	logs, err := app.Store.ExtractionLogs(t.Context(), 1, id, 0, 10)
+	logs, err := app.Store.ExtractionLogs(t.Context(), 1, id, store.LogFilter{}, 0, 10)
 	if err != nil || len(logs) != 1 || logs[0].Status != http.StatusServiceUnavailable || !strings.Contains(logs[0].Error, "could not store") {
 		t.Fatalf("extraction logs after the 503: %+v %v", logs, err)
 	}

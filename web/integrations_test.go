@@ -610,7 +610,7 @@ func TestPostgresWarehouseIsNamedWithoutItsPassword(t *testing.T) {
 	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hook, "application/json", []byte(`{"id":1}`)); a.Status != http.StatusOK {
 		t.Fatalf("webhook: %d %s", a.Status, a.Body)
 	}
-	data := c.get("/integrations/1/data")
+	data := c.get("/integrations/1/data?table=data_latest")
 	if got := data.Doc.Find(`[data-testid="sqlite-snippet"]`).Text(); !strings.Contains(got, "psql 'postgres://postgres@") || !strings.Contains(got, "FROM orders.data o") {
 		t.Errorf("the Data page's snippet: %s", got)
 	}

@@ -35,13 +35,7 @@ func journeyWhatArrived(t *testing.T, app *testApp, shots string) {
 	b.click(`[data-testid="add-integration"]`)
 	b.expectPath("/integrations/new")
 	b.click(`[data-testid="source-vero"]`)
-	b.expectPath("/integrations/new/vero")
-	b.fill("#name", "Stitch Vero")
-	b.submit(`[data-testid="save-integration"]`)
-	b.expectPath("/integrations/1/webhook-url")
-	hookURL := b.text(`[data-testid="webhook-url"]`)
-	b.click(`[data-testid="continue"]`)
-	b.expectPath("/integrations/1")
+	hookURL := b.addFirstIntegration("vero", "Stitch Vero")
 	if got := b.text(`[data-testid="status"]`); got != "Waiting for first event" {
 		t.Fatalf("a new integration's status: %q", got)
 	}

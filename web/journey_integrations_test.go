@@ -134,6 +134,20 @@ func TestJourneyAddVeroCopyRotateRevoke(t *testing.T) {
 	if status := postEvent(t, fmt.Sprintf("%s/v1/clients/1/token/%s", app.URL, newToken)); status != http.StatusOK {
 		t.Fatalf("POST with the new URL: status %d, want 200", status)
 	}
+
+	// The provider still using the old URL shows in the integration's Extraction Logs: counted,
+	// and one click from the 401s, each naming the revoked URL.
+	b.click(`[data-testid="tab-extraction-logs"]`)
+	b.expectPath("/integrations/1/extraction-logs")
+	b.waitUntil("the revoked URL's request is counted", `!!document.querySelector('[data-testid="revoked-hits"]')`)
+	if got := b.text(`[data-testid="revoked-hits"]`); !strings.HasPrefix(got, "1 request in the last 24 hours came to a revoked URL") {
+		t.Fatalf("the revoked URL's count: %q", got)
+	}
+	b.click(`[data-testid="revoked-hits-link"]`)
+	b.expectPath("/integrations/1/extraction-logs?result=401")
+	if got := b.text(`[data-testid="log-row"] [data-testid="log-reason"]`); !strings.Contains(got, "the URL "+token[:8]+"… was revoked on") {
+		t.Fatalf("the 401's reason: %q", got)
+	}
 }
 
 // expectURLGone checks the copy-once page no longer shows the URL.

@@ -130,7 +130,8 @@ func RedactPath(path string) string {
 // accessLog writes one structured line per request. Accepted webhook requests are logged at
 // Debug: at thousands a second they would flood the log (and cost the server 7 to 10% of its
 // CPU), while /metrics and the Extraction Logs count them already. Refusals (4xx, 5xx) are at
-// Info, but only the first of each status per interval: refusals sums the others up.
+// Info, but only the first of each status per interval: refusals sums the others up. A live
+// page's fetches of itself are at Debug too: one a second per open tab under a steady stream.
 func accessLog(log *slog.Logger, refusals *RefusalLog) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -151,6 +152,8 @@ func accessLog(log *slog.Logger, refusals *RefusalLog) echo.MiddlewareFunc {
 				}
 			case route == "webhook":
 				level = slog.LevelDebug
+			case c.Request().Header.Get("X-Live-Refresh") != "":
+				level = slog.LevelDebug // a live page fetching itself after an arrival (static/app.js), not a visit
 			}
 			if !log.Enabled(c.Request().Context(), level) {
 				return nil

@@ -64,6 +64,7 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	app.POST("/integrations/:id/pause", h.PauseIntegration)
 	app.POST("/integrations/:id/resume", h.ResumeIntegration)
 	app.POST("/integrations/:id/delete", h.DeleteIntegration)
+	app.GET("/integrations/:id/live", h.LiveArrivals) // Server-Sent Events for the pages below
 	app.GET("/integrations/:id/extraction-logs", h.ExtractionLogs)
 	app.GET("/integrations/:id/extraction-logs/:requestID", h.ExtractionLog)
 	app.GET("/integrations/:id/loading-reports", h.LoadingReports)

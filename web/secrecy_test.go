@@ -67,7 +67,7 @@ func TestTokenIsKeptSecretEverywhere(t *testing.T) {
 	if err := app.Store.FlushActivity(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	logs, err := app.Store.ExtractionLogs(t.Context(), 1, id, 0, 100)
+	logs, err := app.Store.ExtractionLogs(t.Context(), 1, id, store.LogFilter{}, 0, 100)
 	if err != nil || len(logs) < 5 {
 		t.Fatalf("extraction logs: %d entries, %v", len(logs), err)
 	}

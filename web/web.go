@@ -78,7 +78,7 @@ func New(cfg Config) *echo.Echo {
 		cfg.MaxBodyBytes = handlers.DefaultMaxBodyBytes
 	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = metrics.New(metrics.Sources{ActiveIntegrations: cfg.Store.ActiveIntegrations, DroppedActivity: cfg.Store.DroppedActivity})
+		cfg.Metrics = metrics.New(metrics.Sources{ActiveIntegrations: cfg.Store.ActiveIntegrations, DroppedActivity: cfg.Store.DroppedActivity, LiveStreams: cfg.Store.Watches})
 	}
 	h := handlers.New(handlers.Deps{
 		Store:                cfg.Store,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,6 +19,7 @@ var errUnknownURL = echo.NewHTTPError(http.StatusUnauthorized, "This webhook URL
 
 type webhookAuthenticator interface {
 	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
+	RecordRequest(r store.WebhookRequest)
 }
 
 // requireWebhookURL authenticates a webhook URL's integration id and token before anything
@@ -31,6 +33,10 @@ func requireWebhookURL(st webhookAuthenticator) echo.MiddlewareFunc {
 				return errUnknownURL
 			}
 			target, err := st.WebhookTarget(c.Request().Context(), id, c.Param("token"))
+			var revoked *store.RevokedURLError
+			if errors.As(err, &revoked) {
+				st.RecordRequest(revokedURLRequest(c, revoked))
+			}
 			if errors.Is(err, store.ErrUnauthorized) {
 				return errUnknownURL
 			}
@@ -40,5 +46,24 @@ func requireWebhookURL(st webhookAuthenticator) echo.MiddlewareFunc {
 			c.Set(handlers.WebhookTargetKey, target)
 			return next(c)
 		}
+	}
+}
+
+// revokedURLRequest is the Extraction Logs' line of a request to a revoked URL: the sender
+// still uses an old URL, the usual cause of missing data after a rotation. Its body is not
+// read: nothing would be stored from it.
+func revokedURLRequest(c echo.Context, revoked *store.RevokedURLError) store.WebhookRequest {
+	req := c.Request()
+	return store.WebhookRequest{
+		IntegrationID: revoked.IntegrationID,
+		ReceivedAt:    time.Now().UTC(),
+		Status:        http.StatusUnauthorized,
+		Error: "Nothing was stored: the URL " + revoked.Prefix + "… was revoked on " + revoked.RevokedAt.Format("2006-01-02 15:04 UTC") +
+			": the sender still uses it. Give the sender a current URL (Settings > Generate Webhook URL).",
+		Bytes:       max(req.ContentLength, 0),
+		ContentType: req.Header.Get(echo.HeaderContentType),
+		IP:          c.RealIP(),
+		UserAgent:   req.UserAgent(),
+		RevokedURL:  true,
 	}
 }

@@ -21,6 +21,7 @@ import (
 type Sources struct {
 	ActiveIntegrations func(ctx context.Context) (int, error) // integrations not paused
 	DroppedActivity    func() int64                           // log entries dropped on a full queue
+	LiveStreams        func() int                             // dashboard pages listening for arrivals
 }
 
 // Metrics is one registry of hookhouse's metrics (no global registry).
@@ -81,6 +82,12 @@ func New(src Sources) *Metrics {
 			Name: "hookhouse_activity_dropped_total",
 			Help: "Extraction log and load report entries dropped because the recorder's queue was full.",
 		}, func() float64 { return float64(src.DroppedActivity()) }))
+	}
+	if src.LiveStreams != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookhouse_live_streams",
+			Help: "Dashboard pages listening for arrivals (Server-Sent Events streams open now).",
+		}, func() float64 { return float64(src.LiveStreams()) }))
 	}
 	return m
 }
