@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +53,7 @@ type Config struct {
 	SecretKey            []byte           // HOOKHOUSE_SECRET_KEY: seals signing secrets; nil: <data>/secret.key, made on first start
 	AdminEmail           string           // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
 	AdminPassword        string           // HOOKHOUSE_ADMIN_PASSWORD
+	ShutdownDrain        time.Duration    // after SIGTERM, how long to serve on while /healthz answers 503
 }
 
 // shutdownGrace bounds how long requests in flight may take to finish at shutdown.
@@ -106,6 +108,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers; slower ones are cut off")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
 	fs.DurationVar(&cfg.DedupWindow, "dedup-window", warehouse.DefaultDedupWindow, "how long a delivery id (webhook-id, X-GitHub-Delivery, Stripe's event id, a field you name) is remembered: a delivery repeated within it is answered 200 and stored once")
+	fs.DurationVar(&cfg.ShutdownDrain, "shutdown-drain", 0, "behind a load balancer: after SIGTERM, go on serving this long while /healthz answers 503, so the balancer sends new requests to other nodes before this one stops (e.g. 2s with the README's HAProxy configuration); 0: stop at once")
 	fs.TextVar(&cfg.TrustedProxies, "trusted-proxies", handlers.Proxies{}, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; default none")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
@@ -161,6 +164,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if cfg.LogMaxBytes < store.MaxLoggedBody {
 		return Config{}, fmt.Errorf("-log-max-bytes must be at least %d (one logged body), not %d", store.MaxLoggedBody, cfg.LogMaxBytes)
+	}
+	if cfg.ShutdownDrain < 0 || cfg.ShutdownDrain > time.Minute {
+		return Config{}, fmt.Errorf("-shutdown-drain must be between 0 and 1m, not %v", cfg.ShutdownDrain)
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
@@ -227,6 +233,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	log.Info("warehouse", "where", wh.Describe())
 	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
+	var draining atomic.Bool
 	refusals := web.NewRefusalLog(web.DefaultRefusalInterval)
 	defer refusals.Flush() // the last interval's count, once requests in flight have finished
 	srv := &http.Server{
@@ -235,6 +242,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes, MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
 			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Refusals: refusals,
+			Draining: draining.Load,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -253,6 +261,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	case err := <-served:
 		return err
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDrain > 0 {
+		// Closing idle connections at once would race a balancer that has just sent a request on
+		// one: first let its health checks take this node out.
+		draining.Store(true)
+		log.Info("shutting down: draining, /healthz answers 503", "for", cfg.ShutdownDrain)
+		time.Sleep(cfg.ShutdownDrain)
 	}
 	log.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
