@@ -33,6 +33,7 @@ import (
 type Config struct {
 	Addr                 string
 	DataDir              string
+	Database             string // a PostgreSQL URL for the metadata, shared by several nodes; empty: <data>/hookhouse.db
 	Warehouse            string // a PostgreSQL URL; empty: SQLite files in the data folder
 	PublicURL            string
 	LogFormat            string
@@ -92,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs := flag.NewFlagSet("hookhouse", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", "./hookhouse-data", "folder for the metadata database and the warehouse files")
+	fs.StringVar(&cfg.Database, "database", "", "PostgreSQL database to keep the metadata in (accounts, sessions, integrations, webhook URLs, logs), in its schema "+store.Schema+", e.g. postgres://user:pass@host:5432/db, so that several hookhouse nodes can share it (needs HOOKHOUSE_SECRET_KEY); empty: <data>/hookhouse.db (prefer the environment variable for a password: flags show in ps)")
 	fs.StringVar(&cfg.Warehouse, "warehouse", "", "PostgreSQL database to load the warehouse tables into, e.g. postgres://user:pass@host:5432/db (one PostgreSQL schema per integration); empty: SQLite files in <data>/warehouse (prefer the environment variable for a password: flags show in ps)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL webhook URLs are built on, e.g. https://hooks.example.com; default: derived from each request")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
@@ -128,7 +130,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nEnvironment only:\n  HOOKHOUSE_ADMIN_EMAIL, HOOKHOUSE_ADMIN_PASSWORD\n    \tcreate the owner account at start when no account exists (headless installs)\n")
-		fmt.Fprintf(fs.Output(), "  HOOKHOUSE_SECRET_KEY\n    \t32 bytes in base64 or hex that signing secrets are encrypted with; default: %s in the data folder, created on first start\n", store.SecretKeyFile)
+		fmt.Fprintf(fs.Output(), "  HOOKHOUSE_SECRET_KEY\n    \t32 bytes in base64 or hex that signing secrets are encrypted with; default: %s in the data folder, created on first start; required with -database, the same on every node\n", store.SecretKeyFile)
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -140,6 +142,16 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 			return Config{}, err
 		}
 		cfg.SecretKey = key
+	}
+	if cfg.Database != "" {
+		if u, err := url.Parse(cfg.Database); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return Config{}, errors.New("-database must be a postgres:// URL, e.g. postgres://user:pass@host:5432/db")
+		}
+		if cfg.SecretKey == nil {
+			// Each node would otherwise make its own <data>/secret.key, and none could read the
+			// signing secrets (or the copy-once URLs) another sealed.
+			return Config{}, errors.New("-database needs HOOKHOUSE_SECRET_KEY: every node sharing the database must seal secrets with the same key; make one with `openssl rand -base64 32` and give it to each node")
+		}
 	}
 	if cfg.DedupWindow < time.Minute {
 		return Config{}, fmt.Errorf("-dedup-window must be at least 1m, not %v", cfg.DedupWindow)
@@ -208,7 +220,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "hookhouse.db"))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -273,6 +285,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// openStore opens the metadata: the PostgreSQL database of -database, or by default
+// <data>/hookhouse.db.
+func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	if cfg.Database != "" {
+		return store.OpenPostgres(ctx, cfg.Database)
+	}
+	return store.Open(ctx, filepath.Join(cfg.DataDir, "hookhouse.db"))
 }
 
 // openWarehouse opens the PostgreSQL warehouse of -warehouse, or by default one SQLite file per

@@ -126,7 +126,8 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT",
 		"-trusted-proxies", "HOOKHOUSE_TRUSTED_PROXIES", "-warehouse", "HOOKHOUSE_WAREHOUSE",
 		"-max-inflight-body-bytes", "HOOKHOUSE_MAX_INFLIGHT_BODY_BYTES", "-log-max-bytes", "HOOKHOUSE_LOG_MAX_BYTES",
-		"-dedup-window", "HOOKHOUSE_DEDUP_WINDOW", "HOOKHOUSE_SECRET_KEY", "-shutdown-drain", "HOOKHOUSE_SHUTDOWN_DRAIN"} {
+		"-dedup-window", "HOOKHOUSE_DEDUP_WINDOW", "HOOKHOUSE_SECRET_KEY", "-database", "HOOKHOUSE_DATABASE",
+		"-shutdown-drain", "HOOKHOUSE_SHUTDOWN_DRAIN"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
@@ -138,11 +139,22 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		{"-max-columns", "5000"}, {"-rate-limit", "-1"}, {"-rate-burst", "0"},
 		{"-log-retention", "10s"}, {"-log-max-requests", "0"}, {"-read-timeout", "1s"},
 		{"-trusted-proxies", "10.0.0.0/8,proxy.example"}, {"-max-inflight-body-bytes", "1000"}, {"-log-max-bytes", "1000"},
-		{"-dedup-window", "10s"}, {"-shutdown-drain", "-1s"}} {
+		{"-dedup-window", "10s"}, {"-database", "mysql://db.example.com/hooks"}, {"-shutdown-drain", "-1s"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), args[0]) {
 			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)
 		}
+	}
+}
+
+// With -database the nodes share the metadata, so each must seal secrets with the operator's
+// key: a node without HOOKHOUSE_SECRET_KEY does not start, and says why.
+func TestSharedDatabaseNeedsTheSecretKey(t *testing.T) {
+	cmd := exec.Command(binary, "-database", "postgres://hookhouse@db.example.com/hooks", "-data", t.TempDir())
+	cmd.Env = append(os.Environ(), "HOOKHOUSE_SECRET_KEY=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "-database needs HOOKHOUSE_SECRET_KEY") {
+		t.Fatalf("started without the key: err %v, output %q", err, out)
 	}
 }
 

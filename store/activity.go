@@ -393,6 +393,12 @@ func (s *Store) writeActivity(batch []any) {
 		return
 	}
 	defer tx.Rollback()
+	// Nodes write their activity one at a time: their transactions touch the same integrations'
+	// rows (the logged bytes, the hourly counters) in no fixed order, which could deadlock.
+	if err := tx.lock(ctx, "activity"); err != nil {
+		s.logErr("recording activity", err)
+		return
+	}
 	if err := s.insertActivity(ctx, tx, batch, unlogged); err != nil {
 		s.logErr("recording activity", err)
 		return
@@ -408,7 +414,7 @@ func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 // requests costs one counter update per integration and hour. Every entry is counted, and so
 // are the unlogged requests; routine batches are logged up to MaxLoggedPerSecond, after a
 // burst of LoggedBurst (requests were sampled by RecordRequest).
-func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unlogged map[hourKey]int) error {
+func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlogged map[hourKey]int) error {
 	type counts struct{ requests, errors, rows int }
 	hourly := map[hourKey]*counts{}
 	count := func(k hourKey) *counts {
@@ -499,7 +505,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sql.Tx, batch []any, unl
 // logs the new ones, so a flood of refused bodies never grows the file past the bound, even
 // between prunes. The stored total is the counter the triggers keep (migration 0004): an
 // integration under its bound costs one primary-key read.
-func (s *Store) trimLoggedBytes(ctx context.Context, tx *sql.Tx, bound int64, incoming map[int64]int64) error {
+func (s *Store) trimLoggedBytes(ctx context.Context, tx *sqlTx, bound int64, incoming map[int64]int64) error {
 	if bound <= 0 || len(incoming) == 0 {
 		return nil
 	}
@@ -541,13 +547,24 @@ func (s *Store) pruneActivity(ctx context.Context) error {
 			sql  string
 			args []any
 		}{fmt.Sprintf(`DELETE FROM %[1]s WHERE id IN (
-			SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY integration_id ORDER BY id DESC) AS n FROM %[1]s)
+			SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY integration_id ORDER BY id DESC) AS n FROM %[1]s) AS numbered
 			WHERE n > ?)`, table), []any{r.MaxPerIntegration}})
 	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := tx.lock(ctx, "activity"); err != nil { // see writeActivity
+		return err
+	}
 	for _, st := range stmts {
-		if _, err := s.db.ExecContext(ctx, st.sql, st.args...); err != nil {
+		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
 			return err
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
 	}
 	if err := s.pruneLoggedBytes(ctx); err != nil {
 		return err
@@ -567,6 +584,9 @@ func (s *Store) pruneLoggedBytes(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, "activity"); err != nil {
+		return err
+	}
 	rows, err := tx.QueryContext(ctx, "SELECT id FROM integrations WHERE logged_body_bytes > ?", bound)
 	if err != nil {
 		return err
@@ -593,7 +613,13 @@ func (s *Store) pruneLoggedBytes(ctx context.Context) error {
 // INCREMENTAL, incremental_vacuum moves them to the end of the file and cuts them off (without
 // it the file only ever grows: 1 GB after a flood of refused bodies stayed 1 GB). In WAL mode
 // the file shrinks when the WAL is checkpointed; a passive checkpoint never waits for readers.
+//
+// PostgreSQL needs neither: autovacuum makes the space of deleted rows reusable, and
+// returning it to the file system (VACUUM FULL) would lock the tables.
 func (s *Store) giveSpaceBack(ctx context.Context) error {
+	if s.d.postgres {
+		return nil
+	}
 	if _, err := s.db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (s *Store) ExtractionLog(ctx context.Context, userID, integrationID, id int
 	var r WebhookRequest
 	var received string
 	err := s.read.QueryRowContext(ctx, `SELECT r.id, r.integration_id, r.received_at, r.status, r.error, r.records, r.rejected,
-			r.bytes, r.content_type, r.ip, r.user_agent, COALESCE(r.body, X''), r.body_truncated
+			r.bytes, r.content_type, r.ip, r.user_agent, r.body, r.body_truncated
 		FROM webhook_requests r JOIN integrations i ON i.id = r.integration_id
 		WHERE r.id = ? AND r.integration_id = ? AND i.user_id = ?`, id, integrationID, userID).
 		Scan(&r.ID, &r.IntegrationID, &received, &r.Status, &r.Error, &r.Records, &r.Rejected,
@@ -130,7 +130,7 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 	}
 	// One result row per integration, its hours listed as "hour rows requests errors,...":
 	// database/sql's per-row cost is most of the cost of reading a row per hour.
-	const hours = `group_concat(h.hour || ' ' || h.rows || ' ' || h.requests || ' ' || h.errors, ',')`
+	hours := s.d.groupConcat(`h.hour || ' ' || h.rows || ' ' || h.requests || ' ' || h.errors`)
 	hourly := `SELECT h.integration_id, ` + hours + ` FROM hourly_activity h JOIN integrations i ON i.id = h.integration_id
 		WHERE i.user_id = ? AND h.hour >= ? GROUP BY h.integration_id`
 	args := []any{userID, hourOf(since)}
@@ -147,13 +147,13 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 		// CROSS JOIN keeps the page's list outermost: otherwise SQLite may walk all the user's
 		// integrations and their hours or batches.
 		hourly = `SELECT i.id, COALESCE((SELECT ` + hours + ` FROM hourly_activity h WHERE h.integration_id = i.id AND h.hour >= ?), '')
-			FROM json_each(?) x CROSS JOIN integrations i WHERE i.id = x.value AND i.user_id = ?`
+			FROM ` + s.d.idsFrom() + ` CROSS JOIN integrations i WHERE i.id = ` + s.d.idValue() + ` AND i.user_id = ?`
 		args = []any{hourOf(since), list, userID}
 		// One backwards index walk per listed integration, stopping at its newest such batch,
 		// instead of grouping every batch of every integration.
 		last = `SELECT l.integration_id, l.committed_at, l.rows_by_table
-			FROM json_each(?) x CROSS JOIN integrations i CROSS JOIN load_reports l
-			WHERE i.id = x.value AND i.user_id = ? AND l.id = (SELECT r.id FROM load_reports r
+			FROM ` + s.d.idsFrom() + ` CROSS JOIN integrations i CROSS JOIN load_reports l
+			WHERE i.id = ` + s.d.idValue() + ` AND i.user_id = ? AND l.id = (SELECT r.id FROM load_reports r
 				WHERE r.integration_id = i.id AND r.records > 0 ORDER BY r.id DESC LIMIT 1)`
 		lastArgs = []any{list, userID}
 	}

@@ -13,8 +13,10 @@ import (
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
-func TestActivityIsRecordedAndPruned(t *testing.T) {
-	s := openTestStore(t, filepath.Join(t.TempDir(), "hookhouse.db"))
+func TestActivityIsRecordedAndPruned(t *testing.T) { eachDB(t, testActivityIsRecordedAndPruned) }
+
+func testActivityIsRecordedAndPruned(t *testing.T, db testDB) {
+	s := db.open(t)
 	defer s.Close()
 	ctx := t.Context()
 	in := addVero(t, s)
@@ -104,9 +106,10 @@ func BenchmarkRecordActivity(b *testing.B) {
 
 // TestCloseWritesQueuedActivityOnce closes the store while the recorder is still gathering:
 // what was recorded is written, once.
-func TestCloseWritesQueuedActivityOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hookhouse.db")
-	s := openTestStore(t, path)
+func TestCloseWritesQueuedActivityOnce(t *testing.T) { eachDB(t, testCloseWritesQueuedActivityOnce) }
+
+func testCloseWritesQueuedActivityOnce(t *testing.T, db testDB) {
+	s := db.open(t)
 	in := addVero(t, s)
 	for range 3 {
 		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now(), Status: 200, Records: 1})
@@ -114,7 +117,7 @@ func TestCloseWritesQueuedActivityOnce(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = openTestStore(t, path)
+	s = db.open(t)
 	defer s.Close()
 	if n := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests"); n != 3 {
 		t.Errorf("%d requests logged after Close, want 3", n)
@@ -139,7 +142,11 @@ func addVero(t testing.TB, s *Store) Integration {
 // to MaxLoggedPerSecond after a burst of LoggedBurst; refused requests and batches that added
 // columns or rejected records always are; the hourly totals count everything.
 func TestActivityLogsASampleOfAHeavyStream(t *testing.T) {
-	s := openTestStore(t, filepath.Join(t.TempDir(), "hookhouse.db"))
+	eachDB(t, testActivityLogsASampleOfAHeavyStream)
+}
+
+func testActivityLogsASampleOfAHeavyStream(t *testing.T, db testDB) {
+	s := db.open(t)
 	defer s.Close()
 	in := addVero(t, s)
 	at := time.Now().UTC().Truncate(time.Second)
@@ -198,8 +205,11 @@ func queryInt(t testing.TB, s *Store, query string, args ...any) int {
 // only counted in memory; the counts reach the overview's table within moments, with no
 // other activity to carry them, and the last ones are written when the store closes.
 func TestUnloggedRequestsAreCountedPromptlyAndAtClose(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hookhouse.db")
-	s := openTestStore(t, path)
+	eachDB(t, testUnloggedRequestsAreCountedPromptlyAndAtClose)
+}
+
+func testUnloggedRequestsAreCountedPromptlyAndAtClose(t *testing.T, db testDB) {
+	s := db.open(t)
 	in := addVero(t, s)
 	at := time.Now().UTC().Truncate(time.Second)
 	accept := func(n int) {
@@ -229,7 +239,7 @@ func TestUnloggedRequestsAreCountedPromptlyAndAtClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = openTestStore(t, path)
+	s = db.open(t)
 	defer s.Close()
 	if n := requests(); n != LoggedBurst+62 {
 		t.Errorf("%d requests counted after Close, want %d", n, LoggedBurst+62)

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
@@ -164,6 +166,9 @@ func (s *Store) CreateIntegration(ctx context.Context, n NewIntegration) (Integr
 		return Integration{}, WebhookURL{}, "", err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, "schemas"); err != nil { // kept_schemas is read, then changed
+		return Integration{}, WebhookURL{}, "", err
+	}
 
 	var keptBy int64
 	err = tx.QueryRowContext(ctx, "SELECT user_id FROM kept_schemas WHERE schema_name = ?", in.Schema).Scan(&keptBy)
@@ -179,15 +184,12 @@ func (s *Store) CreateIntegration(ctx context.Context, n NewIntegration) (Integr
 		}
 	}
 
-	res, err := tx.ExecContext(ctx, `INSERT INTO integrations (user_id, name, source, schema_name, primary_key, created_at)
+	in.ID, err = tx.insertID(ctx, `INSERT INTO integrations (user_id, name, source, schema_name, primary_key, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, in.UserID, in.Name, in.Source, in.Schema, in.PrimaryKey, formatTime(in.CreatedAt))
 	if isUniqueViolation(err) {
 		return Integration{}, WebhookURL{}, "", ErrSchemaTaken
 	}
 	if err != nil {
-		return Integration{}, WebhookURL{}, "", err
-	}
-	if in.ID, err = res.LastInsertId(); err != nil {
 		return Integration{}, WebhookURL{}, "", err
 	}
 	u, token, err := insertWebhookURL(ctx, tx, in.ID, in.CreatedAt)
@@ -267,6 +269,9 @@ func (s *Store) DeleteIntegration(ctx context.Context, userID, id int64, keepDat
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, "schemas"); err != nil {
+		return err
+	}
 	var schema string
 	err = tx.QueryRowContext(ctx, "DELETE FROM integrations WHERE id = ? AND user_id = ? RETURNING schema_name", id, userID).Scan(&schema)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -276,7 +281,8 @@ func (s *Store) DeleteIntegration(ctx context.Context, userID, id int64, keepDat
 		return err
 	}
 	if keepData {
-		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO kept_schemas (schema_name, user_id, deleted_at) VALUES (?, ?, ?)",
+		if _, err := tx.ExecContext(ctx, `INSERT INTO kept_schemas (schema_name, user_id, deleted_at) VALUES (?, ?, ?)
+			ON CONFLICT (schema_name) DO UPDATE SET user_id = excluded.user_id, deleted_at = excluded.deleted_at`,
 			schema, userID, formatTime(s.now())); err != nil {
 			return err
 		}
@@ -302,6 +308,13 @@ func affectedOne(res sql.Result, err error) error {
 	return nil
 }
 
+// isUniqueViolation recognises SQLite's and PostgreSQL's (SQLSTATE 23505) unique violations.
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	if err == nil {
+		return false
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

@@ -59,10 +59,18 @@ const (
 		WHEN i.last_event_at IS NULL AND NOT EXISTS (
 			SELECT 1 FROM load_reports r WHERE r.integration_id = i.id AND r.records > 0) THEN 'waiting'
 		ELSE 'active' END`
-	integrationSearch = `i.user_id = ?2 AND (?3 = '' OR i.name LIKE ?3 ESCAPE '\' OR i.schema_name LIKE ?3 ESCAPE '\')`
-	// listOrder is integrations_list_idx's order.
-	listOrder = `ORDER BY i.last_event_at DESC, i.name COLLATE NOCASE, i.schema_name`
 )
+
+// integrationSearch matches the user's integrations whose name or schema is like ?3.
+func (s *Store) integrationSearch() string {
+	like := s.d.like()
+	return `i.user_id = ?2 AND (?3 = '' OR i.name ` + like + ` ?3 ESCAPE '\' OR i.schema_name ` + like + ` ?3 ESCAPE '\')`
+}
+
+// listOrder is integrations_list_idx's order.
+func (s *Store) listOrder() string {
+	return `ORDER BY i.last_event_at DESC` + s.d.nullsLast() + `, ` + s.d.nameOrder("i.name") + `, i.schema_name`
+}
 
 // ListIntegrations returns one page of the user's integrations: those with errors first, then
 // the most recently active, then by name. Search, filter, order and paging happen in SQLite,
@@ -99,8 +107,8 @@ func (s *Store) ListIntegrations(ctx context.Context, userID int64, q Integratio
 	}
 	if offset < failing {
 		page, err := s.listedPage(ctx, failingIntegrations+`SELECT `+integrationColumns+`, 'errors' FROM integrations i
-			WHERE `+integrationSearch+` AND i.paused_at IS NULL AND i.id IN (SELECT id FROM failing)
-			`+listOrder+` LIMIT ?4 OFFSET ?5`, window, userID, pattern, limit, offset)
+			WHERE `+s.integrationSearch()+` AND i.paused_at IS NULL AND i.id IN (SELECT id FROM failing)
+			`+s.listOrder()+` LIMIT ?4 OFFSET ?5`, window, userID, pattern, limit, offset)
 		if err != nil {
 			return IntegrationList{}, err
 		}
@@ -120,16 +128,16 @@ func (s *Store) ListIntegrations(ctx context.Context, userID int64, q Integratio
 
 // countListQuery counts the search's matches by status, in IntegrationStatuses' order.
 func (s *Store) countListQuery() string {
-	return failingIntegrations + `SELECT COALESCE(SUM(status = 'errors'), 0), COALESCE(SUM(status = 'waiting'), 0),
-		COALESCE(SUM(status = 'paused'), 0), COALESCE(SUM(status = 'active'), 0)
-		FROM (SELECT ` + integrationStatus + ` AS status FROM integrations i WHERE ` + integrationSearch + `)`
+	return failingIntegrations + `SELECT COUNT(CASE WHEN status = 'errors' THEN 1 END), COUNT(CASE WHEN status = 'waiting' THEN 1 END),
+		COUNT(CASE WHEN status = 'paused' THEN 1 END), COUNT(CASE WHEN status = 'active' THEN 1 END)
+		FROM (SELECT ` + integrationStatus + ` AS status FROM integrations i WHERE ` + s.integrationSearch() + `) AS listed`
 }
 
 // restOfListQuery is the list after the failing integrations, with a status filter (?4).
 func (s *Store) restOfListQuery() string {
 	return failingIntegrations + `SELECT ` + integrationColumns + `, ` + integrationStatus + ` FROM integrations i
-		WHERE ` + integrationSearch + ` AND NOT (i.paused_at IS NULL AND i.id IN (SELECT id FROM failing))
-		AND (?4 = '' OR ` + integrationStatus + ` = ?4) ` + listOrder + ` LIMIT ?5 OFFSET ?6`
+		WHERE ` + s.integrationSearch() + ` AND NOT (i.paused_at IS NULL AND i.id IN (SELECT id FROM failing))
+		AND (?4 = '' OR ` + integrationStatus + ` = ?4) ` + s.listOrder() + ` LIMIT ?5 OFFSET ?6`
 }
 
 // listedPage runs a query for integrationColumns and a status.

@@ -8,9 +8,9 @@ import (
 )
 
 // listFixture is a user with one integration in each status, plus one of another user's.
-func listFixture(t *testing.T) (*Store, int64, map[string]Integration) {
+func listFixture(t *testing.T, db testDB) (*Store, int64, map[string]Integration) {
 	t.Helper()
-	s, owner, other := twoUsers(t)
+	s, owner, other := twoUsers(t, db)
 	ctx := t.Context()
 	now := time.Now().UTC()
 	add := func(user int64, name, schema string) Integration {
@@ -58,7 +58,11 @@ func names(l IntegrationList) string {
 }
 
 func TestListIntegrationsOrdersFiltersSearchesAndPages(t *testing.T) {
-	s, owner, _ := listFixture(t)
+	eachDB(t, testListIntegrationsOrdersFiltersSearchesAndPages)
+}
+
+func testListIntegrationsOrdersFiltersSearchesAndPages(t *testing.T, db testDB) {
+	s, owner, _ := listFixture(t, db)
 	ctx := t.Context()
 	list := func(q IntegrationQuery) IntegrationList {
 		t.Helper()
@@ -106,7 +110,11 @@ func TestListIntegrationsOrdersFiltersSearchesAndPages(t *testing.T) {
 }
 
 func TestActivityOfReadsOnlyTheGivenIntegrations(t *testing.T) {
-	s, owner, ins := listFixture(t)
+	eachDB(t, testActivityOfReadsOnlyTheGivenIntegrations)
+}
+
+func testActivityOfReadsOnlyTheGivenIntegrations(t *testing.T, db testDB) {
+	s, owner, ins := listFixture(t, db)
 	ctx := t.Context()
 	got, err := s.ActivityOf(ctx, owner, []int64{ins["recent"].ID, ins["failing"].ID, ins["loaded"].ID})
 	if err != nil {
@@ -143,7 +151,7 @@ func TestActivityOfReadsOnlyTheGivenIntegrations(t *testing.T) {
 // The list reads indexes: failing integrations through the partial index on hours with
 // errors, counts and pages through integrations_list_idx, in its order (no sorting).
 func TestListIntegrationsUsesItsIndexes(t *testing.T) {
-	s, owner, _ := listFixture(t)
+	s, owner, _ := listFixture(t, sqliteDB(t)) // SQLite's plans; PostgreSQL's planner chooses by statistics
 	plan := func(query string, args ...any) string {
 		t.Helper()
 		rows, err := s.read.Query("EXPLAIN QUERY PLAN "+query, args...)

@@ -79,27 +79,27 @@ func TestValidatePrimaryKey(t *testing.T) {
 
 // twoUsers returns a store with two accounts (the second added directly: only the owner has
 // a sign-up flow so far) and their ids.
-func twoUsers(t *testing.T) (*Store, int64, int64) {
+func twoUsers(t *testing.T, db testDB) (*Store, int64, int64) {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "hookhouse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := db.open(t)
 	t.Cleanup(func() { s.Close() })
 	u, err := s.CreateOwner(t.Context(), "a@example.com", "long enough password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.db.Exec("INSERT INTO users (email, password_hash, created_at) VALUES ('b@example.com', 'x', '')")
-	if err != nil {
+	var other int64
+	if err := s.db.QueryRowContext(t.Context(), "INSERT INTO users (email, password_hash, created_at) VALUES ('b@example.com', 'x', '') RETURNING id").Scan(&other); err != nil {
 		t.Fatal(err)
 	}
-	other, _ := res.LastInsertId()
 	return s, u.ID, other
 }
 
 func TestCreateIntegrationAndSchemaCollisions(t *testing.T) {
-	s, alice, bob := twoUsers(t)
+	eachDB(t, testCreateIntegrationAndSchemaCollisions)
+}
+
+func testCreateIntegrationAndSchemaCollisions(t *testing.T, db testDB) {
+	s, alice, bob := twoUsers(t, db)
 	ctx := t.Context()
 	in, u, token, err := s.CreateIntegration(ctx, NewIntegration{UserID: alice, Name: "Stitch Vero", Source: "vero", Schema: "stitch_vero"})
 	if err != nil {
@@ -153,7 +153,11 @@ func TestCreateIntegrationAndSchemaCollisions(t *testing.T) {
 }
 
 func TestKeptSchemaIsReservedForItsOwner(t *testing.T) {
-	s, alice, bob := twoUsers(t)
+	eachDB(t, testKeptSchemaIsReservedForItsOwner)
+}
+
+func testKeptSchemaIsReservedForItsOwner(t *testing.T, db testDB) {
+	s, alice, bob := twoUsers(t, db)
 	ctx := t.Context()
 	in, _, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: alice, Name: "Vero", Source: "vero", Schema: "vero"})
 	if err != nil {
@@ -182,8 +186,10 @@ func TestKeptSchemaIsReservedForItsOwner(t *testing.T) {
 	}
 }
 
-func TestWebhookURLLimitRevokeAndTarget(t *testing.T) {
-	s, alice, _ := twoUsers(t)
+func TestWebhookURLLimitRevokeAndTarget(t *testing.T) { eachDB(t, testWebhookURLLimitRevokeAndTarget) }
+
+func testWebhookURLLimitRevokeAndTarget(t *testing.T, db testDB) {
+	s, alice, _ := twoUsers(t, db)
 	ctx := t.Context()
 	in, first, token1, err := s.CreateIntegration(ctx, NewIntegration{UserID: alice, Name: "Customer.io", Source: "customerio", Schema: "customerio", PrimaryKey: "event_id"})
 	if err != nil {
@@ -274,7 +280,11 @@ func TestWebhookURLLimitRevokeAndTarget(t *testing.T) {
 }
 
 func TestTouchWebhookURLWritesOncePerMinute(t *testing.T) {
-	s, alice, _ := twoUsers(t)
+	eachDB(t, testTouchWebhookURLWritesOncePerMinute)
+}
+
+func testTouchWebhookURLWritesOncePerMinute(t *testing.T, db testDB) {
+	s, alice, _ := twoUsers(t, db)
 	ctx := t.Context()
 	in, u, _, err := s.CreateIntegration(ctx, NewIntegration{UserID: alice, Name: "Vero", Source: "vero", Schema: "vero"})
 	if err != nil {

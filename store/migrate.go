@@ -12,7 +12,10 @@ import (
 	"time"
 )
 
-//go:embed migrations/*.sql
+// One numbered list of migrations, written once per dialect: migrations/sqlite/NNNN_name.sql
+// and migrations/postgres/NNNN_name.sql carry the same numbers and names.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 type migration struct {
@@ -21,9 +24,10 @@ type migration struct {
 	sql     string
 }
 
-// migrations lists the embedded NNNN_name.sql files in version order.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// migrations lists the embedded NNNN_name.sql files of a dialect in version order.
+func migrations(d dialect) ([]migration, error) {
+	dir := "migrations/" + d.name()
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +39,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %q: name must be NNNN_name.sql", e.Name())
 		}
-		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		body, err := migrationFiles.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -48,30 +52,59 @@ func migrations() ([]migration, error) {
 // migrate applies each migration not yet recorded, each in its own transaction together
 // with its record, so a crash leaves the database at a whole version.
 func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	return migrateWith(ctx, &sqlDB{DB: db}, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`); err != nil {
+		applied_at TEXT NOT NULL)`)
+}
+
+// migratePostgres creates the hookhouse schema and migrates it. Nodes starting together
+// take turns: each migration's transaction holds an advisory lock, so one applies it and
+// the others find it done.
+func migratePostgres(ctx context.Context, db *sql.DB) error {
+	return migrateWith(ctx, &sqlDB{DB: db, d: dialect{postgres: true}}, `CREATE SCHEMA IF NOT EXISTS `+Schema+`;
+		CREATE TABLE IF NOT EXISTS `+Schema+`.schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL)`)
+}
+
+func migrateWith(ctx context.Context, db *sqlDB, create string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	ms, err := migrations()
+	defer tx.Rollback()
+	if err := tx.lock(ctx, "migrations"); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := tx.Tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	ms, err := migrations(db.d)
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
 		if err := apply(ctx, db, m); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s/%s: %w", db.d.name(), m.name, err)
 		}
 	}
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m migration) error {
+func apply(ctx context.Context, db *sqlDB, m migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, "migrations"); err != nil {
+		return err
+	}
 	var done int
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&done); err != nil {
 		return err
@@ -79,7 +112,8 @@ func apply(ctx context.Context, db *sql.DB, m migration) error {
 	if done > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	// Not through bind: a migration is SQL as written (a PostgreSQL function body may hold a ?).
+	if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

@@ -77,6 +77,9 @@ func (s *Store) SaveSigning(ctx context.Context, userID, integrationID int64, cf
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, "signing"); err != nil { // the count of secrets below
+		return err
+	}
 	res, err := tx.ExecContext(ctx, "UPDATE integrations SET signature_config = ? WHERE id = ? AND user_id = ?", cfg.Encode(), integrationID, userID)
 	if err := affectedOne(res, err); err != nil {
 		return err
@@ -117,6 +120,9 @@ func (s *Store) RemoveSigningSecret(ctx context.Context, userID, integrationID, 
 		return err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, "signing"); err != nil {
+		return err
+	}
 	var raw string
 	err = tx.QueryRowContext(ctx, "SELECT signature_config FROM integrations WHERE id = ? AND user_id = ?", integrationID, userID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -25,9 +25,11 @@ func testKey() []byte {
 // Secrets are sealed at rest, opened for the webhook path only, rotated two at a time, and
 // a key that cannot open them stops the start.
 func TestSigningSecretsAreSealedRotatedAndNeedTheirKey(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "hookhouse.db")
-	s := openTestStore(t, path)
+	eachDB(t, testSigningSecretsAreSealedRotatedAndNeedTheirKey)
+}
+
+func testSigningSecretsAreSealedRotatedAndNeedTheirKey(t *testing.T, db testDB) {
+	s := db.open(t)
 	ctx := t.Context()
 	u, err := s.CreateOwner(ctx, "a@example.com", "long enough password")
 	if err != nil {
@@ -93,22 +95,25 @@ func TestSigningSecretsAreSealedRotatedAndNeedTheirKey(t *testing.T) {
 	if err := s.RemoveSigningSecret(ctx, u.ID+1, in.ID, sg.Secrets[1].ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("another user's integration: %v", err)
 	}
+	if err := s.SaveSigning(ctx, u.ID, in.ID, std, false, secret1); err != nil { // for the check at rest
+		t.Fatal(err)
+	}
+	b := db.atRest(t, s)
 	s.Close()
+	if db.url == "" {
+		b = append(b, db.atRest(t, s)...) // after the WAL's checkpoint too
+	}
 
-	// Nothing of either secret in the files, in any encoding.
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		for _, sec := range []string{secret1, secret2, strings.TrimPrefix(secret1, "whsec_"), strings.TrimPrefix(secret2, "whsec_")} {
-			raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(sec, "whsec_"))
-			if bytes.Contains(b, []byte(sec)) || bytes.Contains(b, raw) {
-				t.Errorf("%s holds a secret in plaintext", e.Name())
-			}
+	// Nothing of either secret at rest, in any encoding.
+	for _, sec := range []string{secret1, secret2, strings.TrimPrefix(secret1, "whsec_"), strings.TrimPrefix(secret2, "whsec_")} {
+		raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(sec, "whsec_"))
+		if bytes.Contains(b, []byte(sec)) || bytes.Contains(b, raw) || bytes.Contains(b, []byte(hex.EncodeToString(raw))) {
+			t.Errorf("the %s database holds a secret in plaintext", db.name)
 		}
 	}
 
 	// Another key: the start fails and says why; the right key works.
-	s = openTestStore(t, path)
+	s = db.open(t)
 	defer s.Close()
 	if err := s.SetSecretKey(ctx, testKey()); err == nil || !strings.Contains(err.Error(), "cannot decrypt") {
 		t.Fatalf("the wrong key: %v", err)

@@ -13,9 +13,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
+
+// Schema is the PostgreSQL schema the metadata lives in (OpenPostgres); warehouse schemas are
+// one per integration, and ValidateSchemaName refuses this name for them.
+const Schema = "hookhouse"
 
 // Sentinel errors; handlers map them to HTTP statuses.
 var (
@@ -26,20 +34,25 @@ var (
 	ErrBusy               = errors.New("too many passwords are being checked at once")
 )
 
-// Store is the metadata database. Writes go through one connection, as SQLite allows one
-// writer at a time; reads use a separate pool so they never queue behind a write.
+// Store is the metadata database: an SQLite file (Open) or a PostgreSQL schema shared by
+// several hookhouse nodes (OpenPostgres). On SQLite, writes go through one connection, as
+// SQLite allows one writer at a time, and reads use a separate pool so they never queue
+// behind a write; on PostgreSQL both are one pool.
 type Store struct {
-	db       *sql.DB // the single writer
-	read     *sql.DB
-	sessions *sqlite3store.SQLite3Store
-	act      *activity
-	stmts    statements
-	touched  sync.Map                  // URL id -> the minute its last_used_at was last brought up to date
-	targets  targetCache               // authenticated webhook targets, see WebhookTarget
-	box      atomic.Pointer[secretBox] // seals signing secrets; nil until SetSecretKey
-	hashes   *hashGate                 // bounds the argon2id hashes computed at once
-	log      *slog.Logger              // for failures of background work (slog's default logger)
-	now      func() time.Time
+	d            dialect
+	db           *sqlDB // the single writer on SQLite
+	read         *sqlDB
+	sessions     scs.Store
+	stopSessions func()
+	listener     *listener // PostgreSQL: clears targets when another node changes a URL; nil on SQLite
+	act          *activity
+	stmts        statements
+	touched      sync.Map                  // URL id -> the minute its last_used_at was last brought up to date
+	targets      targetCache               // authenticated webhook targets, see WebhookTarget
+	box          atomic.Pointer[secretBox] // seals signing secrets; nil until SetSecretKey
+	hashes       *hashGate                 // bounds the argon2id hashes computed at once
+	log          *slog.Logger              // for failures of background work (slog's default logger)
+	now          func() time.Time
 }
 
 // Open opens (creating if needed) the database file at path and runs pending migrations.
@@ -65,14 +78,57 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Keep every reader open: opening a SQLite connection costs more than most queries.
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
+	sessions := sqlite3store.NewWithCleanupInterval(db, 10*time.Minute)
 	s := &Store{
-		db:       db,
-		read:     read,
-		sessions: sqlite3store.NewWithCleanupInterval(db, 10*time.Minute),
-		hashes:   newHashGate(),
-		log:      slog.Default(),
-		now:      func() time.Time { return time.Now().UTC() },
+		db:           &sqlDB{DB: db},
+		read:         &sqlDB{DB: read},
+		sessions:     sessions,
+		stopSessions: sessions.StopCleanup,
 	}
+	return s.start(ctx)
+}
+
+// OpenPostgres opens the metadata in the hookhouse schema of the PostgreSQL database at
+// databaseURL (creating the schema if needed) and runs pending migrations, so that several
+// hookhouse nodes can share it. It listens for changes other nodes make to webhook URLs.
+func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("-database: %w", err)
+	}
+	// Unqualified names are the hookhouse schema's, whatever the role's default search_path.
+	cfg.RuntimeParams["search_path"] = Schema
+	db := sql.OpenDB(stdlib.GetConnector(*cfg))
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to the -database PostgreSQL: %w", err)
+	}
+	d := dialect{postgres: true}
+	if err := migratePostgres(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	sessions := postgresstore.NewWithConfig(db, postgresstore.Config{CleanUpInterval: 10 * time.Minute, TableName: Schema + ".sessions"})
+	handle := &sqlDB{DB: db, d: d}
+	s := &Store{
+		d:            d,
+		db:           handle,
+		read:         handle,
+		sessions:     sessions,
+		stopSessions: sessions.StopCleanup,
+	}
+	s.listener = newListener(cfg, &s.targets, slog.Default())
+	return s.start(ctx)
+}
+
+// start finishes opening: the hot-path statements and the activity recorder.
+func (s *Store) start(ctx context.Context) (*Store, error) {
+	s.hashes = newHashGate()
+	s.log = slog.Default()
+	s.now = func() time.Time { return time.Now().UTC() }
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -80,6 +136,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.startActivity()
 	return s, nil
 }
+
+// Postgres reports whether the store is in PostgreSQL (shared by several nodes).
+func (s *Store) Postgres() bool { return s.d.postgres }
 
 // openSQLite is the one place SQLite is tuned: WAL so readers never block the writer,
 // synchronous=FULL so a committed write survives power loss, a busy timeout instead of
@@ -132,7 +191,7 @@ func convertToIncrementalVacuum(ctx context.Context, db *sql.DB, path string) er
 }
 
 // SessionStore is where scs keeps browser sessions (the sessions table).
-func (s *Store) SessionStore() *sqlite3store.SQLite3Store { return s.sessions }
+func (s *Store) SessionStore() scs.Store { return s.sessions }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -142,9 +201,15 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close stops background work and closes the database cleanly (checkpointing the WAL).
 func (s *Store) Close() error {
-	s.sessions.StopCleanup()
+	s.stopSessions()
 	if s.act != nil {
 		s.stopActivity()
+	}
+	if s.listener != nil {
+		s.listener.close()
+	}
+	if s.read == s.db {
+		return errors.Join(s.stmts.close(), s.db.Close())
 	}
 	return errors.Join(s.stmts.close(), s.read.Close(), s.db.Close())
 }
@@ -162,8 +227,9 @@ type statements struct {
 }
 
 func (s *Store) prepare(ctx context.Context) error {
+	typed := s.d.param
 	for _, p := range []struct {
-		db   *sql.DB
+		db   *sqlDB
 		stmt **sql.Stmt
 		sql  string
 	}{
@@ -172,22 +238,26 @@ func (s *Store) prepare(ctx context.Context) error {
 			WHERE w.token_hash = ? AND w.integration_id = ? AND w.revoked_at IS NULL`},
 		{s.db, &s.stmts.insertRequest, `INSERT INTO webhook_requests
 			(integration_id, received_at, status, error, records, rejected, bytes, content_type, ip, user_agent, body, body_truncated)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)`},
+			SELECT ` + typed("bigint") + `, ` + typed("text") + `, ` + typed("integer") + `, ` + typed("text") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` +
+			typed("bigint") + `, ` + typed("text") + `, ` + typed("text") + `, ` + typed("text") + `, ` + typed("bytea") + `, ` + typed("boolean") + `
+			WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)`},
 		{s.db, &s.stmts.countRequests, `INSERT INTO hourly_activity (integration_id, hour, requests, errors)
-			SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)
-			ON CONFLICT (integration_id, hour) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors`},
+			SELECT ` + typed("bigint") + `, ` + typed("text") + `, ` + typed("bigint") + `, ` + typed("bigint") + ` WHERE EXISTS (SELECT 1 FROM integrations WHERE id = ?)
+			ON CONFLICT (integration_id, hour) DO UPDATE
+			SET requests = hourly_activity.requests + excluded.requests, errors = hourly_activity.errors + excluded.errors`},
 		{s.db, &s.stmts.insertLoad, `INSERT INTO load_reports
 			(integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added)
-			SELECT id, ?, ?, ?, ?, ?, ? FROM integrations WHERE schema_name = ?`},
+			SELECT id, ` + typed("text") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` + typed("bigint") + `, ` + typed("text") + `, ` + typed("text") + `
+			FROM integrations WHERE schema_name = ?`},
 		{s.db, &s.stmts.countRows, `INSERT INTO hourly_activity (integration_id, hour, rows)
-			SELECT id, ?, ? FROM integrations WHERE schema_name = ?
-			ON CONFLICT (integration_id, hour) DO UPDATE SET rows = rows + excluded.rows`},
+			SELECT id, ` + typed("text") + `, ` + typed("bigint") + ` FROM integrations WHERE schema_name = ?
+			ON CONFLICT (integration_id, hour) DO UPDATE SET rows = hourly_activity.rows + excluded.rows`},
 		{s.db, &s.stmts.loggedBytes, `SELECT logged_body_bytes FROM integrations WHERE id = ?`},
 		// Deletes an integration's oldest logged requests until their bodies add up to at
 		// least ?2 bytes (or none is left), reading the bodies' lengths, never their content.
 		{s.db, &s.stmts.trimLogged, `DELETE FROM webhook_requests WHERE id IN (
 			SELECT id FROM (SELECT id, SUM(COALESCE(length(body), 0)) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
-				FROM webhook_requests WHERE integration_id = ?1)
+				FROM webhook_requests WHERE integration_id = ?1) AS logged
 			WHERE COALESCE(before, 0) < ?2)`},
 	} {
 		stmt, err := p.db.PrepareContext(ctx, p.sql)

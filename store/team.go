@@ -106,11 +106,14 @@ func (s *Store) CreateInvite(ctx context.Context, workspaceID int64, email strin
 		return Invite{}, "", err
 	}
 	defer tx.Rollback()
-	var taken int
+	if err := tx.lock(ctx, "invites"); err != nil {
+		return Invite{}, "", err
+	}
+	var taken bool
 	if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)", in.Email).Scan(&taken); err != nil {
 		return Invite{}, "", err
 	}
-	if taken == 1 {
+	if taken {
 		return Invite{}, "", ErrConflict
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE invites SET revoked_at = ?1
@@ -123,12 +126,9 @@ func (s *Store) CreateInvite(ctx context.Context, workspaceID int64, email strin
 		return Invite{}, "", err
 	}
 	token, hash := newToken()
-	res, err := tx.ExecContext(ctx, `INSERT INTO invites (workspace_id, email, token_hash, created_at, expires_at)
+	in.ID, err = tx.insertID(ctx, `INSERT INTO invites (workspace_id, email, token_hash, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, workspaceID, in.Email, hash, formatTime(in.CreatedAt), formatTime(in.ExpiresAt))
 	if err != nil {
-		return Invite{}, "", err
-	}
-	if in.ID, err = res.LastInsertId(); err != nil {
 		return Invite{}, "", err
 	}
 	return in, token, tx.Commit()
@@ -215,15 +215,12 @@ func (s *Store) AcceptInvite(ctx context.Context, token, password string) (User,
 		return User{}, ErrInviteUsed
 	}
 	u := User{Email: in.Email, CreatedAt: now, WorkspaceID: in.WorkspaceID}
-	res, err = tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at, workspace_id) VALUES (?, ?, ?, ?)`,
+	u.ID, err = tx.insertID(ctx, `INSERT INTO users (email, password_hash, created_at, workspace_id) VALUES (?, ?, ?, ?)`,
 		u.Email, hash, formatTime(now), in.WorkspaceID)
 	if isUniqueViolation(err) {
 		return User{}, ErrConflict
 	}
 	if err != nil {
-		return User{}, err
-	}
-	if u.ID, err = res.LastInsertId(); err != nil {
 		return User{}, err
 	}
 	return u, tx.Commit()

@@ -3,17 +3,14 @@ package store
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
 // teamStore is a store with an owner, and a clock the test moves.
-func teamStore(t *testing.T) (*Store, User, *time.Time, string) {
+func teamStore(t *testing.T, db testDB) (*Store, User, *time.Time) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hookhouse.db")
-	s := openTestStore(t, path)
+	s := db.open(t)
 	t.Cleanup(func() { s.Close() })
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
@@ -24,11 +21,15 @@ func teamStore(t *testing.T) (*Store, User, *time.Time, string) {
 	if !owner.IsOwner() || owner.WorkspaceID != owner.ID {
 		t.Fatalf("owner %+v is not its workspace's owner", owner)
 	}
-	return s, owner, &now, path
+	return s, owner, &now
 }
 
 func TestInviteIsAcceptedOnceAndStoredAsAHash(t *testing.T) {
-	s, owner, _, path := teamStore(t)
+	eachDB(t, testInviteIsAcceptedOnceAndStoredAsAHash)
+}
+
+func testInviteIsAcceptedOnceAndStoredAsAHash(t *testing.T, db testDB) {
+	s, owner, _ := teamStore(t, db)
 	ctx := t.Context()
 	in, token, err := s.CreateInvite(ctx, owner.WorkspaceID, " Mate@Example.com ")
 	if err != nil {
@@ -73,14 +74,7 @@ func TestInviteIsAcceptedOnceAndStoredAsAHash(t *testing.T) {
 
 	// At rest only the SHA-256 is kept: neither the token nor any of its halves is in the
 	// database or its WAL.
-	var files []byte
-	for _, f := range []string{path, path + "-wal"} {
-		b, err := os.ReadFile(f)
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-		files = append(files, b...)
-	}
+	files := db.atRest(t, s)
 	for _, secret := range []string{token, token[:32], token[32:]} {
 		if bytes.Contains(files, []byte(secret)) {
 			t.Fatal("the database holds the invite token")
@@ -92,7 +86,11 @@ func TestInviteIsAcceptedOnceAndStoredAsAHash(t *testing.T) {
 }
 
 func TestInviteExpiresAfterSevenDaysAndCanBeRevoked(t *testing.T) {
-	s, owner, now, _ := teamStore(t)
+	eachDB(t, testInviteExpiresAfterSevenDaysAndCanBeRevoked)
+}
+
+func testInviteExpiresAfterSevenDaysAndCanBeRevoked(t *testing.T, db testDB) {
+	s, owner, now := teamStore(t, db)
 	ctx := t.Context()
 	_, token, err := s.CreateInvite(ctx, owner.WorkspaceID, "late@example.com")
 	if err != nil {
@@ -144,7 +142,11 @@ func TestInviteExpiresAfterSevenDaysAndCanBeRevoked(t *testing.T) {
 }
 
 func TestRemoveMemberKeepsTheWorkspacesIntegrations(t *testing.T) {
-	s, owner, _, _ := teamStore(t)
+	eachDB(t, testRemoveMemberKeepsTheWorkspacesIntegrations)
+}
+
+func testRemoveMemberKeepsTheWorkspacesIntegrations(t *testing.T, db testDB) {
+	s, owner, _ := teamStore(t, db)
 	ctx := t.Context()
 	_, token, err := s.CreateInvite(ctx, owner.WorkspaceID, "mate@example.com")
 	if err != nil {
@@ -189,7 +191,11 @@ func TestRemoveMemberKeepsTheWorkspacesIntegrations(t *testing.T) {
 }
 
 func TestChangePasswordChecksTheCurrentOneAndBumpsTheGeneration(t *testing.T) {
-	s, owner, _, _ := teamStore(t)
+	eachDB(t, testChangePasswordChecksTheCurrentOneAndBumpsTheGeneration)
+}
+
+func testChangePasswordChecksTheCurrentOneAndBumpsTheGeneration(t *testing.T, db testDB) {
+	s, owner, _ := teamStore(t, db)
 	ctx := t.Context()
 	if _, err := s.ChangePassword(ctx, owner.ID, "not the password", "brand new password"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("wrong current password: %v", err)

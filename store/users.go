@@ -48,9 +48,9 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 
 // HasUsers reports whether any account exists; until one does, hookhouse is in setup.
 func (s *Store) HasUsers(ctx context.Context) (bool, error) {
-	var n int
-	err := s.read.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&n)
-	return n == 1, err
+	var exists bool
+	err := s.read.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&exists)
+	return exists, err
 }
 
 // CreateOwner creates the first account. It fails with ErrSetupDone when any account
@@ -68,18 +68,25 @@ func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, 
 	if err := s.hashes.do(ctx, func() { hash = hashPassword(password) }); err != nil {
 		return User{}, err
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at)
-		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)`,
-		u.Email, hash, formatTime(u.CreatedAt))
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return User{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	defer tx.Rollback()
+	if err := tx.lock(ctx, "setup"); err != nil { // nodes started together with HOOKHOUSE_ADMIN_EMAIL
+		return User{}, err
+	}
+	u.ID, err = tx.insertID(ctx, `INSERT INTO users (email, password_hash, created_at)
+		SELECT `+s.d.param("text")+`, `+s.d.param("text")+`, `+s.d.param("text")+` WHERE NOT EXISTS (SELECT 1 FROM users)`,
+		u.Email, hash, formatTime(u.CreatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrSetupDone
 	}
-	u.ID, err = res.LastInsertId()
+	if err != nil {
+		return User{}, err
+	}
 	u.WorkspaceID = u.ID
-	return u, err
+	return u, tx.Commit()
 }
 
 // Authenticate returns the user whose email and password match, or ErrInvalidCredentials

@@ -72,16 +72,16 @@ func storedHash(digest [sha256.Size]byte) string { return hex.EncodeToString(dig
 
 func hashToken(token string) string { return storedHash(tokenDigest(token)) }
 
-func insertWebhookURL(ctx context.Context, tx *sql.Tx, integrationID int64, at time.Time) (WebhookURL, string, error) {
+func insertWebhookURL(ctx context.Context, tx *sqlTx, integrationID int64, at time.Time) (WebhookURL, string, error) {
 	token, hash := newToken()
 	u := WebhookURL{IntegrationID: integrationID, Prefix: token[:TokenPrefixLength], CreatedAt: at}
-	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_urls (integration_id, token_hash, token_prefix, created_at)
+	id, err := tx.insertID(ctx, `INSERT INTO webhook_urls (integration_id, token_hash, token_prefix, created_at)
 		VALUES (?, ?, ?, ?)`, integrationID, hash, u.Prefix, formatTime(at))
 	if err != nil {
 		return WebhookURL{}, "", err
 	}
-	u.ID, err = res.LastInsertId()
-	return u, token, err
+	u.ID = id
+	return u, token, nil
 }
 
 // CreateWebhookURL adds a webhook URL to one of the user's integrations and returns its
@@ -93,6 +93,9 @@ func (s *Store) CreateWebhookURL(ctx context.Context, userID, integrationID int6
 		return WebhookURL{}, "", err
 	}
 	defer tx.Rollback()
+	if err := tx.lock(ctx, "webhook urls"); err != nil { // nor on another node
+		return WebhookURL{}, "", err
+	}
 	var active int
 	err = tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM webhook_urls w WHERE w.integration_id = i.id AND w.revoked_at IS NULL)
 		FROM integrations i WHERE i.id = ? AND i.user_id = ?`, integrationID, userID).Scan(&active)
@@ -205,13 +208,14 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 }
 
 // targetCache remembers authenticated webhook targets by integration id and token hash (never
-// the token). It lives in this process: every write that can refuse a URL goes through this
-// Store and calls forget after committing, and a lookup that raced with such a write is not
-// cached (the generation moved). With several hookhouse nodes sharing state, this
-// invalidation has to become shared too.
+// the token). It lives in this process: every write that can refuse a URL through this Store
+// calls forget after committing, and a lookup that raced with such a write is not cached (the
+// generation moved). On PostgreSQL, other nodes' changes arrive through the listener, which
+// calls forget too, and the cache is off (off) while the listener is not connected.
 type targetCache struct {
 	mu      sync.RWMutex
 	gen     uint64
+	off     bool
 	entries map[targetKey]WebhookTarget
 }
 
@@ -227,7 +231,7 @@ func (c *targetCache) get(k targetKey) (WebhookTarget, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	t, ok := c.entries[k]
-	return t, ok
+	return t, ok && !c.off
 }
 
 func (c *targetCache) generation() uint64 {
@@ -239,7 +243,7 @@ func (c *targetCache) generation() uint64 {
 func (c *targetCache) put(k targetKey, t WebhookTarget, generation uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != generation {
+	if c.gen != generation || c.off {
 		return // a revoke, pause or delete committed while we looked: don't keep what we read
 	}
 	if c.entries == nil || len(c.entries) >= maxCachedTargets {
@@ -253,6 +257,16 @@ func (c *targetCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	clear(c.entries)
+}
+
+// setLive turns the cache on (empty) or off; only the PostgreSQL listener turns it off, while
+// it cannot hear of other nodes' changes.
+func (c *targetCache) setLive(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.off = !live
 	clear(c.entries)
 }
 
@@ -283,12 +297,14 @@ func (s *Store) TouchWebhookURL(ctx context.Context, urlID, integrationID int64,
 	}
 	defer tx.Rollback()
 	stamp, cutoff := formatTime(at), formatTime(minute)
-	if _, err := tx.ExecContext(ctx, `UPDATE webhook_urls SET last_used_at = ?
-		WHERE id = ? AND integration_id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, stamp, urlID, integrationID, cutoff); err != nil {
-		return err
-	}
+	// The integration first, then the URL: the order in which deleting an integration locks
+	// them on PostgreSQL, so the two cannot deadlock.
 	if _, err := tx.ExecContext(ctx, `UPDATE integrations SET last_event_at = ?
 		WHERE id = ? AND (last_event_at IS NULL OR last_event_at < ?)`, stamp, integrationID, cutoff); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_urls SET last_used_at = ?
+		WHERE id = ? AND integration_id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, stamp, urlID, integrationID, cutoff); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// targetsChannel is notified (postgres/0008) when a change that can refuse a webhook URL
+// commits, on any node.
+const targetsChannel = "hookhouse_targets"
+
+// listenerPing is how often an idle listening connection is checked, so a connection that
+// died silently is replaced (and the cache is off meanwhile) within about this long.
+const listenerPing = 10 * time.Second
+
+// listener keeps one PostgreSQL connection that LISTENs on targetsChannel and clears the
+// cache of webhook targets on every notification. The cache serves only while the listener
+// is connected: a change made while it was not could be missed, so on every (re)connect the
+// cache starts empty, and while it is down every lookup reads the database.
+type listener struct {
+	cfg     *pgx.ConnConfig
+	targets *targetCache
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newListener(cfg *pgx.ConnConfig, targets *targetCache, log *slog.Logger) *listener {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &listener{cfg: cfg, targets: targets, log: log, cancel: cancel, done: make(chan struct{})}
+	targets.setLive(false)
+	go l.run(ctx)
+	return l
+}
+
+func (l *listener) run(ctx context.Context) {
+	defer close(l.done)
+	wait := 50 * time.Millisecond
+	for {
+		connected, err := l.listen(ctx)
+		l.targets.setLive(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if connected {
+			wait = 50 * time.Millisecond
+			l.log.Warn("lost the connection that hears of other nodes' webhook URL changes; reconnecting (URLs are checked in the database meanwhile)", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// listen connects, listens and clears the cache on each notification until the connection
+// fails or ctx ends. connected says it got as far as listening.
+func (l *listener) listen(ctx context.Context) (connected bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, l.cfg.Copy())
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+targetsChannel); err != nil {
+		return false, err
+	}
+	l.targets.setLive(true) // empty: anything might have changed before LISTEN
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, listenerPing)
+		_, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		switch {
+		case err == nil:
+			l.targets.forget()
+		case ctx.Err() != nil:
+			return true, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			pingCtx, cancel := context.WithTimeout(ctx, listenerPing)
+			err := conn.Ping(pingCtx)
+			cancel()
+			if err != nil {
+				return true, err
+			}
+		default:
+			return true, err
+		}
+	}
+}
+
+func (l *listener) close() {
+	l.cancel()
+	<-l.done
+}
