@@ -40,12 +40,9 @@ type clusterNode struct {
 	*server          // nil while stopped
 }
 
-// startCluster starts PostgreSQL, n nodes with their owner account and HAProxy. prepare runs
-// against node 1 before the others start.
-//
-// Until the metadata moves into PostgreSQL, node 1's metadata database is copied to the other
-// nodes after prepare, so they know the same accounts and webhook URLs.
-func startCluster(t testing.TB, n int, prepare func(s *server)) *cluster {
+// startCluster starts PostgreSQL, n nodes sharing its database for the metadata and the
+// warehouse, the first with its owner account, and HAProxy in front of them.
+func startCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	haproxyBin := needHAProxy(t)
 	pg := pgtest.NewCluster(t)
@@ -55,32 +52,18 @@ func startCluster(t testing.TB, n int, prepare func(s *server)) *cluster {
 			name: fmt.Sprintf("node%d", i+1),
 			addr: freeAddr(t),
 			data: filepath.Join(t.TempDir(), "data"),
-			env: append(adminEnv,
-				"HOOKHOUSE_WAREHOUSE="+c.dbURL,
-				"HOOKHOUSE_DATABASE="+c.dbURL,
-				"HOOKHOUSE_SECRET_KEY="+clusterSecretKey,
+			env: []string{
+				"HOOKHOUSE_WAREHOUSE=" + c.dbURL,
+				"HOOKHOUSE_DATABASE=" + c.dbURL,
+				"HOOKHOUSE_SECRET_KEY=" + clusterSecretKey,
 				"HOOKHOUSE_TRUSTED_PROXIES=127.0.0.1",
-				"HOOKHOUSE_SHUTDOWN_DRAIN=2s"), // HAProxy takes a node out after 2 failed checks 500 ms apart
+				"HOOKHOUSE_SHUTDOWN_DRAIN=2s", // HAProxy takes a node out after 2 failed checks 500 ms apart
+			},
 		})
 	}
-	first := c.nodes[0]
-	c.start(t, first)
-	prepare(first.server)
-	first.stop(t)
-	meta, err := os.ReadFile(filepath.Join(first.data, "hookhouse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, node := range c.nodes[1:] {
-		if err := os.MkdirAll(node.data, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(node.data, "hookhouse.db"), meta, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.nodes[0].env = append(c.nodes[0].env, adminEnv...)
 	for _, node := range c.nodes {
-		c.start(t, node)
+		c.start(t, node) // one after the other: the first creates the schema and the owner
 	}
 	c.proxy = startHAProxy(t, haproxyBin, c.nodes)
 	return c
@@ -254,10 +237,9 @@ func TestClusterLosesNoAcknowledgedEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test: several seconds of load")
 	}
-	var path string
-	c := startCluster(t, 3, func(s *server) {
-		path = strings.TrimPrefix(addWebhookIntegration(t, s, "Crash"), s.URL)
-	})
+	c := startCluster(t, 3)
+	hookURL := addWebhookIntegration(t, &server{URL: c.proxy.URL}, "Crash")
+	path := strings.TrimPrefix(hookURL, c.proxy.URL)
 
 	l := newLoad(c.proxy.URL+path, 0)
 	stop := make(chan struct{})

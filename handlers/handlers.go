@@ -33,6 +33,7 @@ const (
 
 // Store is everything the handlers need from storage; each file declares its own part.
 type Store interface {
+	revealSealer
 	accounts
 	team
 	pinger
@@ -98,7 +99,7 @@ func New(d Deps) *Handler {
 	if d.MaxInflightBodyBytes <= 0 {
 		d.MaxInflightBodyBytes = DefaultMaxInflightBodyBytes
 	}
-	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
+	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals(d.Store), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
 }
 
 // render writes a templ component as the response.

@@ -1,21 +1,20 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"sync"
+	"encoding/base64"
+	"encoding/json"
 	"time"
 
 	"github.com/hookhouse/hookhouse/store"
 )
 
-// A new webhook URL is shown exactly once without its plaintext ever being stored: the
-// action that creates it leaves it here, in memory, under a random nonce that only the
-// user's session knows, and the URL page takes it out. With several hookhouse nodes this
-// needs sticky sessions.
+// A new webhook URL (a signing secret, an invite link) is shown exactly once without its
+// plaintext ever being stored: the action that creates it seals it with the secret key
+// (HOOKHOUSE_SECRET_KEY, the same on every node) into the user's session, and the page that
+// shows it takes it out of the session. Any node can open it, so several nodes need no sticky
+// sessions, and the session store holds only ciphertext.
 const (
 	revealTTL      = 10 * time.Minute
-	maxReveals     = 1000 // bounds memory; the oldest entry gives way
 	sessionReveals = "reveal"
 )
 
@@ -30,51 +29,60 @@ type reveal struct {
 	expires       time.Time
 }
 
+// sealedReveal is a reveal as it is sealed.
+type sealedReveal struct {
+	UserID, IntegrationID              int64
+	URL, Secret, BuiltFrom, ContinueTo string
+	Invite                             store.Invite
+	Expires                            time.Time
+}
+
+type revealSealer interface {
+	SealReveal(plaintext []byte) ([]byte, error)
+	OpenReveal(sealed []byte) ([]byte, error)
+}
+
 type reveals struct {
-	mu      sync.Mutex
-	entries map[string]reveal
-	now     func() time.Time
+	box revealSealer
+	now func() time.Time
 }
 
-func newReveals() *reveals {
-	return &reveals{entries: map[string]reveal{}, now: time.Now}
+func newReveals(box revealSealer) *reveals {
+	return &reveals{box: box, now: time.Now}
 }
 
-// put keeps r for revealTTL and returns the nonce to take it out with.
-func (rs *reveals) put(r reveal) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	nonce := hex.EncodeToString(b)
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	now := rs.now()
-	r.expires = now.Add(revealTTL)
-	if len(rs.entries) >= maxReveals {
-		var oldest string
-		for k, e := range rs.entries {
-			if !e.expires.After(now) {
-				delete(rs.entries, k)
-			} else if oldest == "" || e.expires.Before(rs.entries[oldest].expires) {
-				oldest = k
-			}
-		}
-		if len(rs.entries) >= maxReveals {
-			delete(rs.entries, oldest)
-		}
+// put seals r, to be shown within revealTTL, as the text to keep in the session.
+func (rs *reveals) put(r reveal) (string, error) {
+	plain, err := json.Marshal(sealedReveal{
+		UserID: r.userID, IntegrationID: r.integrationID, URL: r.url, Secret: r.secret,
+		BuiltFrom: r.builtFrom, ContinueTo: r.continueTo, Invite: r.invite, Expires: rs.now().Add(revealTTL),
+	})
+	if err != nil {
+		return "", err
 	}
-	rs.entries[nonce] = r
-	return nonce
+	sealed, err := rs.box.SealReveal(plain)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
-// take removes and returns the entry for nonce if it belongs to the user and integration
-// and has not expired. An entry for another integration stays for its own page.
-func (rs *reveals) take(nonce string, userID, integrationID int64) (reveal, bool) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	r, ok := rs.entries[nonce]
-	if !ok || r.userID != userID || r.integrationID != integrationID {
+// take opens the session's sealed reveal if it belongs to the user and integration and has not
+// expired; the caller then removes it from the session, so it is shown once. One for another
+// integration stays for its own page.
+func (rs *reveals) take(sealed string, userID, integrationID int64) (reveal, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil || sealed == "" {
 		return reveal{}, false
 	}
-	delete(rs.entries, nonce)
-	return r, r.expires.After(rs.now())
+	plain, err := rs.box.OpenReveal(b)
+	if err != nil {
+		return reveal{}, false
+	}
+	var r sealedReveal
+	if json.Unmarshal(plain, &r) != nil || r.UserID != userID || r.IntegrationID != integrationID || !r.Expires.After(rs.now()) {
+		return reveal{}, false
+	}
+	return reveal{userID: r.UserID, integrationID: r.IntegrationID, url: r.URL, secret: r.Secret,
+		builtFrom: r.BuiltFrom, continueTo: r.ContinueTo, invite: r.Invite, expires: r.Expires}, true
 }

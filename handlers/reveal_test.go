@@ -1,52 +1,65 @@
 package handlers
 
 import (
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookhouse/hookhouse/store"
 )
 
-func TestRevealsAreTakenOnceByTheirOwnerBeforeTheyExpire(t *testing.T) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	rs := newReveals()
-	rs.now = func() time.Time { return now }
-
-	nonce := rs.put(reveal{userID: 1, integrationID: 7, url: "https://x/v1/clients/7/token/abc"})
-	if _, ok := rs.take(nonce, 2, 7); ok {
-		t.Fatal("another user took the reveal")
+// openSealer is a real store with key, as a node would have it.
+func openSealer(t *testing.T, key byte) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hookhouse.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := rs.take(nonce, 1, 8); ok {
-		t.Fatal("another integration's page took the reveal")
+	t.Cleanup(func() { st.Close() })
+	k := make([]byte, 32)
+	for i := range k {
+		k[i] = key
 	}
-	if r, ok := rs.take(nonce, 1, 7); !ok || r.url != "https://x/v1/clients/7/token/abc" {
-		t.Fatalf("owner: %+v %v", r, ok)
+	if err := st.SetSecretKey(context.Background(), k); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := rs.take(nonce, 1, 7); ok {
-		t.Fatal("taken twice")
-	}
-
-	late := rs.put(reveal{userID: 1, integrationID: 7, url: "u"})
-	now = now.Add(revealTTL + time.Second)
-	if _, ok := rs.take(late, 1, 7); ok {
-		t.Fatal("taken after it expired")
-	}
-	if len(rs.entries) != 0 {
-		t.Fatal("an expired reveal stays in memory after a take")
-	}
+	return st
 }
 
-func TestRevealsAreBounded(t *testing.T) {
+func TestRevealsOpenForTheirOwnerOnAnyNodeWithTheKeyBeforeTheyExpire(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	rs := newReveals()
-	rs.now = func() time.Time { return now }
-	first := rs.put(reveal{userID: 1, integrationID: 1, url: "first"})
-	for i := range maxReveals + 10 {
-		now = now.Add(time.Millisecond)
-		rs.put(reveal{userID: 1, integrationID: int64(i + 2), url: "more"})
+	node1, node2, otherKey := newReveals(openSealer(t, 1)), newReveals(openSealer(t, 1)), newReveals(openSealer(t, 2))
+	for _, rs := range []*reveals{node1, node2, otherKey} {
+		rs.now = func() time.Time { return now }
 	}
-	if len(rs.entries) > maxReveals {
-		t.Fatalf("%d entries, want at most %d", len(rs.entries), maxReveals)
+
+	const url = "https://x/v1/clients/7/token/abc"
+	sealed, err := node1.put(reveal{userID: 1, integrationID: 7, url: url})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := rs.take(first, 1, 1); ok {
-		t.Fatal("the oldest entry survived a full map")
+	if strings.Contains(sealed, "abc") || strings.Contains(sealed, "token") {
+		t.Fatalf("the session would hold the URL in the clear: %s", sealed)
+	}
+	if _, ok := node2.take(sealed, 2, 7); ok {
+		t.Fatal("another user took the reveal")
+	}
+	if _, ok := node2.take(sealed, 1, 8); ok {
+		t.Fatal("another integration's page took the reveal")
+	}
+	if _, ok := otherKey.take(sealed, 1, 7); ok {
+		t.Fatal("a node with another key opened the reveal")
+	}
+	if r, ok := node2.take(sealed, 1, 7); !ok || r.url != url {
+		t.Fatalf("owner on another node: %+v %v", r, ok)
+	}
+	if _, ok := node2.take(sealed[:len(sealed)-2], 1, 7); ok {
+		t.Fatal("a cut reveal opened")
+	}
+	now = now.Add(revealTTL + time.Second)
+	if _, ok := node1.take(sealed, 1, 7); ok {
+		t.Fatal("taken after it expired")
 	}
 }

@@ -32,7 +32,7 @@ type team interface {
 // sign-in; the auth middleware signs out a session whose value is older than the user's.
 const SessionGeneration = "generation"
 
-// sessionInviteReveal holds the nonce of a new invite link waiting for the copy-once page.
+// sessionInviteReveal holds the sealed new invite link waiting for the copy-once page.
 const sessionInviteReveal = "inviteReveal"
 
 var errOwnerOnly = echo.NewHTTPError(http.StatusForbidden, "Only the workspace owner can invite and remove teammates.")
@@ -86,8 +86,11 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 	h.Log.Info("teammate invited", "invite_id", in.ID, "by_user_id", u.ID)
 	base, builtFrom := h.publicURL(c)
 	// integrationID 0: no integration page ever takes it, only the invite link page.
-	nonce := h.reveals.put(reveal{userID: u.ID, url: base + "/invite/" + token, builtFrom: builtFrom, continueTo: "/team", invite: in})
-	h.Sessions.Put(ctx, sessionInviteReveal, nonce)
+	sealed, err := h.reveals.put(reveal{userID: u.ID, url: base + "/invite/" + token, builtFrom: builtFrom, continueTo: "/team", invite: in})
+	if err != nil {
+		return err
+	}
+	h.Sessions.Put(ctx, sessionInviteReveal, sealed)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusSeeOther, "/team/invite-link")
 }

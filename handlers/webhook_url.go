@@ -61,14 +61,17 @@ func (h *Handler) GenerateWebhookURL(c echo.Context) error {
 func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, continueTo string) error {
 	u, _ := CurrentUser(c)
 	base, builtFrom := h.publicURL(c)
-	nonce := h.reveals.put(reveal{
+	sealed, err := h.reveals.put(reveal{
 		userID:        u.ID,
 		integrationID: integrationID,
 		url:           fmt.Sprintf("%s/v1/clients/%d/token/%s", base, integrationID, token),
 		builtFrom:     builtFrom,
 		continueTo:    continueTo,
 	})
-	h.Sessions.Put(c.Request().Context(), sessionReveals, nonce)
+	if err != nil {
+		return err
+	}
+	h.Sessions.Put(c.Request().Context(), sessionReveals, sealed)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/integrations/%d/webhook-url", integrationID))
 }
