@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -377,5 +380,98 @@ func TestShutdownDrainFailsHealthzButServes(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no exit 20 s after SIGTERM")
+	}
+}
+
+var revokeAction = regexp.MustCompile(`action="(/integrations/\d+/urls/\d+/revoke)"`)
+
+// TestClusterNodesShareSessionsURLsAndRevocations goes from node to node as HAProxy without
+// sticky sessions may send a user: signed in through node 1, the next page from node 2; a URL
+// added through node 1 is shown by node 2's copy-once page, and by no page after; a URL revoked
+// through node 1 is refused by nodes 2 and 3 within a second, though both had just used it.
+func TestClusterNodesShareSessionsURLsAndRevocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	c := startCluster(t, 3)
+	n1, n2, n3 := c.nodes[0].URL, c.nodes[1].URL, c.nodes[2].URL
+
+	// The cookie jar sends the session to every port of 127.0.0.1, as a browser would send it
+	// to every node behind one name.
+	client, ok := signInClient(t, n1, crashEmail, crashPassword)
+	if !ok {
+		t.Fatal("sign-in through node 1 failed")
+	}
+	if page := getPage(t, client, n2+"/integrations"); !strings.Contains(page, `data-testid="current-user">`+crashEmail) {
+		t.Fatalf("node 2 does not know the session made by node 1:\n%.1500s", page)
+	}
+
+	form := getPage(t, client, n1+"/integrations/new/incoming-webhooks")
+	m := csrfField.FindStringSubmatch(form)
+	if m == nil {
+		t.Fatal("no CSRF field on Add Integration")
+	}
+	resp, err := client.PostForm(n1+"/integrations/new/incoming-webhooks", url.Values{"name": {"Across"}, "primary_key": {"id"}, "_csrf": {m[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Add Integration through node 1: %d", resp.StatusCode)
+	}
+	copyOnce := resp.Header.Get("Location")
+	shown := webhookURLInPage.FindStringSubmatch(getPage(t, client, n2+copyOnce))
+	if shown == nil {
+		t.Fatal("node 2's copy-once page does not show the URL added through node 1")
+	}
+	hookURL := html.UnescapeString(shown[1])
+	for _, again := range []string{n2, n3, n1} {
+		if page := getPage(t, client, again+copyOnce); webhookURLInPage.MatchString(page) || !strings.Contains(page, `data-testid="url-gone"`) {
+			t.Errorf("the copy-once page shows the URL a second time, from %s", again)
+		}
+	}
+	path := strings.TrimPrefix(hookURL, n1) // built on the address node 1 was asked at
+
+	post := func(base string, id int) int {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(fmt.Sprintf(`{"id":%d}`, id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, base := range []string{n1, n2, n3} { // each node has the URL cached now
+		if status := post(base, i); status != http.StatusOK {
+			t.Fatalf("a webhook through node %d: %d", i+1, status)
+		}
+	}
+
+	id := strings.Split(strings.TrimPrefix(path, "/v1/clients/"), "/")[0]
+	settings := getPage(t, client, n1+"/integrations/"+id+"/settings")
+	action, csrf := revokeAction.FindStringSubmatch(settings), csrfField.FindStringSubmatch(settings)
+	if action == nil || csrf == nil {
+		t.Fatalf("Settings has no revoke form:\n%.2000s", settings)
+	}
+	resp, err = client.PostForm(n1+action[1], url.Values{"_csrf": {csrf[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke through node 1: %d", resp.StatusCode)
+	}
+	revoked := time.Now()
+	for i, base := range []string{n2, n3} {
+		for status := post(base, 100); status != http.StatusUnauthorized; status = post(base, 100) {
+			if time.Since(revoked) > time.Second {
+				t.Fatalf("node %d still answers %d to the URL revoked through node 1 a second ago", i+2, status)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t.Logf("revoked through node 1: nodes 2 and 3 refuse the URL after %v", time.Since(revoked).Round(time.Millisecond))
+	for _, node := range c.nodes {
+		node.stop(t)
 	}
 }
