@@ -33,7 +33,6 @@ const (
 
 // Store is everything the handlers need from storage; each file declares its own part.
 type Store interface {
-	revealSealer
 	accounts
 	team
 	pinger
@@ -48,6 +47,7 @@ type Store interface {
 	webhookRecorder
 	activityReader
 	signingStore
+	revealStore
 }
 
 // Warehouse is the per-schema data the handlers load into and drop; each file declares its part.
@@ -83,9 +83,8 @@ type Deps struct {
 // Handler serves the dashboard pages and the webhook endpoint.
 type Handler struct {
 	Deps
-	logins  *loginThrottle
-	reveals *reveals    // new webhook URLs waiting to be shown once
-	bodies  *bodyBudget // webhook body bytes in flight
+	logins *loginThrottle
+	bodies *bodyBudget // webhook body bytes in flight
 }
 
 // New builds the handlers.
@@ -99,7 +98,7 @@ func New(d Deps) *Handler {
 	if d.MaxInflightBodyBytes <= 0 {
 		d.MaxInflightBodyBytes = DefaultMaxInflightBodyBytes
 	}
-	return &Handler{Deps: d, logins: newLoginThrottle(), reveals: newReveals(d.Store), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
+	return &Handler{Deps: d, logins: newLoginThrottle(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
 }
 
 // render writes a templ component as the response.

@@ -24,11 +24,13 @@ func (h *Handler) IntegrationSettings(c echo.Context) error {
 		return err
 	}
 	view := settingsView{input: settingsInput{name: in.Name}}
-	ctx := c.Request().Context()
-	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionSecretReveal), in.UserID, in.ID); ok && r.secret != "" {
-		h.Sessions.Remove(ctx, sessionSecretReveal)
+	r, ok, err := h.takeReveal(c, sessionSecretReveal, in.ID)
+	if err != nil {
+		return err
+	}
+	if ok && r.Secret != "" {
 		c.Response().Header().Set("Cache-Control", "no-store")
-		view.revealedSecret = r.secret
+		view.revealedSecret = r.Secret
 	}
 	return h.renderSettingsWith(c, http.StatusOK, in, view)
 }

@@ -1,88 +1,65 @@
 package handlers
 
 import (
-	"encoding/base64"
+	"context"
 	"encoding/json"
-	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
 )
 
-// A new webhook URL (a signing secret, an invite link) is shown exactly once without its
-// plaintext ever being stored: the action that creates it seals it with the secret key
-// (HOOKHOUSE_SECRET_KEY, the same on every node) into the user's session, and the page that
-// shows it takes it out of the session. Any node can open it, so several nodes need no sticky
-// sessions, and the session store holds only ciphertext.
-const (
-	revealTTL      = 10 * time.Minute
-	sessionReveals = "reveal"
-)
+// A new webhook URL (or invite link, or generated signing secret) is shown exactly once: the
+// action that creates it leaves it in the store, sealed with the secret key, under a nonce that
+// only the user's session knows, and the page takes it out (deleting it). Any node can show it,
+// and only the first request to ask gets it.
+const sessionReveals = "reveal"
 
+// reveal is what a copy-once page shows.
 type reveal struct {
-	userID        int64
-	integrationID int64
-	url           string
-	secret        string // a generated signing secret, instead of a URL
-	builtFrom     string // views.BuiltFrom*: what the URL's scheme and host came from
-	continueTo    string
-	invite        store.Invite // the invite of an invite link (integrationID 0)
-	expires       time.Time
+	URL        string       `json:"url,omitempty"`
+	Secret     string       `json:"secret,omitempty"`     // a generated signing secret, instead of a URL
+	BuiltFrom  string       `json:"built_from,omitempty"` // views.BuiltFrom*: what the URL's scheme and host came from
+	ContinueTo string       `json:"continue_to,omitempty"`
+	Invite     store.Invite `json:"invite"` // the invite of an invite link (integrationID 0)
 }
 
-// sealedReveal is a reveal as it is sealed.
-type sealedReveal struct {
-	UserID, IntegrationID              int64
-	URL, Secret, BuiltFrom, ContinueTo string
-	Invite                             store.Invite
-	Expires                            time.Time
+type revealStore interface {
+	PutReveal(ctx context.Context, userID, integrationID int64, payload []byte) (string, error)
+	TakeReveal(ctx context.Context, nonce string, userID, integrationID int64) ([]byte, bool, error)
 }
 
-type revealSealer interface {
-	SealReveal(plaintext []byte) ([]byte, error)
-	OpenReveal(sealed []byte) ([]byte, error)
-}
-
-type reveals struct {
-	box revealSealer
-	now func() time.Time
-}
-
-func newReveals(box revealSealer) *reveals {
-	return &reveals{box: box, now: time.Now}
-}
-
-// put seals r, to be shown within revealTTL, as the text to keep in the session.
-func (rs *reveals) put(r reveal) (string, error) {
-	plain, err := json.Marshal(sealedReveal{
-		UserID: r.userID, IntegrationID: r.integrationID, URL: r.url, Secret: r.secret,
-		BuiltFrom: r.builtFrom, ContinueTo: r.continueTo, Invite: r.invite, Expires: rs.now().Add(revealTTL),
-	})
+// putReveal keeps r for the signed-in user's next visit to the integration's copy-once page
+// (integrationID 0: the invite link page), remembering its nonce in the session under key.
+func (h *Handler) putReveal(c echo.Context, key string, integrationID int64, r reveal) error {
+	u, _ := CurrentUser(c)
+	payload, err := json.Marshal(r)
 	if err != nil {
-		return "", err
+		return err
 	}
-	sealed, err := rs.box.SealReveal(plain)
+	ctx := c.Request().Context()
+	nonce, err := h.Store.PutReveal(ctx, u.ID, integrationID, payload)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return base64.RawURLEncoding.EncodeToString(sealed), nil
+	h.Sessions.Put(ctx, key, nonce)
+	return nil
 }
 
-// take opens the session's sealed reveal if it belongs to the user and integration and has not
-// expired; the caller then removes it from the session, so it is shown once. One for another
-// integration stays for its own page.
-func (rs *reveals) take(sealed string, userID, integrationID int64) (reveal, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(sealed)
-	if err != nil || sealed == "" {
-		return reveal{}, false
+// takeReveal returns what putReveal kept for this user and page, once.
+func (h *Handler) takeReveal(c echo.Context, key string, integrationID int64) (reveal, bool, error) {
+	u, _ := CurrentUser(c)
+	ctx := c.Request().Context()
+	nonce := h.Sessions.GetString(ctx, key)
+	if nonce == "" {
+		return reveal{}, false, nil
 	}
-	plain, err := rs.box.OpenReveal(b)
-	if err != nil {
-		return reveal{}, false
+	payload, ok, err := h.Store.TakeReveal(ctx, nonce, u.ID, integrationID)
+	if err != nil || !ok {
+		return reveal{}, false, err
 	}
-	var r sealedReveal
-	if json.Unmarshal(plain, &r) != nil || r.UserID != userID || r.IntegrationID != integrationID || !r.Expires.After(rs.now()) {
-		return reveal{}, false
-	}
-	return reveal{userID: r.UserID, integrationID: r.IntegrationID, url: r.URL, secret: r.Secret,
-		builtFrom: r.BuiltFrom, continueTo: r.ContinueTo, invite: r.Invite, expires: r.Expires}, true
+	h.Sessions.Remove(ctx, key)
+	var r reveal
+	err = json.Unmarshal(payload, &r)
+	return r, err == nil, err
 }

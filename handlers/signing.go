@@ -23,7 +23,7 @@ type signingStore interface {
 	RemoveSigningSecret(ctx context.Context, userID, integrationID, secretID int64) error
 }
 
-// sessionSecretReveal holds the sealed generated signing secret, shown once on Settings.
+// sessionSecretReveal holds the nonce of a generated signing secret, shown once on Settings.
 const sessionSecretReveal = "revealSecret"
 
 // SaveSignature saves the Signature verification form: the scheme, its parameters, the
@@ -91,12 +91,9 @@ func (h *Handler) SaveSignature(c echo.Context) error {
 		msg = fmt.Sprintf("Signature verification saved: %s. Requests that do not verify are refused with 401.", cfg.Scheme.Label())
 	}
 	if generate {
-		u, _ := CurrentUser(c)
-		sealed, err := h.reveals.put(reveal{userID: u.ID, integrationID: in.ID, secret: secret})
-		if err != nil {
+		if err := h.putReveal(c, sessionSecretReveal, in.ID, reveal{Secret: secret}); err != nil {
 			return err
 		}
-		h.Sessions.Put(ctx, sessionSecretReveal, sealed)
 		msg = "A new Standard Webhooks secret was generated: copy it now, it is shown only once."
 	}
 	h.flash(c, msg)

@@ -32,7 +32,7 @@ type team interface {
 // sign-in; the auth middleware signs out a session whose value is older than the user's.
 const SessionGeneration = "generation"
 
-// sessionInviteReveal holds the sealed new invite link waiting for the copy-once page.
+// sessionInviteReveal holds the nonce of a new invite link waiting for the copy-once page.
 const sessionInviteReveal = "inviteReveal"
 
 var errOwnerOnly = echo.NewHTTPError(http.StatusForbidden, "Only the workspace owner can invite and remove teammates.")
@@ -86,11 +86,9 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 	h.Log.Info("teammate invited", "invite_id", in.ID, "by_user_id", u.ID)
 	base, builtFrom := h.publicURL(c)
 	// integrationID 0: no integration page ever takes it, only the invite link page.
-	sealed, err := h.reveals.put(reveal{userID: u.ID, url: base + "/invite/" + token, builtFrom: builtFrom, continueTo: "/team", invite: in})
-	if err != nil {
+	if err := h.putReveal(c, sessionInviteReveal, 0, reveal{URL: base + "/invite/" + token, BuiltFrom: builtFrom, ContinueTo: "/team", Invite: in}); err != nil {
 		return err
 	}
-	h.Sessions.Put(ctx, sessionInviteReveal, sealed)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusSeeOther, "/team/invite-link")
 }
@@ -99,12 +97,13 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 // after the invite was made, never again.
 func (h *Handler) InviteLink(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	u, _ := CurrentUser(c)
-	ctx := c.Request().Context()
 	props := views.InviteLinkProps{Page: h.page(c, "Invite link", "team")}
-	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionInviteReveal), u.ID, 0); ok {
-		h.Sessions.Remove(ctx, sessionInviteReveal)
-		props.URL, props.BuiltFrom, props.Invite = r.url, r.builtFrom, r.invite
+	r, ok, err := h.takeReveal(c, sessionInviteReveal, 0)
+	if err != nil {
+		return err
+	}
+	if ok {
+		props.URL, props.BuiltFrom, props.Invite = r.URL, r.BuiltFrom, r.Invite
 	}
 	return render(c, http.StatusOK, views.InviteLinkPage(props))
 }

@@ -24,16 +24,18 @@ func (h *Handler) WebhookURL(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	props := views.WebhookURLProps{
 		Page:        h.page(c, "Webhook URL · "+in.Name, "integrations"),
 		Integration: in,
 		Source:      sourceOf(in),
 	}
-	u, _ := CurrentUser(c) // the URL is revealed to whoever made it, not to the whole workspace
-	if r, ok := h.reveals.take(h.Sessions.GetString(ctx, sessionReveals), u.ID, in.ID); ok {
-		h.Sessions.Remove(ctx, sessionReveals)
-		props.URL, props.BuiltFrom, props.ContinueTo = r.url, r.builtFrom, r.continueTo
+	// The URL is revealed to whoever made it, not to the whole workspace.
+	r, ok, err := h.takeReveal(c, sessionReveals, in.ID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		props.URL, props.BuiltFrom, props.ContinueTo = r.URL, r.BuiltFrom, r.ContinueTo
 	}
 	return render(c, http.StatusOK, views.WebhookURLPage(props))
 }
@@ -59,19 +61,14 @@ func (h *Handler) GenerateWebhookURL(c echo.Context) error {
 
 // revealWebhookURL leaves the new URL for the copy-once page and redirects there.
 func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, continueTo string) error {
-	u, _ := CurrentUser(c)
 	base, builtFrom := h.publicURL(c)
-	sealed, err := h.reveals.put(reveal{
-		userID:        u.ID,
-		integrationID: integrationID,
-		url:           fmt.Sprintf("%s/v1/clients/%d/token/%s", base, integrationID, token),
-		builtFrom:     builtFrom,
-		continueTo:    continueTo,
-	})
-	if err != nil {
+	if err := h.putReveal(c, sessionReveals, integrationID, reveal{
+		URL:        fmt.Sprintf("%s/v1/clients/%d/token/%s", base, integrationID, token),
+		BuiltFrom:  builtFrom,
+		ContinueTo: continueTo,
+	}); err != nil {
 		return err
 	}
-	h.Sessions.Put(c.Request().Context(), sessionReveals, sealed)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/integrations/%d/webhook-url", integrationID))
 }

@@ -541,6 +541,7 @@ func (s *Store) pruneActivity(ctx context.Context) error {
 		{"DELETE FROM webhook_requests WHERE received_at < ?", []any{formatTime(cutoff)}},
 		{"DELETE FROM load_reports WHERE committed_at < ?", []any{formatTime(cutoff)}},
 		{"DELETE FROM hourly_activity WHERE hour < ?", []any{hourOf(cutoff.Add(-24 * time.Hour))}},
+		{"DELETE FROM reveals WHERE expires_at < ?", []any{formatTime(s.now())}}, // never opened
 	}
 	for _, table := range []string{"webhook_requests", "load_reports"} {
 		stmts = append(stmts, struct {

@@ -96,49 +96,27 @@ func secretAAD(integrationID int64) []byte {
 }
 
 func (b *secretBox) seal(integrationID int64, plaintext string) []byte {
-	return b.sealWith(secretAAD(integrationID), []byte(plaintext))
+	return b.sealBytes(secretAAD(integrationID), []byte(plaintext))
 }
 
 func (b *secretBox) open(integrationID int64, sealed []byte) (string, error) {
-	plain, err := b.openWith(secretAAD(integrationID), sealed)
+	plain, err := b.openBytes(secretAAD(integrationID), sealed)
 	return string(plain), err
 }
 
-func (b *secretBox) sealWith(aad, plaintext []byte) []byte {
+// sealBytes returns nonce || ciphertext, bound to aad (what the row is for).
+func (b *secretBox) sealBytes(aad, plaintext []byte) []byte {
 	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
 	rand.Read(nonce)
 	return b.aead.Seal(nonce, nonce, plaintext, aad)
 }
 
-func (b *secretBox) openWith(aad, sealed []byte) ([]byte, error) {
+func (b *secretBox) openBytes(aad, sealed []byte) ([]byte, error) {
 	n := b.aead.NonceSize()
 	if len(sealed) < n {
 		return nil, errors.New("sealed secret too short")
 	}
 	return b.aead.Open(nil, sealed[:n], sealed[n:], aad)
-}
-
-// revealAAD binds a sealed reveal to its use: a sealed signing secret does not open as one.
-var revealAAD = []byte("hookhouse copy-once reveal")
-
-// SealReveal seals what a copy-once page will show (a new webhook URL, signing secret or invite
-// link) for the user's session, where any node with the same key can open it and the session
-// store holds only ciphertext.
-func (s *Store) SealReveal(plaintext []byte) ([]byte, error) {
-	box := s.box.Load()
-	if box == nil {
-		return nil, ErrNoSecretKey
-	}
-	return box.sealWith(revealAAD, plaintext), nil
-}
-
-// OpenReveal opens what SealReveal sealed.
-func (s *Store) OpenReveal(sealed []byte) ([]byte, error) {
-	box := s.box.Load()
-	if box == nil {
-		return nil, ErrNoSecretKey
-	}
-	return box.openWith(revealAAD, sealed)
 }
 
 // SetSecretKey gives the store the key signing secrets are sealed with. It fails, naming the

@@ -30,7 +30,15 @@ type testApp struct {
 	Store     *store.Store
 	Warehouse *warehouse.Warehouse
 	DataDir   string
+	Database  string     // the PostgreSQL metadata database (-database); "" for <data>/hookhouse.db
 	Logs      *logBuffer // everything the app logged
+}
+
+// testDatabases says where a test app keeps its metadata (-database) and its warehouse
+// (-warehouse): PostgreSQL URLs, or "" for the SQLite files in the data folder.
+type testDatabases struct {
+	Metadata, Warehouse string
+	SecretKey           []byte // nil: a new one; nodes sharing Metadata share one
 }
 
 // logBuffer collects log lines from concurrent request goroutines.
@@ -73,20 +81,28 @@ func newTestAppWith(t testing.TB, opts warehouse.Options, cfg web.Config) *testA
 // newTestAppLogging is newTestAppWith with the log at level, as -log-level sets it.
 func newTestAppLogging(t testing.TB, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
 	t.Helper()
-	return newTestAppOn(t, "", level, opts, cfg)
+	return newTestAppOn(t, testDatabases{}, level, opts, cfg)
 }
 
-// newTestAppOn builds the app with its warehouse in the PostgreSQL database at warehouseURL,
-// or ("") in SQLite files.
-func newTestAppOn(t testing.TB, warehouseURL string, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
+// newTestAppOn builds the app with its metadata and its warehouse where on says.
+func newTestAppOn(t testing.TB, on testDatabases, level slog.Level, opts warehouse.Options, cfg web.Config) *testApp {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
+	var st *store.Store
+	var err error
+	if on.Metadata != "" {
+		st, err = store.OpenPostgres(context.Background(), on.Metadata)
+	} else {
+		st, err = store.Open(context.Background(), filepath.Join(dir, "hookhouse.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
+	key := on.SecretKey
+	if key == nil {
+		key = make([]byte, 32)
+		rand.Read(key)
+	}
 	if err := st.SetSecretKey(context.Background(), key); err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +110,8 @@ func newTestAppOn(t testing.TB, warehouseURL string, level slog.Level, opts ware
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	opts.OnCommit = st.RecordBatch
 	var wh *warehouse.Warehouse
-	if warehouseURL != "" {
-		wh, err = warehouse.OpenPostgres(context.Background(), warehouseURL, log, opts)
+	if on.Warehouse != "" {
+		wh, err = warehouse.OpenPostgres(context.Background(), on.Warehouse, log, opts)
 	} else {
 		wh, err = warehouse.Open(filepath.Join(dir, "warehouse"), log, opts)
 	}
@@ -109,7 +125,18 @@ func newTestAppOn(t testing.TB, warehouseURL string, level slog.Level, opts ware
 		wh.Close()
 		st.Close()
 	})
-	return &testApp{URL: srv.URL, Store: st, Warehouse: wh, DataDir: dir, Logs: logs}
+	return &testApp{URL: srv.URL, Store: st, Warehouse: wh, DataDir: dir, Database: on.Metadata, Logs: logs}
+}
+
+// onBothStores runs test with the metadata in <data>/hookhouse.db and in PostgreSQL
+// (-database): what a user sees must not depend on it.
+func onBothStores(t *testing.T, test func(t *testing.T, newApp func(testing.TB) *testApp)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, newTestApp) })
+	t.Run("postgres", func(t *testing.T) {
+		test(t, func(t testing.TB) *testApp {
+			return newTestAppOn(t, testDatabases{Metadata: pgtest.Start(t)}, slog.LevelDebug, warehouse.Options{}, web.Config{})
+		})
+	})
 }
 
 // client is a browser-like HTTP client: it keeps cookies, does not follow redirects and

@@ -24,7 +24,11 @@ func TestFirstRunLeadsToSetup(t *testing.T) {
 }
 
 func TestSetupValidatesAndCreatesOwner(t *testing.T) {
-	app := newTestApp(t)
+	onBothStores(t, testSetupValidatesAndCreatesOwner)
+}
+
+func testSetupValidatesAndCreatesOwner(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.newClient(t)
 	c.get("/setup")
 
@@ -63,13 +67,19 @@ func TestSetupValidatesAndCreatesOwner(t *testing.T) {
 }
 
 func TestPasswordIsNotStoredInPlaintext(t *testing.T) {
-	app := newTestApp(t)
+	onBothStores(t, testPasswordIsNotStoredInPlaintext)
+}
+
+func testPasswordIsNotStoredInPlaintext(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	app.signedInClient(t)
 	assertNotInDataDir(t, app, ownerPassword)
 }
 
-func TestLoginLogout(t *testing.T) {
-	app := newTestApp(t)
+func TestLoginLogout(t *testing.T) { onBothStores(t, testLoginLogout) }
+
+func testLoginLogout(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	owner := app.signedInClient(t)
 
 	// Log out: the session no longer opens dashboard pages.

@@ -78,7 +78,11 @@ func queryInt(t *testing.T, db *sql.DB, query string, args ...any) int64 {
 }
 
 func TestWebhookLoadsProviderPayloads(t *testing.T) {
-	app := newTestApp(t)
+	onBothStores(t, testWebhookLoadsProviderPayloads)
+}
+
+func testWebhookLoadsProviderPayloads(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.signedInClient(t)
 	_, veroURL := mustAdd(t, c, "vero", "Stitch Vero")
 	_, mandrillURL := mustAdd(t, c, "mandrill", "Mandrill")
@@ -128,8 +132,10 @@ func assertWebhookHeaders(t *testing.T, what string, h http.Header) {
 	}
 }
 
-func TestWebhookRefusalsStoreNothing(t *testing.T) {
-	app := newTestApp(t)
+func TestWebhookRefusalsStoreNothing(t *testing.T) { onBothStores(t, testWebhookRefusalsStoreNothing) }
+
+func testWebhookRefusalsStoreNothing(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.signedInClient(t)
 	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
 	ok := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id": 1}`))

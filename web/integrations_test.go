@@ -104,7 +104,11 @@ func TestAddIntegrationCatalog(t *testing.T) {
 }
 
 func TestAddVeroShowsTheURLExactlyOnce(t *testing.T) {
-	app := newTestApp(t)
+	onBothStores(t, testAddVeroShowsTheURLExactlyOnce)
+}
+
+func testAddVeroShowsTheURLExactlyOnce(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.signedInClient(t)
 
 	p := addIntegration(t, c, "vero", url.Values{"name": {"Stitch Vero"}})
@@ -188,7 +192,11 @@ func TestAddVeroShowsTheURLExactlyOnce(t *testing.T) {
 }
 
 func TestTheURLIsOnlyRevealedToTheSessionThatCreatedIt(t *testing.T) {
-	app := newTestApp(t)
+	onBothStores(t, testTheURLIsOnlyRevealedToTheSessionThatCreatedIt)
+}
+
+func testTheURLIsOnlyRevealedToTheSessionThatCreatedIt(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.signedInClient(t)
 	p := addIntegration(t, c, "vero", url.Values{"name": {"Vero"}})
 	expectRedirect(t, p, "/integrations/1/webhook-url")
@@ -311,7 +319,11 @@ func TestPrimaryKeyRules(t *testing.T) {
 }
 
 func TestGenerateAtMostTwoURLsAndRevoke(t *testing.T) {
-	app := newTestApp(t)
+	onBothStores(t, testGenerateAtMostTwoURLsAndRevoke)
+}
+
+func testGenerateAtMostTwoURLsAndRevoke(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.signedInClient(t)
 	id, first := mustAdd(t, c, "vero", "Stitch Vero")
 	firstToken := tokenOf(t, first)
@@ -406,8 +418,10 @@ func TestGenerateAtMostTwoURLsAndRevoke(t *testing.T) {
 	}
 }
 
-func TestRenamePauseResume(t *testing.T) {
-	app := newTestApp(t)
+func TestRenamePauseResume(t *testing.T) { onBothStores(t, testRenamePauseResume) }
+
+func testRenamePauseResume(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.signedInClient(t)
 	id, webhookURL := mustAdd(t, c, "vero", "Stitch Vero")
 
@@ -457,8 +471,10 @@ func TestRenamePauseResume(t *testing.T) {
 	}
 }
 
-func TestDeleteKeepingData(t *testing.T) {
-	app := newTestApp(t)
+func TestDeleteKeepingData(t *testing.T) { onBothStores(t, testDeleteKeepingData) }
+
+func testDeleteKeepingData(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	c := app.signedInClient(t)
 	id, webhookURL := mustAdd(t, c, "vero", "Stitch Vero")
 
@@ -583,7 +599,7 @@ func TestPostgresWarehouseIsNamedWithoutItsPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.User = url.UserPassword(u.User.Username(), "hunter2-secret") // the test cluster trusts its socket
-	app := newTestAppOn(t, u.String(), slog.LevelDebug, warehouse.Options{}, web.Config{})
+	app := newTestAppOn(t, testDatabases{Warehouse: u.String()}, slog.LevelDebug, warehouse.Options{}, web.Config{})
 	c := app.signedInClient(t)
 	settings := c.get("/account")
 	if got := settings.Doc.Find(`[data-testid="warehouse"]`).Text(); !strings.HasPrefix(got, "PostgreSQL postgres@") {
@@ -612,7 +628,7 @@ func TestPostgresWarehouseIsNamedWithoutItsPassword(t *testing.T) {
 // and data" drops the schema (DROP SCHEMA ... CASCADE), and the schema name can be used again.
 func TestDeleteWithDataDropsThePostgresSchema(t *testing.T) {
 	dbURL := pgtest.Start(t)
-	app := newTestAppOn(t, dbURL, slog.LevelDebug, warehouse.Options{}, web.Config{})
+	app := newTestAppOn(t, testDatabases{Warehouse: dbURL}, slog.LevelDebug, warehouse.Options{}, web.Config{})
 	c := app.signedInClient(t)
 	_, webhookURL := mustAdd(t, c, "vero", "Stitch Vero")
 	if status := postEvent(t, webhookURL); status != http.StatusOK {

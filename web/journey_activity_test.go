@@ -24,7 +24,7 @@ import (
 func TestJourneyWhatArrived(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { journeyWhatArrived(t, newTestApp(t), os.Getenv("HOOKHOUSE_SCREENSHOTS")) })
 	t.Run("postgres", func(t *testing.T) {
-		journeyWhatArrived(t, newTestAppOn(t, pgtest.Start(t), slog.LevelDebug, warehouse.Options{}, web.Config{}), "")
+		journeyWhatArrived(t, newTestAppOn(t, testDatabases{Warehouse: pgtest.Start(t)}, slog.LevelDebug, warehouse.Options{}, web.Config{}), "")
 	})
 }
 

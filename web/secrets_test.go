@@ -2,9 +2,14 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookhouse/hookhouse/store"
 )
 
 // assertNotInDataDir fails when secret appears in any file of the data folder (databases,
@@ -27,4 +32,27 @@ func assertNotInDataDir(t *testing.T, app *testApp, secret string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if app.Database != "" && bytes.Contains(metadataAtRest(t, app.Database), []byte(secret)) {
+		t.Errorf("the PostgreSQL metadata holds the secret in plaintext")
+	}
+}
+
+// metadataAtRest is every row of the hookhouse schema's tables, as text (bytea in hex).
+func metadataAtRest(t *testing.T, databaseURL string) []byte {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var dump []byte
+	err = conn.QueryRow(t.Context(), `SELECT COALESCE(string_agg(query_to_xml(format('SELECT * FROM %I.%I', table_schema, table_name), true, false, '')::text, ''), '')
+		FROM information_schema.tables WHERE table_schema = $1`, store.Schema).Scan(&dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dump) == 0 {
+		t.Fatal("no metadata found in PostgreSQL")
+	}
+	return dump
 }
