@@ -137,20 +137,5 @@ func (s *Store) checkSealed(ctx context.Context, tx *sqlTx) error {
 	if box == nil {
 		return nil // SetSecretKey checks them when the destination is started
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT integration_id, sealed FROM signing_secrets")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var sealed []byte
-		if err := rows.Scan(&id, &sealed); err != nil {
-			return err
-		}
-		if _, err := box.open(id, sealed); err != nil {
-			return fmt.Errorf("the destination's secret key cannot decrypt the signing secrets of integration %d: use the key they were saved with (HOOKHOUSE_SECRET_KEY, or %s in the data folder)", id, SecretKeyFile)
-		}
-	}
-	return rows.Err()
+	return box.opensAll(ctx, tx)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -127,7 +128,21 @@ func (s *Store) SetSecretKey(ctx context.Context, key []byte) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.read.QueryContext(ctx, "SELECT integration_id, sealed FROM signing_secrets")
+	if err := box.opensAll(ctx, s.read); err != nil {
+		return err
+	}
+	s.box.Store(box)
+	s.targets.forget()
+	return nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// opensAll fails, naming the integration, unless the box opens every stored signing secret.
+func (b *secretBox) opensAll(ctx context.Context, db queryer) error {
+	rows, err := db.QueryContext(ctx, "SELECT integration_id, sealed FROM signing_secrets")
 	if err != nil {
 		return err
 	}
@@ -138,14 +153,9 @@ func (s *Store) SetSecretKey(ctx context.Context, key []byte) error {
 		if err := rows.Scan(&id, &sealed); err != nil {
 			return err
 		}
-		if _, err := box.open(id, sealed); err != nil {
+		if _, err := b.open(id, sealed); err != nil {
 			return fmt.Errorf("the secret key cannot decrypt the signing secrets stored for integration %d: start hookhouse with the key they were saved with (HOOKHOUSE_SECRET_KEY, or %s in the data folder)", id, SecretKeyFile)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	s.box.Store(box)
-	s.targets.forget()
-	return nil
+	return rows.Err()
 }
