@@ -61,6 +61,10 @@ type Config struct {
 const shutdownGrace = 15 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		mainMigrate(os.Args[2:])
+		return
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -84,6 +88,22 @@ func main() {
 	ready := func(addr net.Addr) { log.Info("hookhouse is listening", "addr", addr.String(), "data", cfg.DataDir) }
 	if err := run(ctx, cfg, log, ready); err != nil {
 		log.Error("hookhouse stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// mainMigrate runs hookhouse migrate: a data folder copied into PostgreSQL (migrate.go).
+func mainMigrate(args []string) {
+	cfg, err := parseMigrateConfig(args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hookhouse migrate:", err)
+		os.Exit(2)
+	}
+	if err := migrate(context.Background(), cfg, newLogger("text", slog.LevelWarn), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hookhouse migrate:", err)
 		os.Exit(1)
 	}
 }
@@ -127,7 +147,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, envErr
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
+		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n       hookhouse migrate -data ./hookhouse-data -database postgres://... -warehouse postgres://... (copies a data folder into PostgreSQL; hookhouse migrate -h)\n\nFlags (each also read from the environment variable named in brackets):\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nEnvironment only:\n  HOOKHOUSE_ADMIN_EMAIL, HOOKHOUSE_ADMIN_PASSWORD\n    \tcreate the owner account at start when no account exists (headless installs)\n")
 		fmt.Fprintf(fs.Output(), "  HOOKHOUSE_SECRET_KEY\n    \t32 bytes in base64 or hex that signing secrets are encrypted with; default: %s in the data folder, created on first start; required with -database, the same on every node\n", store.SecretKeyFile)

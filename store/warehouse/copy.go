@@ -44,6 +44,10 @@ type sourceColumn struct {
 	firstSeen time.Time
 }
 
+// Schemas lists the schemas the warehouse holds (one per integration, and those kept after an
+// integration was deleted), by name.
+func (w *Warehouse) Schemas(ctx context.Context) ([]string, error) { return w.dest.schemas(ctx) }
+
 // CopySchema copies schema from w into dst: its tables with their catalog (column names, types,
 // source fields, first seen), every row with its _sdc_* values unchanged, _sdc_rejected, the
 // delivery ids and the counters, in one transaction of dst. Nothing may load into the schema

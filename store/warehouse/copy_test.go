@@ -84,6 +84,11 @@ func TestCopySchemaIntoPostgres(t *testing.T) {
 	if r, err := src.CopySchema(ctx, dst, "never_loaded"); err != nil || r != (CopyReport{}) {
 		t.Errorf("copying a schema the source does not have: %+v %v", r, err)
 	}
+	for _, w := range []*Warehouse{src, dst} {
+		if names, err := w.Schemas(ctx); err != nil || !reflect.DeepEqual(names, []string{"shop"}) {
+			t.Errorf("%s holds schemas %v (%v), want [shop]", w.Describe(), names, err)
+		}
+	}
 }
 
 // export is a table's rows as the JSON Lines download has them.
