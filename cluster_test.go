@@ -475,3 +475,37 @@ func TestClusterNodesShareSessionsURLsAndRevocations(t *testing.T) {
 		node.stop(t)
 	}
 }
+
+// BenchmarkCluster compares the throughput of one node and of three nodes behind HAProxy, in
+// one run: PostgreSQL (metadata and warehouse) and three nodes, with one HAProxy in front of
+// node 1 alone and one in front of all three; rounds of 64 keep-alive connections posting a
+// Vero event alternate between the two. Everything shares this machine's cores (the client,
+// HAProxy, PostgreSQL and the nodes), so more nodes add no CPU here: the ratio says what
+// spreading the requests costs or gains on one machine, not how a cluster of machines scales.
+//
+//	go test -run '^$' -bench Cluster -benchtime 5000x -count 5 .
+func BenchmarkCluster(b *testing.B) {
+	const connections, rounds = 64, 3
+	payload, err := os.ReadFile(filepath.Join("testdata", "fixtures", "vero", "sent.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := startCluster(b, 3)
+	one := startHAProxy(b, needHAProxy(b), c.nodes[:1])
+	hookURL := addIntegration(b, &server{URL: c.proxy.URL}, "vero", "Stitch Vero", "")
+	path := strings.TrimPrefix(hookURL, c.proxy.URL)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: connections, MaxConnsPerHost: connections}}
+	var rates1, rates3 []float64
+	b.ResetTimer()
+	for range rounds {
+		r1, _ := drive(b, client, one.URL+path, payload, connections, b.N, nil)
+		r3, _ := drive(b, client, c.proxy.URL+path, payload, connections, b.N, nil)
+		rates1, rates3 = append(rates1, r1), append(rates3, r3)
+	}
+	b.StopTimer()
+	b.ReportMetric(median(rates1), "1node-events/s")
+	b.ReportMetric(median(rates3), "3nodes-events/s")
+	b.ReportMetric(median(rates3)/median(rates1), "ratio")
+	b.ReportMetric(0, "ns/op") // wall time per op mixes the two; the metrics above say it
+}
