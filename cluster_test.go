@@ -314,6 +314,12 @@ func TestClusterLosesNoAcknowledgedEvent(t *testing.T) {
 				if err := c.pg.Stop(context.Background()); err != nil {
 					t.Fatal(err)
 				}
+				// What takes the nodes out of HAProxy: each says it cannot reach its databases.
+				for _, node := range c.nodes {
+					if status, body := healthz(t, node.URL); status != http.StatusServiceUnavailable || !strings.Contains(body, `"failing"`) {
+						t.Errorf("PostgreSQL is down, but %s's /healthz answers %d %s", node.name, status, body)
+					}
+				}
 			},
 			func() {
 				if err := c.pg.Start(context.Background()); err != nil {
