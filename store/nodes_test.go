@@ -46,6 +46,26 @@ func refusedWithin(t *testing.T, node *Store, integrationID int64, token string,
 	}
 }
 
+// waitCached looks the URL up on node until node caches it. The listener connects in the
+// background and the cache is off until it has: a test of invalidation must first see the
+// URL cached, or it would prove nothing about the cache.
+func waitCached(t *testing.T, node *Store, integrationID int64, token string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := node.WebhookTarget(t.Context(), integrationID, token); err != nil {
+			t.Fatal(err)
+		}
+		if _, cached := node.targets.get(targetKey{integrationID, tokenDigest(token)}); cached {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node never caches the URL: its listener is not connected")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // A revoke, pause or delete through one node is refused by the other within a second, though
 // the other had the URL in its cache.
 func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
@@ -53,30 +73,12 @@ func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
 	ctx := t.Context()
 	in := addVero(t, a)
 	owner := in.UserID
-	warm := func(token string, id int64) {
-		t.Helper()
-		// The listener connects in the background; until then the cache is off, so wait for
-		// it to hold the URL: otherwise this test would prove nothing about the cache.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			if _, err := b.WebhookTarget(ctx, id, token); err != nil {
-				t.Fatal(err)
-			}
-			if _, cached := b.targets.get(targetKey{id, tokenDigest(token)}); cached {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("node b never caches the URL: its listener did not connect")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
 
 	u, token, err := a.CreateWebhookURL(ctx, owner, in.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	warm(token, in.ID)
+	waitCached(t, b, in.ID, token)
 	if _, err := a.RevokeWebhookURL(ctx, owner, in.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	warm(token, in.ID)
+	waitCached(t, b, in.ID, token)
 	if err := a.SetPaused(ctx, owner, in.ID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func TestOtherNodesRefuseARevokedURLWithinASecond(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	warm(token, in.ID)
+	waitCached(t, b, in.ID, token)
 	if err := a.DeleteIntegration(ctx, owner, in.ID, false); err != nil {
 		t.Fatal(err)
 	}
@@ -128,20 +130,7 @@ func TestListenerReconnects(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	key := targetKey{in.ID, tokenDigest(token)}
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		if _, err := b.WebhookTarget(ctx, in.ID, token); err != nil {
-			t.Fatal(err)
-		}
-		if _, cached := b.targets.get(key); cached {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("node b's cache stays off: its listener did not reconnect")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitCached(t, b, in.ID, token) // the cache is on again: the listener reconnected
 	if _, err := a.RevokeWebhookURL(ctx, in.UserID, in.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -204,5 +193,57 @@ func TestNodesShareSealedSecrets(t *testing.T) {
 	}
 	if err := b.SetSecretKey(ctx, testKey()); err == nil {
 		t.Fatal("a node with another key would start")
+	}
+}
+
+// Nodes started together with HOOKHOUSE_ADMIN_EMAIL each create the owner: one does, the
+// others find it done (an error would stop their start); URLs generated on several nodes at
+// once stay within MaxActiveURLs.
+func TestNodesTakeTurnsWhereOneWriterDid(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := t.Context()
+	errs := make(chan error, 2)
+	for _, node := range []*Store{a, b} {
+		go func() {
+			_, err := node.CreateOwner(ctx, "owner@example.com", "long enough password")
+			errs <- err
+		}()
+	}
+	var created, done int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			created++
+		case errors.Is(err, ErrSetupDone):
+			done++
+		default:
+			t.Fatalf("creating the owner on two nodes at once: %v", err)
+		}
+	}
+	if created != 1 || done != 1 {
+		t.Fatalf("%d owners created, %d nodes found it done; want 1 and 1", created, done)
+	}
+
+	owner, err := a.Authenticate(ctx, "owner@example.com", "long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := mustCreate(t, a, owner.ID, "orders")
+	results := make(chan error, 6)
+	for i := range 6 {
+		node := []*Store{a, b}[i%2]
+		go func() {
+			_, _, err := node.CreateWebhookURL(ctx, owner.ID, in.ID)
+			results <- err
+		}()
+	}
+	for range 6 {
+		if err := <-results; err != nil && !errors.Is(err, ErrTooManyURLs) {
+			t.Fatal(err)
+		}
+	}
+	urls, err := b.WebhookURLs(ctx, owner.ID, in.ID)
+	if err != nil || len(urls) != MaxActiveURLs {
+		t.Fatalf("%d active URLs after generating on two nodes at once (%v), want %d", len(urls), err, MaxActiveURLs)
 	}
 }

@@ -137,9 +137,6 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 	return s, nil
 }
 
-// Postgres reports whether the store is in PostgreSQL (shared by several nodes).
-func (s *Store) Postgres() bool { return s.d.postgres }
-
 // openSQLite is the one place SQLite is tuned: WAL so readers never block the writer,
 // synchronous=FULL so a committed write survives power loss, a busy timeout instead of
 // immediate SQLITE_BUSY errors, and enforced foreign keys. Space freed by pruning goes back to
