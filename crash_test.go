@@ -154,12 +154,16 @@ func (l *load) run(stop <-chan struct{}) {
 				resp.Body.Close()
 				l.mu.Lock()
 				l.statuses[resp.StatusCode]++
-				if resp.StatusCode == http.StatusOK {
-					l.acked = append(l.acked, req)
-				} else {
+				refused := resp.StatusCode != http.StatusOK
+				if refused {
 					l.refused++
+				} else {
+					l.acked = append(l.acked, req)
 				}
 				l.mu.Unlock()
+				if refused {
+					time.Sleep(10 * time.Millisecond) // as a sender would back off; don't spin on 503s
+				}
 			}
 		}()
 	}

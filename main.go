@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,12 +54,17 @@ type Config struct {
 	SecretKey            []byte           // HOOKHOUSE_SECRET_KEY: seals signing secrets; nil: <data>/secret.key, made on first start
 	AdminEmail           string           // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
 	AdminPassword        string           // HOOKHOUSE_ADMIN_PASSWORD
+	ShutdownDrain        time.Duration    // after SIGTERM, how long to serve on while /healthz answers 503
 }
 
 // shutdownGrace bounds how long requests in flight may take to finish at shutdown.
 const shutdownGrace = 15 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		mainMigrate(os.Args[2:])
+		return
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -86,6 +92,22 @@ func main() {
 	}
 }
 
+// mainMigrate runs hookhouse migrate: a data folder copied into PostgreSQL (migrate.go).
+func mainMigrate(args []string) {
+	cfg, err := parseMigrateConfig(args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hookhouse migrate:", err)
+		os.Exit(2)
+	}
+	if err := migrate(context.Background(), cfg, newLogger("text", slog.LevelWarn), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hookhouse migrate:", err)
+		os.Exit(1)
+	}
+}
+
 func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	var cfg Config
 	fs := flag.NewFlagSet("hookhouse", flag.ContinueOnError)
@@ -108,6 +130,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time a client has to send a request's headers; slower ones are cut off")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
 	fs.DurationVar(&cfg.DedupWindow, "dedup-window", warehouse.DefaultDedupWindow, "how long a delivery id (webhook-id, X-GitHub-Delivery, Stripe's event id, a field you name) is remembered: a delivery repeated within it is answered 200 and stored once")
+	fs.DurationVar(&cfg.ShutdownDrain, "shutdown-drain", 0, "behind a load balancer: after SIGTERM, go on serving this long while /healthz answers 503, so the balancer sends new requests to other nodes before this one stops (e.g. 2s with the README's HAProxy configuration); 0: stop at once")
 	fs.TextVar(&cfg.TrustedProxies, "trusted-proxies", handlers.Proxies{}, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; default none")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
@@ -124,7 +147,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, envErr
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n\nFlags (each also read from the environment variable named in brackets):\n")
+		fmt.Fprintf(fs.Output(), "Usage: hookhouse [flags]\n       hookhouse migrate -data ./hookhouse-data -database postgres://... -warehouse postgres://... (copies a data folder into PostgreSQL; hookhouse migrate -h)\n\nFlags (each also read from the environment variable named in brackets):\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nEnvironment only:\n  HOOKHOUSE_ADMIN_EMAIL, HOOKHOUSE_ADMIN_PASSWORD\n    \tcreate the owner account at start when no account exists (headless installs)\n")
 		fmt.Fprintf(fs.Output(), "  HOOKHOUSE_SECRET_KEY\n    \t32 bytes in base64 or hex that signing secrets are encrypted with; default: %s in the data folder, created on first start; required with -database, the same on every node\n", store.SecretKeyFile)
@@ -173,6 +196,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if cfg.LogMaxBytes < store.MaxLoggedBody {
 		return Config{}, fmt.Errorf("-log-max-bytes must be at least %d (one logged body), not %d", store.MaxLoggedBody, cfg.LogMaxBytes)
+	}
+	if cfg.ShutdownDrain < 0 || cfg.ShutdownDrain > time.Minute {
+		return Config{}, fmt.Errorf("-shutdown-drain must be between 0 and 1m, not %v", cfg.ShutdownDrain)
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return Config{}, fmt.Errorf("-log-format must be text or json, not %q", cfg.LogFormat)
@@ -239,6 +265,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	log.Info("warehouse", "where", wh.Describe())
 	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
+	var draining atomic.Bool
 	refusals := web.NewRefusalLog(web.DefaultRefusalInterval)
 	defer refusals.Flush() // the last interval's count, once requests in flight have finished
 	srv := &http.Server{
@@ -247,6 +274,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes, MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
 			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Refusals: refusals,
+			Draining: draining.Load,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -266,6 +294,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	case err := <-served:
 		return err
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDrain > 0 {
+		// Closing idle connections at once would race a balancer that has just sent a request on
+		// one: first let its health checks take this node out.
+		draining.Store(true)
+		log.Info("shutting down: draining, /healthz answers 503", "for", cfg.ShutdownDrain)
+		time.Sleep(cfg.ShutdownDrain)
 	}
 	log.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)

@@ -65,12 +65,18 @@ var listening = regexp.MustCompile(`addr"?[=:]"?(127\.0\.0\.1:\d+)`)
 // (no pipe for this process to drain while it is also the benchmark's client).
 func startServer(t testing.TB, dataDir string, env ...string) *server {
 	t.Helper()
+	return startServerAt(t, "127.0.0.1:0", dataDir, env...)
+}
+
+// startServerAt runs the hookhouse binary like startServer, listening on addr.
+func startServerAt(t testing.TB, addr, dataDir string, env ...string) *server {
+	t.Helper()
 	logFile, err := os.CreateTemp(t.TempDir(), "server-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(binary, "-addr", "127.0.0.1:0", "-data", dataDir)
+	cmd := exec.Command(binary, "-addr", addr, "-data", dataDir)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
@@ -95,7 +101,7 @@ func (s *server) logs() string {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -120,7 +126,8 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"-read-header-timeout", "HOOKHOUSE_READ_HEADER_TIMEOUT", "-read-timeout", "HOOKHOUSE_READ_TIMEOUT",
 		"-trusted-proxies", "HOOKHOUSE_TRUSTED_PROXIES", "-warehouse", "HOOKHOUSE_WAREHOUSE",
 		"-max-inflight-body-bytes", "HOOKHOUSE_MAX_INFLIGHT_BODY_BYTES", "-log-max-bytes", "HOOKHOUSE_LOG_MAX_BYTES",
-		"-dedup-window", "HOOKHOUSE_DEDUP_WINDOW", "HOOKHOUSE_SECRET_KEY", "-database", "HOOKHOUSE_DATABASE"} {
+		"-dedup-window", "HOOKHOUSE_DEDUP_WINDOW", "HOOKHOUSE_SECRET_KEY", "-database", "HOOKHOUSE_DATABASE",
+		"-shutdown-drain", "HOOKHOUSE_SHUTDOWN_DRAIN"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
@@ -132,7 +139,7 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		{"-max-columns", "5000"}, {"-rate-limit", "-1"}, {"-rate-burst", "0"},
 		{"-log-retention", "10s"}, {"-log-max-requests", "0"}, {"-read-timeout", "1s"},
 		{"-trusted-proxies", "10.0.0.0/8,proxy.example"}, {"-max-inflight-body-bytes", "1000"}, {"-log-max-bytes", "1000"},
-		{"-dedup-window", "10s"}, {"-database", "mysql://db.example.com/hooks"}} {
+		{"-dedup-window", "10s"}, {"-database", "mysql://db.example.com/hooks"}, {"-shutdown-drain", "-1s"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), args[0]) {
 			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)

@@ -75,7 +75,10 @@ type Deps struct {
 	Metrics              Metrics
 	MetricsToken         string  // bearer token /metrics requires; empty turns /metrics off (404)
 	Proxies              Proxies // -trusted-proxies, whose forwarding headers are believed
-	Now                  func() time.Time
+	// Draining reports that the process is stopping: /healthz answers 503 so a load balancer
+	// sends new requests to other nodes while this one still serves. nil: never.
+	Draining func() bool
+	Now      func() time.Time
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.
@@ -141,8 +144,11 @@ type pinger interface {
 }
 
 // Healthz answers 200 while the store and the warehouse answer, and 503 naming which does
-// not (the details go to the log: the endpoint is public).
+// not (the details go to the log: the endpoint is public), or 503 while the process drains.
 func (h *Handler) Healthz(c echo.Context) error {
+	if h.Draining != nil && h.Draining() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+	}
 	ctx := c.Request().Context()
 	for _, part := range []struct {
 		name string

@@ -43,6 +43,8 @@ type Config struct {
 	Refusals *RefusalLog
 	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto; nobody else's are read.
 	TrustedProxies handlers.Proxies
+	// Draining makes /healthz answer 503 while the process stops (-shutdown-drain); nil: never.
+	Draining func() bool
 }
 
 // New builds the Echo application.
@@ -92,6 +94,7 @@ func New(cfg Config) *echo.Echo {
 		Metrics:              cfg.Metrics,
 		MetricsToken:         cfg.MetricsToken,
 		Proxies:              cfg.TrustedProxies,
+		Draining:             cfg.Draining,
 	})
 
 	if cfg.Refusals == nil {

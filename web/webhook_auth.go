@@ -41,7 +41,10 @@ func requireWebhookURL(st webhookAuthenticator) echo.MiddlewareFunc {
 				return errUnknownURL
 			}
 			if err != nil {
-				return err
+				// The metadata database cannot be reached (restarting, failing over): nothing was
+				// stored, and the sender retries, as when the warehouse cannot be written.
+				c.Response().Header().Set("Retry-After", "30")
+				return echo.NewHTTPError(http.StatusServiceUnavailable, "hookhouse cannot check this webhook URL right now, so nothing of this request was stored. Retry later.").SetInternal(err)
 			}
 			c.Set(handlers.WebhookTargetKey, target)
 			return next(c)

@@ -17,6 +17,8 @@ type destination interface {
 	// reader returns a connection for reading schema (queries with ? placeholders), and
 	// false when the schema has nothing yet. release is called when the read is done.
 	reader(ctx context.Context, schema string) (db querier, release func(), ok bool, err error)
+	// schemas lists the schemas that hold a catalog, by name.
+	schemas(ctx context.Context) ([]string, error)
 	// drop deletes schema and everything in it. The schema's writer has stopped.
 	drop(ctx context.Context, schema string) error
 	// refusal says whether err is the database refusing a record it cannot hold (a value, a

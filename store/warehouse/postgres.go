@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -310,6 +311,22 @@ func (d *postgresDest) reader(ctx context.Context, schema string) (querier, func
 		return nil, nil, false, err
 	}
 	return rebinding{d.reads}, func() {}, true, nil
+}
+
+// schemas are the database's schemas with hookhouse's catalog.
+func (d *postgresDest) schemas(ctx context.Context) ([]string, error) {
+	names, err := nameSet(ctx, rebinding{d.reads}, `SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid
+		WHERE c.relname = ? AND c.relkind = 'r'`, tablesCatalog)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		if ValidSchema(name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // rebinding is the shared pool, taking queries with ? placeholders.

@@ -196,6 +196,21 @@ func (d *sqliteDest) reader(_ context.Context, schema string) (querier, func(), 
 	return db, func() { db.Close() }, true, nil
 }
 
+// schemas are the files <schema>.db of the folder.
+func (d *sqliteDest) schemas(context.Context) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(d.dir, "*.db"))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".db"); ValidSchema(name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
 func (d *sqliteDest) drop(_ context.Context, schema string) error {
 	path := d.path(schema)
 	var errs []error

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/warehouse"
+)
+
+// hookhouse migrate copies a data folder of the embedded default into PostgreSQL, so that
+// several nodes can serve it: see README, "Moving a data folder to PostgreSQL".
+
+// migrateConfig is what the migrate command copies from and to.
+type migrateConfig struct {
+	DataDir   string
+	Database  string
+	Warehouse string
+	Logs      bool
+	SecretKey string // HOOKHOUSE_SECRET_KEY; empty: <data>/secret.key
+}
+
+func parseMigrateConfig(args []string, getenv func(string) string, out io.Writer) (migrateConfig, error) {
+	var cfg migrateConfig
+	fs := flag.NewFlagSet("hookhouse migrate", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.DataDir, "data", "./hookhouse-data", "the data folder to copy (stop hookhouse first)")
+	fs.StringVar(&cfg.Database, "database", getenv("HOOKHOUSE_DATABASE"), "PostgreSQL database to copy the metadata into (HOOKHOUSE_DATABASE)")
+	fs.StringVar(&cfg.Warehouse, "warehouse", getenv("HOOKHOUSE_WAREHOUSE"), "PostgreSQL database to copy the warehouse tables into (HOOKHOUSE_WAREHOUSE); may be the same as -database")
+	fs.BoolVar(&cfg.Logs, "logs", false, "copy the Extraction Logs and Loading Reports too; without it the nodes start with empty logs")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: hookhouse migrate -data ./hookhouse-data -database postgres://... -warehouse postgres://...\n\n"+
+			"Copies the accounts, integrations, webhook URLs (their hashes: the same URLs keep working), signing secrets,\n"+
+			"counters and every warehouse schema with its catalog into PostgreSQL. The signing secrets stay sealed with the\n"+
+			"folder's key (HOOKHOUSE_SECRET_KEY, or secret.key in the folder): start every node with HOOKHOUSE_SECRET_KEY set to it.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return migrateConfig{}, err
+	}
+	if cfg.Database == "" || cfg.Warehouse == "" {
+		return migrateConfig{}, errors.New("migrate needs -database and -warehouse (postgres:// URLs; they may be the same database)")
+	}
+	cfg.SecretKey = getenv("HOOKHOUSE_SECRET_KEY")
+	return cfg, nil
+}
+
+// migrate copies the data folder into PostgreSQL: the warehouse schemas first, each in its own
+// transaction and skipped when already there, so that a run cut short can be run again; the
+// metadata last, in one transaction, since the destination refuses it once it has accounts.
+func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Writer) error {
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "hookhouse.db")); err != nil {
+		return fmt.Errorf("%s is not a hookhouse data folder: %w", cfg.DataDir, err)
+	}
+	key, _, err := store.LoadSecretKey(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	src, err := store.Open(ctx, filepath.Join(cfg.DataDir, "hookhouse.db"))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if err := src.SetSecretKey(ctx, key); err != nil {
+		return err
+	}
+	dst, err := store.OpenPostgres(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if err := dst.SetSecretKey(ctx, key); err != nil {
+		return err
+	}
+
+	from, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{})
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	to, err := warehouse.OpenPostgres(ctx, cfg.Warehouse, log, warehouse.Options{})
+	if err != nil {
+		return err
+	}
+	defer to.Close()
+	schemas, err := from.Schemas(ctx)
+	if err != nil {
+		return err
+	}
+	for _, schema := range schemas {
+		r, err := from.CopySchema(ctx, to, schema)
+		if errors.Is(err, warehouse.ErrSchemaExists) {
+			fmt.Fprintf(out, "warehouse %s: already in PostgreSQL, skipped\n", schema)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "warehouse %s: %d tables, %d rows, %d rejected records, %d delivery ids\n", schema, r.Tables, r.Rows, r.Rejected, r.Deliveries)
+	}
+
+	if err := src.CopyInto(ctx, dst, store.CopyOptions{Logs: cfg.Logs}); err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	fmt.Fprintf(out, "metadata: copied (logs: %v)\n", cfg.Logs)
+	if cfg.SecretKey == "" {
+		fmt.Fprintf(out, "Start every node with HOOKHOUSE_SECRET_KEY set to the key in %s, e.g. HOOKHOUSE_SECRET_KEY=\"$(cat %s)\"\n",
+			filepath.Join(cfg.DataDir, store.SecretKeyFile), filepath.Join(cfg.DataDir, store.SecretKeyFile))
+	}
+	return nil
+}

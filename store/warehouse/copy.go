@@ -1,0 +1,385 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Copying a schema from one warehouse into another (the SQLite files into PostgreSQL, when a
+// user moves to several nodes): the destination's catalog is rebuilt by replaying the source's
+// tables and columns through the same catalog code that loading uses, so names, types, DDL,
+// indexes and the data_latest view are the destination's own, as if it had loaded the records
+// itself; then the rows are copied with their _sdc_* values, _sdc_sequence included.
+
+// ErrSchemaExists is returned when the destination already holds tables of the schema.
+var ErrSchemaExists = errors.New("the destination already has tables in this schema")
+
+// CopyReport is what CopySchema copied.
+type CopyReport struct {
+	Tables     int   // data and its subtables
+	Rows       int64 // in all of them
+	Rejected   int64 // rows of _sdc_rejected
+	Deliveries int64 // delivery ids remembered for deduplication
+}
+
+// copyChunk is how many rows go in one INSERT of a copy, fewer when they are wide.
+const copyChunk = 256
+
+// sourceTable is a table of the source's catalog, with its columns in the order they came.
+type sourceTable struct {
+	name, parent, path string
+	pk                 sql.NullString
+	level              int
+	created            time.Time
+	columns            []sourceColumn
+}
+
+type sourceColumn struct {
+	name      string
+	path      sql.NullString // NULL for system columns
+	typ       colType
+	firstSeen time.Time
+}
+
+// Schemas lists the schemas the warehouse holds (one per integration, and those kept after an
+// integration was deleted), by name.
+func (w *Warehouse) Schemas(ctx context.Context) ([]string, error) { return w.dest.schemas(ctx) }
+
+// CopySchema copies schema from w into dst: its tables with their catalog (column names, types,
+// source fields, first seen), every row with its _sdc_* values unchanged, _sdc_rejected, the
+// delivery ids and the counters, in one transaction of dst. Nothing may load into the schema
+// meanwhile, on either side. A schema w does not have copies nothing; one dst has already
+// is refused with ErrSchemaExists.
+func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema string) (CopyReport, error) {
+	if !ValidSchema(schema) {
+		return CopyReport{}, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
+	}
+	if _, release, ok, err := w.dest.reader(ctx, schema); err != nil || !ok {
+		return CopyReport{}, err
+	} else {
+		release()
+	}
+	if q, release, ok, err := dst.dest.reader(ctx, schema); err != nil {
+		return CopyReport{}, err
+	} else if ok {
+		var n int
+		err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+tableName(dst.dest, schema, tablesCatalog)).Scan(&n)
+		release()
+		if err != nil {
+			return CopyReport{}, err
+		}
+		if n > 0 {
+			return CopyReport{}, fmt.Errorf("%w: %s", ErrSchemaExists, schema)
+		}
+	}
+	// The source is opened as its writer would open it, which brings a file of an older
+	// version to this one's form (counters, indexes) first.
+	src, err := w.dest.session(ctx, schema)
+	if err != nil {
+		return CopyReport{}, fmt.Errorf("open %s: %w", schema, err)
+	}
+	defer src.close()
+	if err := initCounts(ctx, src, w.dest, schema); err != nil {
+		return CopyReport{}, fmt.Errorf("count %s: %w", schema, err)
+	}
+	tables, err := readSourceCatalog(ctx, src, w.dest, schema)
+	if err != nil {
+		return CopyReport{}, fmt.Errorf("read the catalog of %s: %w", schema, err)
+	}
+
+	out, err := dst.dest.session(ctx, schema)
+	if err != nil {
+		return CopyReport{}, err
+	}
+	defer out.close()
+	if err := out.begin(ctx); err != nil {
+		return CopyReport{}, err
+	}
+	c := copier{src: src, out: out, from: w.dest, to: dst.dest, schema: schema}
+	report, err := c.copy(ctx, tables, dst.opts)
+	if err != nil {
+		out.end(ctx, false) //nolint:errcheck // the error that matters is err
+		return CopyReport{}, fmt.Errorf("copy %s: %w", schema, err)
+	}
+	if err := out.end(ctx, true); err != nil {
+		return CopyReport{}, fmt.Errorf("copy %s: commit: %w", schema, err)
+	}
+	return report, nil
+}
+
+func readSourceCatalog(ctx context.Context, q querier, d dialect, schema string) ([]*sourceTable, error) {
+	rows, err := q.QueryContext(ctx, `SELECT table_name, COALESCE(parent_table, ''), source_path, level, primary_key, created_at FROM `+
+		tableName(d, schema, tablesCatalog)+` ORDER BY `+d.catalogOrder())
+	if err != nil {
+		return nil, err
+	}
+	var tables []*sourceTable
+	byName := map[string]*sourceTable{}
+	for rows.Next() {
+		t := &sourceTable{}
+		if err := rows.Scan(&t.name, &t.parent, &t.path, &t.level, &t.pk, timeScanner{&t.created}); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tables = append(tables, t)
+		byName[t.name] = t
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT table_name, column_name, source_path, type, first_seen_at FROM `+
+		tableName(d, schema, columnsCatalog)+` ORDER BY `+d.catalogOrder())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, typeName string
+		var col sourceColumn
+		if err := rows.Scan(&table, &col.name, &col.path, &typeName, timeScanner{&col.firstSeen}); err != nil {
+			return nil, err
+		}
+		if col.typ, err = parseColType(typeName); err != nil {
+			return nil, fmt.Errorf("column %s.%s: %w", table, col.name, err)
+		}
+		t := byName[table]
+		if t == nil {
+			return nil, fmt.Errorf("column %s.%s: its table is missing from the catalog", table, col.name)
+		}
+		t.columns = append(t.columns, col)
+	}
+	return tables, rows.Err()
+}
+
+// copier copies one schema from a source session into a destination's open transaction.
+type copier struct {
+	src      session
+	out      session
+	from, to destination
+	schema   string
+}
+
+func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) (CopyReport, error) {
+	cat := newCatalog(c.schema, c.to, opts.MaxColumns, opts.MaxTables)
+	made := make([]*table, len(tables))
+	for i, t := range tables {
+		var err error
+		if made[i], err = c.replayTable(cat, t); err != nil {
+			return CopyReport{}, fmt.Errorf("table %s: %w", t.name, err)
+		}
+	}
+	// Each table's source columns, and what the destination named them: the same but where
+	// its rules differ (a name it keeps for itself; a float column of an older file, __fl).
+	names := make([][]string, len(tables))
+	for i, t := range tables {
+		for _, col := range t.columns {
+			name, err := c.replayColumn(cat, made[i], col)
+			if err != nil {
+				return CopyReport{}, fmt.Errorf("table %s, column %s: %w", t.name, col.name, err)
+			}
+			names[i] = append(names[i], name)
+		}
+	}
+	for _, st := range cat.schemaChanges() {
+		if err := c.out.exec(ctx, []byte(st.sql), st.args...); err != nil {
+			return CopyReport{}, fmt.Errorf("create the tables: %w", err)
+		}
+	}
+	cat.committed()
+
+	var report CopyReport
+	counts := tableName(c.to, c.schema, countsTable)
+	for i, t := range tables {
+		srcCols, types := make([]string, len(t.columns)), make([]colType, len(t.columns))
+		for j, col := range t.columns {
+			srcCols[j], types[j] = col.name, col.typ
+		}
+		n, err := c.copyRows(ctx, t.name, c.from.rowKey(t.level), srcCols, names[i], types)
+		if err != nil {
+			return CopyReport{}, fmt.Errorf("table %s: %w", t.name, err)
+		}
+		if err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET row_count = ? WHERE table_name = ?`), n, t.name); err != nil {
+			return CopyReport{}, err
+		}
+		report.Tables++
+		report.Rows += n
+	}
+	if len(tables) > 0 {
+		var last sql.NullInt64
+		err := c.src.QueryRowContext(ctx, `SELECT last_sequence FROM `+tableName(c.from, c.schema, countsTable)+` WHERE table_name = ?`, rootTable).Scan(&last)
+		if err != nil {
+			return CopyReport{}, fmt.Errorf("read the last sequence: %w", err)
+		}
+		if err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET last_sequence = ? WHERE table_name = ?`), last, rootTable); err != nil {
+			return CopyReport{}, err
+		}
+	}
+	rejected := []string{"_sdc_rejected_at", "table_name", "reason", "record"}
+	var err error
+	report.Rejected, err = c.copyRows(ctx, rejectedTable, []string{"_sdc_rejected_at"}, rejected, rejected,
+		[]colType{typeTimestamp, typeString, typeString, typeString})
+	if err != nil {
+		return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)
+	}
+	if err := c.out.exec(ctx, []byte(`INSERT INTO `+counts+` (table_name, row_count) VALUES (?, ?)`), rejectedTable, report.Rejected); err != nil {
+		return CopyReport{}, err
+	}
+	deliveries := []string{"delivery_id", "received_at"}
+	report.Deliveries, err = c.copyRows(ctx, deliveriesTable, []string{"received_at"}, deliveries, deliveries, []colType{typeString, typeInteger})
+	if err != nil {
+		return CopyReport{}, fmt.Errorf("%s: %w", deliveriesTable, err)
+	}
+	return report, nil
+}
+
+// replayTable creates t in the destination's catalog as loading would have, with its time.
+func (c *copier) replayTable(cat *catalog, t *sourceTable) (*table, error) {
+	var made *table
+	var err error
+	if t.parent == "" {
+		pkType := typeString
+		if t.pk.String != "" {
+			pkPath := joinPath("", t.pk.String)
+			found := false
+			for _, col := range t.columns {
+				if col.path.Valid && col.path.String == pkPath {
+					pkType, found = col.typ, true
+					break // the first type of the field is its plain column's, the key's
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("the primary key %q has no column in the catalog", t.pk.String)
+			}
+		}
+		made, err = cat.createRoot(t.pk.String, pkType, t.created)
+	} else {
+		parent := cat.tables[t.parent]
+		if parent == nil {
+			return nil, fmt.Errorf("its parent %s is missing from the catalog", t.parent)
+		}
+		made, err = cat.subtable(parent, t.path, t.created)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if made.name != t.name {
+		return nil, fmt.Errorf("the destination would name it %s", made.name)
+	}
+	return made, nil
+}
+
+// replayColumn adds a source column to the destination's table and returns its name there.
+func (c *copier) replayColumn(cat *catalog, t *table, col sourceColumn) (string, error) {
+	if !col.path.Valid { // a system column, made with its table
+		if name, ok := t.taken[c.to.foldName(col.name)]; ok {
+			return name, nil
+		}
+		return "", errors.New("this version's tables have no such system column")
+	}
+	made, err := cat.column(t, col.path.String, col.typ, col.firstSeen)
+	if err != nil {
+		return "", err
+	}
+	return made.name, nil
+}
+
+// copyRows copies the columns from of the source's table into the columns to of the
+// destination's, in the order of key, and returns how many rows it copied.
+func (c *copier) copyRows(ctx context.Context, table string, key, from, to []string, types []colType) (int64, error) {
+	sel := appendIdents([]byte("SELECT "), from)
+	sel = append(sel, " FROM "...)
+	sel = c.from.appendTable(sel, c.schema, table)
+	sel = appendIdents(append(sel, " ORDER BY "...), key)
+	rows, err := c.src.QueryContext(ctx, string(sel))
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+
+	into := []byte("INSERT INTO ")
+	into = c.to.appendTable(into, c.schema, table)
+	into = appendIdents(append(into, " ("...), to)
+	into = append(into, ") VALUES "...)
+	chunk := max(1, min(copyChunk, maxInsertArgs/len(to)))
+
+	var copied int64
+	args := make([]any, 0, chunk*len(to))
+	vals, ptrs := make([]any, len(from)), make([]any, len(from))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return 0, err
+		}
+		for i, v := range vals {
+			args = append(args, copiedValue(types[i], v))
+		}
+		if len(args) == chunk*len(to) {
+			if err := c.insert(ctx, into, args, len(to)); err != nil {
+				return 0, err
+			}
+			copied += int64(chunk)
+			args = args[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(args) > 0 {
+		if err := c.insert(ctx, into, args, len(to)); err != nil {
+			return 0, err
+		}
+		copied += int64(len(args) / len(to))
+	}
+	return copied, nil
+}
+
+// appendIdents appends names quoted, separated by commas.
+func appendIdents(b []byte, names []string) []byte {
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendIdent(b, name)
+	}
+	return b
+}
+
+// insert runs one multi-row INSERT of args, width values a row.
+func (c *copier) insert(ctx context.Context, into []byte, args []any, width int) error {
+	q := append([]byte(nil), into...)
+	for i := range args {
+		switch {
+		case i == 0:
+			q = append(q, '(')
+		case i%width == 0:
+			q = append(q, "), ("...)
+		default:
+			q = append(q, ", "...)
+		}
+		q = c.to.appendParam(q, i+1)
+	}
+	q = append(q, ')')
+	return c.out.exec(ctx, q, args...)
+}
+
+// copiedValue is a value read from one destination as the other takes it: timestamps as the
+// text the warehouse writes, SQLite's 0 and 1 of a boolean column as false and true.
+func copiedValue(typ colType, v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return formatTimestamp(x)
+	case []byte:
+		return string(x)
+	case int64:
+		if typ == typeBoolean {
+			return x != 0
+		}
+	}
+	return v
+}

@@ -1,0 +1,102 @@
+package warehouse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// copyCases load a schema with what the catalog has to carry across: nested objects, arrays
+// of objects in arrays (two subtable levels), a field that changes type (a suffixed column),
+// booleans, timestamps, an event type, a second version of a key, a rejected record and a
+// delivery id.
+var copyCases = []string{
+	`{"id":1,"type":"order","amount":10,"paid":true,"at":"2026-11-30T10:00:00Z","customer":{"name":"Ada","vip":false},"items":[{"sku":"a","tags":["x","y"]},{"sku":"b","tags":[]}]}`,
+	`{"id":2,"type":"refund","amount":2.5,"paid":false,"note":null}`,
+	`{"id":1,"type":"order","amount":12,"paid":true,"customer":{"name":"Ada L."},"items":[{"sku":"c","tags":["z"]}]}`,
+	`{"id":3,"type":"order","bad":"a NUL \u0000 here"}`,
+}
+
+// TestCopySchemaIntoPostgres copies a SQLite schema into PostgreSQL: the catalog, every table's
+// rows (as exports show them, _sdc_* included), the latest versions, the rejects and the
+// counters are the same; the columns have PostgreSQL's types; and loading goes on there with
+// later sequences and the delivery ids remembered.
+func TestCopySchemaIntoPostgres(t *testing.T) {
+	ctx := context.Background()
+	src := openTest(t, t.TempDir(), Options{})
+	for i, body := range copyCases {
+		target := Target{PrimaryKey: "id"}
+		if i == 0 {
+			target.DeliveryID = "delivery-1"
+		}
+		mustLoad(t, src, "shop", target, decodeOne(t, body))
+	}
+	dst := openPostgresTest(t, Options{})
+
+	report, err := src.CopySchema(ctx, dst, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CopyReport{Tables: 3, Rows: 3 + 3 + 3, Rejected: 1, Deliveries: 1} // data, data__items, data__items__tags
+	if report != want {
+		t.Errorf("copied %+v, want %+v", report, want)
+	}
+
+	srcTables, err := src.Tables(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dstTables, err := dst.Tables(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(srcTables, dstTables) {
+		t.Errorf("catalog differs:\nSQLite     %+v\nPostgreSQL %+v", srcTables, dstTables)
+	}
+	physicalTypesMatch(t, dst, "shop")
+	for _, table := range []string{"data", "data__items", "data__items__tags", LatestView} {
+		if a, b := export(t, src, table), export(t, dst, table); a != b {
+			t.Errorf("%s differs:\nSQLite\n%s\nPostgreSQL\n%s", table, a, b)
+		}
+	}
+	if n, err := dst.RejectedCount(ctx, "shop"); err != nil || n != 1 {
+		t.Errorf("PostgreSQL has %d rejected records (%v), want 1", n, err)
+	}
+
+	// Loading goes on in PostgreSQL: the delivery is still known, sequences follow the copied ones.
+	before := queryInt(t, schemaDB(t, dst, "shop"), `SELECT MAX(_sdc_sequence) FROM data`)
+	if res := mustLoad(t, dst, "shop", Target{PrimaryKey: "id", DeliveryID: "delivery-1"}, decodeOne(t, `{"id":9}`)); !res.Duplicate {
+		t.Errorf("a delivery copied is not recognised: %+v", res)
+	}
+	mustLoad(t, dst, "shop", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":4,"amount":1}`))
+	if after := queryInt(t, schemaDB(t, dst, "shop"), `SELECT MAX(_sdc_sequence) FROM data`); after <= before {
+		t.Errorf("the next _sdc_sequence is %d, not after the copied %d", after, before)
+	}
+	if tables, _ := dst.Tables(ctx, "shop"); tables[0].Rows != 4 {
+		t.Errorf("data counts %d rows after one more load, want 4", tables[0].Rows)
+	}
+
+	if _, err := src.CopySchema(ctx, dst, "shop"); !errors.Is(err, ErrSchemaExists) {
+		t.Errorf("a second copy: %v, want ErrSchemaExists", err)
+	}
+	if r, err := src.CopySchema(ctx, dst, "never_loaded"); err != nil || r != (CopyReport{}) {
+		t.Errorf("copying a schema the source does not have: %+v %v", r, err)
+	}
+	for _, w := range []*Warehouse{src, dst} {
+		if names, err := w.Schemas(ctx); err != nil || !reflect.DeepEqual(names, []string{"shop"}) {
+			t.Errorf("%s holds schemas %v (%v), want [shop]", w.Describe(), names, err)
+		}
+	}
+}
+
+// export is a table's rows as the JSON Lines download has them.
+func export(t *testing.T, w *Warehouse, table string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := w.Export(context.Background(), "shop", ExportQuery{Table: table}, JSONLines, &b, nil); err != nil {
+		t.Fatalf("export %s: %v", table, err)
+	}
+	return b.String()
+}
