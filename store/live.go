@@ -95,13 +95,10 @@ func (s *Store) EndWatches() {
 	w.byID, w.number = nil, 0
 }
 
-// notify marks the integrations a write of activity changed and wakes their watches. A
+// notifyIDs marks the integrations a write of activity changed and wakes their watches: a
+// write of this node's, or another node's as heard by the listener (arrivalsChannel). A
 // batch's load report comes with the request that loaded it, so the requests name every
 // integration.
-func (w *watchers) notify(batch []any, unlogged map[hourKey]int) { w.notifyIDs(activityIDs(batch, unlogged)) }
-
-// notifyIDs marks the integrations and wakes their watches: a write of this node's, or
-// another node's as heard by the listener (arrivalsChannel).
 func (w *watchers) notifyIDs(ids []int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
