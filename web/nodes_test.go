@@ -69,7 +69,7 @@ func TestAnyNodeServesAnyRequest(t *testing.T) {
 	}
 
 	// Both nodes' requests are in the one overview: one accepted by node 1, the others by node
-	// 2 (a refused token is not counted against the integration it names).
+	// 2, and node 2's refusal of the revoked URL, which counts against its integration.
 	for _, node := range []*testApp{n1, n2} {
 		if err := node.Store.FlushActivity(t.Context()); err != nil {
 			t.Fatal(err)
@@ -79,7 +79,7 @@ func TestAnyNodeServesAnyRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := act[1]; a == nil || a.RequestsLastHour != accepted || a.RowsToday != accepted {
-		t.Fatalf("the overview counts %+v, want the %d requests and rows of both nodes", a, accepted)
+	if a := act[1]; a == nil || a.RequestsLastHour != accepted+1 || a.RowsToday != accepted || a.RevokedLastDay != 1 {
+		t.Fatalf("the overview counts %+v, want the %d requests (one to the revoked URL) and %d rows of both nodes", a, accepted+1, accepted)
 	}
 }
