@@ -86,18 +86,20 @@ type benchServer struct {
 	rates     []float64
 	latencies []time.Duration
 	cpu       time.Duration // the server's CPU, PostgreSQL's own processes not included
+	dbCPU     time.Duration // PostgreSQL's processes' CPU in its rounds (all servers' rounds)
 	client    time.Duration // this client's CPU in its rounds
 	allocs    float64
 }
 
 func (hs *benchServer) round(b *testing.B, client *http.Client, payload []byte, connections int, token string) {
 	pid := hs.server.cmd.Process.Pid
-	cpu0, client0 := processCPU(pid), processCPU(os.Getpid())
+	cpu0, client0, db0 := processCPU(pid), processCPU(os.Getpid()), postgresCPU()
 	mallocs0 := serverMetric(b, hs.server.URL, token, "go_memstats_mallocs_total")
 	rate, lat := drive(b, client, hs.url, payload, connections, b.N, nil)
 	hs.allocs += serverMetric(b, hs.server.URL, token, "go_memstats_mallocs_total") - mallocs0
 	hs.cpu += processCPU(pid) - cpu0
 	hs.client += processCPU(os.Getpid()) - client0
+	hs.dbCPU += postgresCPU() - db0
 	hs.rates = append(hs.rates, rate)
 	hs.latencies = append(hs.latencies, lat...)
 }
@@ -117,6 +119,9 @@ func (hs *benchServer) report(b *testing.B, base float64, rounds int, token stri
 	if hs.cpu > 0 { // Linux: CPU time (user and system) per request of the server, and of this client
 		b.ReportMetric(float64(hs.cpu.Microseconds())/events, hs.name+"cpu-us/event")
 		b.ReportMetric(float64(hs.client.Microseconds())/events, hs.name+"client-cpu-us/event")
+	}
+	if hs.name == "pg-" && hs.dbCPU > 0 {
+		b.ReportMetric(float64(hs.dbCPU.Microseconds())/events, "pg-postgres-cpu-us/event")
 	}
 }
 
@@ -262,15 +267,57 @@ func startBareServer(t testing.TB) (string, int) {
 
 // processCPU is the user and system CPU time process pid has used, from /proc (0 elsewhere).
 func processCPU(pid int) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	fields := procStat(pid)
+	if fields == nil {
 		return 0
 	}
 	// Fields 14 and 15, after the command name in parentheses, in clock ticks of 1/100 s.
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// procStat is /proc/pid/stat's fields after the command name, from the state on (nil when pid is gone).
+func procStat(pid int) []string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+}
+
+// postgresCPU is the CPU time of the PostgreSQL servers this process started (the private
+// cluster of pgtest): each postmaster, its children that run, and those that have exited
+// (fields 16 and 17). 0 with HOOKHOUSE_TEST_POSTGRES, whose server is not ours to watch.
+func postgresCPU() time.Duration {
+	entries, _ := os.ReadDir("/proc")
+	parents := map[int]int{}
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			if f := procStat(pid); f != nil {
+				parents[pid], _ = strconv.Atoi(f[1])
+			}
+		}
+	}
+	postmaster := func(pid int) bool {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		return parents[pid] == os.Getpid() && strings.TrimSpace(string(comm)) == "postgres"
+	}
+	var total time.Duration
+	for pid, parent := range parents {
+		switch {
+		case postmaster(parent):
+			total += processCPU(pid)
+		case postmaster(pid):
+			total += processCPU(pid)
+			if f := procStat(pid); f != nil {
+				cutime, _ := strconv.ParseInt(f[13], 10, 64)
+				cstime, _ := strconv.ParseInt(f[14], 10, 64)
+				total += time.Duration(cutime+cstime) * 10 * time.Millisecond
+			}
+		}
+	}
+	return total
 }
 
 // drive posts payload n times over the given number of connections and returns the rate
