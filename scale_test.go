@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,17 +68,24 @@ func benchmarkLargeTable(b *testing.B, dest string) {
 	b.StopTimer()
 
 	var db *sql.DB
+	var client func(query string) *exec.Cmd // the command-line client a user would query with
 	if dest == "postgres" {
 		db = postgresSchemaDB(b, pgURL, "big")
+		client = func(query string) *exec.Cmd {
+			return exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "SET search_path = big", "-c", query, pgURL)
+		}
 	} else {
+		file := filepath.Join(dataDir, "warehouse", "big.db")
 		var err error
-		if db, err = sql.Open("sqlite", "file:"+filepath.Join(dataDir, "warehouse", "big.db")+"?mode=ro"); err != nil {
+		if db, err = sql.Open("sqlite", "file:"+file+"?mode=ro"); err != nil {
 			b.Fatal(err)
 		}
+		client = func(query string) *exec.Cmd { return exec.Command("sqlite3", "-readonly", file, query) }
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	queries(b, db)
+	clientQueries(b, client)
 }
 
 var integrationID = regexp.MustCompile(`/clients/(\d+)/`)
@@ -120,7 +129,7 @@ func (v *veroEvents) append(buf []byte) []byte {
 }
 
 // fill posts events to hook until it holds rows of them: every 10th request an array of 1,000.
-func fill(b *testing.B, hook string, rows int) {
+func fill(b testing.TB, hook string, rows int) {
 	const connections = 8
 	events := &veroEvents{rng: rand.New(rand.NewPCG(uint64(rows), 1))}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: connections}}
@@ -266,10 +275,12 @@ func restarts(b *testing.B, s *server, dataDir string, env []string, big, small 
 	return s
 }
 
+// documentedLatestQuery is Stitch's latest-version query as README (Querying) gives it.
+const documentedLatestQuery = `SELECT * FROM data o INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, id FROM data GROUP BY id) oo ON o.id = oo.id AND o._sdc_sequence = oo.seq`
+
 // queries times, on the big table, a plain SELECT * read whole, the latest-version query as
 // README documents it, and count(*) of data_latest.
 func queries(b *testing.B, db *sql.DB) {
-	const documented = `SELECT * FROM data o INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, id FROM data GROUP BY id) oo ON o.id = oo.id AND o._sdc_sequence = oo.seq`
 	run := func(query string) (float64, int) {
 		t0 := time.Now()
 		rows, err := db.Query(query)
@@ -295,14 +306,10 @@ func queries(b *testing.B, db *sql.DB) {
 		return ms(time.Since(t0)), n
 	}
 	var all, latest, count []float64
-	runs := 3
-	if *scaleRows > 2_000_000 {
-		runs = 1 // a minute each at 10M
-	}
-	for range runs {
+	for range queryRuns() {
 		t, n := run(`SELECT * FROM data`)
 		all = append(all, t)
-		t, m := run(documented)
+		t, m := run(documentedLatestQuery)
 		latest = append(latest, t)
 		var c int
 		t0 := time.Now()
@@ -319,4 +326,58 @@ func queries(b *testing.B, db *sql.DB) {
 	b.ReportMetric(median(latest), "latest-query-ms")
 	b.ReportMetric(median(latest)/median(all), "latest-query-ratio")
 	b.ReportMetric(median(count), "count-latest-ms")
+}
+
+// queryRuns is how many times each of the big table's queries runs: once at 10M rows, where
+// each takes minutes.
+func queryRuns() int {
+	if *scaleRows > 2_000_000 {
+		return 1
+	}
+	return 3
+}
+
+// clientQueries times the queries of issue 18's targets as a user runs them: through sqlite3 or
+// psql (client makes the command), the output to /dev/null. It reports the medians' ratio, the
+// documented query against SELECT *, in wall time and, for sqlite3, which runs the query in its
+// own process, in that process's CPU time (steadier on a loaded machine); and count(*) of
+// data_latest. It reports nothing when the client is not installed.
+func clientQueries(b *testing.B, client func(query string) *exec.Cmd) {
+	name := client("").Args[0]
+	if _, err := exec.LookPath(name); err != nil {
+		b.Logf("no %s: the client's timings are left out", name)
+		return
+	}
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devNull.Close()
+	run := func(query string) (wall, cpu float64) {
+		cmd := client(query)
+		cmd.Stdout = devNull // written by the client itself, not copied through this process
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		t0 := time.Now()
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			b.Fatalf("%s %q: %v %s", name, query, err, stderr.String())
+		}
+		return ms(time.Since(t0)), ms(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime())
+	}
+	var all, latest, count, allCPU, latestCPU []float64
+	for range queryRuns() {
+		w, c := run(`SELECT * FROM data`)
+		all, allCPU = append(all, w), append(allCPU, c)
+		w, c = run(documentedLatestQuery)
+		latest, latestCPU = append(latest, w), append(latestCPU, c)
+		w, _ = run(`SELECT count(*) FROM data_latest`)
+		count = append(count, w)
+	}
+	b.ReportMetric(median(all), "cli-select-all-ms")
+	b.ReportMetric(median(latest), "cli-latest-query-ms")
+	b.ReportMetric(median(latest)/median(all), "cli-latest-query-ratio")
+	if name == "sqlite3" {
+		b.ReportMetric(median(latestCPU)/median(allCPU), "cli-latest-query-cpu-ratio")
+	}
+	b.ReportMetric(median(count), "cli-count-latest-ms")
 }
