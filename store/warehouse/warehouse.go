@@ -148,6 +148,7 @@ type Warehouse struct {
 	nextID atomic.Int64
 	// started counts the writers started: one per schema, again after each retirement.
 	started atomic.Int64
+	paths   pathCache // for prepare, shared by every schema
 
 	mu       sync.Mutex
 	closed   bool
@@ -249,7 +250,9 @@ func (w *Warehouse) Load(ctx context.Context, schema string, target Target, reco
 	if receivedAt.IsZero() {
 		receivedAt = time.Now()
 	}
-	req := &loadRequest{target: target, records: records, receivedAt: receivedAt, done: make(chan loadOutcome, 1)}
+	// Prepared here, on the caller's goroutine: the schema's writer only places the fields.
+	req := &loadRequest{target: target, records: records, prepared: prepare(&w.paths, records, target.PrimaryKey),
+		receivedAt: receivedAt, done: make(chan loadOutcome, 1)}
 	if err := w.enqueue(schema, req); err != nil {
 		return Result{}, err
 	}
