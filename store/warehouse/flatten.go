@@ -72,6 +72,7 @@ type prepared struct {
 type pathCache struct {
 	paths atomic.Pointer[map[pathKey]string]
 	mu    sync.Mutex // for replacing paths
+	keys  sync.Pool  // *[]string: prepare's buffers of keys being sorted, kept between requests
 }
 
 type pathKey struct{ prefix, key string }
@@ -126,7 +127,13 @@ func (p *preparer) path(prefix, key string) string {
 
 // prepare prepares each record of recs; their fields share one slice.
 func prepare(paths *pathCache, recs []Record, pkField string) []prepared {
-	p := preparer{out: make([]field, 0, 16)}
+	keys, _ := paths.keys.Get().(*[]string)
+	if keys == nil {
+		keys = new([]string)
+	}
+	defer paths.keys.Put(keys)
+	p := preparer{out: make([]field, 0, 16), keys: (*keys)[:0]}
+	defer func() { clear(p.keys[:cap(p.keys)]); *keys = p.keys[:0] }() // (kept, emptied, for the next request)
 	if cached := paths.paths.Load(); cached != nil {
 		p.cached = *cached
 	}
