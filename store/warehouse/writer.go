@@ -43,6 +43,7 @@ type writer struct {
 	opts    Options
 	log     *slog.Logger
 	nextID  *atomic.Int64
+	paths   *pathCache                     // see prepare
 	outcome func(schema string, err error) // each commit's outcome, for Warehouse.LastFailure
 
 	queue  chan *loadRequest
@@ -409,6 +410,9 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 		if err != nil || dup {
 			return Result{Duplicate: dup}, err
 		}
+	}
+	if req.prepared == nil { // a lone record (see Warehouse.Load)
+		req.prepared = prepare(wr.paths, req.records, req.target.PrimaryKey)
 	}
 	received := formatTimestamp(receivedAt)
 	wr.receivedArg = received
