@@ -51,6 +51,7 @@ type Config struct {
 	ReadTimeout          time.Duration    // ... and the whole request, body included, within this
 	TrustedProxies       handlers.Proxies // whose X-Forwarded-For and X-Forwarded-Proto are believed
 	DedupWindow          time.Duration    // how long a delivery id is remembered, so a retried delivery is stored once
+	IdleWriterTimeout    time.Duration    // how long an integration's warehouse writer stays open without a webhook
 	SecretKey            []byte           // HOOKHOUSE_SECRET_KEY: seals signing secrets; nil: <data>/secret.key, made on first start
 	AdminEmail           string           // HOOKHOUSE_ADMIN_EMAIL: creates the owner at start when no account exists
 	AdminPassword        string           // HOOKHOUSE_ADMIN_PASSWORD
@@ -131,6 +132,7 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", time.Minute, "time a client has to send a whole request, body included; slower ones are cut off")
 	fs.DurationVar(&cfg.DedupWindow, "dedup-window", warehouse.DefaultDedupWindow, "how long a delivery id (webhook-id, X-GitHub-Delivery, Stripe's event id, a field you name) is remembered: a delivery repeated within it is answered 200 and stored once")
 	fs.DurationVar(&cfg.ShutdownDrain, "shutdown-drain", 0, "behind a load balancer: after SIGTERM, go on serving this long while /healthz answers 503, so the balancer sends new requests to other nodes before this one stops (e.g. 2s with the README's HAProxy configuration); 0: stop at once")
+	fs.DurationVar(&cfg.IdleWriterTimeout, "idle-writer-timeout", warehouse.DefaultIdleTimeout, "how long an integration's warehouse writer keeps its file (or PostgreSQL connection) and goroutine open without a webhook; the next webhook opens it again")
 	fs.TextVar(&cfg.TrustedProxies, "trusted-proxies", handlers.Proxies{}, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; default none")
 	// Every flag can also come from HOOKHOUSE_<NAME>; the command line wins.
 	var envErr error
@@ -175,6 +177,9 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if cfg.DedupWindow < time.Minute {
 		return Config{}, fmt.Errorf("-dedup-window must be at least 1m, not %v", cfg.DedupWindow)
+	}
+	if cfg.IdleWriterTimeout < time.Second {
+		return Config{}, fmt.Errorf("-idle-writer-timeout must be at least 1s, not %v", cfg.IdleWriterTimeout)
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
@@ -258,7 +263,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		st.RecordBatch(schema, b)
 		m.ObserveBatch(schema, b)
 	}
-	wh, err := openWarehouse(ctx, cfg, log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns, DedupWindow: cfg.DedupWindow})
+	wh, err := openWarehouse(ctx, cfg, log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns, DedupWindow: cfg.DedupWindow, IdleTimeout: cfg.IdleWriterTimeout})
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		"-trusted-proxies", "HOOKHOUSE_TRUSTED_PROXIES", "-warehouse", "HOOKHOUSE_WAREHOUSE",
 		"-max-inflight-body-bytes", "HOOKHOUSE_MAX_INFLIGHT_BODY_BYTES", "-log-max-bytes", "HOOKHOUSE_LOG_MAX_BYTES",
 		"-dedup-window", "HOOKHOUSE_DEDUP_WINDOW", "HOOKHOUSE_SECRET_KEY", "-database", "HOOKHOUSE_DATABASE",
-		"-shutdown-drain", "HOOKHOUSE_SHUTDOWN_DRAIN"} {
+		"-shutdown-drain", "HOOKHOUSE_SHUTDOWN_DRAIN", "-idle-writer-timeout", "HOOKHOUSE_IDLE_WRITER_TIMEOUT"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("-h output lacks %s:\n%s", want, out)
 		}
@@ -139,7 +139,8 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		{"-max-columns", "5000"}, {"-rate-limit", "-1"}, {"-rate-burst", "0"},
 		{"-log-retention", "10s"}, {"-log-max-requests", "0"}, {"-read-timeout", "1s"},
 		{"-trusted-proxies", "10.0.0.0/8,proxy.example"}, {"-max-inflight-body-bytes", "1000"}, {"-log-max-bytes", "1000"},
-		{"-dedup-window", "10s"}, {"-database", "mysql://db.example.com/hooks"}, {"-shutdown-drain", "-1s"}} {
+		{"-dedup-window", "10s"}, {"-database", "mysql://db.example.com/hooks"}, {"-shutdown-drain", "-1s"},
+		{"-idle-writer-timeout", "10ms"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), args[0]) {
 			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)

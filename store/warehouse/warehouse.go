@@ -148,6 +148,7 @@ type Warehouse struct {
 	nextID atomic.Int64
 	// started counts the writers started: one per schema, again after each retirement.
 	started atomic.Int64
+	paths   pathCache // for prepare, shared by every schema
 
 	mu       sync.Mutex
 	closed   bool
@@ -250,6 +251,13 @@ func (w *Warehouse) Load(ctx context.Context, schema string, target Target, reco
 		receivedAt = time.Now()
 	}
 	req := &loadRequest{target: target, records: records, receivedAt: receivedAt, done: make(chan loadOutcome, 1)}
+	if len(records) > 1 {
+		// Arrays are prepared here, on the caller's goroutine, beside the schema's writer, which
+		// then only places the fields: the walk of 1,000 records is milliseconds of the writer's
+		// time otherwise. A lone record's few microseconds stay with the writer (see writer.load):
+		// measured with 64 senders of single events, moving them cost a fifth of the throughput.
+		req.prepared = prepare(&w.paths, records, target.PrimaryKey)
+	}
 	if err := w.enqueue(schema, req); err != nil {
 		return Result{}, err
 	}
@@ -277,7 +285,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	wr := w.writers[schema]
 	if wr == nil {
 		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID, w.reportCommit)
-		wr.retire = w.retire
+		wr.retire, wr.paths = w.retire, &w.paths
 		w.started.Add(1)
 		w.writers[schema] = wr
 		go wr.run()

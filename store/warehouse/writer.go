@@ -24,6 +24,7 @@ const (
 type loadRequest struct {
 	target     Target
 	records    []Record
+	prepared   []prepared // records[i] prepared for flattening (see prepare)
 	receivedAt time.Time
 	state      atomic.Int32
 	done       chan loadOutcome // buffered: the writer never blocks on it
@@ -42,6 +43,7 @@ type writer struct {
 	opts    Options
 	log     *slog.Logger
 	nextID  *atomic.Int64
+	paths   *pathCache                     // see prepare
 	outcome func(schema string, err error) // each commit's outcome, for Warehouse.LastFailure
 
 	queue  chan *loadRequest
@@ -59,8 +61,8 @@ type writer struct {
 	lastPrune   time.Time    // of the delivery ids
 	deliverySQL []byte       // see delivered
 	flat        flattener
-	sql         []byte // the head of the INSERT being built (INSERT INTO t (columns) VALUES)
-	args        []any
+	receivedArg any // the request's _sdc_received_at, as an INSERT argument
+	batchedArg  any // the batch's _sdc_batched_at
 	queued      queuedRows
 }
 
@@ -250,6 +252,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
 	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
+	wr.batchedArg = batched
 	if shared, ok := wr.sess.(sharedSession); ok {
 		if err := wr.catchUp(ctx, shared); err != nil { // (it begins the transaction)
 			return wr.abort(batch, err)
@@ -420,14 +423,18 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 			return Result{Duplicate: dup}, err
 		}
 	}
+	if req.prepared == nil { // a lone record (see Warehouse.Load)
+		req.prepared = prepare(wr.paths, req.records, req.target.PrimaryKey)
+	}
 	received := formatTimestamp(receivedAt)
+	wr.receivedArg = received
 	wr.flat.receivedAt = receivedAt
-	for _, rec := range req.records {
+	for i, rec := range req.records {
 		load := wr.loadRecord
 		if byRecord {
 			load = wr.loadRecordAlone
 		}
-		loaded, err := load(ctx, rec, req.target.PrimaryKey, arrival, received, batched, rowsByTable, byRecord)
+		loaded, err := load(ctx, rec, &req.prepared[i], req.target.PrimaryKey, arrival, received, batched, rowsByTable, byRecord)
 		if err != nil {
 			return Result{}, err
 		}
@@ -442,11 +449,11 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 
 // loadRecordAlone is loadRecord in a savepoint of its own: a record the database refuses (see
 // destination.refusal) goes to _sdc_rejected with the database's reason.
-func (wr *writer) loadRecordAlone(ctx context.Context, rec Record, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, _ bool) (bool, error) {
+func (wr *writer) loadRecordAlone(ctx context.Context, rec Record, prep *prepared, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, _ bool) (bool, error) {
 	if err := wr.exec(ctx, "SAVEPOINT record"); err != nil {
 		return false, err
 	}
-	loaded, err := wr.loadRecord(ctx, rec, pkField, arrival, received, batched, rowsByTable, true)
+	loaded, err := wr.loadRecord(ctx, rec, prep, pkField, arrival, received, batched, rowsByTable, true)
 	if reason, refused := wr.dest.refusal(err); refused {
 		wr.queued.reset()
 		if err := wr.exec(ctx, "ROLLBACK TO SAVEPOINT record"); err != nil {
@@ -463,14 +470,14 @@ func (wr *writer) loadRecordAlone(ctx context.Context, rec Record, pkField strin
 // loadRecord flattens a record, runs its schema changes and queues its rows (with flush, it
 // inserts them too); a record the model rejects goes to _sdc_rejected (false, nil). On an error
 // the catalog is as it was before the record.
-func (wr *writer) loadRecord(ctx context.Context, rec Record, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, flush bool) (bool, error) {
+func (wr *writer) loadRecord(ctx context.Context, rec Record, prep *prepared, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, flush bool) (bool, error) {
 	mark := wr.cat.mark()
 	fail := func(err error) (bool, error) {
 		wr.cat.ddl = wr.cat.ddl[:0]
 		wr.cat.rollback(mark)
 		return false, err
 	}
-	rows, pk, err := wr.flat.flatten(rec, pkField)
+	rows, pk, err := wr.flat.flatten(prep, pkField)
 	var rej *rejection
 	if errors.As(err, &rej) {
 		wr.cat.rollback(mark)
@@ -489,7 +496,7 @@ func (wr *writer) loadRecord(ctx context.Context, rec Record, pkField string, ar
 	seq := max(arrival, wr.cat.lastSeq+1)
 	wr.cat.lastSeq = seq
 	for i := range rows {
-		if err := wr.insert(ctx, &rows[i], pk, seq, received, batched); err != nil {
+		if err := wr.insert(ctx, &rows[i], pk, seq); err != nil {
 			return fail(err)
 		}
 	}
@@ -509,61 +516,74 @@ func (wr *writer) loadRecord(ctx context.Context, rec Record, pkField string, ar
 // running the VDBE program) once per group rather than once per row. A row of another shape
 // flushes the queue; so do the end of a request run in its own savepoint, so that its
 // failures stay its own, and the commit. Schema changes need no flush: they only add.
-func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64, received, batched string) error {
-	// Built into a reused buffer: a steady stream of same-shaped records allocates nothing here.
-	t := r.table
-	b := append(wr.sql[:0], "INSERT INTO "...)
-	b = wr.dest.appendTable(b, wr.schema, t.name)
-	b = append(b, " ("...)
-	args := wr.args[:0]
-	if t.parent == nil {
-		b = append(b, colReceivedAt+", "+colBatchedAt+", "+colSequence+", "+colTableVersion...)
-		args = append(args, received, batched, seq, int64(0))
-		if wr.cat.pkField == "" {
-			b = append(b, ", "+colGeneratedPK...)
-			args = append(args, pk)
-		}
-	} else {
-		b = appendIdent(b, wr.cat.sourceKeyColumn())
-		args = append(args, pk)
-		for i, level := range r.levels {
-			b = append(b, ", "...)
-			b = append(b, levelColumn(i)...)
-			args = append(args, level)
-		}
-		b = append(b, ", "+colSequence+", "+colReceivedAt+", "+colBatchedAt+", "+colTableVersion...)
-		args = append(args, seq, received, batched, int64(0))
-	}
-	for i, col := range r.cols {
-		b = append(b, ", "...)
-		b = appendIdent(b, col.name)
-		args = append(args, r.vals[i])
-	}
-	b = append(b, ") VALUES "...)
-	wr.sql = b
+func (wr *writer) insert(ctx context.Context, r *row, pk any, seq int64) error {
 	q := &wr.queued
 	// A full queue is flushed when the next row comes, not at once, so that the last rows of a
 	// batch are always flushed at its end: on PostgreSQL they go with COMMIT, in one round trip.
-	if q.rows > 0 && (string(b) != string(q.into) || q.rows == maxRowsPerInsert || len(q.args)+len(args) > maxInsertArgs) {
+	if q.rows > 0 && (!q.sameShape(r) || q.rows == maxRowsPerInsert || len(q.args)+q.width > maxInsertArgs) {
 		if err := wr.flush(ctx); err != nil {
 			return err
 		}
 	}
 	if q.rows == 0 {
-		q.into, q.table, q.width = append(q.into[:0], b...), t.name, len(args)
+		// Built into a reused buffer: a steady stream of same-shaped records allocates nothing here.
+		q.into = wr.insertHead(q.into[:0], r)
+		q.table, q.cols = r.table, append(q.cols[:0], r.cols...)
 	}
-	q.args = append(q.args, args...)
+	n := len(q.args)
+	// (received and batched are boxed once per request and per batch, not per row)
+	if r.table.parent == nil {
+		q.args = append(q.args, wr.receivedArg, wr.batchedArg, seq, int64(0))
+		if wr.cat.pkField == "" {
+			q.args = append(q.args, pk)
+		}
+	} else {
+		q.args = append(q.args, pk)
+		for _, level := range r.levels {
+			q.args = append(q.args, level)
+		}
+		q.args = append(q.args, seq, wr.receivedArg, wr.batchedArg, int64(0))
+	}
+	q.args = append(q.args, r.vals...)
+	if q.rows == 0 {
+		q.width = len(q.args) - n
+	}
 	q.rows++
-	clear(args)
-	wr.args = args[:0]
 	return nil
+}
+
+// insertHead appends the head of r's INSERT: INSERT INTO t (columns) VALUES.
+func (wr *writer) insertHead(b []byte, r *row) []byte {
+	t := r.table
+	b = append(b, "INSERT INTO "...)
+	b = wr.dest.appendTable(b, wr.schema, t.name)
+	b = append(b, " ("...)
+	if t.parent == nil {
+		b = append(b, colReceivedAt+", "+colBatchedAt+", "+colSequence+", "+colTableVersion...)
+		if wr.cat.pkField == "" {
+			b = append(b, ", "+colGeneratedPK...)
+		}
+	} else {
+		b = appendIdent(b, wr.cat.sourceKeyColumn())
+		for i := range r.levels {
+			b = append(b, ", "...)
+			b = append(b, levelColumn(i)...)
+		}
+		b = append(b, ", "+colSequence+", "+colReceivedAt+", "+colBatchedAt+", "+colTableVersion...)
+	}
+	for _, col := range r.cols {
+		b = append(b, ", "...)
+		b = appendIdent(b, col.name)
+	}
+	return append(b, ") VALUES "...)
 }
 
 // queuedRows are rows of one shape waiting for flush.
 type queuedRows struct {
 	into  []byte // INSERT INTO t (columns) VALUES
-	table string
-	width int // arguments per row
+	table *table
+	cols  []*column // the rows' columns: the same table and columns make the same head
+	width int       // arguments per row
 	rows  int
 	args  []any
 	sql   []byte // the statement being built
@@ -573,6 +593,22 @@ type queuedRows struct {
 func (q *queuedRows) reset() {
 	clear(q.args)
 	q.args, q.rows = q.args[:0], 0
+	clear(q.cols)
+	q.table, q.cols = nil, q.cols[:0]
+}
+
+// sameShape reports whether r goes in the queued rows' INSERT: a catalog's tables and columns
+// keep their names (a catalog read again makes new ones, which only costs a flush).
+func (q *queuedRows) sameShape(r *row) bool {
+	if r.table != q.table || len(r.cols) != len(q.cols) {
+		return false
+	}
+	for i, col := range r.cols {
+		if col != q.cols[i] {
+			return false
+		}
+	}
+	return true
 }
 
 const (
@@ -613,7 +649,7 @@ func (wr *writer) flush(ctx context.Context) error {
 		}
 		q.sql = b
 		if err := wr.sess.exec(ctx, b, q.args[done*q.width:(done+n)*q.width]...); err != nil {
-			return fmt.Errorf("insert into %s: %w", q.table, err)
+			return fmt.Errorf("insert into %s: %w", q.table.name, err)
 		}
 		done += n
 	}

@@ -494,3 +494,65 @@ func TestMixedShapesLoadEveryRow(t *testing.T) {
 		t.Fatalf("data__tags = %v, want %v", tags, want)
 	}
 }
+
+// BenchmarkLoadArrays decodes and loads JSON arrays of 1,000 Vero-like records (the body
+// BenchmarkArrayBodies posts) in process, one Load at a time: for profiling what a record
+// costs between the body and the INSERT.
+//
+//	go test ./store/warehouse -run '^$' -bench LoadArrays -benchtime 30x -cpuprofile cpu.out
+func BenchmarkLoadArrays(b *testing.B) {
+	const perArray = 1000
+	body := []byte{'['}
+	for i := range perArray {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		id := i + 1
+		campaign := i % 500
+		body = fmt.Appendf(body, `{"id":%d,"sent_at":%d,"type":%q,"user":{"id":%d,"email":"user%d@example.com"},`+
+			`"campaign":{"id":%d,"type":"transactional","name":"Campaign %d","subject":"Your order is being processed!",`+
+			`"trigger-event":"purchased item","permalink":"http://app.getvero.com/view/1/%d","variation":"Variation A"},`+
+			`"message_id":"%d.1B72E094173067F0F@veromail.com"}`, id, 1435016238+id, "opened", id, id, campaign, campaign, id, id)
+	}
+	body = append(body, ']')
+	w := openTest(b, b.TempDir(), Options{})
+	target := Target{PrimaryKey: "id"}
+	load := func() {
+		recs, err := DecodeBody("application/json", body, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.Load(context.Background(), "arrays", target, recs, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	load() // creates the table
+	b.ResetTimer()
+	for range b.N {
+		load()
+	}
+	b.ReportMetric(float64(b.N*perArray)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// The paths Load remembers for every schema stop at maxCachedPaths, and records of ever-new
+// keys still load whole.
+func TestPathCacheIsBounded(t *testing.T) {
+	w := openTest(t, t.TempDir(), Options{})
+	const schemas, keys = 7, 700 // new keys beyond the bound, fewer than a table's columns
+	for sc := range schemas {
+		rec := Record{"id": int64(1), "n": Record{"x": int64(sc)}} // one record: one CREATE TABLE
+		for i := range keys {
+			rec[fmt.Sprintf("k%d_%d", sc, i)] = "v"
+		}
+		if res := mustLoad(t, w, fmt.Sprintf("paths%d", sc), Target{PrimaryKey: "id"}, rec); res.Loaded != 1 {
+			t.Fatalf("schema %d: %d loaded, %d rejected", sc, res.Loaded, res.Rejected)
+		}
+	}
+	if n := len(*w.paths.paths.Load()); n != maxCachedPaths {
+		t.Errorf("%d paths remembered after %d new keys, want the bound, %d", n, schemas*keys, maxCachedPaths)
+	}
+	rows := queryRows(t, readDB(t, w.Path("paths6")), `SELECT k6_699, n__x FROM data WHERE id = 1`)
+	if got := fmtRows(rows); got != `[{"k6_699":"v","n__x":6}]` {
+		t.Errorf("a record of keys past the bound: %s", got)
+	}
+}
