@@ -152,16 +152,12 @@ func (l *latestKeys) begin(lastSeq int64) {
 	l.keys, l.before = l.keys[:0], lastSeq
 }
 
-// maxLatestKeys bounds the keys of one counting statement; a power of two, as its sizes are.
-const maxLatestKeys = 1024
-
 // countLatest adds to data_latest's counter the batch's distinct keys that data had no row of
 // before the batch (each is one more row of the view; a key seen before only replaces its
 // latest row). The check is SQL's, under the transaction's lock, so writers of one schema in
 // several processes keep the counter exact; each key is one probe of the (key, _sdc_sequence)
 // index. Go's equality of the keys (one type per column: string, int64, float64 or bool) is
-// SQL's, so the keys are deduplicated here; each statement's list is padded to a power of two
-// with its last key, which COUNT(DISTINCT) ignores, so that a few statement texts serve every batch.
+// SQL's, so the keys are deduplicated here (a batch's keys may take several statements).
 func (wr *writer) countLatest(ctx context.Context) error {
 	l := &wr.latest
 	if l.seen == nil {
@@ -175,27 +171,12 @@ func (wr *writer) countLatest(ctx context.Context) error {
 		}
 	}
 	clear(l.seen)
-	typ := wr.dest.sqlType(wr.cat.pkType)
 	data, pk := tableName(wr.dest, wr.schema, rootTable), quoteIdent(wr.cat.pkColumn)
 	for len(distinct) > 0 {
-		chunk := distinct[:min(len(distinct), maxLatestKeys)]
-		distinct = distinct[len(chunk):]
-		size := 1
-		for size < len(chunk) {
-			size *= 2
-		}
-		b := append(l.sql[:0], `UPDATE `+tableName(wr.dest, wr.schema, countsTable)+` SET row_count = row_count + (SELECT COUNT(DISTINCT k.column1) FROM (VALUES `...)
-		args := append(l.args[:0], chunk...)
-		for i := range size {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, "(CAST(? AS "+typ+"))"...)
-			if i >= len(chunk) {
-				args = append(args, chunk[len(chunk)-1])
-			}
-		}
-		b = append(b, `) k WHERE NOT EXISTS (SELECT 1 FROM `+data+` d WHERE d.`+pk+` = k.column1 AND d._sdc_sequence <= ?)) WHERE table_name = ?`...)
+		b := append(l.sql[:0], `UPDATE `+tableName(wr.dest, wr.schema, countsTable)+` SET row_count = row_count + (SELECT COUNT(DISTINCT k.column1) FROM `...)
+		b, args, taken := wr.dest.appendKeys(b, l.args[:0], wr.cat.pkType, distinct)
+		distinct = distinct[taken:]
+		b = append(b, ` WHERE NOT EXISTS (SELECT 1 FROM `+data+` d WHERE d.`+pk+` = k.column1 AND d._sdc_sequence <= ?)) WHERE table_name = ?`...)
 		args = append(args, l.before, latestView)
 		l.sql, l.args = b, args
 		err := wr.sess.exec(ctx, b, args...)
