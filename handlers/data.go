@@ -20,6 +20,7 @@ import (
 type dataReader interface {
 	Tables(ctx context.Context, schema string) ([]warehouse.Table, error)
 	RejectedCount(ctx context.Context, schema string) (int64, error)
+	LatestCount(ctx context.Context, schema string) (int64, error)
 	Rows(ctx context.Context, schema string, q warehouse.RowsQuery) (warehouse.RowsPage, error)
 	Row(ctx context.Context, schema, table, key string) ([]string, []any, error)
 	Export(ctx context.Context, schema string, q warehouse.ExportQuery, format warehouse.ExportFormat, out io.Writer, flush func()) error
@@ -96,7 +97,11 @@ func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views
 		}
 		out = append(out, views.DataTable{Name: t.Name, Kind: kind, Rows: t.Rows, CreatedAt: t.CreatedAt, Columns: t.Columns})
 		if t.Name == "data" && in.PrimaryKey != "" {
-			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: -1, CreatedAt: t.CreatedAt})
+			latest, err := h.Warehouse.LatestCount(ctx, in.Schema) // -1 (not shown) until counted
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: latest, CreatedAt: t.CreatedAt})
 		}
 	}
 	rejected, err := h.Warehouse.RejectedCount(ctx, in.Schema)

@@ -25,7 +25,7 @@ import (
 type DataTable struct {
 	Name      string
 	Kind      string // "table", "subtable", "rejects" or "view"
-	Rows      int64  // -1 when not counted (views)
+	Rows      int64  // -1 when not counted (data_latest of a schema not yet counted)
 	CreatedAt time.Time
 	Columns   []warehouse.Column
 }

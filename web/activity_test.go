@@ -301,6 +301,10 @@ func TestLatestVersionToggle(t *testing.T) {
 	if testID(all, "data-row").Length() != 3 || testID(latest, "data-row").Length() != 2 {
 		t.Fatalf("all versions %d rows, latest %d; want 3 and 2", testID(all, "data-row").Length(), testID(latest, "data-row").Length())
 	}
+	// The table list counts the view's rows too: one per order.
+	if got := strings.TrimSpace(all.Doc.Find(`[data-testid="table-row"][data-table="data_latest"] [data-testid="table-rows"]`).Text()); got != "2" {
+		t.Errorf("data_latest's row count on the Data page: %q, want 2", got)
+	}
 	if testID(all, "latest-versions").Length() != 1 || !strings.Contains(latest.Body, "shipped") {
 		t.Fatal("no toggle, or the latest version of order 1 is missing")
 	}

@@ -196,6 +196,7 @@ func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*tab
 	for _, q := range c.d.rootSQL(c.schema, col.name, false) {
 		c.exec(q)
 	}
+	c.exec(`INSERT INTO `+c.table(countsTable)+` (table_name, row_count) VALUES (?, 0)`, latestView)
 	return t, nil
 }
 

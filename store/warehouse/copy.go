@@ -217,6 +217,18 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 		if err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET last_sequence = ? WHERE table_name = ?`), last, rootTable); err != nil {
 			return CopyReport{}, err
 		}
+		// data_latest holds the same rows as the source's: its counter too (initCounts made it).
+		var latest int64
+		err = c.src.QueryRowContext(ctx, `SELECT row_count FROM `+tableName(c.from, c.schema, countsTable)+` WHERE table_name = ?`, latestView).Scan(&latest)
+		switch {
+		case errors.Is(err, sql.ErrNoRows): // no primary key, no view
+		case err != nil:
+			return CopyReport{}, fmt.Errorf("read the count of %s: %w", latestView, err)
+		default:
+			if err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET row_count = ? WHERE table_name = ?`), latest, latestView); err != nil {
+				return CopyReport{}, err
+			}
+		}
 	}
 	rejected := []string{"_sdc_rejected_at", "table_name", "reason", "record"}
 	var err error

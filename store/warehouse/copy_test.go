@@ -23,6 +23,15 @@ var copyCases = []string{
 // rows (as exports show them, _sdc_* included), the latest versions, the rejects and the
 // counters are the same; the columns have PostgreSQL's types; and loading goes on there with
 // later sequences and the delivery ids remembered.
+func latestCount(t *testing.T, w *Warehouse) int64 {
+	t.Helper()
+	n, err := w.LatestCount(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestCopySchemaIntoPostgres(t *testing.T) {
 	ctx := context.Background()
 	src := openTest(t, t.TempDir(), Options{})
@@ -60,6 +69,10 @@ func TestCopySchemaIntoPostgres(t *testing.T) {
 		if a, b := export(t, src, table), export(t, dst, table); a != b {
 			t.Errorf("%s differs:\nSQLite\n%s\nPostgreSQL\n%s", table, a, b)
 		}
+	}
+	checkCounts(t, dst, "shop", "copied") // data_latest's counter included
+	if a, b := latestCount(t, src), latestCount(t, dst); a != b || a < 0 {
+		t.Errorf("data_latest counts %d rows in SQLite, %d in PostgreSQL", a, b)
 	}
 	if n, err := dst.RejectedCount(ctx, "shop"); err != nil || n != 1 {
 		t.Errorf("PostgreSQL has %d rejected records (%v), want 1", n, err)

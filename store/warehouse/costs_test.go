@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+
 	"flag"
 	"fmt"
 	"os"
@@ -41,6 +42,15 @@ func checkCounts(t testing.TB, w *Warehouse, schema, when string) {
 	for _, tb := range tables {
 		if n := queryInt(t, db, `SELECT COUNT(*) FROM `+quoteIdent(tb.Name)); n != tb.Rows {
 			t.Errorf("%s: table %s: Tables says %d rows, COUNT(*) %d", when, tb.Name, tb.Rows, n)
+		}
+	}
+	latest, err := w.LatestCount(ctx, schema)
+	if err != nil {
+		t.Fatalf("%s: LatestCount: %v", when, err)
+	}
+	if latest >= 0 { // (-1: no counter yet, see TestLatestCountExact)
+		if n := queryInt(t, db, `SELECT COUNT(*) FROM data_latest`); n != latest {
+			t.Errorf("%s: LatestCount says %d, COUNT(*) of data_latest %d", when, latest, n)
 		}
 	}
 	rejected, err := w.RejectedCount(ctx, schema)
@@ -139,6 +149,91 @@ func TestCountsExact(t *testing.T) {
 
 // Two processes writing one PostgreSQL schema keep the counters exact: they are incremented
 // in SQL, under the schema's lock.
+// TestLatestCountExact: data_latest's counter (the Data page shows it) equals a COUNT(*) of the
+// view after commits of new keys, keys repeated in a batch and across batches, rejects, records
+// the database refuses, a restart, a schema made before the counter, and two writers of one
+// PostgreSQL schema.
+func TestLatestCountExact(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := dest.open(t, Options{})
+			load := func(w *Warehouse, recs ...string) {
+				t.Helper()
+				var batch []Record
+				for _, r := range recs {
+					batch = append(batch, decodeOne(t, r))
+				}
+				w.Load(ctx, "latest", Target{PrimaryKey: "id"}, batch, time.Now()) //nolint:errcheck // a refused request fails: the counter must say so too
+			}
+			want := func(n int64, when string) {
+				t.Helper()
+				checkCounts(t, w, "latest", when)
+				if got, err := w.LatestCount(ctx, "latest"); err != nil || got != n {
+					t.Errorf("%s: LatestCount = %d, %v; want %d", when, got, err, n)
+				}
+			}
+			load(w, `{"id":1}`, `{"id":2,"a":[1]}`, `{"id":1,"b":"x"}`, `{"no_id":1}`, `{"id":"text"}`, `{"id":{"x":1}}`)
+			want(2, "new keys, one repeated in the batch, rejects")
+			load(w, `{"id":2}`, `{"id":3}`, `{"id":3}`, `{"id":1}`)
+			want(3, "keys of earlier batches")
+
+			db := schemaDB(t, w, "latest")
+			trigger := `CREATE TRIGGER unlucky BEFORE INSERT ON data WHEN NEW.id = 13 BEGIN SELECT RAISE(ABORT, 'thirteen is unlucky'); END`
+			if w.Location("latest").SQLiteFile == "" { // a refusal (class 22): the record is rejected, its request loads
+				trigger = `CREATE FUNCTION unlucky() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+					IF NEW.id = 13 THEN RAISE EXCEPTION 'thirteen is unlucky' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$;
+					CREATE TRIGGER unlucky BEFORE INSERT ON data FOR EACH ROW EXECUTE FUNCTION unlucky()`
+			}
+			if _, err := db.Exec(trigger); err != nil {
+				t.Fatal(err)
+			}
+			load(w, `{"id":14}`, `{"id":13}`, `{"id":15}`, `{"id":14}`, `{"id":3}`)
+			refused := queryInt(t, db, `SELECT COUNT(DISTINCT id) FROM data WHERE id IN (14, 15)`)
+			want(3+refused, "a record the database refuses")
+
+			w = reopenTest(t, w, Options{})
+			load(w, `{"id":3}`, `{"id":16}`, `{"id":16}`)
+			want(4+refused, "after a restart")
+
+			// A schema made before the counter: counted once at its writer's open.
+			if _, err := db.Exec(`DELETE FROM _sdc_counts WHERE table_name = 'data_latest'`); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := w.LatestCount(ctx, "latest"); got != -1 {
+				t.Errorf("without a counter, LatestCount = %d, want -1 (unknown)", got)
+			}
+			w = reopenTest(t, w, Options{})
+			load(w, `{"id":16}`, `{"id":17}`)
+			want(5+refused, "counted at open")
+
+			if w.Location("latest").SQLiteFile != "" {
+				return
+			}
+			// Two writers of one PostgreSQL schema, their keys overlapping.
+			b, err := OpenPostgres(ctx, w.dest.(*postgresDest).address, nil, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			var wg sync.WaitGroup
+			for g := range 8 {
+				wr := w
+				if g%2 == 1 {
+					wr = b
+				}
+				wg.Go(func() {
+					for i := range 25 {
+						load(wr, fmt.Sprintf(`{"id":%d}`, 100+(g*25+i)%60), fmt.Sprintf(`{"id":%d}`, 100+(g+i)%60))
+					}
+				})
+			}
+			wg.Wait()
+			want(65+refused, "two writers")
+		})
+	}
+}
+
 func TestCountsExactWithTwoWritersOnPostgres(t *testing.T) {
 	a := openPostgresTest(t, Options{})
 	b, err := OpenPostgres(context.Background(), a.dest.(*postgresDest).address, nil, Options{})

@@ -33,12 +33,16 @@ func isEventTypeColumn(name string) bool {
 
 // initCounts counts, once, what a schema written before _sdc_counts existed holds: each table
 // missing from it is counted whole, data's event-type columns get their index and data_latest
-// this version's form. It runs
+// this version's form; data_latest, when missing, is counted whole too (a scan of the view:
+// about 10 s at 10 million rows, once). It runs
 // when a writer opens its session; a schema of this version only reads the list of tables.
 func initCounts(ctx context.Context, sess session, d destination, schema string) error {
 	counts, tables := tableName(d, schema, countsTable), tableName(d, schema, tablesCatalog)
 	missing, err := nameSet(ctx, sess, `SELECT table_name FROM `+tables+` WHERE table_name NOT IN (SELECT table_name FROM `+counts+`)
-		UNION ALL SELECT ? WHERE NOT EXISTS (SELECT 1 FROM `+counts+` WHERE table_name = ?)`, rejectedTable, rejectedTable)
+		UNION ALL SELECT ? WHERE NOT EXISTS (SELECT 1 FROM `+counts+` WHERE table_name = ?)
+		UNION ALL SELECT ? WHERE EXISTS (SELECT 1 FROM `+tables+` WHERE table_name = ? AND COALESCE(primary_key, '') <> '')
+			AND NOT EXISTS (SELECT 1 FROM `+counts+` WHERE table_name = ?)`,
+		rejectedTable, rejectedTable, latestView, rootTable, latestView)
 	if err != nil || len(missing) == 0 {
 		return err
 	}
@@ -55,7 +59,16 @@ func initCounts(ctx context.Context, sess session, d destination, schema string)
 
 func countTables(ctx context.Context, sess session, d destination, schema string, missing map[string]bool) error {
 	counts := tableName(d, schema, countsTable)
+	names := make([]string, 0, len(missing))
 	for name := range missing {
+		if name != latestView {
+			names = append(names, name)
+		}
+	}
+	if missing[latestView] { // last: after data's view is in this version's form
+		names = append(names, latestView)
+	}
+	for _, name := range names {
 		t := tableName(d, schema, name)
 		last := "NULL"
 		if name == rootTable {
@@ -111,9 +124,65 @@ func (wr *writer) countCommitted(ctx context.Context, rowsByTable map[string]int
 			return fmt.Errorf("count rows: %w", err)
 		}
 	}
+	if len(wr.latest.keys) > 0 {
+		if err := wr.countLatest(ctx); err != nil {
+			return err
+		}
+	}
 	if rejected > 0 {
 		if err := wr.sess.exec(ctx, []byte(`UPDATE `+counts+` SET row_count = row_count + ? WHERE table_name = ?`), int64(rejected), rejectedTable); err != nil {
 			return fmt.Errorf("count rejects: %w", err)
+		}
+	}
+	return nil
+}
+
+// latestKeys are the primary-key values of the records a batch inserted into data, in the
+// order loaded; a request or record rolled back to its savepoint takes its keys back.
+type latestKeys struct {
+	keys   []any
+	before int64 // data's last _sdc_sequence before the batch: its rows are all later
+	seen   map[any]struct{}
+	sql    []byte
+	args   []any
+}
+
+func (l *latestKeys) begin(lastSeq int64) {
+	clear(l.keys)
+	l.keys, l.before = l.keys[:0], lastSeq
+}
+
+// countLatest adds to data_latest's counter the batch's distinct keys that data had no row of
+// before the batch (each is one more row of the view; a key seen before only replaces its
+// latest row). The check is SQL's, under the transaction's lock, so writers of one schema in
+// several processes keep the counter exact; each key is one probe of the (key, _sdc_sequence)
+// index. Go's equality of the keys (one type per column: string, int64, float64 or bool) is
+// SQL's, so the keys are deduplicated here (a batch's keys may take several statements).
+func (wr *writer) countLatest(ctx context.Context) error {
+	l := &wr.latest
+	if l.seen == nil {
+		l.seen = map[any]struct{}{}
+	}
+	distinct := l.keys[:0] // in place: l.keys is not read again in this batch
+	for _, k := range l.keys {
+		if _, dup := l.seen[k]; !dup {
+			l.seen[k] = struct{}{}
+			distinct = append(distinct, k)
+		}
+	}
+	clear(l.seen)
+	data, pk := tableName(wr.dest, wr.schema, rootTable), quoteIdent(wr.cat.pkColumn)
+	for len(distinct) > 0 {
+		b := append(l.sql[:0], `UPDATE `+tableName(wr.dest, wr.schema, countsTable)+` SET row_count = row_count + (SELECT COUNT(DISTINCT k.column1) FROM `...)
+		b, args, taken := wr.dest.appendKeys(b, l.args[:0], wr.cat.pkType, distinct)
+		distinct = distinct[taken:]
+		b = append(b, ` WHERE NOT EXISTS (SELECT 1 FROM `+data+` d WHERE d.`+pk+` = k.column1 AND d._sdc_sequence <= ?)) WHERE table_name = ?`...)
+		args = append(args, l.before, latestView)
+		l.sql, l.args = b, args
+		err := wr.sess.exec(ctx, b, args...)
+		clear(args)
+		if err != nil {
+			return fmt.Errorf("count %s: %w", latestView, err)
 		}
 	}
 	return nil

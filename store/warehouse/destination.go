@@ -49,6 +49,10 @@ type dialect interface {
 	reservedColumn(name string) bool
 	// sqlType is the column type a Stitch type is declared with.
 	sqlType(t colType) string
+	// appendKeys appends a FROM item k of one column, column1, holding keys (distinct values
+	// of a column of type t, none NULL), and its arguments to args; it may take only the first
+	// taken of them (a statement's parameters are bounded) and repeat some (count them DISTINCT).
+	appendKeys(b []byte, args []any, t colType, keys []any) (_ []byte, _ []any, taken int)
 	// catalogOrder orders the catalog's rows as they were added.
 	catalogOrder() string
 	// rowKey names the columns that identify a row of a table at level (0 for data) and

@@ -10,11 +10,12 @@
 // rejects (_sdc_rejected).
 //
 // Nothing the dashboard shows or a restart reads costs a scan of the data: _sdc_counts holds
-// each table's rows, the rejects' count and data's last _sdc_sequence, incremented in SQL in
-// the transaction of each commit (so several processes writing one PostgreSQL schema keep them
-// exact); a schema written before it existed is counted once when its writer opens it, and
-// read with COUNT(*) until then. The event-type column (type, eventName or event) of data is
-// indexed: the Data page's filter is an index lookup and the types it offers a loose index scan.
+// each table's rows, data_latest's rows, the rejects' count and data's last _sdc_sequence,
+// incremented in SQL in the transaction of each commit (so several processes writing one
+// PostgreSQL schema keep them exact); a schema written before it existed is counted once when
+// its writer opens it, and read with COUNT(*) until then. The event-type column (type,
+// eventName or event) of data is indexed: the Data page's filter is an index lookup and the
+// types it offers a loose index scan.
 //
 // One writer goroutine per schema commits whatever requests are waiting in one
 // transaction (group commit), so throughput is not bounded by one fsync per

@@ -182,6 +182,33 @@ func (d *postgresDest) sqlType(t colType) string {
 	return "text"
 }
 
+// appendKeys passes the keys as one array: PostgreSQL parses, binds and plans one parameter
+// rather than one per key (BenchmarkLoadArrays/postgres; store/warehouse/SPEED.md).
+func (d *postgresDest) appendKeys(b []byte, args []any, t colType, keys []any) ([]byte, []any, int) {
+	var list any
+	switch t {
+	case typeInteger:
+		list = typedKeys[int64](keys)
+	case typeFloat:
+		list = typedKeys[float64](keys)
+	case typeBoolean:
+		list = typedKeys[bool](keys)
+	default:
+		list = typedKeys[string](keys)
+	}
+	b = append(b, "unnest(CAST(? AS "+d.sqlType(t)+"[])) k(column1)"...)
+	return b, append(args, list), len(keys)
+}
+
+// typedKeys is keys as a slice of their type (the column's: a key of another type is rejected).
+func typedKeys[T any](keys []any) []T {
+	out := make([]T, len(keys))
+	for i, k := range keys {
+		out[i], _ = k.(T)
+	}
+	return out
+}
+
 func (d *postgresDest) catalogOrder() string { return "ordinal" }
 
 // rowKey: PostgreSQL has no row key of its own, and Stitch's columns make one: a record's

@@ -84,6 +84,31 @@ func (d *sqliteDest) sqlType(t colType) string {
 	return "TEXT"
 }
 
+// appendKeys lists the keys as VALUES, padded to a power of two with the last key so that a
+// few statement texts serve every batch.
+func (d *sqliteDest) appendKeys(b []byte, args []any, t colType, keys []any) ([]byte, []any, int) {
+	keys = keys[:min(len(keys), maxListedKeys)]
+	size := 1
+	for size < len(keys) {
+		size *= 2
+	}
+	b = append(b, "(VALUES "...)
+	args = append(args, keys...)
+	for i := range size {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, "(CAST(? AS "+d.sqlType(t)+"))"...)
+		if i >= len(keys) {
+			args = append(args, keys[len(keys)-1])
+		}
+	}
+	return append(b, ") k"...), args, len(keys)
+}
+
+// maxListedKeys bounds the keys of one statement; a power of two, as its sizes are.
+const maxListedKeys = 1024
+
 func (d *sqliteDest) catalogOrder() string { return "rowid" }
 
 // rowid: SQLite's own key, in insertion order, so no index is needed.

@@ -98,6 +98,21 @@ func (w *Warehouse) RejectedCount(ctx context.Context, schema string) (int64, er
 	return n, nil
 }
 
+// LatestCount is how many rows data_latest (see LatestView) has, from its counter: -1 when
+// schema has no such view, or its counter is not made yet (a schema of an older version,
+// until its writer opens it), so that a page never waits for a scan of the view.
+func (w *Warehouse) LatestCount(ctx context.Context, schema string) (int64, error) {
+	db, release, ok, err := w.reader(ctx, schema)
+	if err != nil || !ok {
+		return -1, err
+	}
+	defer release()
+	if n, ok := rowCounts(ctx, db, w.dest, schema)[latestView]; ok {
+		return n, nil
+	}
+	return -1, nil
+}
+
 // reader returns a pool to read schema with, and false when it has nothing yet.
 func (w *Warehouse) reader(ctx context.Context, schema string) (querier, func(), bool, error) {
 	if !ValidSchema(schema) {

@@ -64,6 +64,7 @@ type writer struct {
 	receivedArg any // the request's _sdc_received_at, as an INSERT argument
 	batchedArg  any // the batch's _sdc_batched_at
 	queued      queuedRows
+	latest      latestKeys // the keys this batch gave data, for data_latest's counter
 }
 
 func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64, outcome func(string, error)) *writer {
@@ -261,9 +262,11 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 		return wr.abort(batch, err)
 	}
 	batchMark := wr.cat.mark()
+	wr.latest.begin(wr.cat.lastSeq)
 	rows := map[string]int{} // rows per table of the current request
 	for i, req := range batch {
 		mark := wr.cat.mark()
+		keyMark := len(wr.latest.keys)
 		if isolate {
 			if err := wr.exec(ctx, "SAVEPOINT request"); err != nil {
 				return wr.abort(batch, err)
@@ -279,6 +282,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			// request runs again a record at a time, and what the database refuses is rejected.
 			wr.queued.reset()
 			wr.cat.rollback(mark)
+			wr.latest.keys = wr.latest.keys[:keyMark]
 			if rbErr := wr.exec(ctx, "ROLLBACK TO SAVEPOINT request"); rbErr != nil {
 				return wr.abort(batch, err)
 			}
@@ -291,6 +295,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 		case err != nil:
 			wr.queued.reset()
 			wr.cat.rollback(mark)
+			wr.latest.keys = wr.latest.keys[:keyMark]
 			outcomes[i].err = fmt.Errorf("warehouse %s: load: %w", wr.schema, err)
 			if rbErr := wr.exec(ctx, "ROLLBACK TO SAVEPOINT request"); rbErr != nil {
 				// The database already rolled the whole transaction back (disk full, I/O).
@@ -507,6 +512,9 @@ func (wr *writer) loadRecord(ctx context.Context, rec Record, prep *prepared, pk
 	}
 	for i := range rows {
 		rowsByTable[rows[i].table.name]++
+	}
+	if wr.cat.pkField != "" {
+		wr.latest.keys = append(wr.latest.keys, pk)
 	}
 	return true, nil
 }

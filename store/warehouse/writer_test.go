@@ -499,7 +499,9 @@ func TestMixedShapesLoadEveryRow(t *testing.T) {
 // BenchmarkArrayBodies posts) in process, one Load at a time: for profiling what a record
 // costs between the body and the INSERT.
 //
-//	go test ./store/warehouse -run '^$' -bench LoadArrays -benchtime 30x -cpuprofile cpu.out
+//	go test ./store/warehouse -run '^$' -bench LoadArrays/sqlite -benchtime 30x -cpuprofile cpu.out
+//
+// On each destination (LoadArrays/postgres needs PostgreSQL, see pgtest).
 func BenchmarkLoadArrays(b *testing.B) {
 	const perArray = 1000
 	body := []byte{'['}
@@ -515,23 +517,27 @@ func BenchmarkLoadArrays(b *testing.B) {
 			`"message_id":"%d.1B72E094173067F0F@veromail.com"}`, id, 1435016238+id, "opened", id, id, campaign, campaign, id, id)
 	}
 	body = append(body, ']')
-	w := openTest(b, b.TempDir(), Options{})
-	target := Target{PrimaryKey: "id"}
-	load := func() {
-		recs, err := DecodeBody("application/json", body, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := w.Load(context.Background(), "arrays", target, recs, time.Now()); err != nil {
-			b.Fatal(err)
-		}
+	for _, dest := range testDestinations {
+		b.Run(dest.name, func(b *testing.B) {
+			w := dest.open(b, Options{})
+			target := Target{PrimaryKey: "id"}
+			load := func() {
+				recs, err := DecodeBody("application/json", body, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := w.Load(context.Background(), "arrays", target, recs, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			load() // creates the table
+			b.ResetTimer()
+			for range b.N {
+				load()
+			}
+			b.ReportMetric(float64(b.N*perArray)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
-	load() // creates the table
-	b.ResetTimer()
-	for range b.N {
-		load()
-	}
-	b.ReportMetric(float64(b.N*perArray)/b.Elapsed().Seconds(), "rows/s")
 }
 
 // The paths Load remembers for every schema stop at maxCachedPaths, and records of ever-new
