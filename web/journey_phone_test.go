@@ -96,6 +96,10 @@ func TestJourneyEveryPageFitsAPhone(t *testing.T) {
 	b.fits("loading-reports")
 	b.navigate("/integrations/1/data?table=data")
 	b.fits("data")
+	// The table list counts data_latest's rows too (a counter, not a scan of the view).
+	if got := b.text(`[data-testid="table-row"][data-table="data_latest"] [data-testid="table-rows"]`); got != "1" {
+		t.Errorf("data_latest's row count on the Data page: %q, want 1", got)
+	}
 	// The rows table is wide: it scrolls inside its own box, not the page.
 	b.do("resize to 390 px", chromedp.EmulateViewport(390, 800))
 	if !run(b, "measure the rows table", chromedp.Evaluate[bool](`(() => {
