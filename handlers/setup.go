@@ -86,5 +86,6 @@ func (h *Handler) signIn(c echo.Context, u store.User) error {
 	h.Sessions.Remove(ctx, SessionCSRF) // a fresh CSRF token for the signed-in session
 	h.Sessions.Put(ctx, SessionUserID, u.ID)
 	h.Sessions.Put(ctx, SessionGeneration, u.SessionGeneration)
+	h.Sessions.Put(ctx, SessionAccount, AccountMark(u))
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
@@ -31,6 +32,16 @@ type team interface {
 // SessionGeneration is the session key holding the user's store.User.SessionGeneration at
 // sign-in; the auth middleware signs out a session whose value is older than the user's.
 const SessionGeneration = "generation"
+
+// SessionAccount holds AccountMark of the user signed in. An id alone is not enough: SQLite
+// gives a removed teammate's id to the next account, which starts at generation 0 too, so a
+// session of the removed one that outlived its sweep would otherwise sign in as the new one.
+const SessionAccount = "account"
+
+// AccountMark names one account for good: its email and when it was created.
+func AccountMark(u store.User) string {
+	return u.Email + " " + u.CreatedAt.UTC().Format(time.RFC3339Nano)
+}
 
 // sessionInviteReveal holds the nonce of a new invite link waiting for the copy-once page.
 const sessionInviteReveal = "inviteReveal"

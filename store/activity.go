@@ -406,7 +406,7 @@ func (s *Store) writeActivity(batch []any) {
 		return
 	}
 	ids := activityIDs(batch, unlogged)
-	if err := announceArrivals(ctx, tx, ids); err != nil {
+	if err := s.watch.announceArrivals(ctx, tx, ids); err != nil {
 		s.logErr("recording activity", err)
 		return
 	}

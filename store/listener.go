@@ -28,13 +28,13 @@ const listenerPing = 10 * time.Second
 type listener struct {
 	cfg     *pgx.ConnConfig
 	targets *targetCache
-	arrived func(integrationIDs []int64) // wakes this node's pages watching those integrations
+	arrived func(payload string) // wakes this node's pages watching the integrations another node announced
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
 
-func newListener(cfg *pgx.ConnConfig, targets *targetCache, arrived func([]int64), log *slog.Logger) *listener {
+func newListener(cfg *pgx.ConnConfig, targets *targetCache, arrived func(string), log *slog.Logger) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{cfg: cfg, targets: targets, arrived: arrived, log: log, cancel: cancel, done: make(chan struct{})}
 	targets.setLive(false)
@@ -82,7 +82,7 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 		cancel()
 		switch {
 		case err == nil && n.Channel == arrivalsChannel:
-			l.arrived(parseArrivals(n.Payload))
+			l.arrived(n.Payload)
 		case err == nil:
 			l.targets.forget()
 		case ctx.Err() != nil:

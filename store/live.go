@@ -20,6 +20,9 @@ type watchers struct {
 	// integration, so a page rendered before a write and watching after it still hears of it.
 	seq  uint64
 	last map[int64]uint64
+	// node names this Store in the arrivals it announces to other nodes, so that its listener
+	// skips its own (the recorder has woken its pages already).
+	node string
 }
 
 // ArrivalMark is the integration's mark now: a page reads it before its queries and passes
@@ -131,7 +134,8 @@ func activityIDs(batch []any, unlogged map[hourKey]int) []int64 {
 
 // announceArrivals tells the other nodes (PostgreSQL's NOTIFY, delivered when tx commits)
 // which integrations' activity tx writes, so their open pages hear of it too.
-func announceArrivals(ctx context.Context, tx *sqlTx, ids []int64) error {
+// The payload is the announcing node's name, a space, and the ids separated by commas.
+func (w *watchers) announceArrivals(ctx context.Context, tx *sqlTx, ids []int64) error {
 	if !tx.d.postgres || len(ids) == 0 {
 		return nil
 	}
@@ -142,7 +146,7 @@ func announceArrivals(ctx context.Context, tx *sqlTx, ids []int64) error {
 	// A payload is at most 8000 bytes: a batch names few integrations, but cut long lists.
 	for len(list) > 0 {
 		n := min(len(list), 400)
-		if _, err := tx.Tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", arrivalsChannel, strings.Join(list[:n], ",")); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, "SELECT pg_notify($1, $2)", arrivalsChannel, w.node+" "+strings.Join(list[:n], ",")); err != nil {
 			return err
 		}
 		list = list[n:]
@@ -150,15 +154,19 @@ func announceArrivals(ctx context.Context, tx *sqlTx, ids []int64) error {
 	return nil
 }
 
-// parseArrivals reads announceArrivals' payload.
-func parseArrivals(payload string) []int64 {
+// heardArrivals wakes the pages watching the integrations another node announced.
+func (w *watchers) heardArrivals(payload string) {
+	node, list, _ := strings.Cut(payload, " ")
+	if node == w.node {
+		return
+	}
 	var ids []int64
-	for _, f := range strings.Split(payload, ",") {
+	for _, f := range strings.Split(list, ",") {
 		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
 			ids = append(ids, id)
 		}
 	}
-	return ids
+	w.notifyIDs(ids)
 }
 
 // wake marks the integration and gives each of its watches a wake-up, unless one is

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -22,10 +20,7 @@ func (s *Store) PutReveal(ctx context.Context, userID, integrationID int64, payl
 	if box == nil {
 		return "", ErrNoSecretKey
 	}
-	b := make([]byte, 16)
-	rand.Read(b)
-	nonce = hex.EncodeToString(b)
-	hash := hashToken(nonce)
+	nonce, hash := newToken()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO reveals (nonce_hash, user_id, integration_id, sealed, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		hash, userID, integrationID, box.sealBytes(revealAAD(hash), payload), formatTime(s.now().Add(RevealTTL)))
 	return nonce, err

@@ -121,7 +121,8 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 		sessions:     sessions,
 		stopSessions: sessions.StopCleanup,
 	}
-	s.listener = newListener(cfg, &s.targets, s.watch.notifyIDs, slog.Default())
+	s.watch.node, _ = newToken()
+	s.listener = newListener(cfg, &s.targets, s.watch.heardArrivals, slog.Default())
 	return s.start(ctx)
 }
 

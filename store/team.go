@@ -214,7 +214,7 @@ func (s *Store) AcceptInvite(ctx context.Context, token, password string) (User,
 		}
 		return User{}, ErrInviteUsed
 	}
-	u := User{Email: in.Email, CreatedAt: now, WorkspaceID: in.WorkspaceID}
+	u := User{Email: in.Email, CreatedAt: parseTime(formatTime(now)), WorkspaceID: in.WorkspaceID}
 	u.ID, err = tx.insertID(ctx, `INSERT INTO users (email, password_hash, created_at, workspace_id) VALUES (?, ?, ?, ?)`,
 		u.Email, hash, formatTime(now), in.WorkspaceID)
 	if isUniqueViolation(err) {

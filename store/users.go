@@ -56,7 +56,7 @@ func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 // CreateOwner creates the first account. It fails with ErrSetupDone when any account
 // exists, so two racing set-up forms cannot both create an owner.
 func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, error) {
-	u := User{Email: normalizeEmail(email), CreatedAt: s.now()}
+	u := User{Email: normalizeEmail(email), CreatedAt: parseTime(formatTime(s.now()))} // as stored: a User read back is equal
 	// Refuse before hashing: a forged setup form must not cost an argon2id hash.
 	if done, err := s.HasUsers(ctx); err != nil || done {
 		if err == nil {

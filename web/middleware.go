@@ -36,14 +36,16 @@ func sessions(sm *scs.SessionManager) echo.MiddlewareFunc {
 // requireUser lets signed-in users through. Others are sent to /login with the page they
 // wanted remembered, or to /setup while no account exists yet. The user is loaded on every
 // request, so a removed teammate's session, or one from before a password change (an older
-// session generation), ends at its next request.
+// session generation), ends at its next request, and so does one whose id now names another
+// account (SessionAccount).
 func requireUser(sm *scs.SessionManager, st *store.Store) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			if id := sm.GetInt64(ctx, handlers.SessionUserID); id != 0 {
 				u, err := st.UserByID(ctx, id)
-				if err == nil && sm.GetInt64(ctx, handlers.SessionGeneration) == u.SessionGeneration {
+				if err == nil && sm.GetInt64(ctx, handlers.SessionGeneration) == u.SessionGeneration &&
+					sm.GetString(ctx, handlers.SessionAccount) == handlers.AccountMark(u) {
 					c.Set(handlers.UserContextKey, u)
 					return next(c)
 				}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -175,6 +176,38 @@ func TestRemovedTeammateIsSignedOutAtOnce(t *testing.T) {
 	}
 	p = mate.post("/login", url.Values{"email": {mateEmail}, "password": {matePassword}})
 	expectStatus(t, p, http.StatusUnauthorized)
+}
+
+// A removed teammate's session that outlived the sweep (a request in flight saved it again)
+// does not sign in as the next teammate, to whom SQLite gives the removed one's id.
+func TestRemovedTeammatesSessionIsNotTheNextTeammates(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.signedInClient(t)
+	mate := app.teammate(t, owner)
+	token := sessionCookie(mate)
+	db := app.metaDB(t)
+	var data []byte
+	var expiry any
+	if err := db.QueryRow("SELECT data, expiry FROM sessions WHERE token = ?", token).Scan(&data, &expiry); err != nil {
+		t.Fatal(err)
+	}
+	p := owner.get("/team")
+	action, _ := p.Doc.Find(`tr[data-email="` + mateEmail + `"] [data-testid="remove-member"]`).Parent().Attr("action")
+	expectRedirect(t, owner.post(action, nil), "/team")
+	next := app.acceptInvite(t, owner.invite(t, "next@example.com"), matePassword)
+	expectStatus(t, next.get("/integrations"), http.StatusOK)
+	var mateID, nextID int64
+	if err := db.QueryRow("SELECT id FROM users WHERE email = 'next@example.com'").Scan(&nextID); err != nil {
+		t.Fatal(err)
+	}
+	mateID, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(action, "/team/members/"), "/remove"), 10, 64)
+	if nextID != mateID {
+		t.Fatalf("the next teammate got id %d, the removed one had %d: this test needs the id reused", nextID, mateID)
+	}
+	if _, err := db.Exec("INSERT OR REPLACE INTO sessions (token, data, expiry) VALUES (?, ?, ?)", token, data, expiry); err != nil {
+		t.Fatal(err)
+	}
+	expectRedirect(t, mate.get("/integrations"), "/login?next=%2Fintegrations")
 }
 
 func TestOnlyTheOwnerInvitesAndRemoves(t *testing.T) {
