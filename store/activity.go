@@ -566,6 +566,22 @@ func (s *Store) pruneActivity(ctx context.Context) error {
 			SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY integration_id ORDER BY id DESC) AS n FROM %[1]s) AS numbered
 			WHERE n > ?)`, table), []any{r.MaxPerIntegration}})
 	}
+	// Each statement in a transaction of its own, so the recorder (and on PostgreSQL every
+	// node's, waiting for the same lock) waits for one at a time, not for the whole prune.
+	for _, st := range stmts {
+		if err := s.execLockedActivity(ctx, st.sql, st.args...); err != nil {
+			return err
+		}
+	}
+	if err := s.pruneLoggedBytes(ctx); err != nil {
+		return err
+	}
+	return s.giveSpaceBack(ctx)
+}
+
+// execLockedActivity runs one statement on the activity tables under the lock writeActivity
+// takes, in its own transaction.
+func (s *Store) execLockedActivity(ctx context.Context, query string, args ...any) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -574,18 +590,10 @@ func (s *Store) pruneActivity(ctx context.Context) error {
 	if err := tx.lock(ctx, "activity"); err != nil { // see writeActivity
 		return err
 	}
-	for _, st := range stmts {
-		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 		return err
 	}
-	if err := s.pruneLoggedBytes(ctx); err != nil {
-		return err
-	}
-	return s.giveSpaceBack(ctx)
+	return tx.Commit()
 }
 
 // pruneLoggedBytes applies the byte bound to every integration over it, for logs kept before

@@ -137,8 +137,7 @@ func (b *browse) latestWhere(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("o.%[1]s = (SELECT MAX(i.%[1]s) FROM %[2]s i WHERE i.%[3]s = o.%[3]s)",
-		colSequence, b.table(rootTable), quoteIdent(pk)), nil
+	return latestCondition(b.table(rootTable), pk), nil
 }
 
 // selection is the WHERE conditions of reading table (or LatestView) with an event-type filter

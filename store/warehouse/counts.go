@@ -15,9 +15,14 @@ import (
 // runs it as an anti-join over the (pk, _sdc_sequence) index; measured against the correlated
 // MAX(_sdc_sequence) of before, see README (Querying).
 func latestSelect(data, pk string) string {
+	return `SELECT * FROM ` + data + ` o WHERE ` + latestCondition(data, pk)
+}
+
+// latestCondition keeps a row o of data that no newer row of the same key follows: the rule
+// of data_latest, for the view and for the Data page's latest toggle alike.
+func latestCondition(data, pk string) string {
 	pk = quoteIdent(pk)
-	return `SELECT * FROM ` + data + ` o WHERE NOT EXISTS (SELECT 1 FROM ` + data + ` n WHERE n.` + pk + ` = o.` + pk +
-		` AND n._sdc_sequence > o._sdc_sequence)`
+	return `NOT EXISTS (SELECT 1 FROM ` + data + ` n WHERE n.` + pk + ` = o.` + pk + ` AND n._sdc_sequence > o._sdc_sequence)`
 }
 
 // isEventTypeColumn reports whether a column of data is one the browser filters on.
