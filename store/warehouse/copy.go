@@ -66,7 +66,10 @@ func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema strin
 		return CopyReport{}, err
 	} else if ok {
 		var n int
-		err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+tableName(dst.dest, schema, tablesCatalog)).Scan(&n)
+		// A schema opened once and never loaded has its system tables (and counters): it is
+		// empty unless one of them holds something.
+		err := q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM `+tableName(dst.dest, schema, tablesCatalog)+`) + (SELECT COUNT(*) FROM `+
+			tableName(dst.dest, schema, rejectedTable)+`) + (SELECT COUNT(*) FROM `+tableName(dst.dest, schema, deliveriesTable)+`)`).Scan(&n)
 		release()
 		if err != nil {
 			return CopyReport{}, err
@@ -236,6 +239,10 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 		[]colType{typeTimestamp, typeString, typeString, typeString})
 	if err != nil {
 		return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)
+	}
+	// (the destination's writer may have made this counter already, at 0)
+	if err := c.out.exec(ctx, []byte(`DELETE FROM `+counts+` WHERE table_name = ?`), rejectedTable); err != nil {
+		return CopyReport{}, err
 	}
 	if err := c.out.exec(ctx, []byte(`INSERT INTO `+counts+` (table_name, row_count) VALUES (?, ?)`), rejectedTable, report.Rejected); err != nil {
 		return CopyReport{}, err

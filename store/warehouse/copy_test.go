@@ -113,3 +113,19 @@ func export(t *testing.T, w *Warehouse, table string) string {
 	}
 	return b.String()
 }
+
+// A destination schema that only ever rejected a record has no tables, but it is not empty:
+// the copy refuses it rather than mix its rejects with the copied ones (or collide on the
+// rejects' counter, as it did).
+func TestCopySchemaRefusesADestinationWithRejects(t *testing.T) {
+	ctx := context.Background()
+	src := openTest(t, t.TempDir(), Options{})
+	mustLoad(t, src, "shop", Target{PrimaryKey: "id"}, decodeOne(t, `{"id": 1}`))
+	dst := openPostgresTest(t, Options{})
+	if res := mustLoad(t, dst, "shop", Target{PrimaryKey: "id"}, decodeOne(t, `{"name": "no id"}`)); res.Rejected != 1 {
+		t.Fatalf("the destination's record was not rejected: %+v", res)
+	}
+	if _, err := src.CopySchema(ctx, dst, "shop"); !errors.Is(err, ErrSchemaExists) {
+		t.Fatalf("copy into a schema holding a reject: %v, want ErrSchemaExists", err)
+	}
+}
