@@ -108,7 +108,7 @@ func WebhookURLPage(p WebhookURLProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = urlBuiltFrom(p.BuiltFrom).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = urlBuiltFrom(p.BuiltFrom, "providers").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -249,8 +249,9 @@ func WebhookURLPage(p WebhookURLProps) templ.Component {
 	})
 }
 
-// urlBuiltFrom says where the URL's address came from, so a wrong one can be told and fixed.
-func urlBuiltFrom(builtFrom string) templ.Component {
+// urlBuiltFrom says where a URL's address came from, so a wrong one can be told and fixed;
+// reachedBy is who must reach hookhouse at it (providers, for a webhook URL).
+func urlBuiltFrom(builtFrom, reachedBy string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -278,17 +279,56 @@ func urlBuiltFrom(builtFrom string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		case BuiltFromTrustedProxy:
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<p class=\"hint\" data-testid=\"url-built-from\">Built from the address you used to open this page, as your proxy (in -trusted-proxies) forwarded it. If providers reach hookhouse at another address, set -public-url to it.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<p class=\"hint\" data-testid=\"url-built-from\">Built from the address you used to open this page, as your proxy (in -trusted-proxies) forwarded it. If ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var13 string
+			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(reachedBy)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/webhook_url.templ`, Line: 99, Col: 18}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, " reach hookhouse at another address, set -public-url to it.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		case BuiltFromUntrustedProxy:
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<div class=\"alert alert-warn\" role=\"note\" data-testid=\"url-built-from\">Check this address before you use it: this page came through a proxy that is not in -trusted-proxies, so its forwarding headers were ignored and the URL takes the Host it passed on and the scheme of its own connection to hookhouse. Set -public-url to the address providers reach hookhouse at (or name the proxy in -trusted-proxies).</div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"alert alert-warn\" role=\"note\" data-testid=\"url-built-from\">Check this address before you use it: this page came through a proxy that is not in -trusted-proxies, so its forwarding headers were ignored and the address takes the Host it passed on and the scheme of its own connection to hookhouse. Set -public-url to the address ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var14 string
+			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(reachedBy)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/webhook_url.templ`, Line: 105, Col: 75}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, " reach hookhouse at (or name the proxy in -trusted-proxies).</div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		default:
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<p class=\"hint\" data-testid=\"url-built-from\">Built from the address you used to open this page. If providers reach hookhouse at another address, set -public-url to it.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<p class=\"hint\" data-testid=\"url-built-from\">Built from the address you used to open this page. If ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var15 string
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(reachedBy)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/webhook_url.templ`, Line: 110, Col: 69}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, " reach hookhouse at another address, set -public-url to it.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
