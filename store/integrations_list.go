@@ -61,6 +61,21 @@ const (
 		ELSE 'active' END`
 )
 
+// StatusOf is the one status an integration is in, worst first: the rule integrationStatus
+// applies in SQL, for a page that has the integration and its activity in hand.
+func StatusOf(in Integration, a Activity) IntegrationStatus {
+	switch {
+	case in.Paused:
+		return StatusPaused
+	case a.ErrorsLastHour > 0:
+		return StatusErrors
+	case in.LastEventAt.IsZero() && a.LastRowsAt.IsZero():
+		return StatusWaiting
+	default:
+		return StatusActive
+	}
+}
+
 // integrationSearch matches the user's integrations whose name or schema is like ?3.
 func (s *Store) integrationSearch() string {
 	like := s.d.like()
