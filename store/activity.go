@@ -432,7 +432,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlo
 		}
 		return hourly[k]
 	}
-	insertRequest, insertLoad := tx.StmtContext(ctx, s.stmts.insertRequest), tx.StmtContext(ctx, s.stmts.insertLoad)
+	insertRequest, insertLoad := s.inTx(ctx, tx, s.stmts.insertRequest), s.inTx(ctx, tx, s.stmts.insertLoad)
 	// Make room for the new bodies before inserting them, so the file need not grow past the
 	// bound before the oldest go. Of a batch holding more than the bound, only the newest
 	// requests that fit are logged (the others would go at once); all are counted.
@@ -500,7 +500,7 @@ func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlo
 	for k, n := range unlogged {
 		count(k).requests += n
 	}
-	countRequests, countRows := tx.StmtContext(ctx, s.stmts.countRequests), tx.StmtContext(ctx, s.stmts.countRows)
+	countRequests, countRows := s.inTx(ctx, tx, s.stmts.countRequests), s.inTx(ctx, tx, s.stmts.countRows)
 	for k, c := range hourly {
 		var err error
 		if k.schema == "" {
@@ -524,7 +524,7 @@ func (s *Store) trimLoggedBytes(ctx context.Context, tx *sqlTx, bound int64, inc
 	if bound <= 0 || len(incoming) == 0 {
 		return nil
 	}
-	loggedBytes, trim := tx.StmtContext(ctx, s.stmts.loggedBytes), tx.StmtContext(ctx, s.stmts.trimLogged)
+	loggedBytes, trim := s.inTx(ctx, tx, s.stmts.loggedBytes), s.inTx(ctx, tx, s.stmts.trimLogged)
 	for id, adding := range incoming {
 		var stored int64
 		err := loggedBytes.QueryRowContext(ctx, id).Scan(&stored)

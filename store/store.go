@@ -223,6 +223,37 @@ type statements struct {
 	countRows     *sql.Stmt
 	loggedBytes   *sql.Stmt
 	trimLogged    *sql.Stmt
+	text          map[*sql.Stmt]string // each one's SQL, as bound for the database
+}
+
+// txStmt is a statement run in a transaction.
+type txStmt interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// inTx runs st in tx. On SQLite, whose one writer connection prepared it, that reuses it; on
+// PostgreSQL tx's pooled connection is seldom the one that prepared it, and database/sql
+// would prepare it again per transaction, so it runs as text, which pgx prepares once per
+// connection and caches.
+func (s *Store) inTx(ctx context.Context, tx *sqlTx, st *sql.Stmt) txStmt {
+	if !s.d.postgres {
+		return tx.Tx.StmtContext(ctx, st)
+	}
+	return textStmt{tx.Tx, s.stmts.text[st]}
+}
+
+type textStmt struct {
+	tx    *sql.Tx
+	query string
+}
+
+func (t textStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.query, args...)
+}
+
+func (t textStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.query, args...)
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -268,6 +299,10 @@ func (s *Store) prepare(ctx context.Context) error {
 			return fmt.Errorf("prepare: %w", err)
 		}
 		*p.stmt = stmt
+		if s.stmts.text == nil {
+			s.stmts.text = map[*sql.Stmt]string{}
+		}
+		s.stmts.text[stmt] = s.d.bind(p.sql)
 	}
 	return nil
 }
