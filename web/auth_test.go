@@ -297,7 +297,16 @@ func TestParallelWrongPasswordsAreCountedBeforeVerifying(t *testing.T) {
 	if statuses[http.StatusUnauthorized] > allowed || statuses[http.StatusUnauthorized]+statuses[http.StatusTooManyRequests] != burst {
 		t.Fatalf("answers %v in %v: want at most %d verified (401), the rest 429", statuses, elapsed, allowed)
 	}
-	// Locked now: the right password is refused too, without being checked.
+	// Locked now: the right password is refused too, without being checked, until the next
+	// attempt is let through: no sooner after the burst began than the schedule above says.
+	nextSlot := time.Second
+	for range statuses[http.StatusUnauthorized] - 5 {
+		nextSlot = 2*nextSlot + time.Second
+	}
 	p := clients[0].post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
-	expectStatus(t, p, http.StatusTooManyRequests)
+	if since := time.Since(began); since < nextSlot {
+		expectStatus(t, p, http.StatusTooManyRequests)
+	} else if p.Status != http.StatusTooManyRequests {
+		t.Logf("the right password came %v after the burst began, when the throttle may let one attempt through: %d", since, p.Status)
+	}
 }
