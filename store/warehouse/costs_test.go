@@ -484,6 +484,47 @@ func TestEventTypeFilter(t *testing.T) {
 	}
 }
 
+// On PostgreSQL a record can hold both type and Type (case is kept there): the filter is on the
+// one that came first (type: lowercase names are added first), the same one every time, and it
+// alone is indexed, after a restart and a later event-type column too.
+func TestEventTypeColumnIsOneRule(t *testing.T) {
+	w := openPostgresTest(t, Options{})
+	ctx := context.Background()
+	mustLoad(t, w, "both", Target{},
+		decodeOne(t, `{"type":"sent","Type":"Email"}`), decodeOne(t, `{"type":"opened","Type":"Email"}`), decodeOne(t, `{"Type":"SMS"}`))
+	check := func(when string) {
+		t.Helper()
+		for range 20 { // (the filter once chose by the order of a Go map)
+			page, err := w.Rows(ctx, "both", RowsQuery{Table: "data", EventType: "sent", Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.EventTypeColumn != "type" || len(page.Rows) != 1 || strings.Join(page.EventTypes, ",") != "opened,sent" {
+				t.Fatalf("%s: filter on %q offers %v, %d rows of sent; want type, [opened sent], 1", when, page.EventTypeColumn, page.EventTypes, len(page.Rows))
+			}
+		}
+		var indexed []string // the event-type columns that lead an index of data
+		for _, r := range queryRows(t, schemaDB(t, w, "both"), `SELECT a.attname::text AS col FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+			WHERE n.nspname = 'both' AND c.relname = 'data' ORDER BY 1`) {
+			if col := r["col"].(string); strings.Contains(" type eventname event ", " "+strings.ToLower(col)+" ") {
+				indexed = append(indexed, col)
+			}
+		}
+		if strings.Join(indexed, ",") != "type" {
+			t.Errorf("%s: event-type columns indexed %v; want only the filter's, type", when, indexed)
+		}
+		if plan := eventFilterPlan(t, w, "both", "type"); !strings.Contains(plan, indexName("data_type", "sequence")) {
+			t.Errorf("%s: the filter on type is not an index lookup:\n%s", when, plan)
+		}
+	}
+	check("one record with both")
+	w = reopenTest(t, w, Options{})
+	mustLoad(t, w, "both", Target{}, decodeOne(t, `{"Type":"Email","event":"x","eventName":"y"}`))
+	check("after a restart, with event and eventName too")
+}
+
 // eventFilterPlan is the plan of the Data page's filter query, with sequential scans ruled
 // out on PostgreSQL: the tables are small enough for one to look cheaper.
 func eventFilterPlan(t testing.TB, w *Warehouse, schema, col string) string {
