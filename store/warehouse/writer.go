@@ -639,29 +639,34 @@ func (wr *writer) flush(ctx context.Context) error {
 				n *= 2
 			}
 		}
-		b := append(q.sql[:0], q.into...)
-		param := 0
-		for i := range n {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, '(')
-			for j := range q.width {
-				if j > 0 {
-					b = append(b, ", "...)
-				}
-				param++
-				b = wr.dest.appendParam(b, param)
-			}
-			b = append(b, ')')
-		}
-		q.sql = b
-		if err := wr.sess.exec(ctx, b, q.args[done*q.width:(done+n)*q.width]...); err != nil {
+		q.sql = appendValues(append(q.sql[:0], q.into...), wr.dest, n, q.width)
+		if err := wr.sess.exec(ctx, q.sql, q.args[done*q.width:(done+n)*q.width]...); err != nil {
 			return fmt.Errorf("insert into %s: %w", q.table.name, err)
 		}
 		done += n
 	}
 	return nil
+}
+
+// appendValues appends the VALUES of a multi-row INSERT, rows rows of width placeholders:
+// (?, ?), (?, ?) as d spells them, numbered from 1.
+func appendValues(b []byte, d dialect, rows, width int) []byte {
+	param := 0
+	for i := range rows {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '(')
+		for j := range width {
+			if j > 0 {
+				b = append(b, ", "...)
+			}
+			param++
+			b = d.appendParam(b, param)
+		}
+		b = append(b, ')')
+	}
+	return b
 }
 
 // delivered reports whether delivery id was committed within the dedup window (earlier in
