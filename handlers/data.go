@@ -18,9 +18,7 @@ import (
 )
 
 type dataReader interface {
-	Tables(ctx context.Context, schema string) ([]warehouse.Table, error)
-	RejectedCount(ctx context.Context, schema string) (int64, error)
-	LatestCount(ctx context.Context, schema string) (int64, error)
+	Contents(ctx context.Context, schema string) (warehouse.Contents, error)
 	Rows(ctx context.Context, schema string, q warehouse.RowsQuery) (warehouse.RowsPage, error)
 	Row(ctx context.Context, schema, table, key string) ([]string, []any, error)
 	Export(ctx context.Context, schema string, q warehouse.ExportQuery, format warehouse.ExportFormat, out io.Writer, flush func()) error
@@ -85,30 +83,22 @@ func (h *Handler) Data(c echo.Context) error {
 // dataTables is what the Data page lists: data and its subtables from the catalog, the
 // latest-version view when there is a primary key, and the rejects.
 func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views.DataTable, error) {
-	tables, err := h.Warehouse.Tables(ctx, in.Schema)
-	if err != nil || len(tables) == 0 {
+	contents, err := h.Warehouse.Contents(ctx, in.Schema)
+	if err != nil || len(contents.Tables) == 0 {
 		return nil, err
 	}
 	var out []views.DataTable
-	for _, t := range tables {
+	for _, t := range contents.Tables {
 		kind := "table"
 		if t.Parent != "" {
 			kind = "subtable"
 		}
 		out = append(out, views.DataTable{Name: t.Name, Kind: kind, Rows: t.Rows, CreatedAt: t.CreatedAt, Columns: t.Columns})
-		if t.Name == "data" && in.PrimaryKey != "" {
-			latest, err := h.Warehouse.LatestCount(ctx, in.Schema) // -1 (not shown) until counted
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: latest, CreatedAt: t.CreatedAt})
+		if t.Name == "data" && in.PrimaryKey != "" { // Latest: -1 (not shown) until counted
+			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: contents.Latest, CreatedAt: t.CreatedAt})
 		}
 	}
-	rejected, err := h.Warehouse.RejectedCount(ctx, in.Schema)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: rejected}), nil
+	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: contents.Rejected}), nil
 }
 
 // querySnippet opens the schema with the destination's own client (sqlite3 for its file,

@@ -89,12 +89,12 @@ func (h *Handler) Integration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tables, err := h.Warehouse.Tables(ctx, in.Schema)
+	contents, err := h.Warehouse.Contents(ctx, in.Schema)
 	if err != nil {
 		return err
 	}
 	var rowsTotal int64
-	for _, t := range tables {
+	for _, t := range contents.Tables {
 		if t.Name == "data" {
 			rowsTotal = t.Rows
 		}

@@ -16,9 +16,55 @@ var ErrNoTable = errors.New("no such table")
 // LatestView is the view holding the latest version of each primary key.
 const LatestView = latestView
 
-// eventTypeColumns are the fields sources name their event type with, as columns: Vero's
-// type, Iterable's eventName, Mandrill's and SendGrid's event.
+// eventTypeColumns are the fields sources name their event type with, as columns, the
+// preferred first: Vero's type, Iterable's eventName, Mandrill's and SendGrid's event.
 var eventTypeColumns = []string{"type", "eventname", "event"}
+
+// The event-type column of data is the column the Data page filters on and the one indexed
+// for it (see dialect.eventTypeIndexSQL), decided by one rule here: of data's text columns (the
+// filter compares with a text, as a number or boolean column could not be) in the order they
+// were added, the first of eventTypeColumns in any case, and of two spellings of one (type and
+// Type, on PostgreSQL) the one added first. It depends only on the catalog; a column added
+// later takes over only when it is preferred, and is then indexed as it is added.
+
+// eventTypeRank is name's place in eventTypeColumns, in any case; -1 when it is none.
+func eventTypeRank(name string) int {
+	lower := asciiLower(name)
+	for i, c := range eventTypeColumns {
+		if lower == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// takesEventType reports whether text column name of data, added after the event-type column
+// current ("" for none), becomes the event-type column.
+func takesEventType(name, current string) bool {
+	r := eventTypeRank(name)
+	return r >= 0 && (current == "" || r < eventTypeRank(current))
+}
+
+// eventTypeColumn is data's event-type column, from the catalog; "" when there is none.
+func eventTypeColumn(ctx context.Context, db querier, d dialect, schema string) (string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT column_name FROM "+tableName(d, schema, columnsCatalog)+
+		" WHERE table_name = ? AND type = 'string' ORDER BY "+d.catalogOrder(), rootTable)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	col := ""
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return "", err
+		}
+		if takesEventType(name, col) {
+			col = name
+		}
+	}
+	return col, rows.Err()
+}
 
 // RowsQuery selects one page of a table's rows, newest first.
 type RowsQuery struct {
@@ -144,11 +190,9 @@ func (b *browse) latestWhere(ctx context.Context) (string, error) {
 // ("" for none), and the column that filter is on ("" when the table has none).
 func (b *browse) selection(ctx context.Context, table, eventType string) (where []string, args []any, eventCol string, err error) {
 	if b.base == rootTable {
-		cols, err := textColumnsOf(ctx, b)
-		if err != nil {
+		if eventCol, err = eventTypeColumn(ctx, b.db, b.d, b.schema); err != nil {
 			return nil, nil, "", err
 		}
-		eventCol = eventTypeColumn(cols)
 	}
 	if table == latestView {
 		latest, err := b.latestWhere(ctx)
@@ -335,12 +379,6 @@ func plainValues(vals []any, names []string, booleans map[string]bool) []any {
 	return vals
 }
 
-// textColumnsOf is the set of the browsed table's text columns, from the catalog: the event
-// type is filtered on one (compared with a text, as a number or boolean column could not be).
-func textColumnsOf(ctx context.Context, b *browse) (map[string]bool, error) {
-	return nameSet(ctx, b.db, "SELECT column_name FROM "+b.table(columnsCatalog)+" WHERE table_name = ? AND type = 'string'", b.base)
-}
-
 // nameSet runs a query of one text column and returns its values as a set.
 func nameSet(ctx context.Context, db querier, query string, args ...any) (map[string]bool, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
@@ -372,19 +410,6 @@ func latestKey(ctx context.Context, db querier, d dialect, schema string) (strin
 		return "", fmt.Errorf("primary key column of %q: %w", field, err)
 	}
 	return col, nil
-}
-
-// eventTypeColumn is the column of data, among cols, that rows are filtered on: the first of
-// eventTypeColumns, in any case; "" when there is none.
-func eventTypeColumn(cols map[string]bool) string {
-	for _, want := range eventTypeColumns {
-		for c := range cols {
-			if asciiLower(c) == want {
-				return c
-			}
-		}
-	}
-	return ""
 }
 
 // maxEventTypes bounds the types the filter offers.

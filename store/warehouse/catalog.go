@@ -66,6 +66,7 @@ type catalog struct {
 	pkColumn   string
 	pkType     colType
 	lastSeq    int64
+	eventType  string // data's event-type column, "" for none (see takesEventType)
 
 	undo          []func()
 	refreshLatest bool        // data gained a column: data_latest is refreshed after the record's schema changes
@@ -336,7 +337,7 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	}
 	c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
 		t.name, name, path, typ.String(), formatTimestamp(at))
-	if t == c.root && isEventTypeColumn(name) { // after its CREATE TABLE or ALTER TABLE
+	if t == c.root && c.eventType == name { // it took over: indexed after its CREATE TABLE or ALTER TABLE
 		c.exec(c.d.eventTypeIndexSQL(c.schema, name))
 	}
 	c.added = append(c.added, Column{Table: t.name, Name: name, Type: typ.String(), Source: displayPath(path), FirstSeen: at})
@@ -367,12 +368,17 @@ func (c *catalog) registerColumn(t *table, path, name string, typ colType) {
 	if !hadBase {
 		t.base[path] = name
 	}
+	eventType := c.eventType
+	if t == c.root && typ == typeString && takesEventType(name, eventType) {
+		c.eventType = name
+	}
 	c.undo = append(c.undo, func() {
 		delete(t.columns, key)
 		delete(t.taken, folded)
 		if !hadBase {
 			delete(t.base, path)
 		}
+		c.eventType = eventType
 	})
 }
 

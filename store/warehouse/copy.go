@@ -369,22 +369,9 @@ func appendIdents(b []byte, names []string) []byte {
 	return b
 }
 
-// insert runs one multi-row INSERT of args, width values a row.
+// insert runs one multi-row INSERT of args, width values a row, built as the writer's are.
 func (c *copier) insert(ctx context.Context, into []byte, args []any, width int) error {
-	q := append([]byte(nil), into...)
-	for i := range args {
-		switch {
-		case i == 0:
-			q = append(q, '(')
-		case i%width == 0:
-			q = append(q, "), ("...)
-		default:
-			q = append(q, ", "...)
-		}
-		q = c.to.appendParam(q, i+1)
-	}
-	q = append(q, ')')
-	return c.out.exec(ctx, q, args...)
+	return c.out.exec(ctx, appendValues(append([]byte(nil), into...), c.to, len(args)/width, width), args...)
 }
 
 // copiedValue is a value read from one destination as the other takes it: timestamps as the

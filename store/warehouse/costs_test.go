@@ -2,7 +2,7 @@ package warehouse
 
 import (
 	"context"
-
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
@@ -30,35 +30,26 @@ func reopenTest(t testing.TB, w *Warehouse, opts Options) *Warehouse {
 	return openTest(t, w.dest.(*sqliteDest).dir, opts)
 }
 
-// checkCounts compares what Tables and RejectedCount say with a COUNT(*) of each table.
+// checkCounts compares the counts Contents gives with a COUNT(*) of each table.
 func checkCounts(t testing.TB, w *Warehouse, schema, when string) {
 	t.Helper()
-	ctx := context.Background()
-	tables, err := w.Tables(ctx, schema)
+	c, err := w.Contents(context.Background(), schema)
 	if err != nil {
-		t.Fatalf("%s: Tables: %v", when, err)
+		t.Fatalf("%s: Contents: %v", when, err)
 	}
 	db := schemaDB(t, w, schema)
-	for _, tb := range tables {
+	for _, tb := range c.Tables {
 		if n := queryInt(t, db, `SELECT COUNT(*) FROM `+quoteIdent(tb.Name)); n != tb.Rows {
-			t.Errorf("%s: table %s: Tables says %d rows, COUNT(*) %d", when, tb.Name, tb.Rows, n)
+			t.Errorf("%s: table %s: Contents says %d rows, COUNT(*) %d", when, tb.Name, tb.Rows, n)
 		}
 	}
-	latest, err := w.LatestCount(ctx, schema)
-	if err != nil {
-		t.Fatalf("%s: LatestCount: %v", when, err)
-	}
-	if latest >= 0 { // (-1: no counter yet, see TestLatestCountExact)
-		if n := queryInt(t, db, `SELECT COUNT(*) FROM data_latest`); n != latest {
-			t.Errorf("%s: LatestCount says %d, COUNT(*) of data_latest %d", when, latest, n)
+	if c.Latest >= 0 { // (-1: no counter yet, see TestLatestCountExact)
+		if n := queryInt(t, db, `SELECT COUNT(*) FROM data_latest`); n != c.Latest {
+			t.Errorf("%s: Contents says data_latest has %d rows, COUNT(*) %d", when, c.Latest, n)
 		}
 	}
-	rejected, err := w.RejectedCount(ctx, schema)
-	if err != nil {
-		t.Fatalf("%s: RejectedCount: %v", when, err)
-	}
-	if n := queryInt(t, db, `SELECT COUNT(*) FROM _sdc_rejected`); n != rejected {
-		t.Errorf("%s: RejectedCount says %d, COUNT(*) %d", when, rejected, n)
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM _sdc_rejected`); n != c.Rejected {
+		t.Errorf("%s: Contents says %d rejected, COUNT(*) %d", when, c.Rejected, n)
 	}
 }
 
@@ -135,12 +126,12 @@ func TestCountsExact(t *testing.T) {
 			if err := w.Drop(ctx, "counted"); err != nil {
 				t.Fatal(err)
 			}
-			if tables, err := w.Tables(ctx, "counted"); err != nil || tables != nil {
-				t.Fatalf("Tables after Drop = %v, %v", tables, err)
+			if c := contents(t, w, "counted"); c.Tables != nil || c.Latest != -1 || c.Rejected != 0 {
+				t.Fatalf("Contents after Drop = %+v", c)
 			}
 			load(w, `{"id":1,"tags":["z"]}`)
 			checkCounts(t, w, "counted", "after a drop")
-			if tables, _ := w.Tables(ctx, "counted"); len(tables) != 2 || tables[0].Rows != 1 || tables[1].Rows != 1 {
+			if tables := contents(t, w, "counted").Tables; len(tables) != 2 || tables[0].Rows != 1 || tables[1].Rows != 1 {
 				t.Errorf("tables after a drop and a load: %+v", tables)
 			}
 		})
@@ -169,8 +160,8 @@ func TestLatestCountExact(t *testing.T) {
 			want := func(n int64, when string) {
 				t.Helper()
 				checkCounts(t, w, "latest", when)
-				if got, err := w.LatestCount(ctx, "latest"); err != nil || got != n {
-					t.Errorf("%s: LatestCount = %d, %v; want %d", when, got, err, n)
+				if got := contents(t, w, "latest").Latest; got != n {
+					t.Errorf("%s: data_latest counts %d rows, want %d", when, got, n)
 				}
 			}
 			load(w, `{"id":1}`, `{"id":2,"a":[1]}`, `{"id":1,"b":"x"}`, `{"no_id":1}`, `{"id":"text"}`, `{"id":{"x":1}}`)
@@ -200,8 +191,8 @@ func TestLatestCountExact(t *testing.T) {
 			if _, err := db.Exec(`DELETE FROM _sdc_counts WHERE table_name = 'data_latest'`); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := w.LatestCount(ctx, "latest"); got != -1 {
-				t.Errorf("without a counter, LatestCount = %d, want -1 (unknown)", got)
+			if got := contents(t, w, "latest").Latest; got != -1 {
+				t.Errorf("without a counter, data_latest counts %d rows, want -1 (unknown)", got)
 			}
 			w = reopenTest(t, w, Options{})
 			load(w, `{"id":16}`, `{"id":17}`)
@@ -258,7 +249,7 @@ func TestCountsExactWithTwoWritersOnPostgres(t *testing.T) {
 	}
 	wg.Wait()
 	checkCounts(t, a, "shared", "two writers")
-	if tables, _ := a.Tables(context.Background(), "shared"); len(tables) != 2 || tables[0].Rows != 200 || tables[1].Rows != 400 {
+	if tables := contents(t, a, "shared").Tables; len(tables) != 2 || tables[0].Rows != 200 || tables[1].Rows != 400 {
 		t.Errorf("tables: %+v", tables)
 	}
 }
@@ -493,6 +484,47 @@ func TestEventTypeFilter(t *testing.T) {
 	}
 }
 
+// On PostgreSQL a record can hold both type and Type (case is kept there): the filter is on the
+// one that came first (type: lowercase names are added first), the same one every time, and it
+// alone is indexed, after a restart and a later event-type column too.
+func TestEventTypeColumnIsOneRule(t *testing.T) {
+	w := openPostgresTest(t, Options{})
+	ctx := context.Background()
+	mustLoad(t, w, "both", Target{},
+		decodeOne(t, `{"type":"sent","Type":"Email"}`), decodeOne(t, `{"type":"opened","Type":"Email"}`), decodeOne(t, `{"Type":"SMS"}`))
+	check := func(when string) {
+		t.Helper()
+		for range 20 { // (the filter once chose by the order of a Go map)
+			page, err := w.Rows(ctx, "both", RowsQuery{Table: "data", EventType: "sent", Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.EventTypeColumn != "type" || len(page.Rows) != 1 || strings.Join(page.EventTypes, ",") != "opened,sent" {
+				t.Fatalf("%s: filter on %q offers %v, %d rows of sent; want type, [opened sent], 1", when, page.EventTypeColumn, page.EventTypes, len(page.Rows))
+			}
+		}
+		var indexed []string // the event-type columns that lead an index of data
+		for _, r := range queryRows(t, schemaDB(t, w, "both"), `SELECT a.attname::text AS col FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+			WHERE n.nspname = 'both' AND c.relname = 'data' ORDER BY 1`) {
+			if col := r["col"].(string); strings.Contains(" type eventname event ", " "+strings.ToLower(col)+" ") {
+				indexed = append(indexed, col)
+			}
+		}
+		if strings.Join(indexed, ",") != "type" {
+			t.Errorf("%s: event-type columns indexed %v; want only the filter's, type", when, indexed)
+		}
+		if plan := eventFilterPlan(t, w, "both", "type"); !strings.Contains(plan, indexName("data_type", "sequence")) {
+			t.Errorf("%s: the filter on type is not an index lookup:\n%s", when, plan)
+		}
+	}
+	check("one record with both")
+	w = reopenTest(t, w, Options{})
+	mustLoad(t, w, "both", Target{}, decodeOne(t, `{"Type":"Email","event":"x","eventName":"y"}`))
+	check("after a restart, with event and eventName too")
+}
+
 // eventFilterPlan is the plan of the Data page's filter query, with sequential scans ruled
 // out on PostgreSQL: the tables are small enough for one to look cheaper.
 func eventFilterPlan(t testing.TB, w *Warehouse, schema, col string) string {
@@ -529,4 +561,61 @@ func eventFilterPlan(t testing.TB, w *Warehouse, schema, col string) string {
 		fmt.Fprintln(&b, vals...)
 	}
 	return b.String()
+}
+
+// The Data page reads the counters once a render: Contents takes every count the page shows
+// (each table's, data_latest's, the rejects') from one reader and one read of _sdc_counts.
+func TestContentsReadsCountersOnce(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{})
+			mustLoad(t, w, "shop", Target{PrimaryKey: "id"},
+				decodeOne(t, `{"id":1,"items":[{"sku":"a"},{"sku":"b"}]}`), decodeOne(t, `{"id":1}`), decodeOne(t, `{"no_id":1}`))
+			reads := &countingDest{destination: w.dest}
+			w.dest = reads // (the schema's writer keeps its own)
+			c := contents(t, w, "shop")
+			if len(c.Tables) != 2 || c.Tables[0].Rows != 2 || c.Tables[1].Rows != 2 || c.Latest != 1 || c.Rejected != 1 {
+				t.Errorf("Contents = %+v; want data 2, data__items 2, data_latest 1, rejected 1", c)
+			}
+			if reads.readers != 1 || reads.counters != 1 {
+				t.Errorf("Contents took %d readers and read _sdc_counts %d times; want 1 and 1", reads.readers, reads.counters)
+			}
+		})
+	}
+}
+
+// countingDest counts the readers taken and the queries of _sdc_counts run on them.
+type countingDest struct {
+	destination
+	readers, counters int
+}
+
+func (d *countingDest) reader(ctx context.Context, schema string) (querier, func(), bool, error) {
+	db, release, ok, err := d.destination.reader(ctx, schema)
+	d.readers++
+	if db != nil {
+		db = countingQuerier{db, d}
+	}
+	return db, release, ok, err
+}
+
+type countingQuerier struct {
+	querier
+	d *countingDest
+}
+
+func (q countingQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	q.count(query)
+	return q.querier.QueryContext(ctx, query, args...)
+}
+
+func (q countingQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	q.count(query)
+	return q.querier.QueryRowContext(ctx, query, args...)
+}
+
+func (q countingQuerier) count(query string) {
+	if strings.Contains(query, countsTable) {
+		q.d.counters++
+	}
 }

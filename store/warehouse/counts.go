@@ -25,19 +25,8 @@ func latestCondition(data, pk string) string {
 	return `NOT EXISTS (SELECT 1 FROM ` + data + ` n WHERE n.` + pk + ` = o.` + pk + ` AND n._sdc_sequence > o._sdc_sequence)`
 }
 
-// isEventTypeColumn reports whether a column of data is one the browser filters on.
-func isEventTypeColumn(name string) bool {
-	lower := asciiLower(name)
-	for _, c := range eventTypeColumns {
-		if lower == c {
-			return true
-		}
-	}
-	return false
-}
-
 // initCounts counts, once, what a schema written before _sdc_counts existed holds: each table
-// missing from it is counted whole, data's event-type columns get their index and data_latest
+// missing from it is counted whole, data's event-type column gets its index and data_latest
 // this version's form; data_latest, when missing, is counted whole too (a scan of the view:
 // about 10 s at 10 million rows, once). It runs
 // when a writer opens its session; a schema of this version only reads the list of tables.
@@ -78,15 +67,13 @@ func countTables(ctx context.Context, sess session, d destination, schema string
 		last := "NULL"
 		if name == rootTable {
 			last = "(SELECT MAX(_sdc_sequence) FROM " + t + ")"
-			cols, err := nameSet(ctx, sess, `SELECT column_name FROM `+tableName(d, schema, columnsCatalog)+` WHERE table_name = ?`, rootTable)
+			col, err := eventTypeColumn(ctx, sess, d, schema)
 			if err != nil {
 				return err
 			}
-			for col := range cols {
-				if isEventTypeColumn(col) {
-					if err := sess.exec(ctx, []byte(d.eventTypeIndexSQL(schema, col))); err != nil {
-						return fmt.Errorf("index %s: %w", col, err)
-					}
+			if col != "" {
+				if err := sess.exec(ctx, []byte(d.eventTypeIndexSQL(schema, col))); err != nil {
+					return fmt.Errorf("index %s: %w", col, err)
 				}
 			}
 			var field string

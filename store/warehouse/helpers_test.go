@@ -129,6 +129,16 @@ func osStat(path string) (os.FileInfo, error) { return os.Stat(path) }
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
+// contents is what Contents says of schema.
+func contents(t testing.TB, w *Warehouse, schema string) Contents {
+	t.Helper()
+	c, err := w.Contents(context.Background(), schema)
+	if err != nil {
+		t.Fatalf("Contents of %s: %v", schema, err)
+	}
+	return c
+}
+
 // testDestination is a destination the Stitch rules are checked against: every case table
 // that names destinations runs once on each.
 type testDestination struct {

@@ -342,9 +342,8 @@ func TestLoadRejects(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("_sdc_rejected\n got %v\nwant %v", got, want)
 	}
-	n, err := w.RejectedCount(context.Background(), "rejects")
-	if err != nil || n != 7 {
-		t.Errorf("RejectedCount = %d, %v", n, err)
+	if n := contents(t, w, "rejects").Rejected; n != 7 {
+		t.Errorf("Contents says %d rejected, want 7", n)
 	}
 }
 
@@ -354,9 +353,8 @@ func TestLoadAllRejectedCreatesNoDataTable(t *testing.T) {
 	if res.Rejected != 1 {
 		t.Fatalf("result %+v", res)
 	}
-	tables, err := w.Tables(context.Background(), "nokey")
-	if err != nil || len(tables) != 0 {
-		t.Fatalf("Tables = %v, %v; want none", tables, err)
+	if c := contents(t, w, "nokey"); len(c.Tables) != 0 || c.Rejected != 1 {
+		t.Fatalf("Contents = %+v; want no tables and 1 rejected", c)
 	}
 	// The first good record creates data with the key typed by its value.
 	mustLoad(t, w, "nokey", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":"abc"}`))
@@ -423,10 +421,7 @@ func TestTables(t *testing.T) {
 	if _, ok := added["data._sdc_sequence"]; ok {
 		t.Error("system columns reported as added")
 	}
-	tables, err := w.Tables(context.Background(), "iterable")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tables := contents(t, w, "iterable").Tables
 	if len(tables) != 2 || tables[0].Name != "data" || tables[0].Rows != 1 ||
 		tables[1].Name != "data__dataFields__labels" || tables[1].Parent != "data" || tables[1].Rows != 2 {
 		t.Fatalf("tables = %+v", tables)
@@ -441,8 +436,8 @@ func TestTables(t *testing.T) {
 	if c := cols["_sdc_sequence"]; c.Type != "integer" || c.Source != "" {
 		t.Errorf("_sdc_sequence = %+v", c)
 	}
-	if tables, err := w.Tables(context.Background(), "unknown"); err != nil || tables != nil {
-		t.Errorf("Tables of an unloaded schema = %v, %v", tables, err)
+	if c := contents(t, w, "unknown"); c.Tables != nil || c.Latest != -1 || c.Rejected != 0 {
+		t.Errorf("Contents of an unloaded schema = %+v", c)
 	}
 }
 

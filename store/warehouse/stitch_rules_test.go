@@ -1,7 +1,6 @@
 package warehouse
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 	"sort"
@@ -177,10 +176,7 @@ func TestStitchRules(t *testing.T) {
 // the catalog, as name -> Stitch type.
 func userColumns(t *testing.T, w *Warehouse, schema string) map[string]map[string]string {
 	t.Helper()
-	tables, err := w.Tables(context.Background(), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tables := contents(t, w, schema).Tables
 	out := map[string]map[string]string{}
 	for _, tb := range tables {
 		cols := map[string]string{}
@@ -198,10 +194,7 @@ func userColumns(t *testing.T, w *Warehouse, schema string) map[string]map[strin
 // with the destination's type for its Stitch type.
 func physicalTypesMatch(t *testing.T, w *Warehouse, schema string) {
 	t.Helper()
-	tables, err := w.Tables(context.Background(), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tables := contents(t, w, schema).Tables
 	db := schemaDB(t, w, schema)
 	for _, tb := range tables {
 		declared := map[string]string{}

@@ -16,21 +16,29 @@ type Table struct {
 	Columns   []Column // in the order they were added, system columns first
 }
 
-// Tables reads the catalog of schema from its file, with row counts (from _sdc_counts). A
-// schema that has not loaded anything yet has no tables.
-func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) {
+// Contents is what a schema holds, as the Data page and the overview show it.
+type Contents struct {
+	Tables []Table // data and its subtables, with their rows; none before the first load
+	// Latest is data_latest's rows (see LatestView), from its counter: -1 when the schema has
+	// no such view, or its counter is not made yet (a schema of an older version, until its
+	// writer opens it), so that a page never waits for a scan of the view.
+	Latest   int64
+	Rejected int64 // records that went to _sdc_rejected
+}
+
+// Contents reads the catalog of schema with every count a page shows: one reader, one read
+// of _sdc_counts (a COUNT(*) of a table only in a schema that predates the counters).
+func (w *Warehouse) Contents(ctx context.Context, schema string) (Contents, error) {
+	none := Contents{Latest: -1}
 	db, release, ok, err := w.reader(ctx, schema)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, nil
+	if err != nil || !ok {
+		return none, err
 	}
 	defer release()
 
 	rows, err := db.QueryContext(ctx, `SELECT table_name, COALESCE(parent_table, ''), created_at FROM `+tableName(w.dest, schema, tablesCatalog)+` ORDER BY `+w.dest.catalogOrder())
 	if err != nil {
-		return nil, fmt.Errorf("warehouse %s: read tables: %w", schema, err)
+		return none, fmt.Errorf("warehouse %s: read tables: %w", schema, err)
 	}
 	var tables []Table
 	index := map[string]int{}
@@ -38,26 +46,26 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 		var t Table
 		if err := rows.Scan(&t.Name, &t.Parent, timeScanner{&t.CreatedAt}); err != nil {
 			rows.Close()
-			return nil, err
+			return none, err
 		}
 		index[t.Name] = len(tables)
 		tables = append(tables, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return none, err
 	}
 
 	rows, err = db.QueryContext(ctx, `SELECT table_name, column_name, source_path, type, first_seen_at FROM `+tableName(w.dest, schema, columnsCatalog)+` ORDER BY `+w.dest.catalogOrder())
 	if err != nil {
-		return nil, fmt.Errorf("warehouse %s: read columns: %w", schema, err)
+		return none, fmt.Errorf("warehouse %s: read columns: %w", schema, err)
 	}
 	for rows.Next() {
 		var c Column
 		var path sql.NullString
 		if err := rows.Scan(&c.Table, &c.Name, &path, &c.Type, timeScanner{&c.FirstSeen}); err != nil {
 			rows.Close()
-			return nil, err
+			return none, err
 		}
 		if path.Valid {
 			c.Source = displayPath(path.String)
@@ -68,49 +76,24 @@ func (w *Warehouse) Tables(ctx context.Context, schema string) ([]Table, error) 
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return none, err
 	}
 
 	counts := rowCounts(ctx, db, w.dest, schema)
 	for i := range tables {
 		tables[i].Rows, err = countRows(ctx, db, w.dest, schema, tables[i].Name, counts)
 		if err != nil {
-			return nil, fmt.Errorf("warehouse %s: count %s: %w", schema, tables[i].Name, err)
+			return none, fmt.Errorf("warehouse %s: count %s: %w", schema, tables[i].Name, err)
 		}
 	}
-	return tables, nil
-}
-
-// RejectedCount is how many records of schema went to _sdc_rejected.
-func (w *Warehouse) RejectedCount(ctx context.Context, schema string) (int64, error) {
-	db, release, ok, err := w.reader(ctx, schema)
-	if err != nil {
-		return 0, err
+	out := Contents{Tables: tables, Latest: -1}
+	if n, ok := counts[latestView]; ok {
+		out.Latest = n
 	}
-	if !ok {
-		return 0, nil
+	if out.Rejected, err = countRows(ctx, db, w.dest, schema, rejectedTable, counts); err != nil {
+		return none, fmt.Errorf("warehouse %s: count rejected: %w", schema, err)
 	}
-	defer release()
-	n, err := countRows(ctx, db, w.dest, schema, rejectedTable, rowCounts(ctx, db, w.dest, schema))
-	if err != nil {
-		return 0, fmt.Errorf("warehouse %s: count rejected: %w", schema, err)
-	}
-	return n, nil
-}
-
-// LatestCount is how many rows data_latest (see LatestView) has, from its counter: -1 when
-// schema has no such view, or its counter is not made yet (a schema of an older version,
-// until its writer opens it), so that a page never waits for a scan of the view.
-func (w *Warehouse) LatestCount(ctx context.Context, schema string) (int64, error) {
-	db, release, ok, err := w.reader(ctx, schema)
-	if err != nil || !ok {
-		return -1, err
-	}
-	defer release()
-	if n, ok := rowCounts(ctx, db, w.dest, schema)[latestView]; ok {
-		return n, nil
-	}
-	return -1, nil
+	return out, nil
 }
 
 // reader returns a pool to read schema with, and false when it has nothing yet.

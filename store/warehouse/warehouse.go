@@ -284,11 +284,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	}
 	wr := w.writers[schema]
 	if wr == nil {
-		wr = newWriter(schema, w.dest, w.opts, w.log, &w.nextID, w.reportCommit)
-		wr.retire, wr.paths = w.retire, &w.paths
-		w.started.Add(1)
-		w.writers[schema] = wr
-		go wr.run()
+		wr = w.startWriter(schema, make(chan *loadRequest, w.opts.MaxQueue))
 	}
 	select {
 	case wr.queue <- req:
@@ -298,15 +294,20 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 	}
 }
 
-// retire removes an idle writer, whose session is closed, unless a Load was queued for it
-// meanwhile: enqueue sends under w.mu, so once it is gone from w.writers nothing more comes.
+// retire removes an idle writer, whose session is closed: enqueue sends under w.mu, so once
+// it is gone from w.writers nothing more comes. Loads queued for it meanwhile go, in order, to
+// a successor on its queue, started as every writer is. False when the writer must go on:
+// the schema is being dropped or the warehouse closed (the queue is closed, and drained).
 func (w *Warehouse) retire(wr *writer) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.writers[wr.schema] != wr || len(wr.queue) > 0 {
-		return false // dropped or closed (the queue is closed), or work arrived
+	if w.writers[wr.schema] != wr {
+		return false
 	}
 	delete(w.writers, wr.schema)
+	if len(wr.queue) > 0 {
+		w.startWriter(wr.schema, wr.queue)
+	}
 	return true
 }
 

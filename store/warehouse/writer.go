@@ -67,16 +67,23 @@ type writer struct {
 	latest      latestKeys // the keys this batch gave data, for data_latest's counter
 }
 
-func newWriter(schema string, dest destination, opts Options, log *slog.Logger, nextID *atomic.Int64, outcome func(string, error)) *writer {
+// startWriter starts schema's writer on queue, under w.mu: the one way a writer is set up, at
+// a schema's first Load, after its writer retired, and when work came as it retired (see
+// Warehouse.retire). Its first batch opens its session.
+func (w *Warehouse) startWriter(schema string, queue chan *loadRequest) *writer {
 	wr := &writer{
-		schema: schema, dest: dest, opts: opts, log: log, nextID: nextID, outcome: outcome,
-		queue: make(chan *loadRequest, opts.MaxQueue),
+		schema: schema, dest: w.dest, opts: w.opts, log: w.log, nextID: &w.nextID, paths: &w.paths,
+		outcome: w.reportCommit, retire: w.retire,
+		queue: queue,
 		done:  make(chan struct{}),
-		gap:   time.NewTimer(opts.GroupGap),
-		idle:  time.NewTimer(opts.IdleTimeout),
+		gap:   time.NewTimer(w.opts.GroupGap),
+		idle:  time.NewTimer(w.opts.IdleTimeout),
 	}
 	wr.gap.Stop() // armed only while nextBatch waits
 	wr.idle.Stop()
+	w.started.Add(1)
+	w.writers[schema] = wr
+	go wr.run()
 	return wr
 }
 
@@ -169,7 +176,8 @@ func (wr *writer) nextBatch() ([]*loadRequest, bool) {
 }
 
 // wait waits for the next request. After Options.IdleTimeout without one, the writer closes
-// its session and retires, unless a request came meanwhile; false: the writer is done.
+// its session and retires (a request that came meanwhile goes to its successor); false: the
+// writer is done.
 func (wr *writer) wait() (*loadRequest, bool) {
 	select {
 	case req, ok := <-wr.queue: // (under load: no timer to arm)
@@ -183,10 +191,11 @@ func (wr *writer) wait() (*loadRequest, bool) {
 			wr.idle.Stop()
 			return req, ok
 		case <-wr.idle.C:
-			wr.closeSession() // reopened by the next batch if retire refuses
-			if wr.retire != nil && wr.retire(wr) {
+			wr.closeSession() // before retire: out of w.writers, nothing waits for it
+			if wr.retire(wr) {
 				return nil, false
 			}
+			// Refused: the schema is being dropped or the warehouse closed; drain the queue.
 		}
 	}
 }
@@ -639,29 +648,34 @@ func (wr *writer) flush(ctx context.Context) error {
 				n *= 2
 			}
 		}
-		b := append(q.sql[:0], q.into...)
-		param := 0
-		for i := range n {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, '(')
-			for j := range q.width {
-				if j > 0 {
-					b = append(b, ", "...)
-				}
-				param++
-				b = wr.dest.appendParam(b, param)
-			}
-			b = append(b, ')')
-		}
-		q.sql = b
-		if err := wr.sess.exec(ctx, b, q.args[done*q.width:(done+n)*q.width]...); err != nil {
+		q.sql = appendValues(append(q.sql[:0], q.into...), wr.dest, n, q.width)
+		if err := wr.sess.exec(ctx, q.sql, q.args[done*q.width:(done+n)*q.width]...); err != nil {
 			return fmt.Errorf("insert into %s: %w", q.table.name, err)
 		}
 		done += n
 	}
 	return nil
+}
+
+// appendValues appends the VALUES of a multi-row INSERT, rows rows of width placeholders:
+// (?, ?), (?, ?) as d spells them, numbered from 1.
+func appendValues(b []byte, d dialect, rows, width int) []byte {
+	param := 0
+	for i := range rows {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '(')
+		for j := range width {
+			if j > 0 {
+				b = append(b, ", "...)
+			}
+			param++
+			b = d.appendParam(b, param)
+		}
+		b = append(b, ')')
+	}
+	return b
 }
 
 // delivered reports whether delivery id was committed within the dedup window (earlier in
