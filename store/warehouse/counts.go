@@ -163,6 +163,11 @@ func (wr *writer) countLatest(ctx context.Context) error {
 		}
 	}
 	clear(l.seen)
+	if q := wr.dest.customPlanSQL(); q != "" {
+		if err := wr.exec(ctx, q); err != nil {
+			return fmt.Errorf("count %s: %w", latestView, err)
+		}
+	}
 	data, pk := tableName(wr.dest, wr.schema, rootTable), quoteIdent(wr.cat.pkColumn)
 	for len(distinct) > 0 {
 		b := append(l.sql[:0], `UPDATE `+tableName(wr.dest, wr.schema, countsTable)+` SET row_count = row_count + (SELECT COUNT(DISTINCT k.column1) FROM `...)

@@ -234,3 +234,45 @@ func TestEventTypeFilterOnlyOnText(t *testing.T) {
 		})
 	}
 }
+
+// A commit's count of data_latest probes data's key index for each key, however many commits
+// came before: PostgreSQL kept a generic plan of that statement, made while data was small,
+// that read the whole table on every commit (30 ms at 50,000 rows, and growing with it).
+func TestCommitsDoNotScanData(t *testing.T) {
+	w := openPostgresTest(t, Options{})
+	target := Target{PrimaryKey: "id"}
+	next := int64(0)
+	commit := func() {
+		var recs []Record
+		for i := range 20 { // new keys and repeated ones
+			recs = append(recs, Record{"id": next + int64(i%15), "v": "x"})
+		}
+		next += 10
+		mustLoad(t, w, "scans", target, recs...)
+	}
+	for range 8 { // PostgreSQL plans the statement anew five times, then may keep a plan
+		commit()
+	}
+	db := schemaDB(t, w, "scans")
+	if _, err := db.Exec(`INSERT INTO data (id, v, _sdc_sequence) SELECT g, 'seed', g FROM generate_series(-50000, -1) g`); err != nil {
+		t.Fatal(err) // so many rows that only a plan made for a small table would scan them
+	}
+	const commits = 40
+	for range commits {
+		commit()
+	}
+	// A backend reports its statistics when it exits: close the writers' connections and wait
+	// until they are gone.
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		return queryInt(t, db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'hookhouse'`) == 0
+	})
+	// Each commit probes the index for its 15 keys: a few hundred rows in all, where one
+	// pass over data is 50,000.
+	read := queryInt(t, db, `SELECT seq_tup_read + idx_tup_fetch FROM pg_stat_user_tables WHERE schemaname = 'scans' AND relname = 'data'`)
+	if read > 50000 {
+		t.Errorf("48 commits read %d rows of data (%d rows); want only their keys looked up in its index", read, 50000+48*20)
+	}
+}

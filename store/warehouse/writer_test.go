@@ -297,32 +297,38 @@ func TestMaxBatchSplitsBatchesNotRequests(t *testing.T) {
 	}
 }
 
+// BenchmarkLoad loads one Vero event per Load from 32 goroutines, on each destination: the
+// writer's group commits of single events, as BenchmarkIngest's senders make them, in process.
 func BenchmarkLoad(b *testing.B) {
-	var batches, records, nanos atomic.Int64
-	w := openTest(b, b.TempDir(), Options{OnCommit: func(_ string, r BatchReport) {
-		batches.Add(1)
-		records.Add(int64(r.Records))
-		nanos.Add(int64(r.Duration))
-	}})
 	recs := fixtureRecords(b, "vero/opened.json", "application/json")
-	mustLoad(b, w, "bench", Target{PrimaryKey: "message_id"}, recs...)
-	b.SetParallelism(32)
-	batches.Store(0)
-	records.Store(0)
-	nanos.Store(0)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := w.Load(context.Background(), "bench", Target{PrimaryKey: "message_id"}, recs, time.Now()); err != nil {
-				b.Error(err)
-				return
+	for _, dest := range testDestinations {
+		b.Run(dest.name, func(b *testing.B) {
+			var batches, records, nanos atomic.Int64
+			w := dest.open(b, Options{OnCommit: func(_ string, r BatchReport) {
+				batches.Add(1)
+				records.Add(int64(r.Records))
+				nanos.Add(int64(r.Duration))
+			}})
+			mustLoad(b, w, "bench", Target{PrimaryKey: "message_id"}, recs...)
+			b.SetParallelism(32)
+			batches.Store(0)
+			records.Store(0)
+			nanos.Store(0)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := w.Load(context.Background(), "bench", Target{PrimaryKey: "message_id"}, recs, time.Now()); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			if n := batches.Load(); n > 0 {
+				b.ReportMetric(float64(records.Load())/float64(n), "records/batch")
+				b.ReportMetric(float64(nanos.Load())/float64(n)/1e6, "ms/batch")
 			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	if n := batches.Load(); n > 0 {
-		b.ReportMetric(float64(records.Load())/float64(n), "records/batch")
-		b.ReportMetric(float64(nanos.Load())/float64(n)/1e6, "ms/batch")
+		})
 	}
 }
 
