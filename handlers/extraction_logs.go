@@ -48,7 +48,7 @@ func (h *Handler) ExtractionLogs(c echo.Context) error {
 	if !ok {
 		return echo.NewHTTPError(http.StatusBadRequest, "result must be accepted, refused or a status code such as 401")
 	}
-	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
+	mark := h.liveMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	list, err := h.Store.ExtractionLogs(ctx, in.UserID, in.ID, filter, before, logPageSize+1)
 	if err != nil {

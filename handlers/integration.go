@@ -79,7 +79,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
+	mark := h.liveMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	urls, err := h.Store.WebhookURLs(ctx, in.UserID, in.ID)
 	if err != nil {
