@@ -95,9 +95,9 @@ func (h *Handler) ExtractionLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(c.Param("requestID"), 10, 64)
-	if err != nil || id <= 0 {
-		return echo.ErrNotFound
+	id, err := idParam(c, "requestID")
+	if err != nil {
+		return err
 	}
 	r, err := h.Store.ExtractionLog(c.Request().Context(), in.UserID, in.ID, id)
 	if err != nil {
