@@ -35,7 +35,7 @@ func (h *Handler) Data(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
+	mark := h.liveMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	before := c.QueryParam("before")
 	tables, err := h.dataTables(ctx, in)

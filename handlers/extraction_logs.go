@@ -48,7 +48,7 @@ func (h *Handler) ExtractionLogs(c echo.Context) error {
 	if !ok {
 		return echo.NewHTTPError(http.StatusBadRequest, "result must be accepted, refused or a status code such as 401")
 	}
-	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
+	mark := h.liveMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	list, err := h.Store.ExtractionLogs(ctx, in.UserID, in.ID, filter, before, logPageSize+1)
 	if err != nil {
@@ -95,9 +95,9 @@ func (h *Handler) ExtractionLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(c.Param("requestID"), 10, 64)
-	if err != nil || id <= 0 {
-		return echo.ErrNotFound
+	id, err := idParam(c, "requestID")
+	if err != nil {
+		return err
 	}
 	r, err := h.Store.ExtractionLog(c.Request().Context(), in.UserID, in.ID, id)
 	if err != nil {

@@ -79,7 +79,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	mark := h.Store.ArrivalMark(in.ID) // before the queries: later writes are announced to the page
+	mark := h.liveMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	urls, err := h.Store.WebhookURLs(ctx, in.UserID, in.ID)
 	if err != nil {
@@ -114,15 +114,25 @@ func (h *Handler) Integration(c echo.Context) error {
 // integrationParam loads the workspace's integration named by :id. Another workspace's is
 // ErrNotFound, exactly like one that does not exist.
 func (h *Handler) integrationParam(c echo.Context) (store.Integration, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return store.Integration{}, echo.ErrNotFound
+	id, err := idParam(c, "id")
+	if err != nil {
+		return store.Integration{}, err
 	}
 	u, ok := CurrentUser(c)
 	if !ok {
 		return store.Integration{}, echo.ErrNotFound
 	}
 	return h.Store.Integration(c.Request().Context(), u.WorkspaceID, id)
+}
+
+// idParam reads the route's id parameter name: a positive integer, else ErrNotFound (no
+// such page), the status of an id that names nothing.
+func idParam(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, echo.ErrNotFound
+	}
+	return id, nil
 }
 
 // sourceOf returns an integration's catalog entry; a slug that left the catalog still shows.

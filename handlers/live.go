@@ -12,6 +12,7 @@ import (
 
 // arrivalWatcher tells the live stream when an integration's logs or counts change.
 type arrivalWatcher interface {
+	ArrivalEpoch() string
 	ArrivalMark(integrationID int64) uint64
 	WatchArrivals(integrationID int64, since uint64) (<-chan struct{}, func())
 }
@@ -28,8 +29,9 @@ const (
 )
 
 // LiveArrivals is a Server-Sent Events stream telling an integration's pages (Overview,
-// Extraction Logs, Data) that something arrived: an "arrival" event with no data, after
-// which the page fetches itself and swaps what changed (static/app.js). The stream is the
+// Extraction Logs, Data) that something arrived: an "arrival" event whose data is the mark
+// (liveMark) when it was sent, after which a page that shows less fetches itself and swaps
+// what changed (static/app.js). The stream is the
 // request's own goroutine, waiting on one channel; it ends when the tab closes (the request's
 // context), at shutdown (the store ends every watch) or after liveStreamLife.
 func (h *Handler) LiveArrivals(c echo.Context) error {
@@ -40,8 +42,8 @@ func (h *Handler) LiveArrivals(c echo.Context) error {
 	if !strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/event-stream") {
 		return echo.NewHTTPError(http.StatusNotAcceptable, "This is the event stream the integration's pages listen to (Accept: text/event-stream); open the Overview instead.")
 	}
-	// ?since= is the mark the page was rendered at: what was written after it is announced at once.
-	since, _ := strconv.ParseUint(c.QueryParam("since"), 10, 64)
+	// ?since= is the mark of what the page shows: what was written after it is announced at once.
+	since, own := h.ownMark(c.QueryParam("since"))
 	arrivals, stop := h.Store.WatchArrivals(in.ID, since)
 	defer stop()
 	w := c.Response()
@@ -62,6 +64,20 @@ func (h *Handler) LiveArrivals(c echo.Context) error {
 		return nil
 	}
 	ctx := c.Request().Context()
+	announce := func() bool {
+		return send("event: arrival\ndata: "+h.liveMark(in.ID)+"\n\n") && pause(ctx, liveCoalesce)
+	}
+	if !own {
+		// A mark of another node's or from before a restart: what it covers cannot be told
+		// here, so the page fetches itself once (this announcement covers any wake-up pending).
+		select {
+		case <-arrivals:
+		default:
+		}
+		if !announce() {
+			return nil
+		}
+	}
 	life := time.NewTimer(liveStreamLife)
 	defer life.Stop()
 	beat := time.NewTicker(liveHeartbeat)
@@ -77,14 +93,29 @@ func (h *Handler) LiveArrivals(c echo.Context) error {
 				return nil
 			}
 		case _, ok := <-arrivals:
-			if !ok || !send("event: arrival\ndata: \n\n") {
-				return nil
-			}
-			if !pause(ctx, liveCoalesce) {
+			if !ok || !announce() {
 				return nil
 			}
 		}
 	}
+}
+
+// liveMark says how far a page made now shows the integration's activity: the store's epoch
+// and its ArrivalMark, "epoch.seq". Pages carry it (read before their queries, so later
+// writes are announced to them), and each arrival event carries the mark when it was sent, so
+// a page that already shows as much fetches nothing (static/app.js).
+func (h *Handler) liveMark(integrationID int64) string {
+	return h.Store.ArrivalEpoch() + "." + strconv.FormatUint(h.Store.ArrivalMark(integrationID), 10)
+}
+
+// ownMark returns the sequence of a mark this store made; own is false for another's or none.
+func (h *Handler) ownMark(mark string) (seq uint64, own bool) {
+	epoch, n, ok := strings.Cut(mark, ".")
+	if !ok || epoch != h.Store.ArrivalEpoch() {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(n, 10, 64)
+	return seq, err == nil
 }
 
 // pause waits d, or less if ctx ends first, and reports whether it waited all of d.

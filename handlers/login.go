@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,25 +32,23 @@ func (h *Handler) LoginForm(c echo.Context) error {
 // Login checks the credentials, slowing down repeated failures per IP and per email. The
 // attempt is counted before the password is checked, so parallel guesses get no more tries.
 func (h *Handler) Login(c echo.Context) error {
-	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
+	email, password := formEmail(c), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(email)
-	if wait := h.logins.reserve(ipKey, emailKey); wait > 0 {
-		seconds := int(math.Ceil(wait.Seconds()))
-		c.Response().Header().Set("Retry-After", fmt.Sprint(seconds))
-		return h.renderLogin(c, http.StatusTooManyRequests, email, next,
-			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds, then try again.", seconds))
-	}
-	u, err := h.Store.Authenticate(c.Request().Context(), email, password)
+	var u store.User
+	wait, err := h.throttledPasswordCheck(c, email, func() (err error) {
+		u, err = h.Store.Authenticate(c.Request().Context(), email, password)
+		return err
+	})
 	switch {
+	case wait > 0:
+		return h.renderLogin(c, http.StatusTooManyRequests, email, next,
+			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds, then try again.", wait))
 	case errors.Is(err, store.ErrInvalidCredentials):
 		h.Log.Warn("sign-in failed", "ip", c.RealIP())
 		return h.renderLogin(c, http.StatusUnauthorized, email, next, "That email and password do not match an account. Check both and try again.")
-	case err != nil: // the password was not checked (e.g. store.ErrBusy): give the attempt back
-		h.logins.release(ipKey, emailKey)
+	case err != nil:
 		return err
 	}
-	h.logins.succeeded(ipKey, emailKey)
 	if err := h.signIn(c, u); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,9 +20,9 @@ func (h *Handler) RevokeWebhookURL(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	urlID, err := strconv.ParseInt(c.Param("urlID"), 10, 64)
+	urlID, err := idParam(c, "urlID")
 	if err != nil {
-		return echo.ErrNotFound
+		return err
 	}
 	u, err := h.Store.RevokeWebhookURL(c.Request().Context(), in.UserID, in.ID, urlID)
 	if err != nil {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -34,7 +35,7 @@ func (h *Handler) SetupForm(c echo.Context) error {
 
 // Setup creates the owner account and signs them in.
 func (h *Handler) Setup(c echo.Context) error {
-	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
+	email, password := formEmail(c), c.FormValue("password")
 	if msg := validateAccount(email, password); msg != "" {
 		return h.renderSetup(c, http.StatusUnprocessableEntity, email, msg)
 	}
@@ -64,13 +65,30 @@ func (h *Handler) renderSetup(c echo.Context, status int, email, msg string) err
 
 // validateAccount returns what is wrong with a new account's email and password, or "".
 func validateAccount(email, password string) string {
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+	if !isEmailAddress(email) {
 		return "Enter a valid email address, like you@example.com."
 	}
-	if utf8.RuneCountInString(password) < store.MinPasswordLength {
-		return "Choose a password of at least 12 characters."
-	}
-	if len(password) > 1024 {
+	return passwordProblem(password)
+}
+
+// formEmail is the email address a form posted, without the spaces around it (the store
+// folds its case).
+func formEmail(c echo.Context) string { return strings.TrimSpace(c.FormValue("email")) }
+
+// isEmailAddress reports whether email is one plain address, like you@example.com, and
+// nothing else (no name, no angle brackets).
+func isEmailAddress(email string) bool {
+	addr, err := mail.ParseAddress(email)
+	return err == nil && addr.Address == email
+}
+
+// passwordProblem says what is wrong with a new password, or "": every new password (the
+// owner's, a teammate's, a changed one) passes this one check.
+func passwordProblem(password string) string {
+	switch {
+	case utf8.RuneCountInString(password) < store.MinPasswordLength:
+		return fmt.Sprintf("Choose a password of at least %d characters.", store.MinPasswordLength)
+	case len(password) > 1024:
 		return "Choose a password of at most 1024 bytes."
 	}
 	return ""

@@ -107,9 +107,9 @@ func (h *Handler) RemoveSigningSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	secretID, err := strconv.ParseInt(c.Param("secretID"), 10, 64)
+	secretID, err := idParam(c, "secretID")
 	if err != nil {
-		return echo.ErrNotFound
+		return err
 	}
 	err = h.Store.RemoveSigningSecret(c.Request().Context(), in.UserID, in.ID, secretID)
 	if errors.Is(err, store.ErrSecretRequired) {

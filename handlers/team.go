@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/mail"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -82,8 +78,8 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 	if !u.IsOwner() {
 		return errOwnerOnly
 	}
-	email := strings.TrimSpace(c.FormValue("email"))
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+	email := formEmail(c)
+	if !isEmailAddress(email) {
 		return h.renderTeam(c, http.StatusUnprocessableEntity, email, "Enter your teammate's email address, like them@example.com.")
 	}
 	ctx := c.Request().Context()
@@ -291,24 +287,22 @@ func (h *Handler) ChangePassword(c echo.Context) error {
 	if len(errs) > 0 {
 		return h.renderPassword(c, http.StatusUnprocessableEntity, errs)
 	}
-	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(u.Email)
-	if wait := h.logins.reserve(ipKey, emailKey); wait > 0 {
-		seconds := int(math.Ceil(wait.Seconds()))
-		c.Response().Header().Set("Retry-After", strconv.Itoa(seconds))
-		return h.renderPassword(c, http.StatusTooManyRequests, map[string]string{
-			"current_password": fmt.Sprintf("Too many wrong passwords. Wait %d seconds, then try again.", seconds)})
-	}
 	ctx := c.Request().Context()
-	updated, err := h.Store.ChangePassword(ctx, u.ID, current, next)
+	var updated store.User
+	wait, err := h.throttledPasswordCheck(c, u.Email, func() (err error) {
+		updated, err = h.Store.ChangePassword(ctx, u.ID, current, next)
+		return err
+	})
 	switch {
+	case wait > 0:
+		return h.renderPassword(c, http.StatusTooManyRequests, map[string]string{
+			"current_password": fmt.Sprintf("Too many wrong passwords. Wait %d seconds, then try again.", wait)})
 	case errors.Is(err, store.ErrInvalidCredentials):
 		h.Log.Warn("password change: wrong current password", "user_id", u.ID, "ip", c.RealIP())
 		return h.renderPassword(c, http.StatusUnauthorized, map[string]string{"current_password": "That is not your current password."})
 	case err != nil:
-		h.logins.release(ipKey, emailKey)
 		return err
 	}
-	h.logins.succeeded(ipKey, emailKey)
 	if err := h.signIn(c, updated); err != nil {
 		return err
 	}
@@ -330,21 +324,10 @@ func (h *Handler) renderPassword(c echo.Context, status int, errs map[string]str
 // field, the confirmation under confirm_password.
 func newPasswordErrors(password, confirm, field string) map[string]string {
 	errs := map[string]string{}
-	switch {
-	case len([]rune(password)) < store.MinPasswordLength:
-		errs[field] = fmt.Sprintf("Choose a password of at least %d characters.", store.MinPasswordLength)
-	case len(password) > 1024:
-		errs[field] = "Choose a password of at most 1024 bytes."
-	case confirm != password:
+	if msg := passwordProblem(password); msg != "" {
+		errs[field] = msg
+	} else if confirm != password {
 		errs["confirm_password"] = "The two passwords do not match. Type the same password twice."
 	}
 	return errs
-}
-
-func idParam(c echo.Context, name string) (int64, error) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, echo.ErrNotFound
-	}
-	return id, nil
 }

@@ -1,8 +1,16 @@
 package handlers
 
 import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
 )
 
 // Failed sign-ins are throttled per client IP and per email: after freeFailures failures
@@ -111,4 +119,27 @@ func (t *loginThrottle) prune(now time.Time) {
 			delete(t.keys, k)
 		}
 	}
+}
+
+// throttledPasswordCheck runs check, which tests a password of the account email, as one
+// sign-in attempt of the client and of that account: it waits (nothing is checked, Retry-After
+// is set and wait is the seconds to say) while either must still wait. A wrong password
+// (store.ErrInvalidCredentials) stays counted, a right one forgets their failures, and any
+// other error (the password was not checked, e.g. store.ErrBusy) gives the attempt back.
+func (h *Handler) throttledPasswordCheck(c echo.Context, email string, check func() error) (wait int, err error) {
+	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(email)
+	if d := h.logins.reserve(ipKey, emailKey); d > 0 {
+		wait = int(math.Ceil(d.Seconds()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(wait))
+		return wait, nil
+	}
+	err = check()
+	switch {
+	case errors.Is(err, store.ErrInvalidCredentials):
+	case err != nil:
+		h.logins.release(ipKey, emailKey)
+	default:
+		h.logins.succeeded(ipKey, emailKey)
+	}
+	return 0, err
 }

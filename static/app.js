@@ -72,15 +72,25 @@ document.addEventListener("change", (event) => {
 });
 
 // Live arrivals. A page with [data-live-stream] listens to that Server-Sent Events stream; on
-// each "arrival" it fetches itself (through the session, like a reload) and swaps its
-// [data-live] parts, or all of <main> when the parts differ (the first event ends "Waiting for
-// first event"). A hidden tab closes its stream (browsers allow only a few connections per
-// host) and catches up when shown again. A stream that cannot reopen (the session ended, the
-// integration was deleted) makes the page fetch itself, and reload into what the server says.
+// an "arrival" that says more than the page shows it fetches itself (through the session,
+// like a reload) and swaps its [data-live] parts, or all of <main> when the parts differ (the
+// first event ends "Waiting for first event"). A hidden tab closes its stream (browsers allow
+// only a few connections per host); shown again, it reopens it from what it shows, and the
+// stream announces at once what came meanwhile, so each arrival makes one fetch. A stream that
+// cannot reopen (the session ended, the integration was deleted) makes the page fetch itself,
+// and reload into what the server says.
 (() => {
   const marker = document.querySelector("[data-live-stream]");
   if (!marker || !window.EventSource || !window.fetch) return;
+  // Marks are "epoch.seq" (handlers' liveMark): shown is the mark of what the page shows (the
+  // fetched page's after each swap), wanted the newest an arrival announced. Marks of two
+  // epochs (nodes, restarts) cannot be compared: then the page fetches.
+  let shown = marker.dataset.liveMark, wanted = shown;
   let source = null, busy = false, again = false;
+  const newer = (mark) => {
+    const [epoch, seq] = mark.split("."), [shownEpoch, shownSeq] = shown.split(".");
+    return epoch !== shownEpoch || Number(seq) > Number(shownSeq);
+  };
   const keys = (doc) => [...doc.querySelectorAll("main [data-live]")].map((e) => e.dataset.live).join(",");
   const swap = (doc) => {
     const main = document.querySelector("main"), fresh = doc.querySelector("main");
@@ -103,32 +113,44 @@ document.addEventListener("change", (event) => {
     try {
       const resp = await fetch(location.href, { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } });
       const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+      const mark = doc.querySelector("[data-live-stream]");
       if (resp.redirected || !resp.ok || !swap(doc)) { location.reload(); return; }
+      if (mark) shown = mark.dataset.liveMark;
       document.dispatchEvent(new Event("hookhouse:updated"));
     } catch {
-      // Offline for a moment: the next arrival, or showing the tab again, tries again.
+      // Offline for a moment: shown is unchanged, so the next arrival, or the stream reopened, tries again.
     } finally {
       busy = false;
-      if (again) { again = false; refresh(); }
+      // An arrival during the fetch: fetch again unless the page fetched already shows it.
+      if (again) { again = false; if (newer(wanted)) refresh(); }
     }
   };
+  const arrival = (event) => {
+    if (!newer(event.data)) return;
+    wanted = event.data;
+    refresh();
+  };
   const open = () => {
-    if (source) return;
-    // The page's newest mark (a swap of <main> brings a newer one), so reopening asks only for what came after it.
-    const current = document.querySelector("[data-live-stream]") || marker;
-    source = new EventSource(current.dataset.liveStream);
-    source.addEventListener("arrival", refresh);
+    if (source || document.hidden) return;
+    // The browser reopens a stream that ended with this address, whose mark may be older than
+    // what the page shows by then: the arrival announced at once says its mark, and is skipped.
+    source = new EventSource(`${marker.dataset.liveStream}?since=${encodeURIComponent(shown)}`);
+    source.addEventListener("arrival", arrival);
     source.addEventListener("error", () => {
-      if (source && source.readyState === EventSource.CLOSED) { source = null; refresh(); }
+      if (!source || source.readyState !== EventSource.CLOSED) return;
+      // Refused (the session ended, the integration is gone, the node is draining): the fetch
+      // reloads into a sign-in or error page; else the stream reopens from what is shown.
+      source = null;
+      refresh().then(() => setTimeout(open, 2000));
     });
   };
   const close = () => { if (source) { source.close(); source = null; } };
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) close();
-    else { open(); refresh(); }
+    else open();
   });
   window.addEventListener("pagehide", close);
-  if (!document.hidden) open();
+  open();
 })();
 
 // Wide tables: a table that overflows its box says so (a hint above it, a fade at the right

@@ -23,6 +23,9 @@ type watchers struct {
 	// node names this Store in the arrivals it announces to other nodes, so that its listener
 	// skips its own (the recorder has woken its pages already).
 	node string
+	// epoch names this Store's marks: seq counts from 0 when a Store opens, on each node
+	// apart, so a mark is only comparable with the marks of the Store that made it.
+	epoch string
 }
 
 // ArrivalMark is the integration's mark now: a page reads it before its queries and passes
@@ -32,6 +35,10 @@ func (s *Store) ArrivalMark(integrationID int64) uint64 {
 	defer s.watch.mu.Unlock()
 	return s.watch.last[integrationID]
 }
+
+// ArrivalEpoch names the Store whose marks ArrivalMark gives: a mark another Store made
+// (another node, or this process before a restart) says nothing of what this one wrote.
+func (s *Store) ArrivalEpoch() string { return s.watch.epoch }
 
 // WatchArrivals returns a channel that receives a value after the integration's next
 // recorded activity (requests, batches), or at once if some was written after the mark

@@ -131,6 +131,8 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 	s.hashes = newHashGate()
 	s.log = slog.Default()
 	s.now = func() time.Time { return time.Now().UTC() }
+	epoch, _ := newToken()
+	s.watch.epoch = epoch[:16]
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -43,7 +43,7 @@ type DataProps struct {
 	HasLatest   bool   // data_latest exists (the integration has a primary key and data)
 	Snippet     string // shell lines that open the schema with sqlite3 or psql
 	OnPostgres  bool   // the warehouse is PostgreSQL (else SQLite files)
-	LiveMark    uint64 // store.ArrivalMark when the page was made
+	LiveMark    string // how far the page shows the integration's activity (handlers' liveMark)
 }
 
 func DataPage(p DataProps) templ.Component {

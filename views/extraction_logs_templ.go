@@ -30,7 +30,7 @@ type ExtractionLogsProps struct {
 	Next        int64          // cursor of the older page; 0 when there is none
 	Retention   store.Retention
 	Now         time.Time
-	LiveMark    uint64 // store.ArrivalMark when the page was made
+	LiveMark    string // how far the page shows the integration's activity (handlers' liveMark)
 }
 
 func ExtractionLogsPage(p ExtractionLogsProps) templ.Component {

@@ -144,3 +144,80 @@ func (b *browserSession) visible(sel string) bool {
 	return run(b, "look at "+sel, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+jsString(sel)+`);
 		return !!e && !e.hidden && e.getClientRects().length > 0; })()`))
 }
+
+// Someone leaves the overview in a background tab and comes back: what arrived meanwhile is
+// shown with one fetch of the page, and coming back when nothing arrived fetches nothing,
+// also after the page changed in place (its parts swapped, the mark it was made at older than
+// what it shows). Hiding is the page's own visibilitychange, with document.hidden set.
+func TestJourneyLiveTabShownAgainFetchesOnce(t *testing.T) {
+	app := newTestApp(t)
+	b := newBrowser(t, app)
+	b.setupOwner()
+	hookURL := b.addFirstIntegration("vero", "Stitch Vero")
+	b.markPage()
+	b.do("count the page's fetches, and let the test hide it", chromedp.Evaluate[chromedp.Void](`(() => {
+		const fetch = window.fetch;
+		window.journeyFetches = 0;
+		window.fetch = (...args) => { window.journeyFetches++; return fetch(...args); };
+		window.journeyHidden = false;
+		Object.defineProperty(document, "hidden", { configurable: true, get: () => window.journeyHidden });
+		Object.defineProperty(document, "visibilityState", { configurable: true, get: () => window.journeyHidden ? "hidden" : "visible" });
+	})()`))
+	rows := func(n int) string {
+		return fmt.Sprintf(`document.querySelector('[data-testid="rows-today"]')?.textContent.trim() === "%d"`, n)
+	}
+	fetches := func() int {
+		return run(b, "count the fetches", chromedp.Evaluate[int](`window.journeyFetches`))
+	}
+	watches := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(actionTimeout); app.Store.Watches() != want; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d streams open, want %d", app.Store.Watches(), want)
+			}
+		}
+	}
+	// settled waits out the stream's least time between two events, and a fetch after it.
+	settled := func() { time.Sleep(2 * time.Second) }
+	setHidden := func(hidden bool) {
+		b.do("hide or show the tab", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { window.journeyHidden = %t;
+			document.dispatchEvent(new Event("visibilitychange")); })()`, hidden)))
+	}
+
+	// The first event swaps all of <main>, the second only the page's parts.
+	watches(1)
+	post(t, hookURL, "application/json", fixture(t, "vero/sent.json"), http.StatusOK)
+	b.waitUntil("the first row", rows(1))
+	settled()
+	post(t, hookURL, "application/json", fixture(t, "vero/sent.json"), http.StatusOK)
+	b.waitUntil("the second row", rows(2))
+	settled()
+	if n := fetches(); n != 2 {
+		t.Fatalf("two webhooks, %d fetches of the page", n)
+	}
+
+	// Hidden, the tab closes its stream; a webhook arrives meanwhile; shown again, it fetches once.
+	setHidden(true)
+	watches(0)
+	post(t, hookURL, "application/json", fixture(t, "vero/sent.json"), http.StatusOK)
+	if err := app.Store.FlushActivity(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	setHidden(false)
+	b.waitUntil("the row that came while hidden", rows(3))
+	settled()
+	if n := fetches() - 2; n != 1 {
+		t.Fatalf("shown again after one webhook, the page fetched itself %d times, want 1", n)
+	}
+
+	// Hidden and shown again with nothing new: the stream reopens, and nothing is fetched.
+	setHidden(true)
+	watches(0)
+	setHidden(false)
+	watches(1)
+	settled()
+	if n := fetches() - 3; n != 0 {
+		t.Fatalf("shown again with nothing new, the page fetched itself %d times, want 0", n)
+	}
+	b.expectSamePage()
+}

@@ -37,6 +37,11 @@ func TestJourneySignedWebhooks(t *testing.T) {
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("generated secret %q", secret)
 	}
+	b.click(`[data-testid="copy-button"]`)
+	b.do("wait for Copied", chromedp.WaitVisible(chromedp.CSS(`[data-testid="copied"]`)))
+	if got := b.text(`[data-testid="copied"]`); got != "Copied" {
+		t.Fatalf("the secret's copy confirmation says %q", got)
+	}
 	if got := b.text(`[data-testid="signature-scheme"]`); got != "Standard Webhooks (Svix)" {
 		t.Fatalf("verification after saving: %q", got)
 	}

@@ -85,8 +85,21 @@ func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
 	expectStatus(t, c.get(path), http.StatusNotAcceptable) // a plain GET (a crawl, a link) is not a stream
 	expectStatus(t, app.secondUser(t).get(path), http.StatusNotFound)
 
-	lines, closeTab := openStream(t, c, path)
+	// A stream opened with the mark of a page made just now says nothing until a webhook comes.
+	made := c.get("/integrations/"+itoa(id)).Doc.Find("[data-live-stream]").AttrOr("data-live-mark", "")
+	lines, closeTab := openStream(t, c, path+"?since="+made)
 	waitFor(t, lines, "retry: 2000", 5*time.Second)
+	for quiet := time.After(300 * time.Millisecond); ; {
+		select {
+		case l := <-lines:
+			if l != "" {
+				t.Fatalf("before any webhook, the stream says %q", l)
+			}
+			continue
+		case <-quiet:
+		}
+		break
+	}
 	if got := streams(); got != "hookhouse_live_streams 1" {
 		t.Fatalf("with one stream open, /metrics says %q", got)
 	}
@@ -95,6 +108,9 @@ func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
 		t.Fatalf("webhook: %d %v", a.Status, a.JSON)
 	}
 	waitFor(t, lines, "event: arrival", 5*time.Second)
+	if l := <-lines; l == "data: "+made || !strings.HasPrefix(l, "data: ") {
+		t.Fatalf("the arrival says %q, not a mark after the page's %q", l, made)
+	}
 	t.Logf("arrival announced %v after the webhook was answered", time.Since(start).Round(time.Millisecond))
 
 	closeTab()
@@ -106,14 +122,28 @@ func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	// A page names its stream with the mark it was made at: a stream opened from a page made
-	// before the webhook announces it at once (it came between the page and the stream).
-	stream, ok := c.get("/integrations/" + itoa(id)).Doc.Find("[data-live-stream]").Attr("data-live-stream")
-	if !ok || !strings.HasPrefix(stream, path+"?since=") || stream == path+"?since=0" {
-		t.Fatalf("the overview's stream: %q", stream)
+	// A page names its stream and the mark it was made at; a stream opened from a page made
+	// before the webhook announces it at once (it came between the page and the stream), and
+	// says the mark, which a page made after it carries.
+	overview := c.get("/integrations/" + itoa(id)).Doc.Find("[data-live-stream]")
+	stream, mark := overview.AttrOr("data-live-stream", ""), overview.AttrOr("data-live-mark", "")
+	epoch, _, _ := strings.Cut(mark, ".")
+	if stream != path || epoch == "" || mark == epoch+".0" {
+		t.Fatalf("the overview's stream %q, mark %q", stream, mark)
 	}
-	lines, closeTab = openStream(t, c, path+"?since=0")
+	lines, closeTab = openStream(t, c, path+"?since="+epoch+".0")
 	waitFor(t, lines, "event: arrival", 5*time.Second)
+	waitFor(t, lines, "data: "+mark, time.Second)
+	closeTab()
+
+	// A page made by another node, or by this one before a restart, carries a mark of another
+	// epoch, which says nothing of what was written here: its stream announces at once (one
+	// fetch), even for an integration that nothing was written for since the start.
+	quiet, _ := mustAdd(t, c, "vero", "Stitch Vero quiet")
+	quietPath := "/integrations/" + itoa(quiet) + "/live"
+	lines, closeTab = openStream(t, c, quietPath+"?since=beforeTheRestart.7")
+	waitFor(t, lines, "event: arrival", 5*time.Second)
+	waitFor(t, lines, "data: "+epoch+".0", time.Second)
 	closeTab()
 
 	// At shutdown every stream ends at once, so the server need not wait for them.
