@@ -143,7 +143,10 @@ func (b *browserSession) expectPath(path string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	b.do("wait for "+path+" to load", chromedp.WaitReady(chromedp.CSS("body")))
+	// Loaded whole, not just begun: the address changes when the new document is committed,
+	// and a query made while it is still parsing can find no node, or one that is then replaced
+	// ("No node with given id found", seen on a loaded machine).
+	b.do("wait for "+path+" to load", chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingInterval(20*time.Millisecond)))
 }
 
 // text returns the visible text of the first element matching the CSS selector.
