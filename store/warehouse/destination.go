@@ -3,7 +3,6 @@ package warehouse
 import (
 	"context"
 	"database/sql"
-	"time"
 )
 
 // A destination is the database a Warehouse loads into. It holds only what differs between
@@ -54,9 +53,6 @@ type dialect interface {
 	// of a column of type t, none NULL), and its arguments to args; it may take only the first
 	// taken of them (a statement's parameters are bounded) and repeat some (count them DISTINCT).
 	appendKeys(b []byte, args []any, t colType, keys []any) (_ []byte, _ []any, taken int)
-	// timestampArg is the argument that stores instant t (text: t as formatTimestamp writes
-	// it) in a timestamp column.
-	timestampArg(t time.Time, text string) any
 	// customPlanSQL is a statement after which the transaction's statements are planned for
 	// their arguments and the tables as they are now, not by a plan the database cached when
 	// data was small; "" where no such plan is kept.

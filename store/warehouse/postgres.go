@@ -209,10 +209,6 @@ func typedKeys[T any](keys []any) []T {
 	return out
 }
 
-// The instant itself: pgx sends it in binary (microseconds, truncated as formatTimestamp
-// truncates), which PostgreSQL reads without parsing text, twice per row.
-func (d *postgresDest) timestampArg(t time.Time, _ string) any { return t }
-
 // PostgreSQL plans a prepared statement for its arguments five times, then may keep a generic
 // plan; one kept while data was small hashed the whole of data on every commit (a seq scan:
 // 3 ms at 6,000 rows and growing) where one index probe per key is what is meant. SET LOCAL

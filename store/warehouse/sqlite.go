@@ -109,9 +109,6 @@ func (d *sqliteDest) appendKeys(b []byte, args []any, t colType, keys []any) ([]
 // maxListedKeys bounds the keys of one statement; a power of two, as its sizes are.
 const maxListedKeys = 1024
 
-// SQLite stores timestamps as the text they are read as.
-func (d *sqliteDest) timestampArg(_ time.Time, text string) any { return text }
-
 // SQLite plans each statement once, and always probes an index for an equality on its columns.
 func (d *sqliteDest) customPlanSQL() string { return "" }
 

@@ -262,7 +262,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	batchedAt := start.UTC()
 	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
 	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
-	wr.batchedArg = wr.dest.timestampArg(batchedAt, batched)
+	wr.batchedArg = batched
 	if shared, ok := wr.sess.(sharedSession); ok {
 		if err := wr.catchUp(ctx, shared); err != nil { // (it begins the transaction)
 			return wr.abort(batch, err)
@@ -441,7 +441,7 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched str
 		req.prepared = prepare(wr.paths, req.records, req.target.PrimaryKey)
 	}
 	received := formatTimestamp(receivedAt)
-	wr.receivedArg = wr.dest.timestampArg(receivedAt, received)
+	wr.receivedArg = received
 	wr.flat.receivedAt = receivedAt
 	for i, rec := range req.records {
 		load := wr.loadRecord
