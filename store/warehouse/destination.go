@@ -82,8 +82,8 @@ type session interface {
 	querier
 	begin(ctx context.Context) error
 	exec(ctx context.Context, query []byte, args ...any) error
-	// queryRow runs a statement that returns a row, prepared once like exec's.
-	queryRow(ctx context.Context, query []byte, args ...any) *sql.Row
+	// query runs a statement that returns rows, prepared once like exec's.
+	query(ctx context.Context, query []byte, args ...any) (*sql.Rows, error)
 	// end commits the transaction, or rolls it back (the database may have already).
 	end(ctx context.Context, commit bool) error
 	close() error

@@ -563,8 +563,8 @@ func (s *postgresSession) exec(ctx context.Context, query []byte, args ...any) e
 	return err
 }
 
-func (s *postgresSession) queryRow(ctx context.Context, query []byte, args ...any) *sql.Row {
-	return s.queryer().QueryRowContext(ctx, s.rebound(query), args...)
+func (s *postgresSession) query(ctx context.Context, query []byte, args ...any) (*sql.Rows, error) {
+	return s.queryer().QueryContext(ctx, s.rebound(query), args...)
 }
 
 // rebound is query with $n placeholders, remembered.

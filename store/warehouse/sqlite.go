@@ -292,12 +292,12 @@ func (s *sqliteSession) exec(ctx context.Context, query []byte, args ...any) err
 	return err
 }
 
-func (s *sqliteSession) queryRow(ctx context.Context, query []byte, args ...any) *sql.Row {
+func (s *sqliteSession) query(ctx context.Context, query []byte, args ...any) (*sql.Rows, error) {
 	stmt, err := s.statement(ctx, query)
 	if err != nil {
-		return s.conn.QueryRowContext(ctx, string(query), args...) // reports the same error
+		return nil, err
 	}
-	return stmt.QueryRowContext(ctx, args...)
+	return stmt.QueryContext(ctx, args...)
 }
 
 // statement returns query prepared on the session's connection, from the cache.

@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,19 +51,20 @@ type writer struct {
 	taken  atomic.Int64       // batches taken off the queue so far (tests wait on it)
 
 	// Used only by the writer goroutine.
-	sess        session
-	cat         *catalog
-	carry       *loadRequest // taken but left for the next batch (MaxBatch)
-	gap         *time.Timer  // see groupTarget
-	idle        *time.Timer  // Options.IdleTimeout
-	lastBatch   int          // requests in the last batch
-	lastPrune   time.Time    // of the delivery ids
-	deliverySQL []byte       // see delivered
-	flat        flattener
-	receivedArg any // the request's _sdc_received_at, as an INSERT argument
-	batchedArg  any // the batch's _sdc_batched_at
-	queued      queuedRows
-	latest      latestKeys // the keys this batch gave data, for data_latest's counter
+	sess         session
+	cat          *catalog
+	carry        *loadRequest // taken but left for the next batch (MaxBatch)
+	gap          *time.Timer  // see groupTarget
+	idle         *time.Timer  // Options.IdleTimeout
+	lastBatch    int          // requests in the last batch
+	lastPrune    time.Time    // of the delivery ids
+	deliverySQL  []byte       // see recordDeliveries
+	deliveryArgs []any
+	flat         flattener
+	receivedArg  any // the request's _sdc_received_at, as an INSERT argument
+	batchedArg   any // the batch's _sdc_batched_at
+	queued       queuedRows
+	latest       latestKeys // the keys this batch gave data, for data_latest's counter
 }
 
 // startWriter starts schema's writer on queue, under w.mu: the one way a writer is set up, at
@@ -272,6 +272,13 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	}
 	batchMark := wr.cat.mark()
 	wr.latest.begin(wr.cat.lastSeq)
+	var fresh map[string]bool // the batch's new delivery ids; nil: each request records its own, in its savepoint
+	if !isolate {
+		var err error
+		if fresh, err = wr.batchDeliveries(ctx, batch); err != nil {
+			return wr.abort(batch, err)
+		}
+	}
 	rows := map[string]int{} // rows per table of the current request
 	for i, req := range batch {
 		mark := wr.cat.mark()
@@ -282,7 +289,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 			}
 		}
 		clear(rows)
-		res, err := wr.loadRequest(ctx, req, batched, rows, false)
+		res, err := wr.loadRequest(ctx, req, fresh, batched, rows, false)
 		if err == nil && isolate {
 			err = wr.flush(ctx) // the request's rows, inside its savepoint
 		}
@@ -296,7 +303,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 				return wr.abort(batch, err)
 			}
 			clear(rows)
-			res, err = wr.loadRequest(ctx, req, batched, rows, true)
+			res, err = wr.loadRequest(ctx, req, fresh, batched, rows, true)
 		}
 		switch {
 		case err != nil && !isolate:
@@ -427,12 +434,12 @@ func (wr *writer) fail(batch []*loadRequest, err error) {
 //
 // With byRecord, each record runs in a savepoint of its own and a record the database refuses
 // (see destination.refusal) goes to _sdc_rejected with the database's reason.
-func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, batched string, rowsByTable map[string]int, byRecord bool) (Result, error) {
+func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, fresh map[string]bool, batched string, rowsByTable map[string]int, byRecord bool) (Result, error) {
 	var res Result
 	receivedAt := req.receivedAt.UTC()
 	arrival := receivedAt.UnixNano()
 	if id := req.target.DeliveryID; id != "" {
-		dup, err := wr.delivered(ctx, id, arrival)
+		dup, err := wr.duplicate(ctx, id, arrival, fresh)
 		if err != nil || dup {
 			return Result{Duplicate: dup}, err
 		}
@@ -678,25 +685,75 @@ func appendValues(b []byte, d dialect, rows, width int) []byte {
 	return b
 }
 
-// delivered reports whether delivery id was committed within the dedup window (earlier in
-// this transaction included: the transaction sees its own rows), and otherwise records it, in
-// the transaction that stores the request's records.
-func (wr *writer) delivered(ctx context.Context, id string, arrival int64) (bool, error) {
-	if wr.deliverySQL == nil {
-		// One statement: a new id is inserted, an expired one renewed, a live one left alone
-		// (and then returns no row). Prepared once per session, as the inserts are.
-		wr.deliverySQL = []byte(`INSERT INTO ` + tableName(wr.dest, wr.schema, deliveriesTable) + ` AS d (delivery_id, received_at) VALUES (?, ?) ` +
-			`ON CONFLICT (delivery_id) DO UPDATE SET received_at = excluded.received_at WHERE d.received_at <= ? RETURNING 1`)
+// recordDeliveries records the distinct delivery ids ids, arrived at arrival, in the
+// transaction that stores their requests' records, and returns those not committed within the
+// dedup window (earlier in this transaction included: it sees its own rows). A new id is
+// inserted, an expired one renewed, a live one left alone (and not returned). One statement
+// for a batch's ids: on PostgreSQL each statement is a round trip, made under the schema's lock.
+func (wr *writer) recordDeliveries(ctx context.Context, ids []any, arrival int64) (map[string]bool, error) {
+	fresh := make(map[string]bool, len(ids))
+	for len(ids) > 0 {
+		b := append(wr.deliverySQL[:0], `INSERT INTO `+tableName(wr.dest, wr.schema, deliveriesTable)+` AS d (delivery_id, received_at) SELECT k.column1, CAST(? AS BIGINT) FROM `...)
+		b, args, taken := wr.dest.appendKeys(b, append(wr.deliveryArgs[:0], arrival), typeString, ids)
+		ids = ids[taken:]
+		// (WHERE true: SQLite reads ON CONFLICT after a SELECT's FROM as a join's ON otherwise)
+		b = append(b, ` WHERE true ON CONFLICT (delivery_id) DO UPDATE SET received_at = excluded.received_at WHERE d.received_at <= ? RETURNING delivery_id`...)
+		args = append(args, arrival-wr.opts.DedupWindow.Nanoseconds())
+		wr.deliverySQL, wr.deliveryArgs = b, args
+		rows, err := wr.sess.query(ctx, b, args...)
+		clear(args)
+		if err != nil {
+			return nil, fmt.Errorf("record the delivery ids: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("record the delivery ids: %w", err)
+			}
+			fresh[id] = true
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("record the delivery ids: %w", err)
+		}
 	}
-	var stored int
-	err := wr.sess.queryRow(ctx, wr.deliverySQL, id, arrival, arrival-wr.opts.DedupWindow.Nanoseconds()).Scan(&stored)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("record the delivery id: %w", err)
+	return fresh, nil
+}
+
+// duplicate reports whether the request's delivery id was seen before: it is not among
+// fresh, the batch's new ids, which the first request with it takes; with savepoints (fresh
+// nil) the request records its own id, which a rollback to its savepoint takes back.
+func (wr *writer) duplicate(ctx context.Context, id string, arrival int64, fresh map[string]bool) (bool, error) {
+	if fresh == nil {
+		recorded, err := wr.recordDeliveries(ctx, []any{id}, arrival)
+		return err == nil && !recorded[id], err
 	}
-	return false, nil
+	if fresh[id] {
+		delete(fresh, id)
+		return false, nil
+	}
+	return true, nil
+}
+
+// batchDeliveries records the delivery ids of a batch run without savepoints (any failure
+// rolls it back whole, ids included) in one statement, at the latest of their requests'
+// arrivals (a batch spans milliseconds of a window of hours). Of two requests with one id,
+// the first takes it: the other is a duplicate, as it would be in a later batch.
+func (wr *writer) batchDeliveries(ctx context.Context, batch []*loadRequest) (map[string]bool, error) {
+	var ids []any
+	var arrival int64
+	seen := map[string]bool{}
+	for _, req := range batch {
+		if id := req.target.DeliveryID; id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+			arrival = max(arrival, req.receivedAt.UnixNano())
+		}
+	}
+	if len(ids) == 0 {
+		return map[string]bool{}, nil
+	}
+	return wr.recordDeliveries(ctx, ids, arrival)
 }
 
 // pruneDeliveries forgets the delivery ids older than the dedup window, at most once a

@@ -336,25 +336,11 @@ func BenchmarkLoad(b *testing.B) {
 // one record. Its request fails whole (its other record too), while the requests sharing its
 // transaction load: the batch, first run without savepoints, runs again with one per request.
 func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
-	w := openTest(t, t.TempDir(), Options{BusyTimeout: 10 * time.Second})
-	mustLoad(t, w, "trig", Target{}, Record{"n": int64(0)})
-	db := readDB(t, w.Path("trig"))
-	if _, err := db.Exec(`CREATE TRIGGER unlucky BEFORE INSERT ON data WHEN NEW.n = 13
-		BEGIN SELECT RAISE(ABORT, 'thirteen is unlucky'); END`); err != nil {
-		t.Fatal(err)
-	}
-
+	w, db := unluckySchema(t)
 	// Hold the write lock: a first load waits for it in a batch of its own, and the three
 	// loads queued behind it then share one transaction.
 	unlock := holdWriteLock(t, db)
-	load := func(recs ...Record) <-chan loadOutcome {
-		out := make(chan loadOutcome, 1)
-		go func() {
-			res, err := w.Load(context.Background(), "trig", Target{}, recs, time.Now())
-			out <- loadOutcome{res, err}
-		}()
-		return out
-	}
+	load := func(recs ...Record) <-chan loadOutcome { return loadAsync(w, "trig", Target{}, recs) }
 	first := load(Record{"n": int64(100)})
 	wr := writerOf(w, "trig")
 	waitFor(t, func() bool { return wr.taken.Load() == 2 })
@@ -378,6 +364,71 @@ func TestRequestFailingAloneSparesItsBatch(t *testing.T) {
 	}
 	if got := fmtRows(queryRows(t, db, `SELECT n FROM data ORDER BY n`)); got != `[{"n":0},{"n":1},{"n":2},{"n":3},{"n":100}]` {
 		t.Errorf("rows = %s: want every record but the refused request's", got)
+	}
+}
+
+// unluckySchema is a SQLite schema "trig" with one row and a trigger a user might add, which
+// refuses any record whose n is 13.
+func unluckySchema(t *testing.T) (*Warehouse, *sql.DB) {
+	t.Helper()
+	w := openTest(t, t.TempDir(), Options{BusyTimeout: 10 * time.Second})
+	mustLoad(t, w, "trig", Target{}, Record{"n": int64(0)})
+	db := readDB(t, w.Path("trig"))
+	if _, err := db.Exec(`CREATE TRIGGER unlucky BEFORE INSERT ON data WHEN NEW.n = 13
+		BEGIN SELECT RAISE(ABORT, 'thirteen is unlucky'); END`); err != nil {
+		t.Fatal(err)
+	}
+	return w, db
+}
+
+// loadAsync loads recs in a goroutine of its own; its outcome comes on the channel.
+func loadAsync(w *Warehouse, schema string, target Target, recs []Record) <-chan loadOutcome {
+	out := make(chan loadOutcome, 1)
+	go func() {
+		res, err := w.Load(context.Background(), schema, target, recs, time.Now())
+		out <- loadOutcome{res, err}
+	}()
+	return out
+}
+
+// TestFailedRequestKeepsNoDeliveryID: a batch records its requests' delivery ids in one
+// statement; a request that then fails alone must not leave its id behind, or the provider's
+// retry of it would be dropped as a duplicate. Two requests of one id in a batch store once.
+func TestFailedRequestKeepsNoDeliveryID(t *testing.T) {
+	w, db := unluckySchema(t)
+	unlock := holdWriteLock(t, db)
+	load := func(id string, recs ...Record) <-chan loadOutcome {
+		return loadAsync(w, "trig", Target{DeliveryID: id}, recs)
+	}
+	first := load("evt_first", Record{"n": int64(100)})
+	wr := writerOf(w, "trig")
+	waitFor(t, func() bool { return wr.taken.Load() == 2 })
+	good, unlucky, again := load("evt_good", Record{"n": int64(1)}), load("evt_unlucky", Record{"n": int64(13)}), load("evt_good", Record{"n": int64(2)})
+	waitFor(t, func() bool { return len(wr.queue) == 3 })
+	unlock()
+	if out := <-first; out.err != nil {
+		t.Fatalf("first load: %v", out.err)
+	}
+	if out := <-unlucky; out.err == nil {
+		t.Fatal("the unlucky request loaded")
+	}
+	// (the queue's order of the two is the goroutines')
+	if a, b := <-good, <-again; a.err != nil || b.err != nil || a.result.Duplicate == b.result.Duplicate {
+		t.Fatalf("two requests of one id in a batch: %+v %v, %+v %v; want one stored, the other a duplicate", a.result, a.err, b.result, b.err)
+	}
+	// The provider retries the failed delivery, whose record the user's trigger now takes.
+	if _, err := db.Exec(`DROP TRIGGER unlucky`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Load(context.Background(), "trig", Target{DeliveryID: "evt_unlucky"}, []Record{{"n": int64(13)}}, time.Now())
+	if err != nil || res.Duplicate || res.Loaded != 1 {
+		t.Fatalf("the retry of the failed delivery: %+v %v, want it stored", res, err)
+	}
+	if got := fmtRows(queryRows(t, db, `SELECT n FROM data WHERE n NOT IN (1, 2) ORDER BY n`)); got != `[{"n":0},{"n":13},{"n":100}]` {
+		t.Errorf("rows = %s", got)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data WHERE n IN (1, 2)`); n != 1 {
+		t.Errorf("%d rows of the two requests of one id, want 1", n)
 	}
 }
 
