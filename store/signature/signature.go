@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Scheme names a way of signing deliveries. The zero value is None: the URL's token only.
@@ -338,7 +339,8 @@ func (v *Verifier) Verify(r Request, now time.Time) error {
 // DeliveryID is the delivery's id, or "" when it carries none. A body field counts only in a
 // single-record body: in a batch, the first record's id would drop the rest on a match, and
 // each record is better keyed by the integration's primary key. Ids longer than 200 bytes
-// become their SHA-256, so a sender cannot grow the dedup table by long ids.
+// become their SHA-256, so a sender cannot grow the dedup table by long ids; so do ids that
+// are not UTF-8 or hold a NUL byte, which PostgreSQL's text refuses.
 func (v *Verifier) DeliveryID(h http.Header, records []map[string]any) string {
 	if v == nil {
 		return ""
@@ -352,7 +354,7 @@ func (v *Verifier) DeliveryID(h http.Header, records []map[string]any) string {
 	case v.idPath != nil && len(records) == 1:
 		id = field(records[0], v.idPath)
 	}
-	if len(id) > maxDeliveryID {
+	if len(id) > maxDeliveryID || !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0 {
 		sum := sha256.Sum256([]byte(id))
 		id = "sha256:" + hex.EncodeToString(sum[:])
 	}

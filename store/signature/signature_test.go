@@ -321,6 +321,9 @@ func TestDeliveryIDs(t *testing.T) {
 		{Config{DeliveryID: "header:X-Request-Id"}, hdr("x-request-id", " r-1 "), nil, "r-1"},
 		{Config{DeliveryID: "header:X-Request-Id"}, hdr("x-request-id", strings.Repeat("a", 300)), nil, "sha256:" + hex.EncodeToString(sha256Sum(strings.Repeat("a", 300)))},
 		{Config{}, hdr("webhook-id", "x"), nil, ""},
+		// Bytes PostgreSQL's text refuses (a NUL from a JSON "\u0000", a header's Latin-1): hashed.
+		{Config{DeliveryID: "field:id"}, nil, []map[string]any{rec(`{"id":"a\u0000b"}`)}, "sha256:" + hex.EncodeToString(sha256Sum("a\x00b"))},
+		{Config{DeliveryID: "header:X-Request-Id"}, hdr("x-request-id", "caf\xe9"), nil, "sha256:" + hex.EncodeToString(sha256Sum("caf\xe9"))},
 	}
 	for _, tc := range cases {
 		v, err := New(tc.cfg, []string{"secret"})

@@ -67,6 +67,8 @@ type catalog struct {
 	pkType     colType
 	lastSeq    int64
 	eventType  string // data's event-type column, "" for none (see takesEventType)
+	// indexEventType: eventType took over in this record; its index is made in schemaChanges
+	indexEventType bool
 
 	undo          []func()
 	refreshLatest bool        // data gained a column: data_latest is refreshed after the record's schema changes
@@ -115,7 +117,7 @@ func (c *catalog) mark() catalogMark {
 }
 
 func (c *catalog) rollback(m catalogMark) {
-	c.refreshLatest = false
+	c.refreshLatest, c.indexEventType = false, false
 	for i := len(c.undo) - 1; i >= m.undo; i-- {
 		c.undo[i]()
 	}
@@ -156,6 +158,10 @@ func (c *catalog) schemaChanges() []statement {
 			c.ddl[i] = statement{sql: fmt.Sprintf(`CREATE TABLE %s (%s)`, c.table(t.name), strings.Join(t.defs, ", "))}
 			t.defs = nil
 		}
+	}
+	if c.indexEventType { // the column that took over last (a record's keys come sorted: event before type)
+		c.exec(c.d.eventTypeIndexSQL(c.schema, c.eventType))
+		c.indexEventType = false
 	}
 	if c.refreshLatest { // one refresh of data_latest per record, however many columns it added
 		for _, q := range c.d.rootSQL(c.schema, c.pkColumn, true) {
@@ -337,8 +343,8 @@ func (c *catalog) column(t *table, path string, typ colType, at time.Time) (*col
 	}
 	c.exec(`INSERT INTO `+c.table(columnsCatalog)+` (table_name, column_name, source_path, type, first_seen_at) VALUES (?, ?, ?, ?, ?)`,
 		t.name, name, path, typ.String(), formatTimestamp(at))
-	if t == c.root && c.eventType == name { // it took over: indexed after its CREATE TABLE or ALTER TABLE
-		c.exec(c.d.eventTypeIndexSQL(c.schema, name))
+	if t == c.root && c.eventType == name { // it took over: indexed once the record's columns are added
+		c.indexEventType = true
 	}
 	c.added = append(c.added, Column{Table: t.name, Name: name, Type: typ.String(), Source: displayPath(path), FirstSeen: at})
 	return t.columns[key], nil

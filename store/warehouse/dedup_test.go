@@ -71,3 +71,57 @@ func TestDeliveryIDsOutliveARestart(t *testing.T) {
 		t.Fatalf("after a restart: %+v %v, want a duplicate", res, err)
 	}
 }
+
+// A delivery id the database refuses (PostgreSQL's text holds no NUL byte) fails its own
+// request, not the others of its batch, whose ids are recorded in one statement.
+func TestARefusedDeliveryIDFailsAlone(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{BusyTimeout: 10 * time.Second})
+			mustLoad(t, w, "ids", Target{}, Record{"n": int64(0)})
+			// A first load waits for the held schema in a batch of its own; the three queued
+			// behind it then share one transaction.
+			unlock := holdSchema(t, w, "ids")
+			first := loadAsync(w, "ids", Target{}, []Record{{"n": int64(100)}})
+			wr := writerOf(w, "ids")
+			waitFor(t, func() bool { return wr.taken.Load() == 2 })
+			good := loadAsync(w, "ids", Target{DeliveryID: "good"}, []Record{{"n": int64(1)}})
+			bad := loadAsync(w, "ids", Target{DeliveryID: "bad\x00id"}, []Record{{"n": int64(2)}})
+			good2 := loadAsync(w, "ids", Target{DeliveryID: "good2"}, []Record{{"n": int64(3)}})
+			waitFor(t, func() bool { return len(wr.queue) == 3 })
+			unlock()
+			if out := <-first; out.err != nil {
+				t.Fatal(out.err)
+			}
+			for name, out := range map[string]<-chan loadOutcome{"good": good, "good2": good2} {
+				if o := <-out; o.err != nil || o.result.Loaded != 1 {
+					t.Errorf("%s beside a refused id: %+v %v", name, o.result, o.err)
+				}
+			}
+			o := <-bad
+			t.Logf("the NUL id: %+v %v", o.result, o.err) // (SQLite's text holds it)
+		})
+	}
+}
+
+// holdSchema holds schema's write lock from another connection until unlock, as another
+// process writing it would: the SQLite file's, or on PostgreSQL the schema's advisory lock.
+func holdSchema(t *testing.T, w *Warehouse, schema string) (unlock func()) {
+	t.Helper()
+	if _, ok := w.dest.(*postgresDest); !ok {
+		return holdWriteLock(t, readDB(t, w.Path(schema)))
+	}
+	conn, err := schemaDB(t, w, schema).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_lock(hashtext($1))`, schema); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtext($1))`, schema); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -31,6 +31,9 @@ type postgresDest struct {
 	address  string // as given, password included: for tests
 }
 
+// minPostgresVersion is PostgreSQL 12, as server_version_num: the first with plan_cache_mode.
+const minPostgresVersion = 120000
+
 // maxPostgresConns and maxPostgresReadConns bound the connections a warehouse opens: for the
 // writers committing at once, and for the dashboard's reads.
 const (
@@ -68,11 +71,17 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	reads := stdlib.OpenDB(*readCfg)
 	reads.SetMaxOpenConns(maxPostgresReadConns)
 	reads.SetConnMaxIdleTime(5 * time.Minute)
-	var fsync string
-	if err := db.QueryRowContext(ctx, "SHOW fsync").Scan(&fsync); err != nil {
+	var fsync, version string
+	var versionNum int
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('fsync'), current_setting('server_version_num')::int, current_setting('server_version')").Scan(&fsync, &versionNum, &version); err != nil {
 		db.Close()
 		reads.Close()
 		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s (check that the server runs, that the database exists: createdb, and for a server without TLS add sslmode=disable): %w", describePostgres(cfg), err)
+	}
+	if versionNum < minPostgresVersion { // (plan_cache_mode, see customPlanSQL)
+		db.Close()
+		reads.Close()
+		return nil, fmt.Errorf("warehouse: PostgreSQL %s at %s is too old: hookhouse needs PostgreSQL 12 or later", version, describePostgres(cfg))
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

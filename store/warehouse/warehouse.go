@@ -301,7 +301,7 @@ func (w *Warehouse) enqueue(schema string, req *loadRequest) error {
 func (w *Warehouse) retire(wr *writer) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.writers[wr.schema] != wr {
+	if w.closed || w.writers[wr.schema] != wr { // (Close waits for the writers it knows)
 		return false
 	}
 	delete(w.writers, wr.schema)

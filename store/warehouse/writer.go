@@ -276,6 +276,9 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	if !isolate {
 		var err error
 		if fresh, err = wr.batchDeliveries(ctx, batch); err != nil {
+			if _, refused := wr.dest.refusal(err); refused { // one request's id: it fails alone
+				return wr.rollbackForRetry(ctx, batchMark)
+			}
 			return wr.abort(batch, err)
 		}
 	}
