@@ -22,11 +22,13 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, msg := http.StatusInternalServerError, "Something went wrong on our side. It has been logged; try again in a moment."
+		failed := true // false for a refusal by design (paused, busy): the refusals' log says those
 		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &he):
 			status = he.Code
 			msg = fmt.Sprint(he.Message)
+			failed = he.Internal != nil
 			if he.Internal != nil {
 				err = he.Internal
 			}
@@ -39,7 +41,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if status == http.StatusNotFound && msg == http.StatusText(http.StatusNotFound) {
 			msg = "There is nothing at this address."
 		}
-		if status >= 500 && !errors.Is(err, store.ErrBusy) {
+		if status >= 500 && failed && !errors.Is(err, store.ErrBusy) {
 			log.Error("request failed", "method", c.Request().Method, "path", RedactPath(c.Request().URL.Path), "status", status, "err", err)
 		}
 

@@ -455,6 +455,11 @@ func testRenamePauseResume(t *testing.T, newApp func(testing.TB) *testApp) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(refusal["error"], "paused") {
 		t.Fatalf("webhook to a paused integration: status %d, body %v; want 503 saying it is paused", resp.StatusCode, refusal)
 	}
+	// A refusal by design, summarised with the other refusals: a provider retrying against a
+	// paused integration must not fill the log with errors.
+	if strings.Contains(app.Logs.String(), "level=ERROR") {
+		t.Fatalf("a paused integration's 503 was logged as an error:\n%s", app.Logs.String())
+	}
 	expectRedirect(t, c.post("/integrations/1/resume", nil), "/integrations/1")
 	if status := postEvent(t, webhookURL); status != http.StatusOK {
 		t.Fatalf("webhook after resume: status %d", status)
