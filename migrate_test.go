@@ -163,3 +163,20 @@ func textRows(t *testing.T, db *sql.DB, query string) [][]string {
 	}
 	return out
 }
+
+// A data folder loaded before -warehouse was set keeps its rows in its SQLite files, which the
+// dashboard no longer shows: the node says so at start, and how to copy them.
+func TestWarehouseFlagWarnsOfSQLiteFiles(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(filepath.Join(data, "warehouse"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "warehouse", "shop.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, data, append(adminEnv, "HOOKHOUSE_WAREHOUSE="+pgtest.Start(t))...)
+	if logs := s.logs(); !strings.Contains(logs, "SQLite warehouse files that the PostgreSQL warehouse does not show") || !strings.Contains(logs, "files=1") {
+		t.Errorf("no warning of the folder's SQLite files:\n%s", logs)
+	}
+}
