@@ -46,7 +46,7 @@ func TestJourneyLiveArrivals(t *testing.T) {
 	post(t, hookURL, "application/json", []byte(`{"type": "clicked", "user": }`), http.StatusBadRequest)
 	b.waitUntil("the refused request is listed", `document.querySelectorAll('[data-testid="log-row"]').length === 2`)
 	b.expectSamePage()
-	if got := b.text(`[data-testid="log-row"]:first-child [data-testid="log-result"] .badge`); got != "Rejected · 400" {
+	if got := b.text(`[data-testid="log-row"]:first-child [data-testid="log-result"] .badge`); got != "Refused · 400" {
 		t.Fatalf("the newest line: %q", got)
 	}
 	if got := b.text(`[data-testid="log-row"]:first-child [data-testid="log-time"]`); !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).MatchString(got) {

@@ -146,7 +146,7 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 	if got := text(logs, "log-note"); !strings.Contains(got, "Duplicate") {
 		t.Errorf("the retry's row in the Extraction Logs says %q, want that it was a duplicate", got)
 	}
-	if n := strings.Count(logs.Body, `badge-error">Rejected · 401`); n != 5 {
+	if n := strings.Count(logs.Body, `badge-error">Refused · 401`); n != 5 {
 		t.Errorf("%d refusals with 401 in the Extraction Logs, want 5", n)
 	}
 
