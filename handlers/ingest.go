@@ -170,7 +170,7 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 	switch {
 	case errors.Is(err, warehouse.ErrUnsupportedMediaType):
 		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusUnsupportedMediaType,
-			err.Error()+"; send application/json or application/x-www-form-urlencoded")
+			"Nothing was stored: "+err.Error()+"; send application/json or application/x-www-form-urlencoded")
 	case errors.As(err, &bad):
 		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "Nothing was stored: "+bad.Error())
 	case err != nil:

@@ -199,10 +199,10 @@ func TestRefusalsAreCountedAndFiltered(t *testing.T) {
 	}
 
 	for query, want := range map[string]string{
-		"":                 "Rejected·415 Rejected·400 Accepted",
-		"?result=refused":  "Rejected·415 Rejected·400",
+		"":                 "Refused·415 Refused·400 Accepted",
+		"?result=refused":  "Refused·415 Refused·400",
 		"?result=accepted": "Accepted",
-		"?result=400":      "Rejected·400",
+		"?result=400":      "Refused·400",
 		"?result=401":      "",
 	} {
 		p := c.get(base + "/extraction-logs" + query)
