@@ -673,7 +673,7 @@ func DataPage(p DataProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "</span>. Query it with <span class=\"mono\">psql</span> or any PostgreSQL tool (psql asks for the password).</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "</span>. Query it with <span class=\"mono\">psql</span> or any PostgreSQL tool (the address has no password: psql asks for it, or reads ~/.pgpass, if the server wants one).</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

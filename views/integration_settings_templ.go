@@ -209,7 +209,7 @@ func IntegrationSettingsPage(p IntegrationSettingsProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</dd></dl></section><section class=\"panel\" id=\"webhook-urls\"><h2 class=\"first\">Webhook URLs</h2><p class=\"hint\">Each URL works until revoked. Only the start of each token is kept, to tell them apart. To rotate: generate a new URL, switch ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</dd></dl></section><section class=\"panel\" id=\"webhook-urls\"><h2 class=\"first\">Webhook URLs</h2><p class=\"hint\">Each URL works until revoked. hookhouse keeps a hash of each token, and its first characters to tell the URLs apart. To rotate: generate a new URL, switch ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
