@@ -326,16 +326,20 @@ func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
 // integration, <data>/warehouse/<schema>.db.
 func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts warehouse.Options) (*warehouse.Warehouse, error) {
 	files := filepath.Join(cfg.DataDir, "warehouse")
-	if cfg.Warehouse != "" {
-		// A folder that was loaded before -warehouse was set: its rows stay in its files, and
-		// the dashboard now shows the PostgreSQL schemas only.
-		if old, _ := filepath.Glob(filepath.Join(files, "*.db")); len(old) > 0 {
-			log.Warn("the data folder holds SQLite warehouse files that the PostgreSQL warehouse does not show; hookhouse migrate copies them (README, Moving a data folder to PostgreSQL)",
-				"files", len(old), "folder", files)
-		}
-		return warehouse.OpenPostgres(ctx, cfg.Warehouse, log, opts)
+	if cfg.Warehouse == "" {
+		return warehouse.Open(files, log, opts)
 	}
-	return warehouse.Open(files, log, opts)
+	w, err := warehouse.OpenPostgres(ctx, cfg.Warehouse, log, opts)
+	if err != nil {
+		return nil, err
+	}
+	// A folder loaded before -warehouse was set: the rows of its files stay there, and the
+	// dashboard shows the PostgreSQL schemas only.
+	if missing := notInPostgres(ctx, w, files); len(missing) > 0 {
+		log.Warn("the data folder holds SQLite warehouse files that the PostgreSQL warehouse does not show; hookhouse migrate copies them (README, Moving a data folder to PostgreSQL)",
+			"folder", files, "schemas", strings.Join(missing, ", "))
+	}
+	return w, nil
 }
 
 // useSecretKey gives the store the key signing secrets are sealed with: HOOKHOUSE_SECRET_KEY,

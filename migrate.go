@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/warehouse"
@@ -31,7 +33,7 @@ func parseMigrateConfig(args []string, getenv func(string) string, out io.Writer
 	fs := flag.NewFlagSet("hookhouse migrate", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.DataDir, "data", "./hookhouse-data", "the data folder to copy (stop hookhouse first)")
-	fs.StringVar(&cfg.Database, "database", getenv("HOOKHOUSE_DATABASE"), "PostgreSQL database to copy the metadata into (HOOKHOUSE_DATABASE)")
+	fs.StringVar(&cfg.Database, "database", getenv("HOOKHOUSE_DATABASE"), "PostgreSQL database to copy the metadata into (HOOKHOUSE_DATABASE); empty: the metadata stays in the folder's hookhouse.db, and hookhouse runs on the folder with -warehouse")
 	fs.StringVar(&cfg.Warehouse, "warehouse", getenv("HOOKHOUSE_WAREHOUSE"), "PostgreSQL database to copy the warehouse tables into (HOOKHOUSE_WAREHOUSE); may be the same as -database")
 	fs.BoolVar(&cfg.Logs, "logs", false, "copy the Extraction Logs and Loading Reports too; without it the nodes start with empty logs")
 	fs.Usage = func() {
@@ -44,8 +46,8 @@ func parseMigrateConfig(args []string, getenv func(string) string, out io.Writer
 	if err := fs.Parse(args); err != nil {
 		return migrateConfig{}, err
 	}
-	if cfg.Database == "" || cfg.Warehouse == "" {
-		return migrateConfig{}, errors.New("migrate needs -database and -warehouse (postgres:// URLs; they may be the same database)")
+	if cfg.Warehouse == "" {
+		return migrateConfig{}, errors.New("migrate needs -warehouse, and -database to move the metadata too (postgres:// URLs; they may be the same database)")
 	}
 	cfg.SecretKey = getenv("HOOKHOUSE_SECRET_KEY")
 	return cfg, nil
@@ -70,15 +72,6 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 	if err := src.SetSecretKey(ctx, key); err != nil {
 		return err
 	}
-	dst, err := store.OpenPostgres(ctx, cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer dst.Close()
-	if err := dst.SetSecretKey(ctx, key); err != nil {
-		return err
-	}
-
 	from, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{})
 	if err != nil {
 		return err
@@ -105,6 +98,18 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 		fmt.Fprintf(out, "warehouse %s: %d tables, %d rows, %d rejected records, %d delivery ids\n", schema, r.Tables, r.Rows, r.Rejected, r.Deliveries)
 	}
 
+	if cfg.Database == "" {
+		fmt.Fprintf(out, "metadata: stays in %s; run hookhouse on this folder with -warehouse\n", filepath.Join(cfg.DataDir, "hookhouse.db"))
+		return nil
+	}
+	dst, err := store.OpenPostgres(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if err := dst.SetSecretKey(ctx, key); err != nil {
+		return err
+	}
 	if err := src.CopyInto(ctx, dst, store.CopyOptions{Logs: cfg.Logs}); err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
@@ -114,4 +119,24 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 			filepath.Join(cfg.DataDir, store.SecretKeyFile), filepath.Join(cfg.DataDir, store.SecretKeyFile))
 	}
 	return nil
+}
+
+// notInPostgres lists the schemas of the SQLite files in folder that w does not hold: what a
+// node started with -warehouse on a folder loaded before would not show (main warns of them).
+func notInPostgres(ctx context.Context, w *warehouse.Warehouse, folder string) []string {
+	files, _ := filepath.Glob(filepath.Join(folder, "*.db"))
+	if len(files) == 0 {
+		return nil
+	}
+	have, err := w.Schemas(ctx)
+	if err != nil {
+		return nil // (the warehouse's health says what is wrong)
+	}
+	var missing []string
+	for _, f := range files {
+		if schema := strings.TrimSuffix(filepath.Base(f), ".db"); !slices.Contains(have, schema) {
+			missing = append(missing, schema)
+		}
+	}
+	return missing
 }

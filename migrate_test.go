@@ -34,22 +34,7 @@ func TestMigrateDataFolderIntoPostgres(t *testing.T) {
 		t.Skip("starts hookhouse twice")
 	}
 	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	old := startServer(t, data, adminEnv...)
-	hookURL := addIntegration(t, old, "incoming-webhooks", "Shop", "id")
-	path := strings.TrimPrefix(hookURL, old.URL)
-	for _, body := range migrateBodies {
-		resp, err := http.Post(hookURL, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d", body, resp.StatusCode)
-		}
-	}
-	exportsBefore := exports(t, old)
-	old.stop(t)
+	data, path, exportsBefore := loadedFolder(t)
 
 	db := pgtest.Start(t)
 	out, err := exec.Command(binary, "migrate", "-data", data, "-database", db, "-warehouse", db).CombinedOutput()
@@ -164,19 +149,65 @@ func textRows(t *testing.T, db *sql.DB, query string) [][]string {
 	return out
 }
 
-// A data folder loaded before -warehouse was set keeps its rows in its SQLite files, which the
-// dashboard no longer shows: the node says so at start, and how to copy them.
-func TestWarehouseFlagWarnsOfSQLiteFiles(t *testing.T) {
+// A folder loaded on the SQLite files, started with -warehouse: the node warns that its
+// schemas are not shown. hookhouse migrate with -warehouse alone copies them and leaves the
+// metadata in the folder; then the node on the same folder shows the same rows, without the
+// warning, and the same webhook URL keeps loading.
+func TestMigrateOnlyTheWarehouse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hookhouse four times")
+	}
 	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	if err := os.MkdirAll(filepath.Join(data, "warehouse"), 0o755); err != nil {
+	data, path, exportsBefore := loadedFolder(t)
+
+	db := pgtest.Start(t)
+	warned := startServer(t, data, append(adminEnv, "HOOKHOUSE_WAREHOUSE="+db)...)
+	const warning = "SQLite warehouse files that the PostgreSQL warehouse does not show"
+	if logs := warned.logs(); !strings.Contains(logs, warning) || !strings.Contains(logs, "schemas=shop") {
+		t.Errorf("no warning of the folder's SQLite schemas:\n%s", logs)
+	}
+	warned.stop(t)
+
+	out, err := exec.Command(binary, "migrate", "-data", data, "-warehouse", db).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "warehouse shop: 3 tables") || !strings.Contains(string(out), "metadata: stays in") {
+		t.Fatalf("hookhouse migrate -warehouse: %v\n%s", err, out)
+	}
+	node := startServer(t, data, append(adminEnv, "HOOKHOUSE_WAREHOUSE="+db)...)
+	if strings.Contains(node.logs(), warning) {
+		t.Errorf("a warning after the copy:\n%s", node.logs())
+	}
+	if got := exports(t, node); !reflect.DeepEqual(got, exportsBefore) {
+		t.Errorf("the downloads differ after the move:\nbefore %v\nafter  %v", exportsBefore, got)
+	}
+	resp, err := http.Post(node.URL+path, "application/json", strings.NewReader(`{"id":5,"amount":1}`))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(data, "warehouse", "shop.db"), nil, 0o644); err != nil {
-		t.Fatal(err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the webhook URL after the move: %d", resp.StatusCode)
 	}
-	s := startServer(t, data, append(adminEnv, "HOOKHOUSE_WAREHOUSE="+pgtest.Start(t))...)
-	if logs := s.logs(); !strings.Contains(logs, "SQLite warehouse files that the PostgreSQL warehouse does not show") || !strings.Contains(logs, "files=1") {
-		t.Errorf("no warning of the folder's SQLite files:\n%s", logs)
+}
+
+// loadedFolder is a data folder on the embedded default with the integration Shop (primary key
+// id) loaded with migrateBodies, its server stopped: the path of its webhook URL and what its
+// downloads held.
+func loadedFolder(t *testing.T) (data, path string, downloads map[string]string) {
+	t.Helper()
+	data = filepath.Join(t.TempDir(), "data")
+	old := startServer(t, data, adminEnv...)
+	hookURL := addIntegration(t, old, "incoming-webhooks", "Shop", "id")
+	for _, body := range migrateBodies {
+		resp, err := http.Post(hookURL, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", body, resp.StatusCode)
+		}
 	}
+	downloads = exports(t, old)
+	old.stop(t)
+	return data, strings.TrimPrefix(hookURL, old.URL), downloads
 }
