@@ -123,7 +123,7 @@ func TestActivityPagesShowWhatArrived(t *testing.T) {
 	if got := strings.TrimSpace(newest.Find(`[data-testid="log-reason"]`).Text()); !strings.Contains(got, "Nothing was stored") {
 		t.Errorf("the malformed request's reason: %q", got)
 	}
-	if got := newest.Find(`[data-testid="log-result"]`).Text(); !strings.Contains(got, "Rejected") || !strings.Contains(got, "400") {
+	if got := newest.Find(`[data-testid="log-result"]`).Text(); !strings.Contains(got, "Refused") || !strings.Contains(got, "400") {
 		t.Errorf("the malformed request's result: %q", got)
 	}
 	if got := rows.Eq(1).Find(`[data-testid="log-result"]`).Text(); !strings.Contains(got, "Accepted") {
