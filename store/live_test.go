@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -197,5 +198,86 @@ func TestWatchArrivals(t *testing.T) {
 	defer stopLate()
 	if _, open := <-late; open || s.Watches() != 0 {
 		t.Fatal("a watch asked for after EndWatches is open")
+	}
+}
+
+// The Extraction Logs of a big table read its index, however small the table was when the
+// page was first shown: pgx prepares each statement, and PostgreSQL kept the generic plan it
+// made for a table of a few rows (a scan and a sort of the whole table: 49 ms at 300,000
+// requests, and growing).
+func TestExtractionLogsReadTheIndexOnceTheTableIsBig(t *testing.T) {
+	db := postgresDB(t)
+	s := db.open(t)
+	ctx := t.Context()
+	in := addVero(t, s)
+	for range 5 {
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 200})
+	}
+	if err := s.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page := func() {
+		t.Helper()
+		for _, f := range []LogFilter{{}, {Result: LogRefused}} {
+			if _, err := s.ExtractionLogs(ctx, in.UserID, in.ID, f, 0, 50); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sqlDB, err := sql.Open("pgx", db.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	// As autovacuum does once a new table has some 50 rows.
+	if _, err := sqlDB.Exec(`ANALYZE hookhouse.webhook_requests`); err != nil {
+		t.Fatal(err)
+	}
+	for range 8 { // PostgreSQL plans a statement anew five times, then may keep a plan
+		page()
+	}
+	// Without the table's per-row trigger (a row count, not what is measured), and without DDL,
+	// which would make PostgreSQL plan the cached statements again.
+	tx, err := sqlDB.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SET LOCAL session_replication_role = replica`,
+		fmt.Sprintf(`INSERT INTO hookhouse.webhook_requests (integration_id, received_at, status) SELECT %d, '2026-12-01T00:00:00Z', 200 FROM generate_series(1, 100000)`, in.ID),
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	read := func() int64 {
+		var n int64
+		if err := sqlDB.QueryRow(`SELECT seq_tup_read FROM pg_stat_user_tables WHERE schemaname = 'hookhouse' AND relname = 'webhook_requests'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := read()
+	page()
+	// A backend reports its statistics when it exits: close the store's connections and wait
+	// until they are gone.
+	s.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var others int
+		if err := sqlDB.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&others); err != nil {
+			t.Fatal(err)
+		}
+		if others == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections of the store still open", others)
+		}
+	}
+	if scanned := read() - before; scanned > 1000 { // (a scan of the table reads all 100,005)
+		t.Errorf("the Extraction Logs of 100,005 requests scanned %d rows; want their index read", scanned)
 	}
 }
