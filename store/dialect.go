@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
 // dialect is what differs between the two metadata databases. The store's SQL is written once,
@@ -22,40 +22,13 @@ func (d dialect) name() string {
 	return "sqlite"
 }
 
-// bind rewrites ? and ?N parameters to PostgreSQL's $N; on SQLite it returns q as is.
-// Question marks inside quoted strings are left alone.
+// bind rewrites ? and ?N parameters to PostgreSQL's $N (warehouse.BindPostgres); on SQLite it
+// returns q as is.
 func (d dialect) bind(q string) string {
-	if !d.postgres || !strings.Contains(q, "?") {
+	if !d.postgres {
 		return q
 	}
-	var b strings.Builder
-	b.Grow(len(q) + 16)
-	n := 0
-	quoted := false
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case c == '\'':
-			quoted = !quoted
-			b.WriteByte(c)
-		case c == '?' && !quoted:
-			j := i + 1
-			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
-				j++
-			}
-			b.WriteByte('$')
-			if j > i+1 {
-				b.WriteString(q[i+1 : j])
-			} else {
-				n++
-				b.WriteString(strconv.Itoa(n))
-			}
-			i = j - 1
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	return warehouse.BindPostgres(q)
 }
 
 // param is a ? parameter of the given PostgreSQL type: PostgreSQL resolves an untyped

@@ -169,6 +169,7 @@ func TestBindNumbersParameters(t *testing.T) {
 		"WHERE a = ?1 OR b = ?1 AND c = ?12":     "WHERE a = $1 OR b = $1 AND c = $12",
 		"WHERE a LIKE ? ESCAPE '\\' AND b = '?'": "WHERE a LIKE $1 ESCAPE '\\' AND b = '?'",
 		"x = 'it''s?' AND y = ?":                 "x = 'it''s?' AND y = $1",
+		`SELECT "what?" FROM t WHERE a = ?`:      `SELECT "what?" FROM t WHERE a = $1`,
 	} {
 		if got := pg.bind(q); got != want {
 			t.Errorf("bind(%q) = %q, want %q", q, got, want)
