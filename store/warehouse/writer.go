@@ -272,7 +272,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 	}
 	batchMark := wr.cat.mark()
 	wr.latest.begin(wr.cat.lastSeq)
-	var fresh map[string]bool // the batch's new delivery ids; nil: each request records its own, in its savepoint
+	var fresh map[string]bool // the batch's new delivery ids; nil when none has one, or with savepoints (each request records its own)
 	if !isolate {
 		var err error
 		if fresh, err = wr.batchDeliveries(ctx, batch); err != nil {
@@ -745,16 +745,19 @@ func (wr *writer) duplicate(ctx context.Context, id string, arrival int64, fresh
 func (wr *writer) batchDeliveries(ctx context.Context, batch []*loadRequest) (map[string]bool, error) {
 	var ids []any
 	var arrival int64
-	seen := map[string]bool{}
+	var seen map[string]bool
 	for _, req := range batch {
 		if id := req.target.DeliveryID; id != "" && !seen[id] {
+			if seen == nil {
+				seen = map[string]bool{}
+			}
 			seen[id] = true
 			ids = append(ids, id)
 			arrival = max(arrival, req.receivedAt.UnixNano())
 		}
 	}
 	if len(ids) == 0 {
-		return map[string]bool{}, nil
+		return nil, nil // (no request asks: duplicate is not called)
 	}
 	return wr.recordDeliveries(ctx, ids, arrival)
 }
