@@ -321,12 +321,9 @@ func (d *postgresDest) eventTypeIndexSQL(schema, col string) string {
 }
 
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {
-	// The transaction and the schema's lock in one round trip (the simple protocol allows
-	// several statements; the schema's name is [a-z0-9_], see ValidSchema). The lock serializes
-	// the writers of one schema, in this process or another, for a transaction: schema changes
-	// and _sdc_sequence are decided under it.
-	s := &postgresSession{db: d.db, schema: schema, rebinds: make(map[string]string),
-		beginLocked: fmt.Sprintf(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('%s'))`, schema)}
+	// The lock (see begin) serializes the writers of one schema, in this process or another,
+	// for a transaction: schema changes and _sdc_sequence are decided under it.
+	s := &postgresSession{db: d.db, schema: schema, rebinds: make(map[string]string)}
 	// Under the schema's lock, so that two processes creating it at once do not collide.
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -437,13 +434,12 @@ const maxRebound = 256
 // prepares and caches each statement it runs on a connection, so the session only rewrites the
 // shared ? placeholders as $n, once per text.
 type postgresSession struct {
-	db          *sql.DB
-	beginLocked string    // BEGIN and the schema's lock
-	conn        *sql.Conn // during a transaction
-	schema      string
-	rebinds     map[string]string // queries with ? -> with $n
-	holding     bool              // see hold
-	queue       pgx.Batch         // the statements held
+	db      *sql.DB
+	conn    *sql.Conn // during a transaction
+	schema  string
+	rebinds map[string]string // queries with ? -> with $n
+	holding bool              // see hold
+	queue   pgx.Batch         // the statements held
 }
 
 func (s *postgresSession) queryer() interface {
@@ -468,35 +464,45 @@ func (s *postgresSession) QueryRowContext(ctx context.Context, query string, arg
 // writer of the schema takes, in this process or another: schema changes and _sdc_sequence
 // are decided under it.
 func (s *postgresSession) begin(ctx context.Context) error {
-	_, err := s.beginWith(ctx, "")
-	return err
+	return s.beginWith(ctx, "")
 }
 
-// beginWith is begin with query run after the lock, in the same round trip (the simple protocol
-// allows several statements): it returns the rows of query's answer, as text.
-func (s *postgresSession) beginWith(ctx context.Context, query string) ([][][]byte, error) {
+// lockSchema is the same text for every schema, so a connection prepares it once.
+const lockSchema = `SELECT pg_advisory_xact_lock(hashtext($1))`
+
+// beginWith is begin with query run after the lock, in the same round trip, scanning its one
+// row into dest. The three go as one pipeline of prepared statements: the server runs them
+// in order and takes each statement's snapshot when it starts, so query sees every
+// transaction committed before the lock was granted. (Sent as one simple-protocol string,
+// they were parsed and planned again at every commit: a quarter of PostgreSQL's CPU in
+// BenchmarkIngest, see SPEED.md.)
+func (s *postgresSession) beginWith(ctx context.Context, query string, dest ...any) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.conn, s.holding = conn, false
-	q := s.beginLocked
-	if query != "" {
-		q += "; " + query
-	}
-	var results []*pgconn.Result
 	err = s.conn.Raw(func(dc any) error {
-		results, err = dc.(*stdlib.Conn).Conn().PgConn().Exec(ctx, q).ReadAll()
-		return err
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(lockSchema, s.schema)
+		if query != "" {
+			b.Queue(query)
+		}
+		br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, b)
+		_, err := br.Exec()
+		if err == nil {
+			_, err = br.Exec()
+		}
+		if err == nil && query != "" {
+			err = br.QueryRow().Scan(dest...)
+		}
+		return errors.Join(err, br.Close())
 	})
 	if err != nil {
 		s.release() // (a connection left in a transaction is closed, not reused)
-		return nil, err
 	}
-	if query == "" {
-		return nil, nil
-	}
-	return results[len(results)-1].Rows, nil
+	return err
 }
 
 // hold makes exec queue its statements, to be sent with COMMIT by end, in one round trip.
@@ -607,24 +613,15 @@ func (s *postgresSession) beginShared(ctx context.Context, withData bool) (int, 
 	} else {
 		q += `NULL::bigint`
 	}
-	rows, err := s.beginWith(ctx, q)
-	if err != nil {
+	var n int
+	var last *int64 // NULL: no rows yet
+	if err := s.beginWith(ctx, q, &n, &last); err != nil {
 		return 0, 0, err
 	}
-	var n int
-	var last int64
-	if len(rows) == 1 && len(rows[0]) == 2 {
-		n, err = strconv.Atoi(string(rows[0][0]))
-		if err == nil && rows[0][1] != nil { // NULL: no rows yet
-			last, err = strconv.ParseInt(string(rows[0][1]), 10, 64)
-		}
-	} else {
-		err = fmt.Errorf("warehouse: %d rows in the answer to %s", len(rows), q)
+	if last == nil {
+		return n, 0, nil
 	}
-	if err != nil {
-		s.end(ctx, false) //nolint:errcheck // the error that matters is err
-	}
-	return n, last, err
+	return n, *last, nil
 }
 
 // BindPostgres rewrites ? placeholders as PostgreSQL's $1, $2 ... and ?N as $N (one argument
