@@ -271,14 +271,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	defer wh.Close() // before the store closes: it finishes queued loads, which report to the store
 
 	var draining atomic.Bool
-	refusals := web.NewRefusalLog(web.DefaultRefusalInterval)
-	defer refusals.Flush() // the last interval's count, once requests in flight have finished
+	flood := web.NewFloodLog(web.DefaultFloodInterval)
+	defer flood.Flush() // the last interval's counts, once requests in flight have finished
 	srv := &http.Server{
 		Handler: web.New(web.Config{
 			Store: st, Warehouse: wh, Log: log,
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes, MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
-			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Refusals: refusals,
+			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Flood: flood,
 			Draining: draining.Load,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.

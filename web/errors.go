@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,8 +16,7 @@ import (
 // errorHandler is the one place errors become responses: a status, a message a person can act
 // on, JSON for the webhook API and an HTML page for the dashboard. Internals are logged once
 // and never shown.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
-	failures := &failureLog{log: log, every: DefaultRefusalInterval, now: time.Now}
+func errorHandler(log *slog.Logger, flood *FloodLog) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -46,7 +42,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			msg = "There is nothing at this address."
 		}
 		if status >= 500 && failed && !errors.Is(err, store.ErrBusy) {
-			failures.failed(c.Request().Method, RedactPath(c.Request().URL.Path), status, err)
+			flood.failed(c.Request().Method, RedactPath(c.Request().URL.Path), status, err)
 		}
 
 		var werr error
@@ -68,47 +64,4 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.Error("writing error response", "err", werr)
 		}
 	}
-}
-
-// failureLog logs each failure (a 5xx with an internal cause) at Error, but the same failure
-// at most once per interval: while the warehouse is down, every sender's every retry fails
-// alike, and a line each would flood the log. The next line after an interval says how many
-// were left out.
-type failureLog struct {
-	log   *slog.Logger
-	every time.Duration
-	now   func() time.Time
-
-	mu   sync.Mutex
-	seen map[string]*failureCount // by status and error text
-}
-
-type failureCount struct {
-	logged  time.Time
-	omitted int
-}
-
-// maxFailureKinds bounds the memory of distinct failures (texts that name a request differ).
-const maxFailureKinds = 1000
-
-func (f *failureLog) failed(method, path string, status int, err error) {
-	key := strconv.Itoa(status) + " " + err.Error()
-	now := f.now()
-	f.mu.Lock()
-	c := f.seen[key]
-	if c != nil && now.Sub(c.logged) < f.every {
-		c.omitted++
-		f.mu.Unlock()
-		return
-	}
-	omitted := 0
-	if c != nil {
-		omitted = c.omitted
-	}
-	if f.seen == nil || len(f.seen) >= maxFailureKinds {
-		f.seen = map[string]*failureCount{}
-	}
-	f.seen[key] = &failureCount{logged: now}
-	f.mu.Unlock()
-	f.log.Error("request failed", "method", method, "path", path, "status", status, "err", err, "same_failures_not_logged", omitted)
 }

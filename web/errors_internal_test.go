@@ -9,23 +9,33 @@ import (
 	"time"
 )
 
-// While the warehouse is down every retry fails alike: the first failure is logged, the same
-// ones are counted until the interval ends, and the next line says how many were left out.
-// Another failure is logged at once.
+// While the warehouse is down every retry fails alike: the first failure is logged in full, the
+// same ones are counted, and when the interval ends one line at Error says how many there were.
+// Another failure is logged at once, and a stop ends the interval with its counts.
 func TestRepeatedFailuresAreLoggedOncePerInterval(t *testing.T) {
 	var out bytes.Buffer
-	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	f := &failureLog{log: slog.New(slog.NewTextHandler(&out, nil)), every: 10 * time.Second, now: func() time.Time { return now }}
+	f := NewFloodLog(time.Hour) // only Flush ends this test's intervals
+	f.log = slog.New(slog.NewTextHandler(&out, nil))
 	down := errors.New("warehouse: dial unix /run/postgresql/.s.PGSQL.5432: connect: connection refused")
 	for range 500 {
 		f.failed("POST", "/v1/clients/1/token/…", 503, down)
 	}
 	f.failed("GET", "/integrations/1/data", 500, errors.New("disk I/O error"))
-	now = now.Add(10 * time.Second)
+	f.Flush()
 	f.failed("POST", "/v1/clients/1/token/…", 503, down)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[0], "same_failures_not_logged=0") ||
-		!strings.Contains(lines[1], "disk I/O error") || !strings.Contains(lines[2], "same_failures_not_logged=499") {
-		t.Fatalf("log:\n%s\nwant the first failure, the other one, then the first again with 499 left out", out.String())
+	want := []string{
+		`level=ERROR msg="request failed" method=POST path=/v1/clients/1/token/… status=503 err="warehouse: dial unix`,
+		`level=ERROR msg="request failed" method=GET path=/integrations/1/data status=500 err="disk I/O error"`,
+		`level=ERROR msg="request failures in the last `, // 500, then 503, in status order
+		`level=ERROR msg="request failures in the last `,
+		`level=ERROR msg="request failed" method=POST`,
+	}
+	ok := len(lines) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = strings.Contains(lines[i], want[i])
+	}
+	if !ok || !strings.Contains(lines[2], `status=500 count=1 err="disk I/O error"`) || !strings.Contains(lines[3], "status=503 count=500 err=") {
+		t.Fatalf("log:\n%s\nwant each failure in full once, then one line per failure with its count (500 for the first), then the first in full again", out.String())
 	}
 }

@@ -132,9 +132,9 @@ func RedactPath(path string) string {
 // accessLog writes one structured line per request. Accepted webhook requests are logged at
 // Debug: at thousands a second they would flood the log (and cost the server 7 to 10% of its
 // CPU), while /metrics and the Extraction Logs count them already. Refusals (4xx, 5xx) are at
-// Info, but only the first of each status per interval: refusals sums the others up. A live
+// Info, but only the first of each status per interval: flood sums the others up. A live
 // page's fetches of itself are at Debug too: one a second per open tab under a steady stream.
-func accessLog(log *slog.Logger, refusals *RefusalLog) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, flood *FloodLog) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -149,7 +149,7 @@ func accessLog(log *slog.Logger, refusals *RefusalLog) echo.MiddlewareFunc {
 			}
 			switch {
 			case res.Status >= http.StatusBadRequest:
-				if !refusals.note(route, res.Status) {
+				if !flood.refused(route, res.Status) {
 					level = slog.LevelDebug // counted, and summed up at the end of the interval
 				}
 			case route == "webhook":

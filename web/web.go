@@ -38,9 +38,9 @@ type Config struct {
 	// sizes and commit latency, which main wires to the warehouse, stay empty).
 	Metrics      *metrics.Metrics
 	MetricsToken string // bearer token /metrics requires; empty: /metrics answers 404
-	// Refusals sums refused requests up in the log; nil: one of New's own, every
-	// DefaultRefusalInterval. New has it write to Log.
-	Refusals *RefusalLog
+	// Flood sums refused and failed requests up in the log; nil: one of New's own, every
+	// DefaultFloodInterval. New has it write to Log.
+	Flood *FloodLog
 	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto; nobody else's are read.
 	TrustedProxies handlers.Proxies
 	// Draining makes /healthz answer 503 while the process stops (-shutdown-drain); nil: never.
@@ -61,7 +61,11 @@ func New(cfg Config) *echo.Echo {
 	}
 	e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
 	e.SchemeExtractor = echo.ExtractSchemeFromHeaders(trust...)
-	e.HTTPErrorHandler = errorHandler(cfg.Log)
+	if cfg.Flood == nil {
+		cfg.Flood = NewFloodLog(DefaultFloodInterval)
+	}
+	cfg.Flood.log = cfg.Log
+	e.HTTPErrorHandler = errorHandler(cfg.Log, cfg.Flood)
 
 	sm := scs.New()
 	sm.Store = cfg.Store.SessionStore()
@@ -97,11 +101,7 @@ func New(cfg Config) *echo.Echo {
 		Draining:             cfg.Draining,
 	})
 
-	if cfg.Refusals == nil {
-		cfg.Refusals = NewRefusalLog(DefaultRefusalInterval)
-	}
-	cfg.Refusals.log = cfg.Log
-	e.Use(middleware.Recover(), accessLog(cfg.Log, cfg.Refusals), securityHeaders)
+	e.Use(middleware.Recover(), accessLog(cfg.Log, cfg.Flood), securityHeaders)
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}

@@ -20,7 +20,7 @@ import (
 // summed up in one line, and no token (tried or real) reaches the log.
 func TestRefusalFloodIsSummedUpInTheLog(t *testing.T) {
 	const interval = 2 * time.Second
-	app := newTestAppLogging(t, slog.LevelInfo, warehouse.Options{}, web.Config{Refusals: web.NewRefusalLog(interval)})
+	app := newTestAppLogging(t, slog.LevelInfo, warehouse.Options{}, web.Config{Flood: web.NewFloodLog(interval)})
 	owner := app.signedInClient(t)
 	id, hookURL := mustAdd(t, owner, "vero", "Stitch Vero")
 	token := tokenOf(t, hookURL)
