@@ -497,7 +497,11 @@ func (s *postgresSession) beginWith(ctx context.Context, query string, dest ...a
 		if err == nil && query != "" {
 			err = br.QueryRow().Scan(dest...)
 		}
-		return errors.Join(err, br.Close())
+		if err != nil {
+			br.Close() //nolint:errcheck // the error that matters is err
+			return err
+		}
+		return br.Close()
 	})
 	if err != nil {
 		s.release() // (a connection left in a transaction is closed, not reused)
