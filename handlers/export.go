@@ -35,7 +35,7 @@ func (h *Handler) Export(c echo.Context) error {
 		if errors.Is(err, warehouse.ErrNoTable) {
 			return echo.ErrNotFound
 		}
-		return err
+		return h.unreachable(ctx, err)
 	}
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, contentType)

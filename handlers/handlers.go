@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/a-h/templ"
@@ -86,6 +87,9 @@ type Handler struct {
 	Deps
 	logins *loginThrottle
 	bodies *bodyBudget // webhook body bytes in flight
+	// What /healthz found failing last time, so that an outage is logged when it begins and
+	// ends, not at every probe of a load balancer.
+	storeFailing, warehouseFailing atomic.Bool
 }
 
 // New builds the handlers.
@@ -117,10 +121,39 @@ func (h *Handler) page(c echo.Context, title, nav string) views.Page {
 	}
 	p.Flash = h.Sessions.PopString(c.Request().Context(), sessionFlash)
 	if f := h.Warehouse.LastFailure(); f != nil && p.User != "" {
-		p.WarehouseProblem = fmt.Sprintf("Since %s UTC the warehouse (%s) cannot store webhooks: senders get 503 and retry. The last error, for schema %s: %v",
-			f.At.Format("15:04:05"), h.Warehouse.Describe(), f.Schema, f.Err)
+		p.WarehouseProblem = h.warehouseProblem(c.Request().Context(), f)
 	}
 	return p
+}
+
+// warehouseProblem says what the last failed commits mean now: the warehouse asked again, as
+// the failure stays recorded until a commit succeeds, and a quiet sender may not send for a while.
+func (h *Handler) warehouseProblem(ctx context.Context, f *warehouse.Failure) string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	const clock = "15:04:05"
+	if h.Warehouse.Ping(ctx) == nil {
+		return fmt.Sprintf("From %s to %s UTC the warehouse (%s) could not store webhooks: senders got 503 and retry. It answers again; the next webhook it stores clears this. The last error, for schema %s: %v",
+			f.Since.Format(clock), f.At.Format(clock), h.Warehouse.Describe(), f.Schema, f.Err)
+	}
+	return fmt.Sprintf("Since %s UTC the warehouse (%s) cannot store webhooks: senders get 503 and retry. The last error, at %s for schema %s: %v",
+		f.Since.Format(clock), h.Warehouse.Describe(), f.At.Format(clock), f.Schema, f.Err)
+}
+
+// unreachable is err, from reading the warehouse, as the user should see it: while the
+// warehouse does not answer, a 503 saying so instead of a 500.
+func (h *Handler) unreachable(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if h.Warehouse.Ping(ctx) == nil {
+		return err
+	}
+	return &echo.HTTPError{Code: http.StatusServiceUnavailable, Internal: err, Message: fmt.Sprintf(
+		"The warehouse (%s) does not answer, so this page cannot show its data. Webhooks are refused with 503 meanwhile, and their senders retry. Reload this page once it is back; /healthz says when.",
+		h.Warehouse.Describe())}
 }
 
 // flash leaves a message for the next page the user sees.
@@ -151,12 +184,18 @@ func (h *Handler) Healthz(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	for _, part := range []struct {
-		name string
-		p    pinger
-	}{{"store", h.Store}, {"warehouse", h.Warehouse}} {
+		name    string
+		p       pinger
+		failing *atomic.Bool
+	}{{"store", h.Store, &h.storeFailing}, {"warehouse", h.Warehouse, &h.warehouseFailing}} {
 		if err := part.p.Ping(ctx); err != nil {
-			h.Log.Error("health check failed", "part", part.name, "err", err)
+			if !part.failing.Swap(true) {
+				h.Log.Error("health check failed", "part", part.name, "err", err)
+			}
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "failing": part.name})
+		}
+		if part.failing.Swap(false) {
+			h.Log.Info("health check passes again", "part", part.name)
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

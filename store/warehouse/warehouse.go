@@ -160,8 +160,9 @@ type Warehouse struct {
 
 // Failure is why the warehouse could not commit lately, for people.
 type Failure struct {
+	Since  time.Time // the first failed commit since the last that succeeded
+	At     time.Time // the last failed commit, of Schema, with Err
 	Schema string
-	At     time.Time
 	Err    error
 }
 
@@ -177,7 +178,17 @@ func (w *Warehouse) reportCommit(schema string, err error) {
 		}
 		return
 	}
-	w.failure.Store(&Failure{Schema: schema, At: time.Now().UTC(), Err: err})
+	now := time.Now().UTC()
+	for {
+		prev := w.failure.Load()
+		f := &Failure{Since: now, At: now, Schema: schema, Err: err}
+		if prev != nil {
+			f.Since = prev.Since
+		}
+		if w.failure.CompareAndSwap(prev, f) {
+			return
+		}
+	}
 }
 
 // Ping checks that the destination answers: PostgreSQL's server, SQLite's folder.

@@ -65,6 +65,9 @@ type writer struct {
 	batchedArg   any // the batch's _sdc_batched_at
 	queued       queuedRows
 	latest       latestKeys // the keys this batch gave data, for data_latest's counter
+	failingSince time.Time  // the first of the batches failing in a row; zero while they commit
+	failedInRow  int        // batches failed since failingSince
+	failLogged   time.Time  // the last line logged about them
 }
 
 // startWriter starts schema's writer on queue, under w.mu: the one way a writer is set up, at
@@ -362,6 +365,7 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 		return wr.abort(batch, err)
 	}
 	wr.outcome(wr.schema, nil)
+	wr.noteSuccess()
 	report.ColumnsAdded = wr.cat.committed()
 	report.CommittedAt = time.Now().UTC()
 	report.Duration = time.Since(start)
@@ -425,11 +429,42 @@ func (wr *writer) abort(batch []*loadRequest, err error) error {
 }
 
 func (wr *writer) fail(batch []*loadRequest, err error) {
-	wr.log.Error("warehouse: batch failed", "schema", wr.schema, "requests", len(batch), "err", err)
+	wr.noteFailure(len(batch), err)
 	wr.outcome(wr.schema, err)
 	for _, req := range batch {
 		req.done <- loadOutcome{err: err}
 	}
+}
+
+// failureReminder is how often a run of failing batches is logged again while it lasts.
+const failureReminder = time.Minute
+
+// noteFailure logs a failed batch: the first of a run at Error, then, while they keep failing
+// (the warehouse down: every sender's every retry fails alike, thousands a minute), one line a
+// minute with the count and the others at Debug; noteSuccess ends the run with one line.
+func (wr *writer) noteFailure(requests int, err error) {
+	now := time.Now()
+	wr.failedInRow++
+	switch {
+	case wr.failingSince.IsZero():
+		wr.failingSince, wr.failLogged = now, now
+		wr.log.Error("warehouse: batch failed", "schema", wr.schema, "requests", requests, "err", err)
+	case now.Sub(wr.failLogged) >= failureReminder:
+		wr.failLogged = now
+		wr.log.Error("warehouse: batches still fail", "schema", wr.schema, "failed_batches", wr.failedInRow,
+			"since", wr.failingSince.UTC().Format(time.RFC3339), "err", err)
+	default:
+		wr.log.Debug("warehouse: batch failed", "schema", wr.schema, "requests", requests, "err", err)
+	}
+}
+
+func (wr *writer) noteSuccess() {
+	if wr.failingSince.IsZero() {
+		return
+	}
+	wr.log.Info("warehouse: batches commit again", "schema", wr.schema, "failed_batches", wr.failedInRow,
+		"after", time.Since(wr.failingSince).Round(time.Millisecond))
+	wr.failingSince, wr.failedInRow = time.Time{}, 0
 }
 
 // loadRequest inserts one request's records; records that cannot be loaded
