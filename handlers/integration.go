@@ -106,6 +106,7 @@ func (h *Handler) Integration(c echo.Context) error {
 		ActiveURLs:  countActive(urls),
 		Activity:    activityOf(activity, in.ID),
 		RowsTotal:   rowsTotal,
+		Rejected:    contents.Rejected,
 		Now:         h.Now(),
 		LiveMark:    mark,
 	}))

@@ -423,3 +423,23 @@ func TestSnippetFollowsTheTable(t *testing.T) {
 		t.Errorf("_sdc_rejected before any reject: %q", got)
 	}
 }
+
+// A rejected record shows on the overview, linked to where it can be read.
+func TestOverviewCountsRejectedRecords(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "vero", "Stitch Vero")
+	base := fmt.Sprintf("/integrations/%d", id)
+	if got := text(c.get(base), "rows-rejected"); got != "0" {
+		t.Errorf("a new integration's rejected records: %q", got)
+	}
+	a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`[{"type":"sent"},{"_sdc_mine":1}]`))
+	if a.Status != http.StatusOK || a.JSON["rejected"] != float64(1) {
+		t.Fatalf("post: %d %s", a.Status, a.Body)
+	}
+	overview := c.get(base)
+	link := testID(overview, "rows-rejected").Find("a")
+	if href, _ := link.Attr("href"); link.Text() != "1" || href != base+"/data?table=_sdc_rejected" {
+		t.Errorf("overview after a reject: %q linking to %q", link.Text(), href)
+	}
+}
