@@ -91,6 +91,7 @@ func main() {
 		log.Error("hookhouse stopped", "err", err)
 		os.Exit(1)
 	}
+	log.Info("hookhouse stopped") // after run closed the warehouse and the store
 }
 
 // mainMigrate runs hookhouse migrate: a data folder copied into PostgreSQL (migrate.go).
