@@ -213,6 +213,32 @@ func TestActivityPagesShowWhatArrived(t *testing.T) {
 	}
 }
 
+// A batch whose every record was rejected loaded no rows, and its report says 0 (not a blank),
+// before the data table exists and after.
+func TestLoadingReportOfAllRejectedSaysZeroRows(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAddKeyed(t, c, "vero", "Stitch Vero", "message_id")
+	client := &http.Client{}
+	for _, name := range []string{"vero/user_created.json", "vero/sent.json", "vero/unsubscribed.json"} {
+		if a := postWebhook(t, client, http.MethodPost, hookURL, "application/json", fixture(t, name)); a.Status != http.StatusOK {
+			t.Fatalf("post %s: %d %s", name, a.Status, a.Body)
+		}
+		app.flush(t) // a batch each
+	}
+	reports := c.get(fmt.Sprintf("/integrations/%d/loading-reports", id))
+	expectStatus(t, reports, http.StatusOK)
+	var got []string
+	testID(reports, "report-row").Each(func(_ int, row *goquery.Selection) {
+		rows := strings.Join(strings.Fields(row.Find(`[data-testid="report-rows"]`).Text()), " ")
+		got = append(got, rows+" / "+strings.TrimSpace(row.Find(`[data-testid="report-rejected"]`).Text()))
+	})
+	// Newest first: unsubscribed and user_created lack message_id.
+	if want := []string{"0 / 1", "data 1 / 0", "0 / 1"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("reports (rows loaded / rejected): %q, want %q", got, want)
+	}
+}
+
 func TestExtractionLogsAndReportsPaginate(t *testing.T) {
 	app := newTestApp(t)
 	c := app.signedInClient(t)

@@ -32,7 +32,13 @@ func addIntegration(t *testing.T, c *client, slug string, form url.Values) respo
 // mustAdd adds an integration and returns its id and the webhook URL shown once.
 func mustAdd(t *testing.T, c *client, slug, name string) (int64, string) {
 	t.Helper()
-	p := addIntegration(t, c, slug, url.Values{"name": {name}})
+	return mustAddKeyed(t, c, slug, name, "")
+}
+
+// mustAddKeyed is mustAdd with a primary key (where the source lets the user choose it).
+func mustAddKeyed(t *testing.T, c *client, slug, name, primaryKey string) (int64, string) {
+	t.Helper()
+	p := addIntegration(t, c, slug, url.Values{"name": {name}, "primary_key": {primaryKey}})
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("add %s %q: status %d; body %.500s", slug, name, p.Status, p.Body)
 	}
@@ -666,8 +672,9 @@ func TestDeleteWithDataDropsThePostgresSchema(t *testing.T) {
 }
 
 // TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt: the snippet runs as it is
-// and its event arrives; a URL on this machine's address says that providers on the internet
-// cannot reach it and what to set; one built from -public-url does not.
+// and its event loads, whatever the primary key (a user's name, quoted for JSON and the
+// shell); a URL on this machine's address says that providers on the internet cannot reach
+// it and what to set; one built from -public-url does not.
 func TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
@@ -675,24 +682,38 @@ func TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt(t *testing.
 	}
 	app := newTestApp(t)
 	c := app.signedInClient(t)
-	p := addIntegration(t, c, "incoming-webhooks", url.Values{"name": {"Orders"}, "primary_key": {"id"}})
-	page := c.get(p.Header.Get("Location"))
-	if !strings.Contains(testID(page, "unreachable-host").Text(), "-public-url") {
-		t.Fatalf("a URL on 127.0.0.1 gives no warning naming -public-url")
-	}
-	snippet := testID(page, "curl-test").Text()
-	out, err := exec.Command("sh", "-c", strings.Replace(snippet, "curl ", curl+" -s ", 1)).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), `"records":1`) {
-		t.Fatalf("the page's curl test %q: %v %s", snippet, err, out)
-	}
-	app.flush(t)
-	if got := testID(c.get("/integrations/1"), "rows-total").Text(); got != "1" {
-		t.Fatalf("after the curl test the integration shows %q rows", got)
+	for i, tc := range []struct{ source, name, key string }{
+		{"incoming-webhooks", "Orders", "id"},
+		{"vero", "Stitch Vero", "message_id"},
+		{"vero", "Vero Stream", ""},
+		{"incoming-webhooks", "Quoted", `it's "q" \ <b>`},
+		{"incoming-webhooks", "Typed", "type"},
+		{"customerio", "Customer io", ""}, // its fixed key, event_id
+	} {
+		p := addIntegration(t, c, tc.source, url.Values{"name": {tc.name}, "primary_key": {tc.key}})
+		expectStatus(t, p, http.StatusSeeOther)
+		page := c.get(p.Header.Get("Location"))
+		if !strings.Contains(testID(page, "unreachable-host").Text(), "-public-url") {
+			t.Fatalf("a URL on 127.0.0.1 gives no warning naming -public-url")
+		}
+		// A key the user typed may be a number in their events: the page says the test's is text.
+		if said := testID(page, "curl-test-key").Length() == 1; said != (tc.key != "") {
+			t.Errorf("%s with primary key %q: a note on the test key's type: %v", tc.name, tc.key, said)
+		}
+		snippet := testID(page, "curl-test").Text()
+		out, err := exec.Command("sh", "-c", strings.Replace(snippet, "curl ", curl+" -s ", 1)).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"records":1,"rejected":0`) {
+			t.Fatalf("%s with primary key %q: the page's curl test %q: %v %s", tc.name, tc.key, redactToken(snippet), err, out)
+		}
+		app.flush(t)
+		if got := testID(c.get(fmt.Sprintf("/integrations/%d", i+1)), "rows-total").Text(); got != "1" {
+			t.Fatalf("%s: after the curl test the integration shows %q rows", tc.name, got)
+		}
 	}
 
 	public := newTestAppWith(t, warehouse.Options{}, web.Config{PublicURL: "https://hooks.example.com"})
 	pc := public.signedInClient(t)
-	p = addIntegration(t, pc, "incoming-webhooks", url.Values{"name": {"Orders"}})
+	p := addIntegration(t, pc, "incoming-webhooks", url.Values{"name": {"Orders"}})
 	if page := pc.get(p.Header.Get("Location")); testID(page, "unreachable-host").Length() != 0 || !strings.Contains(testID(page, "curl-test").Text(), "https://hooks.example.com/v1/clients/") {
 		t.Fatalf("with -public-url: warning %q, snippet %q", testID(page, "unreachable-host").Text(), testID(page, "curl-test").Text())
 	}
