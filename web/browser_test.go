@@ -145,8 +145,21 @@ func (b *browserSession) expectPath(path string) {
 	}
 	// Loaded whole, not just begun: the address changes when the new document is committed,
 	// and a query made while it is still parsing can find no node, or one that is then replaced
-	// ("No node with given id found", seen on a loaded machine).
-	b.do("wait for "+path+" to load", chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingInterval(20*time.Millisecond)))
+	// ("No node with given id found", seen on a loaded machine). The document's script context
+	// may itself still be being replaced ("Cannot find context with specified id"): ask again.
+	deadline = time.Now().Add(actionTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		complete, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete"`))
+		cancel()
+		if err == nil && complete {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s did not finish loading: %v (at %s)", path, err, b.location())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // text returns the visible text of the first element matching the CSS selector.
