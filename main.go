@@ -246,6 +246,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
+	if open := openToOthers(cfg.DataDir); len(open) > 0 {
+		log.Warn("other users of this machine can read the data folder (password hashes, sessions, webhook bodies); hookhouse leaves existing modes alone",
+			"paths", strings.Join(open, ", "), "fix", "chmod -R go-rwx "+cfg.DataDir)
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
 // Schema is the PostgreSQL schema the metadata lives in (OpenPostgres); warehouse schemas are
@@ -56,8 +58,12 @@ type Store struct {
 	now          func() time.Time
 }
 
-// Open opens (creating if needed) the database file at path and runs pending migrations.
+// Open opens (creating if needed, readable by its owner only: it holds password hashes,
+// sessions and request bodies) the database file at path and runs pending migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := warehouse.CreatePrivate(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	db, err := openSQLite(path, false)
 	if err != nil {
 		return nil, err

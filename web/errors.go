@@ -42,7 +42,7 @@ func errorHandler(log *slog.Logger, flood *FloodLog) echo.HTTPErrorHandler {
 			msg = "There is nothing at this address."
 		}
 		if status >= 500 && failed && !errors.Is(err, store.ErrBusy) {
-			flood.failed(c.Request().Method, RedactPath(c.Request().URL.Path), status, err)
+			flood.failed(c.Request().Method, c.Request().URL.Path, status, err)
 		}
 
 		var werr error

@@ -39,3 +39,18 @@ func TestRepeatedFailuresAreLoggedOncePerInterval(t *testing.T) {
 		t.Fatalf("log:\n%s\nwant each failure in full once, then one line per failure with its count (500 for the first), then the first in full again", out.String())
 	}
 }
+
+// A failure's line names the request's path: a token in it, however spelled, is redacted.
+func TestAFailureLineRedactsTheToken(t *testing.T) {
+	const token = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	var out bytes.Buffer
+	f := NewFloodLog(time.Hour)
+	f.log = slog.New(slog.NewTextHandler(&out, nil))
+	for i, path := range []string{"/v1/clients/1/Token/" + token, "/V1/clients/1/token/" + token, "/Invite/" + token} {
+		f.failed("GET", path, 500, errors.New("disk I/O error "+string(rune('a'+i))))
+	}
+	f.Flush()
+	if strings.Contains(out.String(), token[:16]) || strings.Count(out.String(), `msg="request failed"`) != 3 {
+		t.Fatalf("log:\n%s\nwant three failures, none with the token", out.String())
+	}
+}

@@ -69,10 +69,10 @@ func (f *FloodLog) refused(route string, status int) (first bool) {
 }
 
 // failed logs a failure of hookhouse's own (a 5xx with an internal cause) at Error, the same
-// failure once per interval.
+// failure once per interval. The path is redacted here, so no caller can forget to.
 func (f *FloodLog) failed(method, path string, status int, err error) {
 	if f.note(floodKind{what: "request failures", status: status, cause: err.Error()}) {
-		f.log.Error("request failed", "method", method, "path", path, "status", status, "err", err)
+		f.log.Error("request failed", "method", method, "path", RedactPath(path), "status", status, "err", err)
 	}
 }
 

@@ -110,23 +110,75 @@ func isWebhookRoute(c echo.Context) bool {
 	return strings.HasPrefix(c.Path(), webhookPrefix+"/")
 }
 
-// RedactPath replaces the secret of a webhook URL path (/v1/clients/<id>/token/<token>) and
-// of an invite link (/invite/<token>) with "…" so tokens never reach a log.
+// RedactPath replaces every secret a URL path may carry with "…", so no token reaches a log
+// however the URL was mistyped. From a "v1" segment on (webhook URLs, also behind a wrong
+// prefix) only the words of the route and the integration id are kept: a token sent under
+// /Token/, without its marker or with a trailing segment is still a segment nobody knows.
+// Elsewhere every segment after "token" or "invite" goes, and so does any holding a run of
+// 16 hex digits (a token pasted anywhere). Words match in any case and percent-encoded, so
+// the raw path and the decoded one (what the log writes) come out alike; a query (a
+// decoded %3F, or a caller's RequestURI) goes whole.
 func RedactPath(path string) string {
-	i, marker := -1, ""
-	for _, m := range []string{"/token/", "/invite/"} {
-		if j := strings.Index(path, m); j >= 0 && (i < 0 || j < i) {
-			i, marker = j, m
+	path, _, hasQuery := strings.Cut(path, "?")
+	segs := strings.Split(path, "/")
+	webhook, secretsFollow, prev := false, false, ""
+	for i, seg := range segs {
+		if seg == "" {
+			continue // a doubled or trailing slash
+		}
+		word := seg
+		if w, err := url.PathUnescape(seg); err == nil {
+			word = w
+		}
+		word = strings.ToLower(word)
+		switch {
+		case webhook:
+			if !(word == "v1" || word == "clients" || word == "token" || prev == "clients" && isDecimalID(word)) {
+				segs[i] = "…"
+			}
+		case secretsFollow || hexRun(word) >= 16:
+			segs[i] = "…"
+		case word == "v1":
+			webhook = true
+		case word == "token" || word == "invite":
+			secretsFollow = true
+		case strings.Contains(word, "/"): // a decoded %2F: the segment is two, maybe a marker and its token
+			segs[i], secretsFollow = "…", true
+		}
+		prev = word
+	}
+	path = strings.Join(segs, "/")
+	if hasQuery {
+		path += "?…"
+	}
+	return path
+}
+
+// isDecimalID reports whether s can be an integration id in a webhook URL.
+func isDecimalID(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
 		}
 	}
-	if i < 0 {
-		return path
+	return true
+}
+
+// hexRun is the length of the longest run of hex digits in s (lower case).
+func hexRun(s string) int {
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'f' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
 	}
-	rest := path[i+len(marker):]
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		return path[:i+len(marker)] + "…" + RedactPath(rest[j:])
-	}
-	return path[:i+len(marker)] + "…"
+	return longest
 }
 
 // accessLog writes one structured line per request. Accepted webhook requests are logged at

@@ -24,6 +24,20 @@ type sqliteDest struct {
 
 func (d *sqliteDest) path(schema string) string { return filepath.Join(d.dir, schema+".db") }
 
+// CreatePrivate creates the SQLite file at path, empty and readable by its owner only, unless
+// it exists (its mode is then the user's). SQLite would create it 0644; it gives the -wal and
+// -shm files the main file's mode, so they are private too.
+func CreatePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 func (d *sqliteDest) Describe() string { return "SQLite files in " + d.dir }
 
 func (d *sqliteDest) close() error { return nil }
@@ -188,6 +202,9 @@ func (d *sqliteDest) dsn(schema string) string {
 }
 
 func (d *sqliteDest) session(ctx context.Context, schema string) (session, error) {
+	if err := CreatePrivate(d.path(schema)); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", d.dsn(schema))
 	if err != nil {
 		return nil, err

@@ -194,14 +194,14 @@ func (w *Warehouse) reportCommit(schema string, err error) {
 // Ping checks that the destination answers: PostgreSQL's server, SQLite's folder.
 func (w *Warehouse) Ping(ctx context.Context) error { return w.dest.ping(ctx) }
 
-// Open prepares dir (creating it) for SQLite files, one per schema, the embedded default.
-// Files are opened lazily by the first Load of each schema.
+// Open prepares dir (creating it, readable by its owner only) for SQLite files, one per
+// schema, the embedded default. Files are opened lazily by the first Load of each schema.
 func Open(dir string, log *slog.Logger, opts Options) (*Warehouse, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse dir: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o750); err != nil {
+	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("warehouse dir: %w", err)
 	}
 	opts = opts.withDefaults()
