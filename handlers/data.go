@@ -55,7 +55,7 @@ func (h *Handler) Data(c echo.Context) error {
 	}
 	if props.Table == "" {
 		props.Table = "data"
-		if len(tables) == 1 { // every record so far was rejected: show why
+		if len(tables) == 1 && tables[0].Kind == "rejects" { // every record so far was rejected: show why
 			props.Table = tables[0].Name
 		}
 	}
