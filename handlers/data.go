@@ -55,6 +55,9 @@ func (h *Handler) Data(c echo.Context) error {
 	}
 	if props.Table == "" {
 		props.Table = "data"
+		if len(tables) == 1 && tables[0].Kind == "rejects" { // every record so far was rejected: show why
+			props.Table = tables[0].Name
+		}
 	}
 	props.Snippet = h.querySnippet(in, tables, props.Table)
 	for _, t := range tables {
@@ -64,9 +67,6 @@ func (h *Handler) Data(c echo.Context) error {
 		props.Rows, err = h.Warehouse.Rows(ctx, in.Schema, warehouse.RowsQuery{
 			Table: props.Table, EventType: props.EventType, Before: before, Limit: dataPageSize,
 		})
-		if errors.Is(err, warehouse.ErrNoTable) && props.Table == "_sdc_rejected" {
-			err = nil // listed before the first reject creates it: no rows yet, not a dead end
-		}
 		if errors.Is(err, warehouse.ErrNoTable) {
 			return echo.ErrNotFound
 		}
@@ -76,15 +76,18 @@ func (h *Handler) Data(c echo.Context) error {
 		if err != nil {
 			return h.unreachable(ctx, err)
 		}
+		if props.Rows.EventTypeColumn == "" {
+			props.EventType = "" // the table has no event type: its links and downloads carry no filter
+		}
 	}
 	return render(c, http.StatusOK, views.DataPage(props))
 }
 
 // dataTables is what the Data page lists: data and its subtables from the catalog, the
-// latest-version view when there is a primary key, and the rejects.
+// latest-version view when there is a primary key, and the rejects, once anything arrived.
 func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views.DataTable, error) {
 	contents, err := h.Warehouse.Contents(ctx, in.Schema)
-	if err != nil || len(contents.Tables) == 0 {
+	if err != nil || len(contents.Tables) == 0 && contents.Rejected == 0 {
 		return nil, err
 	}
 	var out []views.DataTable

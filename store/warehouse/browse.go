@@ -101,10 +101,13 @@ type browse struct {
 	base   string   // the table read: data for the latest-version view
 	key    []string // the key columns of base
 	hasKey bool     // data has a primary key (and so data_latest)
+	// columns is what a row shows: o.* for the catalog's tables, Stitch's columns of
+	// _sdc_rejected in their order (without a key of the destination's).
+	columns string
 }
 
-// openBrowse finds name among schema's tables, or the latest-version view; anything else,
-// the catalog's own tables included, is ErrNoTable.
+// openBrowse finds name among schema's tables, the latest-version view or the rejects;
+// anything else, the catalog's own tables included, is ErrNoTable.
 func (w *Warehouse) openBrowse(ctx context.Context, schema, name string) (*browse, func(), error) {
 	db, release, ok, err := w.reader(ctx, schema)
 	if err != nil {
@@ -113,7 +116,11 @@ func (w *Warehouse) openBrowse(ctx context.Context, schema, name string) (*brows
 	if !ok {
 		return nil, nil, ErrNoTable
 	}
-	b := &browse{d: w.dest, db: db, schema: schema, base: name}
+	b := &browse{d: w.dest, db: db, schema: schema, base: name, columns: "o.*"}
+	if name == rejectedTable { // made with the schema, beside the catalog
+		b.key, b.columns = []string{w.dest.rejectedKey()}, "o."+strings.Join(rejectedColumns, ", o.")
+		return b, release, nil
+	}
 	table := name
 	if name == latestView {
 		table = rootTable
@@ -233,7 +240,7 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 		where = append(where, cond)
 		args = append(args, vals...)
 	}
-	query := "SELECT " + b.keyList("") + ", o.* FROM " + b.table(b.base) + " o"
+	query := "SELECT " + b.keyList("") + ", " + b.columns + " FROM " + b.table(b.base) + " o"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -259,7 +266,7 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 		return RowsPage{}, err
 	}
 	nk := len(b.key)
-	order := userColumnsFirst(names[nk:])
+	order := b.columnOrder(names[nk:])
 	// The primary key leads, then the event type: what people scan for.
 	for _, lead := range []string{page.EventTypeColumn, pkCol} {
 		for i, j := range order {
@@ -316,7 +323,7 @@ func (w *Warehouse) Row(ctx context.Context, schema, table, key string) ([]strin
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := b.db.QueryContext(ctx, "SELECT o.* FROM "+b.table(b.base)+" o WHERE "+cond, args...)
+	rows, err := b.db.QueryContext(ctx, "SELECT "+b.columns+" FROM "+b.table(b.base)+" o WHERE "+cond, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -335,8 +342,21 @@ func (w *Warehouse) Row(ctx context.Context, schema, table, key string) ([]strin
 	if err != nil {
 		return nil, nil, err
 	}
-	order := userColumnsFirst(names)
+	order := b.columnOrder(names)
 	return reorder(names, order), reorder(plainValues(vals, names, booleans), order), nil
+}
+
+// columnOrder orders the columns of a row for reading: those of _sdc_rejected as they are
+// (when, which table, why, the record), the others with the event's own fields first.
+func (b *browse) columnOrder(names []string) []int {
+	order := make([]int, 0, len(names))
+	if b.base == rejectedTable {
+		for i := range names {
+			order = append(order, i)
+		}
+		return order
+	}
+	return userColumnsFirst(names)
 }
 
 // userColumnsFirst orders columns for reading: the event's own fields first, in table

@@ -26,6 +26,9 @@ const (
 	colGeneratedPK  = "__sdc_primary_key"
 )
 
+// rejectedColumns are Stitch's columns of _sdc_rejected, in the order of its DDL.
+var rejectedColumns = []string{"_sdc_rejected_at", "table_name", "reason", "record"}
+
 type colKey struct {
 	path string
 	typ  colType

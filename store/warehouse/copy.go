@@ -233,9 +233,8 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 			}
 		}
 	}
-	rejected := []string{"_sdc_rejected_at", "table_name", "reason", "record"}
 	var err error
-	report.Rejected, err = c.copyRows(ctx, rejectedTable, []string{"_sdc_rejected_at"}, rejected, rejected,
+	report.Rejected, err = c.copyRows(ctx, rejectedTable, []string{c.from.rejectedKey()}, rejectedColumns, rejectedColumns,
 		[]colType{typeTimestamp, typeString, typeString, typeString})
 	if err != nil {
 		return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)

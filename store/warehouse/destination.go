@@ -62,6 +62,9 @@ type dialect interface {
 	// rowKey names the columns that identify a row of a table at level (0 for data) and
 	// follow arrival: rows are paged and linked by them.
 	rowKey(level int) []string
+	// rejectedKey names the column that identifies a row of _sdc_rejected and follows
+	// arrival, as rowKey does for the tables (Stitch gives _sdc_rejected no key).
+	rejectedKey() string
 	// tableSQL creates what a new table needs beside its columns (an index on its key).
 	tableSQL(schema, name string, level int) []string
 	// rootSQL creates data's indexes and, for primary-key column pk ("" for none), the

@@ -52,7 +52,7 @@ func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, fo
 	if err != nil {
 		return err
 	}
-	query := "SELECT o.* FROM " + b.table(b.base) + " o"
+	query := "SELECT " + b.columns + " FROM " + b.table(b.base) + " o"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -91,7 +91,35 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 			"server", describePostgres(cfg))
 	}
 	dest := &postgresDest{db: db, reads: reads, describe: "PostgreSQL " + describePostgres(cfg), url: passwordless(cfg), address: address}
+	dest.upgradeRejected(ctx, log)
 	return newWarehouse(dest, log, opts), nil
+}
+
+// upgradeRejected gives the _sdc_rejected tables that schemas of an older version made their
+// key (see pgRejectedKey) now, so that the Data page can page them before their writers next
+// open. One catalog query when there is nothing to do; a schema that cannot be upgraded now (a
+// lock held past lock_timeout) is named in a warning and upgraded when its writer opens.
+func (d *postgresDest) upgradeRejected(ctx context.Context, log *slog.Logger) {
+	old, err := nameSet(ctx, rebinding{d.db}, `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relname = ? AND c.relkind = 'r' AND to_regclass(quote_ident(n.nspname) || '.' || ?) IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = ? AND NOT a.attisdropped)`,
+		rejectedTable, tablesCatalog, pgRejectedKey)
+	if err != nil {
+		log.Warn("warehouse: cannot look for schemas of an older version", "err", err)
+		return
+	}
+	for _, schema := range slices.Sorted(maps.Keys(old)) {
+		if !ValidSchema(schema) {
+			continue
+		}
+		s, err := d.session(ctx, schema) // (it makes what the schema lacks)
+		if err == nil {
+			err = s.close()
+		}
+		if err != nil {
+			log.Warn("warehouse: cannot add the key of _sdc_rejected now; its writer will", "schema", schema, "err", err)
+		}
+	}
 }
 
 // parseProblem is what pgx found wrong in an address, without the address (it may hold the
@@ -237,6 +265,16 @@ func (d *postgresDest) rowKey(level int) []string {
 	return key
 }
 
+// rejectedKey is a column of hookhouse's, as PostgreSQL has no row key (see systemSQL).
+func (d *postgresDest) rejectedKey() string { return pgRejectedKey }
+
+// pgRejectedKey numbers the rows of _sdc_rejected as they arrive, so that they are paged by its
+// index; it comes after Stitch's four columns, which are what the Data page and exports show.
+const (
+	pgRejectedKey    = "_sdc_rejected_id"
+	pgRejectedKeyDDL = pgRejectedKey + " bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+)
+
 // tableSQL indexes the row key: pages are read by it, and the writers read the last
 // _sdc_sequence of data by it.
 func (d *postgresDest) tableSQL(schema, name string, level int) []string {
@@ -299,8 +337,16 @@ func (d *postgresDest) systemSQL(schema string) []string {
 	_sdc_rejected_at timestamp with time zone NOT NULL,
 	table_name       text NOT NULL,
 	reason           text NOT NULL,
-	record           text NOT NULL
+	record           text NOT NULL,
+	` + pgRejectedKeyDDL + `
 )`,
+		// A schema of an older version lacks the key. Only then ALTER TABLE, which would wait
+		// for every open transaction that read the table.
+		`DO $$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '` + schema + `' AND table_name = '_sdc_rejected' AND column_name = '` + pgRejectedKey + `') THEN
+		ALTER TABLE ` + s + `._sdc_rejected ADD COLUMN ` + pgRejectedKeyDDL + `;
+	END IF;
+END $$`,
 		`CREATE TABLE IF NOT EXISTS ` + s + `._sdc_counts (
 	table_name    text PRIMARY KEY,
 	row_count     bigint NOT NULL,

@@ -131,6 +131,8 @@ func (d *sqliteDest) catalogOrder() string { return "rowid" }
 // rowid: SQLite's own key, in insertion order, so no index is needed.
 func (d *sqliteDest) rowKey(int) []string { return []string{"rowid"} }
 
+func (d *sqliteDest) rejectedKey() string { return "rowid" }
+
 func (d *sqliteDest) tableSQL(string, string, int) []string { return nil }
 
 // SELECT * picks up columns added later because SQLite expands views when they are used.
