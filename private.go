@@ -10,15 +10,28 @@ import (
 // its user only (0700, 0600), but leaves the modes of existing ones alone: a folder made by
 // an older version, or shared on purpose (a backup group), is the operator's to change.
 func openToOthers(dataDir string) []string {
-	paths := []string{dataDir, filepath.Join(dataDir, "warehouse")}
-	for _, pattern := range []string{"hookhouse.db*", filepath.Join("warehouse", "*.db*")} {
-		files, _ := filepath.Glob(filepath.Join(dataDir, pattern))
-		paths = append(paths, files...)
-	}
 	var open []string
-	for _, p := range paths {
-		if info, err := os.Stat(p); err == nil && info.Mode().Perm()&0o007 != 0 {
+	check := func(p string) (enterable bool) {
+		info, err := os.Stat(p)
+		if err == nil && info.Mode().Perm()&0o007 != 0 {
 			open = append(open, p)
+		}
+		return err == nil && info.Mode().Perm()&0o001 != 0
+	}
+	// A file is read through its folders: behind a folder others cannot enter, it is private
+	// whatever its own mode (an older version made the folder 0700 and SQLite its files 0644).
+	if !check(dataDir) {
+		return open
+	}
+	files, _ := filepath.Glob(filepath.Join(dataDir, "hookhouse.db*"))
+	for _, f := range files {
+		check(f)
+	}
+	warehouse := filepath.Join(dataDir, "warehouse")
+	if check(warehouse) {
+		files, _ := filepath.Glob(filepath.Join(warehouse, "*.db*"))
+		for _, f := range files {
+			check(f)
 		}
 	}
 	return open

@@ -45,6 +45,17 @@ func TestTheDataFolderIsItsOwnersOnly(t *testing.T) {
 		t.Errorf("a folder of hookhouse's own making warned:\n%s", s.logs())
 	}
 
+	// A file of an older version (SQLite made them 0644) in a folder others cannot enter is
+	// private: no warning.
+	if err := os.Chmod(filepath.Join(data, "hookhouse.db"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, data, adminEnv...)
+	s.stop(t)
+	if strings.Contains(s.logs(), "other users of this machine") {
+		t.Errorf("a 0644 file in a 0700 folder warned:\n%s", s.logs())
+	}
+
 	// A folder from before, open to others: hookhouse leaves the modes alone and says so once.
 	for path, mode := range map[string]fs.FileMode{"": 0o755, "warehouse": 0o755, "hookhouse.db": 0o644} {
 		if err := os.Chmod(filepath.Join(data, path), mode); err != nil {

@@ -126,13 +126,12 @@ func (h *Handler) page(c echo.Context, title, nav string) views.Page {
 	return p
 }
 
-// warehouseProblem says what the last failed commits mean now: the warehouse asked again, as
-// the failure stays recorded until a commit succeeds, and a quiet sender may not send for a while.
+// warehouseProblem says what the last failed commits mean now. The failure stays recorded until
+// a commit succeeds, and a quiet sender may not send for a while: when the server was out of
+// reach, it is asked again (a full disk or a refused permission would not show in a ping).
 func (h *Handler) warehouseProblem(ctx context.Context, f *warehouse.Failure) string {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
 	const clock = "15:04:05"
-	if h.Warehouse.Ping(ctx) == nil {
+	if f.LostServer && h.warehouseAnswers(ctx) {
 		return fmt.Sprintf("From %s to %s UTC the warehouse (%s) could not store webhooks: senders got 503 and retry. It answers again; the next webhook it stores clears this. The last error, for schema %s: %v",
 			f.Since.Format(clock), f.At.Format(clock), h.Warehouse.Describe(), f.Schema, f.Err)
 	}
@@ -140,15 +139,17 @@ func (h *Handler) warehouseProblem(ctx context.Context, f *warehouse.Failure) st
 		f.Since.Format(clock), h.Warehouse.Describe(), f.At.Format(clock), f.Schema, f.Err)
 }
 
+// warehouseAnswers pings the warehouse, waiting a second at most: a page must not hang on it.
+func (h *Handler) warehouseAnswers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return h.Warehouse.Ping(ctx) == nil
+}
+
 // unreachable is err, from reading the warehouse, as the user should see it: while the
 // warehouse does not answer, a 503 saying so instead of a 500.
 func (h *Handler) unreachable(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if h.Warehouse.Ping(ctx) == nil {
+	if err == nil || h.warehouseAnswers(ctx) {
 		return err
 	}
 	return &echo.HTTPError{Code: http.StatusServiceUnavailable, Internal: err, Message: fmt.Sprintf(

@@ -516,7 +516,11 @@ func testEvent(primaryKey string) string {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // the page escapes it; the command stays readable
 	enc.Encode(primaryKey)   // a string always encodes
-	return "{" + strings.TrimSuffix(b.String(), "\n") + `:"test-1","type":"test"}`
+	rest := `,"type":"test"}`
+	if strings.EqualFold(primaryKey, "type") {
+		rest = "}" // Type beside type is a field collision where names fold case (SQLite)
+	}
+	return "{" + strings.TrimSuffix(b.String(), "\n") + `:"test-1"` + rest
 }
 
 // shellQuote quotes s for a POSIX shell: a key or a host may hold a quote.

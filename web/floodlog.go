@@ -19,7 +19,8 @@ const DefaultFloodInterval = 10 * time.Second
 // webhook URLs gets a 401 each (one line each grew the log by 1.4 MB/s), and while the
 // warehouse is down every sender's every retry fails alike. The first of each kind in an
 // interval is logged in full, the others only counted, and when the interval ends one line
-// per kind gives the count. Refusals are still logged one by one at debug level.
+// per kind seen more than once gives the count (of all, the first included). Refusals are
+// still logged one by one at debug level.
 type FloodLog struct {
 	every time.Duration
 	log   *slog.Logger // Config.Log, set by New
@@ -63,7 +64,8 @@ func (f *FloodLog) note(k floodKind) (first bool) {
 	return f.counts[k] == 1
 }
 
-// refused counts a refusal (a 4xx or 5xx by design) of route, "webhook" or "dashboard".
+// refused counts a request of route, "webhook" or "dashboard", answered 4xx or 5xx (a failure
+// of hookhouse's own also gets its line from failed).
 func (f *FloodLog) refused(route string, status int) (first bool) {
 	return f.note(floodKind{what: route + " refusals", status: status})
 }
@@ -76,7 +78,7 @@ func (f *FloodLog) failed(method, path string, status int, err error) {
 	}
 }
 
-// Flush ends the interval now: one line per kind seen in it, with the count.
+// Flush ends the interval now: one line per kind seen more than once in it, with the count.
 func (f *FloodLog) Flush() {
 	f.mu.Lock()
 	counts, start := f.counts, f.start
@@ -96,6 +98,9 @@ func (f *FloodLog) Flush() {
 		return cmp.Or(strings.Compare(a.what, b.what), cmp.Compare(a.status, b.status), strings.Compare(a.cause, b.cause))
 	})
 	for _, k := range kinds {
+		if counts[k] == 1 {
+			continue // its one line, logged in full, says it all
+		}
 		attrs := []slog.Attr{slog.Int("status", k.status), slog.Int("count", counts[k])}
 		level := slog.LevelInfo
 		if k.cause != "" {

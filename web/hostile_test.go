@@ -238,6 +238,10 @@ func TestUnwritableWarehouseAnswers503ThenRecovers(t *testing.T) {
 	if p := c.get(fmt.Sprintf("/integrations/%d/extraction-logs", id)); !strings.Contains(p.Body, "could not store") {
 		t.Errorf("the Extraction Logs page does not show the reason: %.800s", p.Body)
 	}
+	// The banner: still failing, though the warehouse's folder is there (nothing to ping).
+	if b := testID(c.get("/integrations"), "warehouse-problem").Text(); !strings.Contains(b, "cannot store webhooks") || strings.Contains(b, "answers again") {
+		t.Errorf("while the file cannot be written, the banner reads %q", b)
+	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}

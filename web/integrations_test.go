@@ -688,7 +688,8 @@ func TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt(t *testing.
 		{"vero", "Vero Stream", ""},
 		{"incoming-webhooks", "Quoted", `it's "q" \ <b>`},
 		{"incoming-webhooks", "Typed", "type"},
-		{"customerio", "Customer io", ""}, // its fixed key, event_id
+		{"incoming-webhooks", "Typed Upper", "Type"}, // SQLite folds case: no "type" beside it
+		{"customerio", "Customer io", ""},            // its fixed key, event_id
 	} {
 		p := addIntegration(t, c, tc.source, url.Values{"name": {tc.name}, "primary_key": {tc.key}})
 		expectStatus(t, p, http.StatusSeeOther)

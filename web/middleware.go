@@ -126,11 +126,7 @@ func RedactPath(path string) string {
 		if seg == "" {
 			continue // a doubled or trailing slash
 		}
-		word := seg
-		if w, err := url.PathUnescape(seg); err == nil {
-			word = w
-		}
-		word = strings.ToLower(word)
+		word := strings.ToLower(unescapeAll(seg))
 		switch {
 		case webhook:
 			if !(word == "v1" || word == "clients" || word == "token" || prev == "clients" && isDecimalID(word)) {
@@ -152,6 +148,43 @@ func RedactPath(path string) string {
 		path += "?…"
 	}
 	return path
+}
+
+// unescapeAll decodes s's percent escapes, again while some remain (a token encoded twice
+// or more), and decodes the valid ones where url.PathUnescape would refuse the whole: a stray
+// % must not hide an encoded token from RedactPath.
+func unescapeAll(s string) string {
+	for range 4 {
+		if !strings.Contains(s, "%") {
+			return s
+		}
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+				i += 2
+				continue
+			}
+			b.WriteByte(s[i])
+		}
+		if b.Len() == len(s) {
+			return s // nothing left to decode
+		}
+		s = b.String()
+	}
+	return s
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // isDecimalID reports whether s can be an integration id in a webhook URL.

@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestRedactPath(t *testing.T) {
 	const tok = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -35,9 +39,20 @@ func TestRedactPath(t *testing.T) {
 		"/integrations/" + tok + "/settings":           "/integrations/…/settings",
 		"/login?next=/invite/" + tok:                   "/login?…",
 		"/v1/clients/1/token/" + tok + "?token=" + tok: "/v1/clients/1/token/…?…",
+		"/integrations/" + encoded(tok) + "%":          "/integrations/…", // a stray %: the valid escapes still decode
+		"/integrations/" + encoded(encoded(tok)):       "/integrations/…", // encoded twice
 	} {
 		if got := RedactPath(in); got != want {
 			t.Errorf("RedactPath(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// encoded is s with every byte percent-encoded.
+func encoded(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		fmt.Fprintf(&b, "%%%02X", s[i])
+	}
+	return b.String()
 }

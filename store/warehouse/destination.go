@@ -26,6 +26,9 @@ type destination interface {
 	refusal(err error) (reason string, refused bool)
 	// ping checks that the database answers.
 	ping(ctx context.Context) error
+	// lostServer says whether err is the database server out of reach (stopped, restarting,
+	// the connection cut) rather than refusing the work: once ping answers, that may be over.
+	lostServer(err error) bool
 	// Describe says where the data goes, for people: never a password.
 	Describe() string
 	close() error

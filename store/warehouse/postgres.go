@@ -3,9 +3,11 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -161,6 +163,21 @@ func (d *postgresDest) Describe() string { return d.describe }
 func (d *postgresDest) close() error { return errors.Join(d.db.Close(), d.reads.Close()) }
 
 func (d *postgresDest) ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// lostServer: no connection (refused, cut, timed out), or the server shutting down or starting
+// (SQLSTATE class 08, 57P01 to 57P03).
+func (d *postgresDest) lostServer(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr):
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	case errors.As(err, &connectErr), errors.As(err, &netErr):
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
+}
 
 // refusal: data exceptions (class 22: a value out of range, an invalid byte), program limits
 // (54: a row or an index entry too large) and name clashes with what PostgreSQL made itself
@@ -530,7 +547,9 @@ func (s *postgresSession) beginWith(ctx context.Context, query string, dest ...a
 	s.conn, s.holding = conn, false
 	err = s.conn.Raw(func(dc any) error {
 		b := &pgx.Batch{}
-		b.Queue("BEGIN")
+		// READ COMMITTED whatever the server's default, so that the query's snapshot is taken
+		// when it starts, after the lock: under REPEATABLE READ it would be the lock's, before.
+		b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 		b.Queue(lockSchema, s.schema)
 		if query != "" {
 			b.Queue(query)
@@ -543,14 +562,20 @@ func (s *postgresSession) beginWith(ctx context.Context, query string, dest ...a
 		if err == nil && query != "" {
 			err = br.QueryRow().Scan(dest...)
 		}
-		if err != nil {
+		if err == nil {
+			err = br.Close()
+		} else {
 			br.Close() //nolint:errcheck // the error that matters is err
-			return err
 		}
-		return br.Close()
+		if pc := dc.(*stdlib.Conn).Conn().PgConn(); err != nil && pc.TxStatus() != 'I' {
+			// Left in the transaction, holding the schema's lock: closed now, so that the
+			// server ends both, rather than when the pool next hands the connection out.
+			pc.Close(ctx) //nolint:errcheck // the error that matters is err
+		}
+		return err
 	})
 	if err != nil {
-		s.release() // (a connection left in a transaction is closed, not reused)
+		s.release()
 	}
 	return err
 }

@@ -45,6 +45,9 @@ func (d *sqliteDest) close() error { return nil }
 // SQLite stores whatever the model lets through: a failure is the file's, not the record's.
 func (d *sqliteDest) refusal(error) (string, bool) { return "", false }
 
+// SQLite runs in this process: a failure is the disk's or the file's, which a ping cannot see.
+func (d *sqliteDest) lostServer(error) bool { return false }
+
 // ping checks the folder is there: each file is opened by its writer.
 func (d *sqliteDest) ping(context.Context) error {
 	_, err := os.Stat(d.dir)

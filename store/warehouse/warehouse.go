@@ -164,6 +164,9 @@ type Failure struct {
 	At     time.Time // the last failed commit, of Schema, with Err
 	Schema string
 	Err    error
+	// LostServer: Err is the database server out of reach, which a ping answering may end
+	// (a full disk or a refused permission does not end so).
+	LostServer bool
 }
 
 // LastFailure is the failure of the last commit that failed, or nil when a commit has
@@ -181,7 +184,7 @@ func (w *Warehouse) reportCommit(schema string, err error) {
 	now := time.Now().UTC()
 	for {
 		prev := w.failure.Load()
-		f := &Failure{Since: now, At: now, Schema: schema, Err: err}
+		f := &Failure{Since: now, At: now, Schema: schema, Err: err, LostServer: w.dest.lostServer(err)}
 		if prev != nil {
 			f.Since = prev.Since
 		}
