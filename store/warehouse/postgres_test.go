@@ -18,7 +18,15 @@ import (
 // has not seen: every record loads, the catalog holds each column once, and _sdc_sequence is
 // strictly increasing in data.
 func TestTwoProcessesWriteOneSchema(t *testing.T) {
-	url := pgtest.Start(t)
+	t.Run("read committed", func(t *testing.T) { twoProcessesWriteOneSchema(t, pgtest.Start(t)) })
+	// A server whose default isolation is stricter: the catch-up check must still see what
+	// the lock's last holder committed.
+	t.Run("repeatable read by default", func(t *testing.T) {
+		twoProcessesWriteOneSchema(t, pgtest.Start(t)+"&default_transaction_isolation=repeatable%20read")
+	})
+}
+
+func twoProcessesWriteOneSchema(t *testing.T, url string) {
 	var ws []*Warehouse
 	for range 2 {
 		w, err := OpenPostgres(context.Background(), url, nil, Options{})
