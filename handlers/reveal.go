@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -30,7 +31,8 @@ type revealStore interface {
 }
 
 // putReveal keeps r for the signed-in user's next visit to the integration's copy-once page
-// (integrationID 0: the invite link page), remembering its nonce in the session under key.
+// (integrationID 0: the invite link page), remembering its nonce in the session under key and
+// the integration: two integrations added before either page is opened (two tabs) keep both.
 func (h *Handler) putReveal(c echo.Context, key string, integrationID int64, r reveal) error {
 	u, _ := CurrentUser(c)
 	payload, err := json.Marshal(r)
@@ -42,14 +44,19 @@ func (h *Handler) putReveal(c echo.Context, key string, integrationID int64, r r
 	if err != nil {
 		return err
 	}
-	h.Sessions.Put(ctx, key, nonce)
+	h.Sessions.Put(ctx, revealKey(key, integrationID), nonce)
 	return nil
+}
+
+func revealKey(key string, integrationID int64) string {
+	return key + ":" + strconv.FormatInt(integrationID, 10)
 }
 
 // takeReveal returns what putReveal kept for this user and page, once.
 func (h *Handler) takeReveal(c echo.Context, key string, integrationID int64) (reveal, bool, error) {
 	u, _ := CurrentUser(c)
 	ctx := c.Request().Context()
+	key = revealKey(key, integrationID)
 	nonce := h.Sessions.GetString(ctx, key)
 	if nonce == "" {
 		return reveal{}, false, nil

@@ -67,3 +67,24 @@ func redactToken(u string) string {
 	}
 	return u
 }
+
+// Two integrations added before either copy-once page is opened (two tabs): each page still
+// shows its own URL, once, and each URL loads.
+func TestTwoAddsBeforeEitherCopyOncePageKeepBothURLs(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	first := addIntegration(t, c, "incoming-webhooks", url.Values{"name": {"Orders"}})
+	second := addIntegration(t, c, "vero", url.Values{"name": {"Stitch Vero"}})
+	for _, p := range []response{first, second} {
+		expectStatus(t, p, http.StatusSeeOther)
+	}
+	for _, p := range []response{first, second} {
+		hook := revealedURL(t, c, p.Header.Get("Location"))
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hook, "application/json", []byte(`{"type":"test"}`)); a.Status != http.StatusOK {
+			t.Errorf("%s: %d %s", hook, a.Status, a.Body)
+		}
+		if again := testID(c.get(p.Header.Get("Location")), "webhook-url").Text(); again != "" {
+			t.Errorf("%s shown a second time", p.Header.Get("Location"))
+		}
+	}
+}
