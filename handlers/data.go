@@ -40,7 +40,7 @@ func (h *Handler) Data(c echo.Context) error {
 	before := c.QueryParam("before")
 	tables, err := h.dataTables(ctx, in)
 	if err != nil {
-		return h.unreachable(ctx, err)
+		return h.unreadable(ctx, err)
 	}
 	props := views.DataProps{
 		Page:        h.page(c, in.Name+" · Data", "integrations"),
@@ -74,7 +74,7 @@ func (h *Handler) Data(c echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, "before must be the key of a row, as the Older link gives it")
 		}
 		if err != nil {
-			return h.unreachable(ctx, err)
+			return h.unreadable(ctx, err)
 		}
 		if props.Rows.EventTypeColumn == "" {
 			props.EventType = "" // the table has no event type: its links and downloads carry no filter
@@ -187,7 +187,7 @@ func (h *Handler) DataRow(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	if err != nil {
-		return h.unreachable(c.Request().Context(), err)
+		return h.unreadable(c.Request().Context(), err)
 	}
 	return render(c, http.StatusOK, views.DataRowPage(views.DataRowProps{
 		Page:        h.page(c, in.Name+" · Row", "integrations"),

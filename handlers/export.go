@@ -35,7 +35,7 @@ func (h *Handler) Export(c echo.Context) error {
 		if errors.Is(err, warehouse.ErrNoTable) {
 			return echo.ErrNotFound
 		}
-		return h.unreachable(ctx, err)
+		return h.unreadable(ctx, err)
 	}
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, contentType)

@@ -132,8 +132,8 @@ func (h *Handler) page(c echo.Context, title, nav string) views.Page {
 func (h *Handler) warehouseProblem(ctx context.Context, f *warehouse.Failure) string {
 	const clock = "15:04:05"
 	if f.LostServer && h.warehouseAnswers(ctx) {
-		return fmt.Sprintf("From %s to %s UTC the warehouse (%s) could not store webhooks: senders got 503 and retry. It answers again; the next webhook it stores clears this. The last error, for schema %s: %v",
-			f.Since.Format(clock), f.At.Format(clock), h.Warehouse.Describe(), f.Schema, f.Err)
+		return fmt.Sprintf("Since %s UTC the warehouse (%s) could not store webhooks (the last refused at %s UTC): senders got 503 and retry. It answers again now; the next webhook it stores clears this. The last error, for schema %s: %v",
+			f.Since.Format(clock), h.Warehouse.Describe(), f.At.Format(clock), f.Schema, f.Err)
 	}
 	return fmt.Sprintf("Since %s UTC the warehouse (%s) cannot store webhooks: senders get 503 and retry. The last error, at %s for schema %s: %v",
 		f.Since.Format(clock), h.Warehouse.Describe(), f.At.Format(clock), f.Schema, f.Err)
@@ -146,15 +146,18 @@ func (h *Handler) warehouseAnswers(ctx context.Context) bool {
 	return h.Warehouse.Ping(ctx) == nil
 }
 
-// unreachable is err, from reading the warehouse, as the user should see it: while the
-// warehouse does not answer, a 503 saying so instead of a 500.
-func (h *Handler) unreachable(ctx context.Context, err error) error {
-	if err == nil || h.warehouseAnswers(ctx) {
-		return err
+// unreadable is err, from reading the warehouse, as the user should see it: a 503 that says
+// the warehouse cannot be read now (its server down, a disk or file failing), not a 500; the
+// cause goes to the log.
+func (h *Handler) unreadable(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
 	}
-	return &echo.HTTPError{Code: http.StatusServiceUnavailable, Internal: err, Message: fmt.Sprintf(
-		"The warehouse (%s) does not answer, so this page cannot show its data. Webhooks are refused with 503 meanwhile, and their senders retry. Reload this page once it is back; /healthz says when.",
-		h.Warehouse.Describe())}
+	msg := fmt.Sprintf("The warehouse (%s) does not answer, so this page cannot show its data. Webhooks are refused with 503 meanwhile, and their senders retry. Reload this page once it is back; /healthz says when.", h.Warehouse.Describe())
+	if h.warehouseAnswers(ctx) {
+		msg = fmt.Sprintf("The warehouse (%s) could not be read, so this page cannot show its data: %v. The log has the details.", h.Warehouse.Describe(), err)
+	}
+	return &echo.HTTPError{Code: http.StatusServiceUnavailable, Internal: err, Message: msg}
 }
 
 // flash leaves a message for the next page the user sees.

@@ -91,7 +91,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	}
 	contents, err := h.Warehouse.Contents(ctx, in.Schema)
 	if err != nil {
-		return h.unreachable(ctx, err)
+		return h.unreadable(ctx, err)
 	}
 	var rowsTotal int64
 	for _, t := range contents.Tables {

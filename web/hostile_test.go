@@ -238,9 +238,15 @@ func TestUnwritableWarehouseAnswers503ThenRecovers(t *testing.T) {
 	if p := c.get(fmt.Sprintf("/integrations/%d/extraction-logs", id)); !strings.Contains(p.Body, "could not store") {
 		t.Errorf("the Extraction Logs page does not show the reason: %.800s", p.Body)
 	}
-	// The banner: still failing, though the warehouse's folder is there (nothing to ping).
+	// The banner: still failing, though the warehouse's folder is there (nothing to ping); the
+	// pages that read the file say it cannot be read, with a 503 rather than a 500.
 	if b := testID(c.get("/integrations"), "warehouse-problem").Text(); !strings.Contains(b, "cannot store webhooks") || strings.Contains(b, "answers again") {
 		t.Errorf("while the file cannot be written, the banner reads %q", b)
+	}
+	for _, page := range []string{fmt.Sprintf("/integrations/%d", id), fmt.Sprintf("/integrations/%d/data", id)} {
+		if p := c.get(page); p.Status != http.StatusServiceUnavailable || !strings.Contains(p.Body, "could not be read") {
+			t.Errorf("while the file cannot be read, %s answers %d: %.300s", page, p.Status, p.Body)
+		}
 	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
