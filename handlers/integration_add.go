@@ -81,8 +81,8 @@ func (h *Handler) AddIntegration(c echo.Context) error {
 		return err
 	}
 	h.Log.Info("integration added", "integration_id", created.ID, "source", src.Slug, "schema", schema)
-	h.flash(c, fmt.Sprintf("%s was added. Copy its webhook URL now.", created.Name))
-	return h.revealWebhookURL(c, created.ID, token, fmt.Sprintf("/integrations/%d", created.ID))
+	return h.revealWebhookURL(c, created.ID, token, fmt.Sprintf("/integrations/%d", created.ID),
+		fmt.Sprintf("%s was added. Copy its webhook URL now.", created.Name))
 }
 
 // effectiveSchema is the schema name typed by the user, or else the one the name gives.

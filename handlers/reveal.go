@@ -22,7 +22,8 @@ type reveal struct {
 	Secret     string       `json:"secret,omitempty"`     // a generated signing secret, instead of a URL
 	BuiltFrom  string       `json:"built_from,omitempty"` // views.BuiltFrom*: what the URL's scheme and host came from
 	ContinueTo string       `json:"continue_to,omitempty"`
-	Invite     store.Invite `json:"invite"` // the invite of an invite link (integrationID 0)
+	Notice     string       `json:"notice,omitempty"` // shown above it, e.g. that the integration was added
+	Invite     store.Invite `json:"invite"`           // the invite of an invite link (integrationID 0)
 }
 
 type revealStore interface {

@@ -36,6 +36,9 @@ func (h *Handler) WebhookURL(c echo.Context) error {
 	}
 	if ok {
 		props.URL, props.BuiltFrom, props.ContinueTo = r.URL, r.BuiltFrom, r.ContinueTo
+		if r.Notice != "" {
+			props.Page.Flash = r.Notice
+		}
 	}
 	return render(c, http.StatusOK, views.WebhookURLPage(props))
 }
@@ -56,16 +59,18 @@ func (h *Handler) GenerateWebhookURL(c echo.Context) error {
 		return err
 	}
 	h.Log.Info("webhook URL generated", "integration_id", in.ID, "url_id", u.ID)
-	return h.revealWebhookURL(c, in.ID, token, fmt.Sprintf("/integrations/%d/settings", in.ID))
+	return h.revealWebhookURL(c, in.ID, token, fmt.Sprintf("/integrations/%d/settings", in.ID), "")
 }
 
-// revealWebhookURL leaves the new URL for the copy-once page and redirects there.
-func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, continueTo string) error {
+// revealWebhookURL leaves the new URL for the copy-once page and redirects there; notice, if
+// any, is shown with it (not as a session flash, which the next page of any tab would show).
+func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, continueTo, notice string) error {
 	base, builtFrom := h.publicURL(c)
 	if err := h.putReveal(c, sessionReveals, integrationID, reveal{
 		URL:        fmt.Sprintf("%s/v1/clients/%d/token/%s", base, integrationID, token),
 		BuiltFrom:  builtFrom,
 		ContinueTo: continueTo,
+		Notice:     notice,
 	}); err != nil {
 		return err
 	}

@@ -78,8 +78,12 @@ func TestTwoAddsBeforeEitherCopyOncePageKeepBothURLs(t *testing.T) {
 	for _, p := range []response{first, second} {
 		expectStatus(t, p, http.StatusSeeOther)
 	}
-	for _, p := range []response{first, second} {
-		hook := revealedURL(t, c, p.Header.Get("Location"))
+	for i, p := range []response{first, second} {
+		page := c.get(p.Header.Get("Location"))
+		if flash, name := testID(page, "flash").Text(), []string{"Orders", "Stitch Vero"}[i]; !strings.HasPrefix(flash, name+" was added") {
+			t.Errorf("%s's copy-once page says %q", name, flash)
+		}
+		hook := strings.TrimSpace(testID(page, "webhook-url").Text())
 		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hook, "application/json", []byte(`{"type":"test"}`)); a.Status != http.StatusOK {
 			t.Errorf("%s: %d %s", hook, a.Status, a.Body)
 		}
