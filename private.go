@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/hookhouse/hookhouse/store"
 )
 
 // openToOthers lists what of the data folder other users of the machine may read or enter:
@@ -24,6 +26,7 @@ func openToOthers(dataDir string) []string {
 		return open
 	}
 	files, _ := filepath.Glob(filepath.Join(dataDir, "hookhouse.db*"))
+	files = append(files, filepath.Join(dataDir, store.SecretKeyFile))
 	for _, f := range files {
 		check(f)
 	}

@@ -155,7 +155,7 @@ func (h *Handler) unreadable(ctx context.Context, err error) error {
 	}
 	msg := fmt.Sprintf("The warehouse (%s) does not answer, so this page cannot show its data. Webhooks are refused with 503 meanwhile, and their senders retry. Reload this page once it is back; /healthz says when.", h.Warehouse.Describe())
 	if h.warehouseAnswers(ctx) {
-		msg = fmt.Sprintf("The warehouse (%s) could not be read, so this page cannot show its data (a failing disk or file; hookhouse's log has the cause). Webhooks may be refused with 503 too; their senders retry.", h.Warehouse.Describe())
+		msg = fmt.Sprintf("The warehouse (%s) could not be read, so this page cannot show its data; hookhouse's log has the cause. Webhooks may be refused with 503 too; their senders retry.", h.Warehouse.Describe())
 	}
 	return &echo.HTTPError{Code: http.StatusServiceUnavailable, Internal: err, Message: msg}
 }

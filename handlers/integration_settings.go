@@ -30,7 +30,7 @@ func (h *Handler) IntegrationSettings(c echo.Context) error {
 	}
 	if ok && r.Secret != "" {
 		c.Response().Header().Set("Cache-Control", "no-store")
-		view.revealedSecret = r.Secret
+		view.revealedSecret, view.notice = r.Secret, r.Notice
 	}
 	return h.renderSettingsWith(c, http.StatusOK, in, view)
 }
@@ -70,6 +70,7 @@ type settingsView struct {
 	signingForm    *views.SigningForm // as typed; nil: from the stored settings
 	signingErrors  map[string]string
 	revealedSecret string
+	notice         string // shown with the revealed secret
 }
 
 func (h *Handler) renderSettingsWith(c echo.Context, status int, in store.Integration, v settingsView) error {
@@ -86,8 +87,12 @@ func (h *Handler) renderSettingsWith(c echo.Context, status int, in store.Integr
 	if v.signingForm != nil {
 		form = *v.signingForm
 	}
+	page := h.page(c, "Settings · "+in.Name, "integrations")
+	if v.notice != "" {
+		page.Flash = v.notice
+	}
 	return render(c, status, views.IntegrationSettingsPage(views.IntegrationSettingsProps{
-		Page:          h.page(c, "Settings · "+in.Name, "integrations"),
+		Page:          page,
 		Integration:   in,
 		Source:        sourceOf(in),
 		URLs:          urls,

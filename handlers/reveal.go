@@ -63,10 +63,13 @@ func (h *Handler) takeReveal(c echo.Context, key string, integrationID int64) (r
 		return reveal{}, false, nil
 	}
 	payload, ok, err := h.Store.TakeReveal(ctx, nonce, u.ID, integrationID)
-	if err != nil || !ok {
+	if err != nil {
 		return reveal{}, false, err
 	}
-	h.Sessions.Remove(ctx, key)
+	h.Sessions.Remove(ctx, key) // taken now, or expired, or taken by another tab
+	if !ok {
+		return reveal{}, false, nil
+	}
 	var r reveal
 	err = json.Unmarshal(payload, &r)
 	return r, err == nil, err

@@ -90,13 +90,14 @@ func (h *Handler) SaveSignature(c echo.Context) error {
 	if cfg.Scheme != signature.None {
 		msg = fmt.Sprintf("Signature verification saved: %s. Requests that do not verify are refused with 401.", cfg.Scheme.Label())
 	}
-	if generate {
-		if err := h.putReveal(c, sessionSecretReveal, in.ID, reveal{Secret: secret}); err != nil {
+	if generate { // the notice travels with the secret, not as a flash another tab could show
+		notice := "A new Standard Webhooks secret was generated: copy it now, it is shown only once."
+		if err := h.putReveal(c, sessionSecretReveal, in.ID, reveal{Secret: secret, Notice: notice}); err != nil {
 			return err
 		}
-		msg = "A new Standard Webhooks secret was generated: copy it now, it is shown only once."
+	} else {
+		h.flash(c, msg)
 	}
-	h.flash(c, msg)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/integrations/%d/settings#signature", in.ID))
 }

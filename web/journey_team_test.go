@@ -43,7 +43,7 @@ func TestJourneyInviteAndRemoveATeammate(t *testing.T) {
 	owner.expectPath("/team")
 	owner.fill("#email", mateEmail)
 	owner.submit(`[data-testid="invite"]`)
-	owner.expectPath("/team/invite-link")
+	owner.expectPath("/team/invite-link?invite=1")
 	shown := owner.text(`[data-testid="invite-link"]`)
 	if !strings.HasPrefix(shown, app.URL+"/invite/") {
 		t.Fatalf("the invite link is %q", shown)

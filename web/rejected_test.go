@@ -135,3 +135,49 @@ func TestDataShowsTheRejectsBeforeAnyRow(t *testing.T) {
 		t.Errorf("%d rows %q; want the reject with its reason", rows.Length(), rows.Text())
 	}
 }
+
+// A query string no stored value can match (bytes that are not UTF-8, a NUL) is a filter that
+// finds nothing or a table that does not exist, on both warehouses; PostgreSQL refused to
+// compare such text, and the pages answered 5xx as if the warehouse were failing.
+func TestDataFiltersThatNoTextMatches(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		on   func(t *testing.T) testDatabases
+	}{
+		{"sqlite", func(*testing.T) testDatabases { return testDatabases{} }},
+		{"postgres", func(t *testing.T) testDatabases { return testDatabases{Warehouse: pgtest.Start(t)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := newTestAppOn(t, tc.on(t), slog.LevelDebug, warehouse.Options{}, web.Config{})
+			c := app.signedInClient(t)
+			id, hook := mustAdd(t, c, "vero", "Stitch Vero")
+			if a := postWebhook(t, http.DefaultClient, http.MethodPost, hook, "application/json", []byte(`{"type":"sent"}`)); a.Status != http.StatusOK {
+				t.Fatalf("webhook: %d %s", a.Status, a.Body)
+			}
+			base := "/integrations/" + itoa(id)
+			for path, want := range map[string]int{
+				base + "/data?type=%ff":                         http.StatusOK,
+				base + "/data?type=a%00b":                       http.StatusOK,
+				base + "/export?format=csv&table=data&type=%ff": http.StatusOK,
+				base + "/data?table=%ff":                        http.StatusNotFound,
+				base + "/data?table=d%00ata":                    http.StatusNotFound,
+				base + "/export?format=jsonl&table=%ff":         http.StatusNotFound,
+			} {
+				p := c.get(path)
+				if p.Status != want {
+					t.Errorf("%s: %d, want %d: %.200s", path, p.Status, want, p.Body)
+				}
+				if want != http.StatusOK {
+					continue
+				}
+				if strings.Contains(path, "/export") {
+					if strings.Contains(p.Body, "sent") {
+						t.Errorf("%s downloads a row of another type: %q", path, p.Body)
+					}
+				} else if testID(p, "rows-empty").Length() != 1 {
+					t.Errorf("%s shows rows of another type", path)
+				}
+			}
+		})
+	}
+}

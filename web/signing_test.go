@@ -385,8 +385,15 @@ func TestSignatureFormValidatesAndShowsAGeneratedSecretOnce(t *testing.T) {
 	if !strings.HasPrefix(secret, "whsec_") || shown.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("generated secret %q, Cache-Control %q", secret, shown.Header.Get("Cache-Control"))
 	}
-	if again := c.get(fmt.Sprintf("/integrations/%d/settings", id)); strings.Contains(again.Body, secret) {
+	if notice := text(shown, "flash"); !strings.Contains(notice, "copy it now") {
+		t.Errorf("the page with the secret says %q", notice)
+	}
+	again := c.get(fmt.Sprintf("/integrations/%d/settings", id))
+	if strings.Contains(again.Body, secret) {
 		t.Fatal("the generated secret is shown twice")
+	}
+	if notice := text(again, "flash"); notice != "" {
+		t.Errorf("the page without the secret still says %q", notice)
 	}
 	if a := postSigned(t, hookURL, standardHeaders(secret, "msg_gen", time.Now(), event), event); a.Status != http.StatusOK {
 		t.Fatalf("signed with the generated secret: %d %s", a.Status, a.Body)

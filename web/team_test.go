@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,8 +27,11 @@ func (c *client) invite(t *testing.T, email string) string {
 	t.Helper()
 	c.get("/team")
 	p := c.post("/team/invites", url.Values{"email": {email}})
-	expectRedirect(t, p, "/team/invite-link")
-	p = c.get("/team/invite-link")
+	page := p.Header.Get("Location")
+	if !regexp.MustCompile(`^/team/invite-link\?invite=\d+$`).MatchString(page) {
+		t.Fatalf("inviting answers %d, to %q; want a redirect to the invite's link page", p.Status, page)
+	}
+	p = c.get(page)
 	expectStatus(t, p, http.StatusOK)
 	link := strings.TrimSpace(testID(p, "invite-link").Text())
 	if !strings.HasPrefix(link, c.app.URL+"/invite/") || len(link) != len(c.app.URL+"/invite/")+64 {
@@ -262,7 +266,7 @@ func TestInviteLinkWorksOnceUntilItExpires(t *testing.T) {
 	link := owner.invite(t, mateEmail)
 	path := strings.TrimPrefix(link, app.URL)
 	// Shown once: the copy-once page does not show it again.
-	p = owner.get("/team/invite-link")
+	p = owner.get("/team/invite-link?invite=1")
 	if testID(p, "invite-link").Length() != 0 || testID(p, "link-gone").Length() != 1 {
 		t.Fatal("the invite link was shown twice")
 	}
@@ -427,4 +431,23 @@ func TestChangePasswordIsThrottledLikeSignIn(t *testing.T) {
 	other := app.newClient(t)
 	other.get("/login")
 	expectStatus(t, other.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}}), http.StatusTooManyRequests)
+}
+
+// Two invites made before either link page is opened (two tabs): each page shows its own link.
+func TestTwoInvitesBeforeEitherLinkPageKeepBothLinks(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.signedInClient(t)
+	owner.get("/team")
+	var pages []string
+	for _, email := range []string{"one@example.com", "two@example.com"} {
+		p := owner.post("/team/invites", url.Values{"email": {email}})
+		pages = append(pages, p.Header.Get("Location"))
+		owner.get("/team") // a fresh CSRF token for the next form
+	}
+	for i, page := range pages {
+		p := owner.get(page)
+		if link := testID(p, "invite-link").Text(); !strings.Contains(link, "/invite/") {
+			t.Errorf("invite %d's page %s shows no link", i+1, page)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrNoTable is returned when browsing a table or view the schema does not have.
@@ -109,6 +110,9 @@ type browse struct {
 // openBrowse finds name among schema's tables, the latest-version view or the rejects;
 // anything else, the catalog's own tables included, is ErrNoTable.
 func (w *Warehouse) openBrowse(ctx context.Context, schema, name string) (*browse, func(), error) {
+	if !storableText(name) { // no table has such a name, and PostgreSQL would refuse to compare it
+		return nil, nil, ErrNoTable
+	}
 	db, release, ok, err := w.reader(ctx, schema)
 	if err != nil {
 		return nil, nil, err
@@ -208,12 +212,20 @@ func (b *browse) selection(ctx context.Context, table, eventType string) (where 
 		}
 		where = append(where, latest)
 	}
-	if eventType != "" && eventCol != "" {
+	switch {
+	case eventType == "" || eventCol == "":
+	case !storableText(eventType): // no row holds it (see scalar), and PostgreSQL would refuse to compare it
+		where = append(where, "1 = 0")
+	default:
 		where = append(where, "o."+quoteIdent(eventCol)+" = ?")
 		args = append(args, eventType)
 	}
 	return where, args, eventCol, nil
 }
+
+// storableText reports whether s can be a text value of the warehouse: UTF-8 without NUL, as
+// every loaded string is (decode, scalar).
+func storableText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // Rows returns a page of table's rows, newest first. Paging is by key, so a page costs the
 // same at the millionth row as at the first. A schema that has loaded nothing has no tables.
