@@ -77,3 +77,22 @@ func TestRefusalFloodIsSummedUpInTheLog(t *testing.T) {
 		t.Error("the token reached the log")
 	}
 }
+
+// A load balancer checks /healthz every half second: answered probes are not logged at info,
+// dashboard visits are.
+func TestAnsweredProbesStayOutOfTheInfoLog(t *testing.T) {
+	app := newTestAppLogging(t, slog.LevelInfo, warehouse.Options{}, web.Config{})
+	owner := app.signedInClient(t)
+	probe := app.newClient(t)
+	for range 20 {
+		expectStatus(t, probe.get("/healthz"), http.StatusOK)
+	}
+	expectStatus(t, owner.get("/integrations"), http.StatusOK)
+	logs := app.Logs.String()
+	if n := strings.Count(logs, "path=/healthz"); n != 0 {
+		t.Errorf("20 answered probes wrote %d lines at info:\n%.2000s", n, logs)
+	}
+	if !strings.Contains(logs, "path=/integrations ") {
+		t.Errorf("a dashboard visit is not in the log:\n%.2000s", logs)
+	}
+}

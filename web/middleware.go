@@ -218,7 +218,8 @@ func hexRun(s string) int {
 // Debug: at thousands a second they would flood the log (and cost the server 7 to 10% of its
 // CPU), while /metrics and the Extraction Logs count them already. Refusals (4xx, 5xx) are at
 // Info, but only the first of each status per interval: flood sums the others up. A live
-// page's fetches of itself are at Debug too: one a second per open tab under a steady stream.
+// page's fetches of itself are at Debug too: one a second per open tab under a steady stream;
+// so are answered probes (/healthz, /metrics): a load balancer checks every half second.
 func accessLog(log *slog.Logger, flood *FloodLog) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -229,15 +230,18 @@ func accessLog(log *slog.Logger, flood *FloodLog) echo.MiddlewareFunc {
 			}
 			res := c.Response()
 			level, route := slog.LevelInfo, "dashboard"
-			if isWebhookRoute(c) {
+			switch {
+			case isWebhookRoute(c):
 				route = "webhook"
+			case c.Path() == "/healthz" || c.Path() == "/metrics":
+				route = "probe" // a load balancer's or Prometheus's, every few seconds
 			}
 			switch {
 			case res.Status >= http.StatusBadRequest:
 				if !flood.refused(route, res.Status) {
 					level = slog.LevelDebug // counted, and summed up at the end of the interval
 				}
-			case route == "webhook":
+			case route != "dashboard":
 				level = slog.LevelDebug
 			case c.Request().Header.Get("X-Live-Refresh") != "":
 				level = slog.LevelDebug // a live page fetching itself after an arrival (static/app.js), not a visit
