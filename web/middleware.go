@@ -150,9 +150,9 @@ func RedactPath(path string) string {
 	return path
 }
 
-// unescapeAll decodes s's percent escapes, again while some remain (a token encoded twice
-// or more), and decodes the valid ones where url.PathUnescape would refuse the whole: a stray
-// % must not hide an encoded token from RedactPath.
+// unescapeAll decodes s's percent escapes, again while some remain (a token encoded up to
+// four times), and decodes the valid ones where url.PathUnescape would refuse the whole: a
+// stray % must not hide an encoded token from RedactPath.
 func unescapeAll(s string) string {
 	for range 4 {
 		if !strings.Contains(s, "%") {
