@@ -31,10 +31,11 @@ type revealStore interface {
 	TakeReveal(ctx context.Context, nonce string, userID, integrationID int64) ([]byte, bool, error)
 }
 
-// putReveal keeps r for the signed-in user's next visit to the integration's copy-once page
-// (integrationID 0: the invite link page), remembering its nonce in the session under key and
-// the integration: two integrations added before either page is opened (two tabs) keep both.
-func (h *Handler) putReveal(c echo.Context, key string, integrationID int64, r reveal) error {
+// putReveal keeps r for the signed-in user's next visit to the copy-once page of item id of
+// kind (an integration's URL or secret, an invite's link), remembering its nonce in the
+// session under both: two made before either page is opened (two tabs) keep both. The store
+// checks integrationID (0 for an invite) when the page takes it.
+func (h *Handler) putReveal(c echo.Context, kind string, id, integrationID int64, r reveal) error {
 	u, _ := CurrentUser(c)
 	payload, err := json.Marshal(r)
 	if err != nil {
@@ -45,19 +46,15 @@ func (h *Handler) putReveal(c echo.Context, key string, integrationID int64, r r
 	if err != nil {
 		return err
 	}
-	h.Sessions.Put(ctx, revealKey(key, integrationID), nonce)
+	h.Sessions.Put(ctx, kind+":"+strconv.FormatInt(id, 10), nonce)
 	return nil
 }
 
-func revealKey(key string, integrationID int64) string {
-	return key + ":" + strconv.FormatInt(integrationID, 10)
-}
-
 // takeReveal returns what putReveal kept for this user and page, once.
-func (h *Handler) takeReveal(c echo.Context, key string, integrationID int64) (reveal, bool, error) {
+func (h *Handler) takeReveal(c echo.Context, kind string, id, integrationID int64) (reveal, bool, error) {
 	u, _ := CurrentUser(c)
 	ctx := c.Request().Context()
-	key = revealKey(key, integrationID)
+	key := kind + ":" + strconv.FormatInt(id, 10)
 	nonce := h.Sessions.GetString(ctx, key)
 	if nonce == "" {
 		return reveal{}, false, nil

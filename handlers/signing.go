@@ -92,7 +92,7 @@ func (h *Handler) SaveSignature(c echo.Context) error {
 	}
 	if generate { // the notice travels with the secret, not as a flash another tab could show
 		notice := "A new Standard Webhooks secret was generated: copy it now, it is shown only once."
-		if err := h.putReveal(c, sessionSecretReveal, in.ID, reveal{Secret: secret, Notice: notice}); err != nil {
+		if err := h.putReveal(c, sessionSecretReveal, in.ID, in.ID, reveal{Secret: secret, Notice: notice}); err != nil {
 			return err
 		}
 	} else {

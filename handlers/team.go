@@ -93,17 +93,12 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 	}
 	h.Log.Info("teammate invited", "invite_id", in.ID, "by_user_id", u.ID)
 	base, builtFrom := h.publicURL(c)
-	// integrationID 0: no integration page ever takes it, only the invite link page; the
-	// session keeps one per invite, so that two invites made before either page opens keep both.
-	if err := h.putReveal(c, inviteRevealKey(in.ID), 0, reveal{URL: base + "/invite/" + token, BuiltFrom: builtFrom, ContinueTo: "/team", Invite: in}); err != nil {
+	// integrationID 0: no integration page ever takes it, only the invite link page.
+	if err := h.putReveal(c, sessionInviteReveal, in.ID, 0, reveal{URL: base + "/invite/" + token, BuiltFrom: builtFrom, ContinueTo: "/team", Invite: in}); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/team/invite-link?invite=%d", in.ID))
-}
-
-func inviteRevealKey(inviteID int64) string {
-	return sessionInviteReveal + ":" + strconv.FormatInt(inviteID, 10)
 }
 
 // InviteLink is the copy-once page of a new invite link: shown the first time it is opened
@@ -112,7 +107,7 @@ func (h *Handler) InviteLink(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	props := views.InviteLinkProps{Page: h.page(c, "Invite link", "team")}
 	inviteID, _ := strconv.ParseInt(c.QueryParam("invite"), 10, 64) // 0: none was made here
-	r, ok, err := h.takeReveal(c, inviteRevealKey(inviteID), 0)
+	r, ok, err := h.takeReveal(c, sessionInviteReveal, inviteID, 0)
 	if err != nil {
 		return err
 	}
