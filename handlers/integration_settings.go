@@ -24,7 +24,7 @@ func (h *Handler) IntegrationSettings(c echo.Context) error {
 		return err
 	}
 	view := settingsView{input: settingsInput{name: in.Name}}
-	r, ok, err := h.takeReveal(c, sessionSecretReveal, in.ID, in.ID)
+	r, ok, err := h.takeReveal(c, revealSecret, in.ID, in.ID)
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,13 @@ import (
 )
 
 // A new webhook URL (or invite link, or generated signing secret) is shown exactly once: the
-// action that creates it leaves it in the store, sealed with the secret key, under a nonce that
-// only the user's session knows, and the page takes it out (deleting it). Any node can show it,
-// and only the first request to ask gets it.
-const sessionReveals = "reveal"
+// action that creates it leaves it in the store, sealed with the secret key, under a key made
+// of the session's token and the page, and the page takes it out (deleting it). Any node can
+// show it, and only the first request to ask gets it. Nothing is written to the session: scs
+// saves a whole session per request, so two tabs' requests at once would undo each other's.
+//
+// revealURL names the copy-once reveal of a new webhook URL.
+const revealURL = "url"
 
 // reveal is what a copy-once page shows.
 type reveal struct {
@@ -27,14 +30,25 @@ type reveal struct {
 }
 
 type revealStore interface {
-	PutReveal(ctx context.Context, userID, integrationID int64, payload []byte) (string, error)
-	TakeReveal(ctx context.Context, nonce string, userID, integrationID int64) ([]byte, bool, error)
+	PutReveal(ctx context.Context, key string, userID, integrationID int64, payload []byte) error
+	TakeReveal(ctx context.Context, key string, userID, integrationID int64) ([]byte, bool, error)
+}
+
+// revealKey names the copy-once page of item id of kind for this session: two made before
+// either page is opened (two tabs) keep both, and a second one for the same page replaces the
+// first. It holds the session's token, so it is as secret as the session; the store keeps only
+// its hash.
+func (h *Handler) revealKey(ctx context.Context, kind string, id int64) string {
+	token := h.Sessions.Token(ctx)
+	if token == "" {
+		return ""
+	}
+	return token + " " + kind + ":" + strconv.FormatInt(id, 10)
 }
 
 // putReveal keeps r for the signed-in user's next visit to the copy-once page of item id of
-// kind (an integration's URL or secret, an invite's link), remembering its nonce in the
-// session under both: two made before either page is opened (two tabs) keep both. The store
-// checks integrationID (0 for an invite) when the page takes it.
+// kind (an integration's URL or secret, an invite's link). The store checks integrationID (0
+// for an invite) when the page takes it.
 func (h *Handler) putReveal(c echo.Context, kind string, id, integrationID int64, r reveal) error {
 	u, _ := CurrentUser(c)
 	payload, err := json.Marshal(r)
@@ -42,30 +56,16 @@ func (h *Handler) putReveal(c echo.Context, kind string, id, integrationID int64
 		return err
 	}
 	ctx := c.Request().Context()
-	nonce, err := h.Store.PutReveal(ctx, u.ID, integrationID, payload)
-	if err != nil {
-		return err
-	}
-	h.Sessions.Put(ctx, kind+":"+strconv.FormatInt(id, 10), nonce)
-	return nil
+	return h.Store.PutReveal(ctx, h.revealKey(ctx, kind, id), u.ID, integrationID, payload)
 }
 
 // takeReveal returns what putReveal kept for this user and page, once.
 func (h *Handler) takeReveal(c echo.Context, kind string, id, integrationID int64) (reveal, bool, error) {
 	u, _ := CurrentUser(c)
 	ctx := c.Request().Context()
-	key := kind + ":" + strconv.FormatInt(id, 10)
-	nonce := h.Sessions.GetString(ctx, key)
-	if nonce == "" {
-		return reveal{}, false, nil
-	}
-	payload, ok, err := h.Store.TakeReveal(ctx, nonce, u.ID, integrationID)
-	if err != nil {
+	payload, ok, err := h.Store.TakeReveal(ctx, h.revealKey(ctx, kind, id), u.ID, integrationID)
+	if err != nil || !ok {
 		return reveal{}, false, err
-	}
-	h.Sessions.Remove(ctx, key) // taken now, or expired, or taken by another tab
-	if !ok {
-		return reveal{}, false, nil
 	}
 	var r reveal
 	err = json.Unmarshal(payload, &r)

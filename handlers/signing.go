@@ -23,8 +23,8 @@ type signingStore interface {
 	RemoveSigningSecret(ctx context.Context, userID, integrationID, secretID int64) error
 }
 
-// sessionSecretReveal holds the nonce of a generated signing secret, shown once on Settings.
-const sessionSecretReveal = "revealSecret"
+// revealSecret names the copy-once reveal of a generated signing secret, shown on Settings.
+const revealSecret = "secret"
 
 // SaveSignature saves the Signature verification form: the scheme, its parameters, the
 // delivery id, and a new secret (typed, or generated for Standard Webhooks). Changing the
@@ -92,7 +92,7 @@ func (h *Handler) SaveSignature(c echo.Context) error {
 	}
 	if generate { // the notice travels with the secret, not as a flash another tab could show
 		notice := "A new Standard Webhooks secret was generated: copy it now, it is shown only once."
-		if err := h.putReveal(c, sessionSecretReveal, in.ID, in.ID, reveal{Secret: secret, Notice: notice}); err != nil {
+		if err := h.putReveal(c, revealSecret, in.ID, in.ID, reveal{Secret: secret, Notice: notice}); err != nil {
 			return err
 		}
 	} else {

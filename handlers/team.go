@@ -40,8 +40,8 @@ func AccountMark(u store.User) string {
 	return u.Email + " " + u.CreatedAt.UTC().Format(time.RFC3339Nano)
 }
 
-// sessionInviteReveal holds the nonce of a new invite link waiting for the copy-once page.
-const sessionInviteReveal = "inviteReveal"
+// revealInvite names the copy-once reveal of a new invite link.
+const revealInvite = "invite"
 
 var errOwnerOnly = echo.NewHTTPError(http.StatusForbidden, "Only the workspace owner can invite and remove teammates.")
 
@@ -94,7 +94,7 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 	h.Log.Info("teammate invited", "invite_id", in.ID, "by_user_id", u.ID)
 	base, builtFrom := h.publicURL(c)
 	// integrationID 0: no integration page ever takes it, only the invite link page.
-	if err := h.putReveal(c, sessionInviteReveal, in.ID, 0, reveal{URL: base + "/invite/" + token, BuiltFrom: builtFrom, ContinueTo: "/team", Invite: in}); err != nil {
+	if err := h.putReveal(c, revealInvite, in.ID, 0, reveal{URL: base + "/invite/" + token, BuiltFrom: builtFrom, ContinueTo: "/team", Invite: in}); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -107,7 +107,7 @@ func (h *Handler) InviteLink(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	props := views.InviteLinkProps{Page: h.page(c, "Invite link", "team")}
 	inviteID, _ := strconv.ParseInt(c.QueryParam("invite"), 10, 64) // 0: none was made here
-	r, ok, err := h.takeReveal(c, sessionInviteReveal, inviteID, 0)
+	r, ok, err := h.takeReveal(c, revealInvite, inviteID, 0)
 	if err != nil {
 		return err
 	}

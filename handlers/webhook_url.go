@@ -30,7 +30,7 @@ func (h *Handler) WebhookURL(c echo.Context) error {
 		Source:      sourceOf(in),
 	}
 	// The URL is revealed to whoever made it, not to the whole workspace.
-	r, ok, err := h.takeReveal(c, sessionReveals, in.ID, in.ID)
+	r, ok, err := h.takeReveal(c, revealURL, in.ID, in.ID)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (h *Handler) GenerateWebhookURL(c echo.Context) error {
 // any, is shown with it (not as a session flash, which the next page of any tab would show).
 func (h *Handler) revealWebhookURL(c echo.Context, integrationID int64, token, continueTo, notice string) error {
 	base, builtFrom := h.publicURL(c)
-	if err := h.putReveal(c, sessionReveals, integrationID, integrationID, reveal{
+	if err := h.putReveal(c, revealURL, integrationID, integrationID, reveal{
 		URL:        fmt.Sprintf("%s/v1/clients/%d/token/%s", base, integrationID, token),
 		BuiltFrom:  builtFrom,
 		ContinueTo: continueTo,

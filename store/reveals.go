@@ -13,27 +13,33 @@ const RevealTTL = 10 * time.Minute
 
 // PutReveal keeps payload for the copy-once page: sealed with the secret key (never in
 // plaintext at rest), in the database so that whichever node serves the page can show it,
-// under the hash of a random nonce it returns, which only the user's session holds.
-// integrationID is the page's integration, 0 for none.
-func (s *Store) PutReveal(ctx context.Context, userID, integrationID int64, payload []byte) (nonce string, err error) {
+// under the hash of key, a secret the caller derives again to take it (the handlers use the
+// session's token and the page, so nothing is written to the session). A second payload under
+// the same key replaces the first. integrationID is the page's integration, 0 for none.
+func (s *Store) PutReveal(ctx context.Context, key string, userID, integrationID int64, payload []byte) error {
 	box := s.box.Load()
 	if box == nil {
-		return "", ErrNoSecretKey
+		return ErrNoSecretKey
 	}
-	nonce, hash := newToken()
-	_, err = s.db.ExecContext(ctx, `INSERT INTO reveals (nonce_hash, user_id, integration_id, sealed, expires_at) VALUES (?, ?, ?, ?, ?)`,
+	if key == "" {
+		return errors.New("a copy-once secret needs a key")
+	}
+	hash := hashToken(key)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO reveals (nonce_hash, user_id, integration_id, sealed, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (nonce_hash) DO UPDATE SET user_id = excluded.user_id, integration_id = excluded.integration_id,
+			sealed = excluded.sealed, expires_at = excluded.expires_at`,
 		hash, userID, integrationID, box.sealBytes(revealAAD(hash), payload), formatTime(s.now().Add(RevealTTL)))
-	return nonce, err
+	return err
 }
 
-// TakeReveal returns what PutReveal kept under nonce for this user and integration, and
+// TakeReveal returns what PutReveal kept under key for this user and integration, and
 // deletes it in the same statement, so that only the first request to ask, on any node, gets
 // it. ok is false when there is none (another user's, another integration's, taken, expired).
-func (s *Store) TakeReveal(ctx context.Context, nonce string, userID, integrationID int64) (payload []byte, ok bool, err error) {
-	if nonce == "" {
+func (s *Store) TakeReveal(ctx context.Context, key string, userID, integrationID int64) (payload []byte, ok bool, err error) {
+	if key == "" {
 		return nil, false, nil
 	}
-	hash := hashToken(nonce)
+	hash := hashToken(key)
 	var sealed []byte
 	var expires string
 	err = s.db.QueryRowContext(ctx, `DELETE FROM reveals WHERE nonce_hash = ? AND user_id = ? AND integration_id = ?

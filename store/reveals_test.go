@@ -16,14 +16,17 @@ func testRevealsAreTakenOnceByTheirOwnerBeforeTheyExpire(t *testing.T, db testDB
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
 	secret := []byte("https://x/v1/clients/7/token/0123456789abcdef0123456789abcdef")
-	if _, err := s.PutReveal(ctx, alice, 7, secret); err == nil {
+	const key = "a session's token and its page"
+	if err := s.PutReveal(ctx, key, alice, 7, secret); err == nil {
 		t.Fatal("kept without a secret key")
 	}
 	if err := s.SetSecretKey(ctx, testKey()); err != nil {
 		t.Fatal(err)
 	}
-	nonce, err := s.PutReveal(ctx, alice, 7, secret)
-	if err != nil {
+	if err := s.PutReveal(ctx, key, alice, 7, []byte("replaced by the next")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutReveal(ctx, key, alice, 7, secret); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Contains(db.atRest(t, s), secret[len(secret)-32:]) {
@@ -31,25 +34,24 @@ func testRevealsAreTakenOnceByTheirOwnerBeforeTheyExpire(t *testing.T, db testDB
 	}
 	for _, tc := range []struct {
 		user, integration int64
-		nonce, who        string
-	}{{bob, 7, nonce, "another user"}, {alice, 8, nonce, "another integration's page"}, {alice, 7, nonce[:31] + "x", "another nonce"}} {
-		if _, ok, err := s.TakeReveal(ctx, tc.nonce, tc.user, tc.integration); ok || err != nil {
+		key, who          string
+	}{{bob, 7, key, "another user"}, {alice, 8, key, "another integration's page"}, {alice, 7, key + "x", "another key"}, {alice, 7, "", "no key"}} {
+		if _, ok, err := s.TakeReveal(ctx, tc.key, tc.user, tc.integration); ok || err != nil {
 			t.Fatalf("%s took the reveal (%v)", tc.who, err)
 		}
 	}
-	if got, ok, err := s.TakeReveal(ctx, nonce, alice, 7); !ok || err != nil || !bytes.Equal(got, secret) {
+	if got, ok, err := s.TakeReveal(ctx, key, alice, 7); !ok || err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("owner: %q %v %v", got, ok, err)
 	}
-	if _, ok, _ := s.TakeReveal(ctx, nonce, alice, 7); ok {
+	if _, ok, _ := s.TakeReveal(ctx, key, alice, 7); ok {
 		t.Fatal("taken twice")
 	}
 
-	late, err := s.PutReveal(ctx, alice, 7, secret)
-	if err != nil {
+	late, unopened := "late", "unopened"
+	if err := s.PutReveal(ctx, late, alice, 7, secret); err != nil {
 		t.Fatal(err)
 	}
-	unopened, err := s.PutReveal(ctx, alice, 9, secret)
-	if err != nil {
+	if err := s.PutReveal(ctx, unopened, alice, 9, secret); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(RevealTTL + time.Second)
@@ -69,15 +71,15 @@ func TestARevealIsTakenOnceAcrossNodes(t *testing.T) {
 	a, b := twoNodes(t)
 	ctx := t.Context()
 	in := addVero(t, a)
-	nonce, err := a.PutReveal(ctx, in.UserID, in.ID, []byte("the URL"))
-	if err != nil {
+	const key = "a session's token and its page"
+	if err := a.PutReveal(ctx, key, in.UserID, in.ID, []byte("the URL")); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := b.TakeReveal(ctx, nonce, in.UserID, in.ID); !ok || err != nil || string(got) != "the URL" {
+	if got, ok, err := b.TakeReveal(ctx, key, in.UserID, in.ID); !ok || err != nil || string(got) != "the URL" {
 		t.Fatalf("the other node: %q %v %v", got, ok, err)
 	}
 	for _, node := range []*Store{a, b} {
-		if _, ok, _ := node.TakeReveal(ctx, nonce, in.UserID, in.ID); ok {
+		if _, ok, _ := node.TakeReveal(ctx, key, in.UserID, in.ID); ok {
 			t.Fatal("shown a second time")
 		}
 	}

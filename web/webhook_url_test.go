@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hookhouse/hookhouse/store/warehouse"
@@ -89,6 +92,47 @@ func TestTwoAddsBeforeEitherCopyOncePageKeepBothURLs(t *testing.T) {
 		}
 		if again := testID(c.get(p.Header.Get("Location")), "webhook-url").Text(); again != "" {
 			t.Errorf("%s shown a second time", p.Header.Get("Location"))
+		}
+	}
+}
+
+// Two tabs of one session at the same moment: one opens a copy-once page while the other adds
+// an integration. Each request changing the session would save the whole of it, the later
+// save undoing the other's change, and the new integration's URL would be lost; a copy-once
+// page needs nothing written to the session.
+func TestCopyOncePagesInTwoTabsAtOnceKeepEveryURL(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	send := func(method, path string, form url.Values) *http.Response {
+		req, _ := http.NewRequest(method, app.URL+path, strings.NewReader(form.Encode()))
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	opened := addIntegration(t, c, "vero", url.Values{"name": {"Tab 0"}}).Header.Get("Location")
+	csrf := c.csrf
+	for i := 1; i <= 20; i++ {
+		var added *http.Response
+		var wg sync.WaitGroup
+		wg.Go(func() { send(http.MethodGet, opened, nil) })
+		wg.Go(func() {
+			added = send(http.MethodPost, "/integrations/new/vero", url.Values{"name": {fmt.Sprintf("Tab %d", i)}, "_csrf": {csrf}})
+		})
+		wg.Wait()
+		if added == nil || added.StatusCode != http.StatusSeeOther {
+			t.Fatalf("round %d: adding answered %v", i, added)
+		}
+		opened = added.Header.Get("Location")
+		if shown := strings.TrimSpace(testID(c.get(opened), "webhook-url").Text()); shown == "" {
+			t.Fatalf("round %d: %s shows no URL: the add's session write was lost beside the other tab's", i, opened)
 		}
 	}
 }
