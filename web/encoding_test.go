@@ -101,3 +101,32 @@ func TestWebhookOtherMethodsGet405(t *testing.T) {
 		}
 	}
 }
+
+// Mandrill's Test button posts mandrill_events=[] (a batch of no events): it gets 200 with 0
+// records, or Mandrill reports the URL as failing; before, it got 400 "the array is empty".
+// A JSON body [] stays a 400, and so does mandrill_events=[] to a source without the field.
+func TestMandrillTestPostOfNoEventsIsAccepted(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	_, mandrillURL := mustAdd(t, c, "mandrill", "Mandrill")
+	_, otherURL := mustAdd(t, c, "incoming-webhooks", "Other")
+	form := "application/x-www-form-urlencoded"
+	a := postWebhook(t, http.DefaultClient, http.MethodPost, mandrillURL, form, []byte("mandrill_events=%5B%5D"))
+	if a.Status != http.StatusOK || a.JSON["records"] != 0.0 || a.JSON["rejected"] != 0.0 {
+		t.Fatalf("Mandrill's test post: %d %s, want 200 with 0 records", a.Status, a.Body)
+	}
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, mandrillURL, "application/json", []byte(`[]`)); a.Status != http.StatusBadRequest {
+		t.Errorf("a JSON [] to Mandrill: %d %s, want 400", a.Status, a.Body)
+	}
+	a = postWebhook(t, http.DefaultClient, http.MethodPost, mandrillURL, form, fixture(t, "mandrill/events.form"))
+	if a.Status != http.StatusOK || a.JSON["records"] != 2.0 {
+		t.Fatalf("Mandrill's events after the test: %d %s", a.Status, a.Body)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "mandrill"), "SELECT COUNT(*) FROM data"); n != 2 {
+		t.Fatalf("mandrill.data has %d rows, want the 2 events only", n)
+	}
+	// Elsewhere the field is an ordinary form field, kept as text.
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, otherURL, form, []byte("mandrill_events=%5B%5D")); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+		t.Errorf("mandrill_events=[] to Incoming Webhooks: %d %s, want one record", a.Status, a.Body)
+	}
+}
