@@ -33,7 +33,7 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	webhooks.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
 
 	// The dashboard: sessions and CSRF on everything, sign-in on all but the account pages.
-	dash := e.Group("", sessions(sm), csrf(sm))
+	dash := e.Group("", formBodies, sessions(sm), csrf(sm))
 	dash.GET("/setup", h.SetupForm)
 	dash.POST("/setup", h.Setup)
 	dash.GET("/login", h.LoginForm)
