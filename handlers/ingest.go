@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -149,7 +150,7 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 	req := c.Request()
 	if coding := contentCoding(req.Header); coding != "" {
 		// Decoding compressed bodies would need a bound of its own (a small gzip inflates
-		// to gigabytes); refused unread, as RFC 9110 asks, naming the one coding accepted.
+		// to gigabytes); refused unread, as RFC 9110 asks, naming the coding accepted.
 		c.Response().Header().Set("Accept-Encoding", "identity")
 		return nil, warehouse.Result{}, echo.NewHTTPError(http.StatusUnsupportedMediaType,
 			"Nothing was stored: Content-Encoding "+coding+" is not supported; send the body uncompressed, without Content-Encoding")
@@ -198,16 +199,19 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 	return body, res, nil
 }
 
-// contentCoding returns the request's first Content-Encoding other than identity, or "": a
-// compressed body would otherwise be decoded as if it were plain.
+// compressions are the content codings that compress (RFC 9110's registry, and zstd):
+// a body labelled so would otherwise be decoded as if it were plain.
+var compressions = []string{"gzip", "x-gzip", "deflate", "br", "compress", "x-compress", "zstd"}
+
+// contentCoding returns the request's first Content-Encoding that compresses, or "". Other
+// labels pass as before: some senders put their charset there (Content-Encoding: utf-8), and
+// their plain bodies load.
 func contentCoding(h http.Header) string {
 	for _, v := range h.Values("Content-Encoding") {
 		for coding := range strings.SplitSeq(v, ",") {
-			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
-				if len(coding) > 32 { // the sender's text goes into the answer and the log
-					coding = strings.ToValidUTF8(coding[:32], "") + "…"
-				}
-				return coding
+			coding = strings.TrimSpace(coding)
+			if slices.ContainsFunc(compressions, func(c string) bool { return strings.EqualFold(c, coding) }) {
+				return strings.ToLower(coding)
 			}
 		}
 	}

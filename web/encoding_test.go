@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// A body with a Content-Encoding hookhouse does not decode is refused with 415, saying to send
-// it uncompressed, and stores nothing: before, a gzipped body got 400 "invalid UTF-8 at byte 1",
-// and a plain body labelled br was stored as if the label were not there.
+// A body labelled compressed (gzip, deflate, br...) is refused with 415, saying to send it
+// uncompressed, and stores nothing: before, a gzipped body got 400 "invalid UTF-8 at byte 1",
+// and a plain body labelled br was stored as if the label were not there. A label that is no
+// compression (a charset, as some senders put there) loads as before.
 func TestWebhookContentEncodingRefused(t *testing.T) {
 	app := newTestApp(t)
 	c := app.signedInClient(t)
@@ -35,6 +36,8 @@ func TestWebhookContentEncodingRefused(t *testing.T) {
 		{"br on a plain body", "br", []byte(`{"n":2}`), http.StatusUnsupportedMediaType, `Content-Encoding br`},
 		{"identity then gzip", "identity, gzip", gz.Bytes(), http.StatusUnsupportedMediaType, `Content-Encoding gzip`},
 		{"identity", "Identity", []byte(`{"n":3}`), http.StatusOK, ""},
+		{"a charset where the coding goes", "UTF-8", []byte(`{"n":4}`), http.StatusOK, ""},
+		{"deflate", "Deflate", []byte(`{"n":5}`), http.StatusUnsupportedMediaType, `Content-Encoding deflate`},
 	}
 	for _, tc := range cases {
 		req, err := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(tc.body))
@@ -76,8 +79,8 @@ func TestWebhookContentEncodingRefused(t *testing.T) {
 	app.flush(t)
 	logs := c.get(fmt.Sprintf("/integrations/%d/extraction-logs?result=415", id))
 	expectStatus(t, logs, http.StatusOK)
-	if n := strings.Count(logs.Body, "Content-Encoding"); n < 3 {
-		t.Errorf("the Extraction Logs show %d refusals naming Content-Encoding, want 3", n)
+	if n := strings.Count(logs.Body, "Content-Encoding"); n < 4 {
+		t.Errorf("the Extraction Logs show %d refusals naming Content-Encoding, want 4", n)
 	}
 }
 
