@@ -54,6 +54,7 @@ type Store interface {
 
 // Warehouse is the per-schema data the handlers load into and drop; each file declares its part.
 type Warehouse interface {
+	schemaClaimer
 	schemaDropper
 	loader
 	dataReader

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -146,6 +148,13 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		return nil, warehouse.Result{}, errPaused(c)
 	}
 	req := c.Request()
+	if coding := contentCoding(req.Header); coding != "" {
+		// Decoding compressed bodies would need a bound of its own (a small gzip inflates
+		// to gigabytes); refused unread, as RFC 9110 asks, naming the coding accepted.
+		c.Response().Header().Set("Accept-Encoding", "identity")
+		return nil, warehouse.Result{}, echo.NewHTTPError(http.StatusUnsupportedMediaType,
+			"Nothing was stored: Content-Encoding "+coding+" is not supported; send the body uncompressed, without Content-Encoding")
+	}
 	body, err := h.readBody(c, held)
 	var tooLarge *http.MaxBytesError
 	var he *echo.HTTPError
@@ -188,6 +197,25 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		return body, res, echo.NewHTTPError(http.StatusServiceUnavailable, "The warehouse could not store this request, so nothing of it was kept. Retry later.").SetInternal(err)
 	}
 	return body, res, nil
+}
+
+// compressions are the content codings that compress (RFC 9110's registry, and zstd):
+// a body labelled so would otherwise be decoded as if it were plain.
+var compressions = []string{"gzip", "x-gzip", "deflate", "br", "compress", "x-compress", "zstd"}
+
+// contentCoding returns the request's first Content-Encoding that compresses, or "". Other
+// labels pass as before: some senders put their charset there (Content-Encoding: utf-8), and
+// their plain bodies load.
+func contentCoding(h http.Header) string {
+	for _, v := range h.Values("Content-Encoding") {
+		for coding := range strings.SplitSeq(v, ",") {
+			coding = strings.TrimSpace(coding)
+			if slices.ContainsFunc(compressions, func(c string) bool { return strings.EqualFold(c, coding) }) {
+				return strings.ToLower(coding)
+			}
+		}
+	}
+	return ""
 }
 
 // extractionLog describes a request for the Extraction Logs (the token is not part of it).

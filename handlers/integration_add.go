@@ -11,11 +11,16 @@ import (
 
 	"github.com/hookhouse/hookhouse/store"
 	"github.com/hookhouse/hookhouse/store/sources"
+	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/views"
 )
 
 type integrationCreator interface {
 	CreateIntegration(ctx context.Context, n store.NewIntegration) (store.Integration, store.WebhookURL, string, error)
+}
+
+type schemaClaimer interface {
+	Claimable(ctx context.Context, schema string) error
 }
 
 // IntegrationCatalog shows the sources an integration can be added for.
@@ -63,6 +68,16 @@ func (h *Handler) AddIntegration(c echo.Context) error {
 		key = in.primaryKey
 		if err := store.ValidatePrimaryKey(key); err != nil {
 			errs["primary_key"] = err.Error()
+		}
+	}
+	if len(errs) == 0 {
+		err := h.Warehouse.Claimable(c.Request().Context(), schema)
+		switch {
+		case errors.Is(err, warehouse.ErrForeignSchema):
+			errs["schema"] = fmt.Sprintf("The PostgreSQL warehouse already has a schema %s that hookhouse did not make, so hookhouse would not load into it. Use a different schema name.", schema)
+		case err != nil:
+			// Unreachable now is no reason to refuse: the first load checks again.
+			h.Log.Warn("checking a new integration's schema", "schema", schema, "err", err)
 		}
 	}
 	if len(errs) > 0 {

@@ -65,6 +65,10 @@ func TestActivityPagesBeforeAnythingArrives(t *testing.T) {
 		}
 	}
 	expectStatus(t, c.get(base+"/export?table=data&format=csv"), http.StatusNotFound)
+	// No file exists yet: a sqlite3 snippet would only say "unable to open database".
+	if n := testID(c.get(base+"/data"), "sqlite-snippet").Length(); n != 0 {
+		t.Errorf("Data offers %d snippets to open a warehouse file that does not exist yet", n)
+	}
 }
 
 // A Vero sent, an opened and a malformed body: every page tells what happened.

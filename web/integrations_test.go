@@ -671,6 +671,43 @@ func TestDeleteWithDataDropsThePostgresSchema(t *testing.T) {
 	}
 }
 
+// TestAddRefusesAForeignPostgresSchema: on a PostgreSQL warehouse whose database already has a
+// schema of the name for something else, Add Integration says so at once and creates nothing;
+// before, the integration was made and every webhook got 503 "retry later" for good, the
+// reason only in the server's log.
+func TestAddRefusesAForeignPostgresSchema(t *testing.T) {
+	dbURL := pgtest.Start(t)
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE SCHEMA sales; CREATE TABLE sales.data (x int, note text)`); err != nil {
+		t.Fatal(err)
+	}
+	app := newTestAppOn(t, testDatabases{Warehouse: dbURL}, slog.LevelDebug, warehouse.Options{}, web.Config{})
+	c := app.signedInClient(t)
+
+	p := addIntegration(t, c, "incoming-webhooks", url.Values{"name": {"Sales"}, "primary_key": {""}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	if msg := testID(p, "error-schema").Text(); !strings.Contains(msg, "already has a schema sales that hookhouse did not make") {
+		t.Fatalf("the form says %q, want that the schema is someone else's", msg)
+	}
+	if list := c.get("/integrations"); testID(list, "integration-row").Length() != 0 {
+		t.Fatal("a refused Add left an integration")
+	}
+	var cols int
+	if err := db.QueryRow(`SELECT count(*) FROM information_schema.columns WHERE table_schema = 'sales'`).Scan(&cols); err != nil || cols != 2 {
+		t.Fatalf("sales has %d columns (%v), want its own 2 untouched", cols, err)
+	}
+
+	// Another name works.
+	_, hookURL := mustAdd(t, c, "incoming-webhooks", "Sales Two")
+	if status := postEvent(t, hookURL); status != http.StatusOK {
+		t.Fatalf("webhook to sales_two: %d", status)
+	}
+}
+
 // TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt: the snippet runs as it is
 // and its event loads, whatever the primary key (a user's name, quoted for JSON and the
 // shell); a URL on this machine's address says that providers on the internet cannot reach

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,6 +31,36 @@ func sessions(sm *scs.SessionManager) echo.MiddlewareFunc {
 			})).ServeHTTP(c.Response(), c.Request())
 			return nil
 		}
+	}
+}
+
+// maxFormBytes bounds a dashboard form's body: its largest field, a signing secret or a public
+// key, is a few hundred bytes.
+const maxFormBytes = 1 << 20
+
+// formBodies reads dashboard form posts within maxFormBytes, before anything else runs, and
+// refuses multipart bodies: no dashboard form uploads a file, and net/http would spool their
+// parts to temporary files that are never removed (the session middleware parses a copy of the
+// request, not the one net/http cleans up), so anyone could fill the disk through /login.
+func formBodies(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+			return next(c)
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); strings.HasPrefix(mt, "multipart/") {
+			return echo.NewHTTPError(http.StatusUnsupportedMediaType,
+				"Dashboard forms are sent as application/x-www-form-urlencoded, not "+mt+"; nothing was changed.")
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The form is larger than 1 MiB, so it was not read; nothing was changed.")
+			}
+			return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read ("+err.Error()+"); nothing was changed.")
+		}
+		return next(c)
 	}
 }
 

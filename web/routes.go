@@ -27,11 +27,13 @@ func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store
 	webhooks.POST("/clients/:id/token/:token", h.ReceiveWebhook, hook...)
 	webhooks.GET("/clients/:id/token/:token", h.VerifyWebhook, hook...)
 	webhooks.HEAD("/clients/:id/token/:token", h.VerifyWebhook, hook...) // Mandrill checks a URL with HEAD
-	webhooks.Match([]string{http.MethodPut, http.MethodPatch, http.MethodDelete}, "/clients/:id/token/:token", methodNotAllowed("GET, POST"))
+	// Every other method Echo routes gets 405, not the catch-all's 404 (OPTIONS too: no CORS).
+	webhooks.Match([]string{http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace, http.MethodConnect, echo.PROPFIND, echo.REPORT},
+		"/clients/:id/token/:token", methodNotAllowed("GET, HEAD, POST"))
 	webhooks.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound })
 
 	// The dashboard: sessions and CSRF on everything, sign-in on all but the account pages.
-	dash := e.Group("", sessions(sm), csrf(sm))
+	dash := e.Group("", formBodies, sessions(sm), csrf(sm))
 	dash.GET("/setup", h.SetupForm)
 	dash.POST("/setup", h.Setup)
 	dash.GET("/login", h.LoginForm)

@@ -198,6 +198,45 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 	}
 }
 
+// Svix sends the Standard Webhooks headers as svix-id, svix-timestamp and svix-signature: the
+// request verifies, and its retry is stored once, as with webhook-id. Before, the delivery id
+// was read from webhook-id alone, so every retry of a Svix delivery was stored again.
+func TestSvixHeadersAreDeduplicated(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Svix")
+	mustSaveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {specSecret}, "delivery_id_from": {"default"}})
+	svix := func(msgID string, at time.Time, body []byte) http.Header {
+		h := http.Header{"Content-Type": {"application/json"}}
+		for name, vs := range standardHeaders(specSecret, msgID, at, body) {
+			if rest, ok := strings.CutPrefix(name, "Webhook-"); ok {
+				name = "Svix-" + rest
+			}
+			h[name] = vs
+		}
+		return h
+	}
+	body := []byte(`{"type": "invoice.paid"}`)
+	now := time.Now()
+	if a := postSigned(t, hookURL, svix("msg_s1", now, body), body); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+		t.Fatalf("a Svix delivery: %d %s", a.Status, a.Body)
+	}
+	a := postSigned(t, hookURL, svix("msg_s1", now.Add(time.Second), body), body)
+	if a.Status != http.StatusOK || a.JSON["duplicate"] != true {
+		t.Fatalf("the Svix retry: %d %s, want 200 with duplicate", a.Status, a.Body)
+	}
+	// The same id under webhook-id is the same delivery; another id is a new one.
+	if a := postSigned(t, hookURL, standardHeaders(specSecret, "msg_s1", now, body), body); a.JSON["duplicate"] != true {
+		t.Fatalf("the same id under webhook-id: %d %s, want duplicate", a.Status, a.Body)
+	}
+	if a := postSigned(t, hookURL, svix("msg_s2", now, body), body); a.JSON["records"] != 1.0 {
+		t.Fatalf("a second Svix delivery: %d %s", a.Status, a.Body)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "svix"), "SELECT COUNT(*) FROM data"); n != 2 {
+		t.Fatalf("data has %d rows, want 2 (msg_s1 once, msg_s2)", n)
+	}
+}
+
 // Twenty copies of one delivery at the same moment: one is stored, nineteen are duplicates.
 func TestDuplicateCopiesArrivingAtOnceAreStoredOnce(t *testing.T) {
 	app := newTestApp(t)

@@ -254,7 +254,7 @@ type Verifier struct {
 	ecdsaKeys []ecdsaKey
 	hash      hashSpec
 	macs      []*sync.Pool // per key, reusable HMAC states (see anyMAC)
-	idHeader  string
+	idHeaders []string     // the delivery id's header, then the other name it may have
 	idPath    []string
 }
 
@@ -270,7 +270,11 @@ func New(cfg Config, secrets []string) (*Verifier, error) {
 	}
 	v := &Verifier{cfg: cfg, tolerance: cfg.Tolerance()}
 	if kind, name, _ := strings.Cut(cfg.DeliveryID, ":"); kind == "header" {
-		v.idHeader = http.CanonicalHeaderKey(name)
+		v.idHeaders = []string{http.CanonicalHeaderKey(name)}
+		if v.idHeaders[0] == webhookID[0].key {
+			// Svix sends webhook-id as svix-id, and the signature check takes either.
+			v.idHeaders = append(v.idHeaders, webhookID[1].key)
+		}
 	} else if kind == "field" {
 		v.idPath = strings.Split(name, ".")
 	}
@@ -347,9 +351,12 @@ func (v *Verifier) DeliveryID(h http.Header, records []map[string]any) string {
 	}
 	var id string
 	switch {
-	case v.idHeader != "":
-		if vs := h[v.idHeader]; len(vs) > 0 {
-			id = strings.TrimSpace(vs[0])
+	case v.idHeaders != nil:
+		for _, name := range v.idHeaders {
+			if vs := h[name]; len(vs) > 0 && vs[0] != "" {
+				id = strings.TrimSpace(vs[0])
+				break
+			}
 		}
 	case v.idPath != nil && len(records) == 1:
 		id = field(records[0], v.idPath)

@@ -314,6 +314,9 @@ func TestDeliveryIDs(t *testing.T) {
 		want    string
 	}{
 		{Config{Scheme: Stripe, DeliveryID: DefaultDeliveryID(Stripe)}, nil, []map[string]any{rec(`{"id":"evt_1"}`)}, "evt_1"},
+		{Config{DeliveryID: DefaultDeliveryID(StandardWebhooks)}, http.Header{"Svix-Id": {"msg_svix"}}, nil, "msg_svix"},
+		{Config{DeliveryID: DefaultDeliveryID(StandardWebhooks)}, http.Header{"Webhook-Id": {"msg_w"}, "Svix-Id": {"msg_s"}}, nil, "msg_w"}, // as the signature check reads them
+		{Config{DeliveryID: "header:x-id"}, http.Header{"Svix-Id": {"msg_svix"}}, nil, ""},
 		{Config{DeliveryID: "field:event-data.id"}, nil, []map[string]any{rec(`{"event-data":{"id":"ev-9"}}`)}, "ev-9"},
 		{Config{DeliveryID: "field:n"}, nil, []map[string]any{rec(`{"n":12345678901234567890}`)}, "12345678901234567890"},
 		{Config{DeliveryID: "field:id"}, nil, []map[string]any{rec(`{"id":"a"}`), rec(`{"id":"b"}`)}, ""}, // a batch: none

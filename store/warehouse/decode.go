@@ -163,6 +163,11 @@ func decodeForm(body []byte, formField string) ([]Record, error) {
 		if packed, ok := values[formField]; ok {
 			var records []Record
 			for _, v := range packed {
+				if strings.TrimSpace(v) == "[]" {
+					// Mandrill's Test button posts mandrill_events=[]: a batch of no events,
+					// answered 200 with 0 records, or the provider's own check fails.
+					continue
+				}
 				recs, err := decodeJSON([]byte(v))
 				if err != nil {
 					var be *BodyError

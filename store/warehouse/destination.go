@@ -21,6 +21,9 @@ type destination interface {
 	schemas(ctx context.Context) ([]string, error)
 	// drop deletes schema and everything in it. The schema's writer has stopped.
 	drop(ctx context.Context, schema string) error
+	// claimable refuses (ErrForeignSchema) a schema name the database already uses for
+	// something that is not hookhouse's.
+	claimable(ctx context.Context, schema string) error
 	// refusal says whether err is the database refusing a record it cannot hold (a value, a
 	// name, a row too large) rather than failing, and why: such a record is rejected.
 	refusal(err error) (reason string, refused bool)

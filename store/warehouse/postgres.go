@@ -467,6 +467,10 @@ func (d *postgresDest) drop(ctx context.Context, schema string) error {
 	return err
 }
 
+func (d *postgresDest) claimable(ctx context.Context, schema string) error {
+	return d.mustBeOurs(ctx, d.db, schema)
+}
+
 // ErrForeignSchema is returned for a PostgreSQL schema that holds objects hookhouse did not
 // make: it neither loads into it nor drops it.
 var ErrForeignSchema = errors.New("the PostgreSQL schema holds objects hookhouse did not make")

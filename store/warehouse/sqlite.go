@@ -261,6 +261,9 @@ func (d *sqliteDest) schemas(context.Context) ([]string, error) {
 	return out, nil
 }
 
+// claimable: a schema's file in the warehouse folder is only ever hookhouse's.
+func (d *sqliteDest) claimable(context.Context, string) error { return nil }
+
 func (d *sqliteDest) drop(_ context.Context, schema string) error {
 	path := d.path(schema)
 	var errs []error

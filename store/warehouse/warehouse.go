@@ -325,6 +325,13 @@ func (w *Warehouse) retire(wr *writer) bool {
 	return true
 }
 
+// Claimable says whether a new integration may take schema: ErrForeignSchema when the
+// database already has a schema of that name holding what hookhouse did not make, which it
+// would refuse to load into (every webhook a 503) or to drop.
+func (w *Warehouse) Claimable(ctx context.Context, schema string) error {
+	return w.dest.claimable(ctx, schema)
+}
+
 // Drop stops schema's writer (after its queued work) and deletes the schema.
 func (w *Warehouse) Drop(ctx context.Context, schema string) error {
 	if !ValidSchema(schema) {
