@@ -17,7 +17,6 @@ import (
 )
 
 type activityReader interface {
-	Activity(ctx context.Context, userID int64) (map[int64]*store.Activity, error)
 	ExtractionLogs(ctx context.Context, userID, integrationID int64, f store.LogFilter, before int64, limit int) ([]store.WebhookRequest, error)
 	ActivityOf(ctx context.Context, userID int64, ids []int64) (map[int64]*store.Activity, error)
 	ExtractionLog(ctx context.Context, userID, integrationID, id int64) (store.WebhookRequest, error)

@@ -19,7 +19,6 @@ type accounts interface {
 	HasUsers(ctx context.Context) (bool, error)
 	CreateOwner(ctx context.Context, email, password string) (store.User, error)
 	Authenticate(ctx context.Context, email, password string) (store.User, error)
-	UserByID(ctx context.Context, id int64) (store.User, error)
 }
 
 // SetupForm shows the first-run form that creates the owner account.
