@@ -386,9 +386,6 @@ func (v *Verifier) GoString() string { return v.String() }
 // LogValue implements slog.LogValuer.
 func (v *Verifier) LogValue() slog.Value { return slog.StringValue(v.String()) }
 
-// Config is the verifier's settings (no secrets).
-func (v *Verifier) Config() Config { return v.cfg }
-
 // toleranceReason is the refusal for a stale or future timestamp, naming the tolerance.
 func (v *Verifier) toleranceReason() error {
 	t := v.tolerance
