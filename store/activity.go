@@ -650,6 +650,3 @@ func (s *Store) giveSpaceBack(ctx context.Context) error {
 	var busy, frames, done int
 	return s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
 }
-
-// PruneActivity applies the retention now (it also runs every minute).
-func (s *Store) PruneActivity(ctx context.Context) error { return s.pruneActivity(ctx) }
