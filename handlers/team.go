@@ -80,7 +80,7 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 		return errOwnerOnly
 	}
 	email := formEmail(c)
-	if !isEmailAddress(email) {
+	if store.ValidateEmail(email) != nil {
 		return h.renderTeam(c, http.StatusUnprocessableEntity, email, "Enter your teammate's email address, like them@example.com.")
 	}
 	ctx := c.Request().Context()
