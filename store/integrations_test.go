@@ -204,7 +204,7 @@ func testWebhookURLLimitRevokeAndTarget(t *testing.T, db testDB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := WebhookTarget{IntegrationID: in.ID, UserID: alice, URLID: first.ID, Schema: "customerio", Source: "customerio", PrimaryKey: "event_id"}
+	want := WebhookTarget{IntegrationID: in.ID, URLID: first.ID, Schema: "customerio", Source: "customerio", PrimaryKey: "event_id"}
 	if target != want {
 		t.Fatalf("target %+v, want %+v", target, want)
 	}
