@@ -252,7 +252,6 @@ type Verifier struct {
 	check     func(v *Verifier, r Request, now time.Time) error
 	keys      [][]byte // HMAC keys or Basic credentials, in the order saved
 	ecdsaKeys []ecdsaKey
-	hash      hashSpec
 	macs      []*sync.Pool // per key, reusable HMAC states (see anyMAC)
 	idHeader  string
 	idPath    []string
