@@ -122,7 +122,6 @@ type Result struct {
 // Loads of the batch, so treat it as read-only.
 type BatchReport struct {
 	ID           int64
-	BatchedAt    time.Time // the _sdc_batched_at of its rows
 	CommittedAt  time.Time
 	Duration     time.Duration // from taking the batch to the end of the commit
 	Records      int           // loaded, all requests together

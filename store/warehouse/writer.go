@@ -262,9 +262,8 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 		wr.fail(batch, fmt.Errorf("warehouse %s: open: %w", wr.schema, err))
 		return err
 	}
-	batchedAt := start.UTC()
-	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
-	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
+	report := BatchReport{ID: wr.nextID.Add(1), RowsByTable: map[string]int{}}
+	batched := formatTimestamp(start.UTC()) // every row's _sdc_batched_at
 	wr.batchedArg = batched
 	if shared, ok := wr.sess.(sharedSession); ok {
 		if err := wr.catchUp(ctx, shared); err != nil { // (it begins the transaction)
