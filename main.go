@@ -1,5 +1,6 @@
 // Command hookhouse turns SaaS webhooks into warehouse tables: a dashboard and a webhook
-// endpoint in one process, over an embedded SQLite store.
+// endpoint in one process, over embedded SQLite by default or PostgreSQL (-database,
+// -warehouse).
 package main
 
 import (
