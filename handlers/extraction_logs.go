@@ -68,7 +68,7 @@ func (h *Handler) ExtractionLogs(c echo.Context) error {
 		Paged:       before != 0,
 		Next:        next,
 		Retention:   h.Store.Retention(),
-		Now:         h.Now(),
+		Now:         now(),
 		LiveMark:    mark,
 	}))
 }
@@ -110,7 +110,7 @@ func (h *Handler) ExtractionLog(c echo.Context) error {
 		Request:     r,
 		Body:        body,
 		BodyNote:    note,
-		Now:         h.Now(),
+		Now:         now(),
 	}))
 }
 
