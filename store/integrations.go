@@ -26,7 +26,7 @@ var (
 
 // Limits on what people type.
 const (
-	MaxSchemaLength     = 63
+	MaxSchemaLength     = warehouse.MaxIdentifierLen
 	MaxPrimaryKeyLength = 50
 	MaxNameLength       = 100
 )

@@ -241,7 +241,7 @@ func (w *Warehouse) Location(schema string) Location {
 // Path is the SQLite file of schema; "" for an invalid name or another destination.
 func (w *Warehouse) Path(schema string) string {
 	d, ok := w.dest.(*sqliteDest)
-	if !ok || !ValidSchema(schema) {
+	if !ok || !validSchema(schema) {
 		return ""
 	}
 	return d.path(schema)
@@ -254,7 +254,7 @@ func (w *Warehouse) Path(schema string) string {
 // returns. A full queue returns ErrBusy at once; ctx is honoured while the
 // request waits in the queue, not once its batch is being committed.
 func (w *Warehouse) Load(ctx context.Context, schema string, target Target, records []Record, receivedAt time.Time) (Result, error) {
-	if !ValidSchema(schema) {
+	if !validSchema(schema) {
 		return Result{}, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
 	if len(records) == 0 {
@@ -326,7 +326,7 @@ func (w *Warehouse) retire(wr *writer) bool {
 
 // Drop stops schema's writer (after its queued work) and deletes the schema.
 func (w *Warehouse) Drop(ctx context.Context, schema string) error {
-	if !ValidSchema(schema) {
+	if !validSchema(schema) {
 		return fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
 	w.mu.Lock()
