@@ -59,14 +59,13 @@ func (r WebhookRequest) Accepted() bool { return r.Status < 300 }
 
 // LoadReport is one committed batch of a schema, as the Loading Reports show it.
 type LoadReport struct {
-	ID            int64
-	IntegrationID int64
-	CommittedAt   time.Time
-	Duration      time.Duration
-	Records       int
-	Rejected      int
-	RowsByTable   map[string]int
-	ColumnsAdded  []AddedColumn
+	ID           int64
+	CommittedAt  time.Time
+	Duration     time.Duration
+	Records      int
+	Rejected     int
+	RowsByTable  map[string]int
+	ColumnsAdded []AddedColumn
 }
 
 // AddedColumn is a column a batch created.

@@ -109,7 +109,7 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 	if err := s.owns(ctx, userID, integrationID); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added
+	rows, err := s.read.QueryContext(ctx, `SELECT id, committed_at, duration_us, records, rejected, rows_by_table, columns_added
 		FROM load_reports WHERE integration_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
 		integrationID, before, before, pageSize(limit))
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 		var r LoadReport
 		var committed, byTable, added string
 		var us int64
-		if err := rows.Scan(&r.ID, &r.IntegrationID, &committed, &us, &r.Records, &r.Rejected, &byTable, &added); err != nil {
+		if err := rows.Scan(&r.ID, &committed, &us, &r.Records, &r.Rejected, &byTable, &added); err != nil {
 			return nil, err
 		}
 		r.CommittedAt, r.Duration = parseTime(committed), time.Duration(us)*time.Microsecond
