@@ -1,5 +1,6 @@
 // Command hookhouse turns SaaS webhooks into warehouse tables: a dashboard and a webhook
-// endpoint in one process, over an embedded SQLite store.
+// endpoint in one process, over embedded SQLite by default or PostgreSQL (-database,
+// -warehouse).
 package main
 
 import (
@@ -371,8 +372,12 @@ func createAdmin(ctx context.Context, st *store.Store, cfg Config, log *slog.Log
 	if cfg.AdminEmail == "" && cfg.AdminPassword == "" {
 		return nil
 	}
-	if len([]rune(cfg.AdminPassword)) < store.MinPasswordLength || !strings.Contains(cfg.AdminEmail, "@") {
-		return fmt.Errorf("HOOKHOUSE_ADMIN_EMAIL must be an email and HOOKHOUSE_ADMIN_PASSWORD at least %d characters", store.MinPasswordLength)
+	// The setup form's rules, so that the owner can be managed like any other account.
+	if err := store.ValidateEmail(cfg.AdminEmail); err != nil {
+		return fmt.Errorf("HOOKHOUSE_ADMIN_EMAIL must be one plain email address, like ops@example.com, not %q", cfg.AdminEmail)
+	}
+	if err := store.ValidatePassword(cfg.AdminPassword); err != nil {
+		return fmt.Errorf("HOOKHOUSE_ADMIN_PASSWORD: %w", err)
 	}
 	u, err := st.CreateOwner(ctx, cfg.AdminEmail, cfg.AdminPassword)
 	if errors.Is(err, store.ErrSetupDone) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,6 +145,30 @@ func TestBadSettingsAreRefused(t *testing.T) {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), args[0]) {
 			t.Errorf("%v: err %v, output %q: want a failure naming the flag", args, err, out)
+		}
+	}
+}
+
+// HOOKHOUSE_ADMIN_* create the owner by the rules of the setup form: an account the form
+// would refuse (a named address, a password past its limit) does not start hookhouse.
+func TestHeadlessOwnerFollowsTheSetupFormsRules(t *testing.T) {
+	const password = "HOOKHOUSE_ADMIN_PASSWORD=a long admin password"
+	for _, tc := range []struct {
+		env   []string
+		names string
+	}{
+		{[]string{"HOOKHOUSE_ADMIN_EMAIL=Ops <ops@example.com>", password}, "HOOKHOUSE_ADMIN_EMAIL"},
+		{[]string{"HOOKHOUSE_ADMIN_EMAIL=ops@", password}, "HOOKHOUSE_ADMIN_EMAIL"},
+		{[]string{"HOOKHOUSE_ADMIN_EMAIL=ops@example.com", "HOOKHOUSE_ADMIN_PASSWORD=" + strings.Repeat("p", 1025)}, "HOOKHOUSE_ADMIN_PASSWORD"},
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // started, it would serve on
+		cmd := exec.CommandContext(ctx, binary, "-addr", "127.0.0.1:0", "-data", t.TempDir())
+		cmd.Env = append(os.Environ(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		started := ctx.Err() != nil
+		cancel()
+		if err == nil || started || !strings.Contains(string(out), tc.names) {
+			t.Errorf("%.70q: err %v, output %q: want hookhouse to refuse it at start, naming %s", tc.env, err, out, tc.names)
 		}
 	}
 }

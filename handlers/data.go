@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -50,7 +49,7 @@ func (h *Handler) Data(c echo.Context) error {
 		Table:       c.QueryParam("table"),
 		EventType:   c.QueryParam("type"),
 		Paged:       before != "",
-		OnPostgres:  h.Warehouse.Location(in.Schema).PostgresURL != "",
+		Where:       h.Warehouse.Location(in.Schema),
 		LiveMark:    mark,
 	}
 	if props.Table == "" {
@@ -59,7 +58,6 @@ func (h *Handler) Data(c echo.Context) error {
 			props.Table = tables[0].Name
 		}
 	}
-	props.Snippet = h.querySnippet(in, tables, props.Table)
 	for _, t := range tables {
 		props.HasLatest = props.HasLatest || t.Name == warehouse.LatestView
 	}
@@ -103,77 +101,6 @@ func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views
 	}
 	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: contents.Rejected}), nil
 }
-
-// querySnippet opens the schema with the destination's own client (sqlite3 for its file,
-// psql for the PostgreSQL database) and reads the table the page shows: data newest first,
-// data_latest with Stitch's latest-version query beside it, any other table as it is.
-func (h *Handler) querySnippet(in store.Integration, tables []views.DataTable, table string) string {
-	pk := ""
-	for _, t := range tables {
-		if t.Name != "data" {
-			continue
-		}
-		for _, col := range t.Columns {
-			if in.PrimaryKey != "" && col.Source == in.PrimaryKey {
-				pk = col.Name
-				break
-			}
-		}
-	}
-	if table == warehouse.LatestView && pk == "" {
-		table = "data"
-	}
-	s := in.Schema
-	where := h.Warehouse.Location(s)
-	onPostgres := where.PostgresURL != ""
-	open, name := "sqlite3 -readonly "+shellQuote(where.SQLiteFile), pgIdent(table)
-	if onPostgres {
-		open, name = "psql "+shellQuote(where.PostgresURL)+" -c", s+"."+pgIdent(table)
-	}
-	switch table {
-	case "data":
-		return fmt.Sprintf("%s \\\n  %s", open, shellQuote("SELECT * FROM "+name+" ORDER BY _sdc_sequence DESC LIMIT 20;"))
-	case warehouse.LatestView:
-	default:
-		return fmt.Sprintf("%s \\\n  %s", open, shellQuote("SELECT * FROM "+name+" LIMIT 20;"))
-	}
-	latest := fmt.Sprintf("%s %s", open, shellQuote("SELECT * FROM "+name+" LIMIT 20;"))
-	pk = pgIdent(pk)
-	if onPostgres {
-		return fmt.Sprintf(`%s
-
--- Stitch's query for the latest version of each record:
-SELECT * FROM %s.data o
-  INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %s FROM %s.data GROUP BY %s) oo
-  ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`, latest, s, pk, s, pk, pk, pk)
-	}
-	return fmt.Sprintf(`%s
-
--- or, from any SQLite session, under the schema's name:
-ATTACH %s AS %s;
-SELECT o.* FROM %s.data o
-  INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %s FROM %s.data GROUP BY %s) oo
-  ON o.%s = oo.%s AND o._sdc_sequence = oo.seq;`,
-		latest, sqlString(where.SQLiteFile), s, s, pk, s, pk, pk, pk)
-}
-
-// pgIdent quotes a column name for psql when PostgreSQL would otherwise fold or refuse it.
-func pgIdent(name string) string {
-	plain := name != ""
-	for i, r := range name {
-		if !(r >= 'a' && r <= 'z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
-			plain = false
-		}
-	}
-	if plain {
-		return name
-	}
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // DataRow shows one row's columns as JSON (NULL columns left out).
 func (h *Handler) DataRow(c echo.Context) error {

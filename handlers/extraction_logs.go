@@ -17,7 +17,6 @@ import (
 )
 
 type activityReader interface {
-	Activity(ctx context.Context, userID int64) (map[int64]*store.Activity, error)
 	ExtractionLogs(ctx context.Context, userID, integrationID int64, f store.LogFilter, before int64, limit int) ([]store.WebhookRequest, error)
 	ActivityOf(ctx context.Context, userID int64, ids []int64) (map[int64]*store.Activity, error)
 	ExtractionLog(ctx context.Context, userID, integrationID, id int64) (store.WebhookRequest, error)
@@ -69,7 +68,7 @@ func (h *Handler) ExtractionLogs(c echo.Context) error {
 		Paged:       before != 0,
 		Next:        next,
 		Retention:   h.Store.Retention(),
-		Now:         h.Now(),
+		Now:         now(),
 		LiveMark:    mark,
 	}))
 }
@@ -111,7 +110,7 @@ func (h *Handler) ExtractionLog(c echo.Context) error {
 		Request:     r,
 		Body:        body,
 		BodyNote:    note,
-		Now:         h.Now(),
+		Now:         now(),
 	}))
 }
 

@@ -80,7 +80,6 @@ type Deps struct {
 	// Draining reports that the process is stopping: /healthz answers 503 so a load balancer
 	// sends new requests to other nodes while this one still serves. nil: never.
 	Draining func() bool
-	Now      func() time.Time
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.
@@ -98,14 +97,14 @@ func New(d Deps) *Handler {
 	if d.Metrics == nil {
 		d.Metrics = noMetrics{}
 	}
-	if d.Now == nil {
-		d.Now = func() time.Time { return time.Now().UTC() }
-	}
 	if d.MaxInflightBodyBytes <= 0 {
 		d.MaxInflightBodyBytes = DefaultMaxInflightBodyBytes
 	}
 	return &Handler{Deps: d, logins: newLoginThrottle(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
 }
+
+// now is the time pages show relative times against.
+func now() time.Time { return time.Now().UTC() }
 
 // render writes a templ component as the response.
 func render(c echo.Context, status int, component templ.Component) error {

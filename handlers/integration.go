@@ -63,7 +63,7 @@ func (h *Handler) Integrations(c echo.Context) error {
 	return render(c, http.StatusOK, views.IntegrationsPage(views.IntegrationsProps{
 		Page:         h.page(c, "Integrations", "integrations"),
 		Integrations: rows,
-		Now:          h.Now(),
+		Now:          now(),
 		Search:       search,
 		Status:       status,
 		Counts:       list.Counts,
@@ -107,7 +107,7 @@ func (h *Handler) Integration(c echo.Context) error {
 		Activity:    activityOf(activity, in.ID),
 		RowsTotal:   rowsTotal,
 		Rejected:    contents.Rejected,
-		Now:         h.Now(),
+		Now:         now(),
 		LiveMark:    mark,
 	}))
 }

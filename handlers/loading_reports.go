@@ -31,6 +31,6 @@ func (h *Handler) LoadingReports(c echo.Context) error {
 		Reports:     list,
 		Paged:       before != 0,
 		Next:        next,
-		Now:         h.Now(),
+		Now:         now(),
 	}))
 }

@@ -3,11 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/mail"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,7 +16,6 @@ type accounts interface {
 	HasUsers(ctx context.Context) (bool, error)
 	CreateOwner(ctx context.Context, email, password string) (store.User, error)
 	Authenticate(ctx context.Context, email, password string) (store.User, error)
-	UserByID(ctx context.Context, id int64) (store.User, error)
 }
 
 // SetupForm shows the first-run form that creates the owner account.
@@ -65,8 +61,8 @@ func (h *Handler) renderSetup(c echo.Context, status int, email, msg string) err
 
 // validateAccount returns what is wrong with a new account's email and password, or "".
 func validateAccount(email, password string) string {
-	if !isEmailAddress(email) {
-		return "Enter a valid email address, like you@example.com."
+	if err := store.ValidateEmail(email); err != nil {
+		return err.Error()
 	}
 	return passwordProblem(password)
 }
@@ -75,21 +71,10 @@ func validateAccount(email, password string) string {
 // folds its case).
 func formEmail(c echo.Context) string { return strings.TrimSpace(c.FormValue("email")) }
 
-// isEmailAddress reports whether email is one plain address, like you@example.com, and
-// nothing else (no name, no angle brackets).
-func isEmailAddress(email string) bool {
-	addr, err := mail.ParseAddress(email)
-	return err == nil && addr.Address == email
-}
-
-// passwordProblem says what is wrong with a new password, or "": every new password (the
-// owner's, a teammate's, a changed one) passes this one check.
+// passwordProblem says what is wrong with a new password (store.ValidatePassword), or "".
 func passwordProblem(password string) string {
-	switch {
-	case utf8.RuneCountInString(password) < store.MinPasswordLength:
-		return fmt.Sprintf("Choose a password of at least %d characters.", store.MinPasswordLength)
-	case len(password) > 1024:
-		return "Choose a password of at most 1024 bytes."
+	if err := store.ValidatePassword(password); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -80,7 +80,7 @@ func (h *Handler) InviteTeammate(c echo.Context) error {
 		return errOwnerOnly
 	}
 	email := formEmail(c)
-	if !isEmailAddress(email) {
+	if store.ValidateEmail(email) != nil {
 		return h.renderTeam(c, http.StatusUnprocessableEntity, email, "Enter your teammate's email address, like them@example.com.")
 	}
 	ctx := c.Request().Context()
@@ -259,8 +259,8 @@ func (h *Handler) renderInviteProblem(c echo.Context, in store.Invite, err error
 	case errors.Is(err, store.ErrInviteUsed):
 		msg = "This invite link has already been used: each link works once. If you set your password with it, sign in; otherwise ask the workspace owner for a new invite."
 	case errors.Is(err, store.ErrInviteExpired):
-		msg = fmt.Sprintf("This invite link expired on %s UTC: links work for 7 days. Ask the workspace owner for a new one.",
-			in.ExpiresAt.Format("2 Jan 2006 15:04"))
+		msg = fmt.Sprintf("This invite link expired on %s UTC: links work for %d days. Ask the workspace owner for a new one.",
+			in.ExpiresAt.Format("2 Jan 2006 15:04"), store.InviteTTL/(24*time.Hour))
 	case errors.Is(err, store.ErrInviteRevoked):
 		msg = "This invite link was withdrawn by the workspace owner. Ask them for a new one if you still need access."
 	case errors.Is(err, store.ErrConflict):

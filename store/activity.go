@@ -59,14 +59,13 @@ func (r WebhookRequest) Accepted() bool { return r.Status < 300 }
 
 // LoadReport is one committed batch of a schema, as the Loading Reports show it.
 type LoadReport struct {
-	ID            int64
-	IntegrationID int64
-	CommittedAt   time.Time
-	Duration      time.Duration
-	Records       int
-	Rejected      int
-	RowsByTable   map[string]int
-	ColumnsAdded  []AddedColumn
+	ID           int64
+	CommittedAt  time.Time
+	Duration     time.Duration
+	Records      int
+	Rejected     int
+	RowsByTable  map[string]int
+	ColumnsAdded []AddedColumn
 }
 
 // AddedColumn is a column a batch created.
@@ -650,6 +649,3 @@ func (s *Store) giveSpaceBack(ctx context.Context) error {
 	var busy, frames, done int
 	return s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
 }
-
-// PruneActivity applies the retention now (it also runs every minute).
-func (s *Store) PruneActivity(ctx context.Context) error { return s.pruneActivity(ctx) }

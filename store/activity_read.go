@@ -109,7 +109,7 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 	if err := s.owns(ctx, userID, integrationID); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, integration_id, committed_at, duration_us, records, rejected, rows_by_table, columns_added
+	rows, err := s.read.QueryContext(ctx, `SELECT id, committed_at, duration_us, records, rejected, rows_by_table, columns_added
 		FROM load_reports WHERE integration_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
 		integrationID, before, before, pageSize(limit))
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 		var r LoadReport
 		var committed, byTable, added string
 		var us int64
-		if err := rows.Scan(&r.ID, &r.IntegrationID, &committed, &us, &r.Records, &r.Rejected, &byTable, &added); err != nil {
+		if err := rows.Scan(&r.ID, &committed, &us, &r.Records, &r.Rejected, &byTable, &added); err != nil {
 			return nil, err
 		}
 		r.CommittedAt, r.Duration = parseTime(committed), time.Duration(us)*time.Microsecond
@@ -136,15 +136,9 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 	return list, rows.Err()
 }
 
-// Activity returns the recent traffic of each of the user's integrations, by integration id,
-// as of now. Pages that show only some integrations use ActivityOf.
-func (s *Store) Activity(ctx context.Context, userID int64) (map[int64]*Activity, error) {
-	return s.activity(ctx, userID, nil)
-}
-
-// activity computes Activity for the user's integrations in ids, or all of them when ids is
-// nil, in two queries whatever their number.
-func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[int64]*Activity, error) {
+// ActivityOf returns the recent traffic of the user's integrations in ids (the ones a page
+// shows), by integration id, in two queries whatever their number.
+func (s *Store) ActivityOf(ctx context.Context, userID int64, ids []int64) (map[int64]*Activity, error) {
 	now := s.now()
 	first := now.Truncate(time.Hour).Add(-23 * time.Hour)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
@@ -153,7 +147,7 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 		since = midnight
 	}
 	out := map[int64]*Activity{}
-	if ids != nil && len(ids) == 0 {
+	if len(ids) == 0 {
 		return out, nil
 	}
 	get := func(id int64) *Activity {
@@ -162,35 +156,26 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 		}
 		return out[id]
 	}
+	list, err := idList(ids)
+	if err != nil {
+		return nil, err
+	}
 	// One result row per integration, its hours listed as "hour rows requests errors,...":
 	// database/sql's per-row cost is most of the cost of reading a row per hour.
 	hours := s.d.groupConcat(`h.hour || ' ' || h.rows || ' ' || h.requests || ' ' || h.errors || ' ' || h.refused || ' ' || h.revoked`)
-	hourly := `SELECT h.integration_id, ` + hours + ` FROM hourly_activity h JOIN integrations i ON i.id = h.integration_id
-		WHERE i.user_id = ? AND h.hour >= ? GROUP BY h.integration_id`
-	args := []any{userID, hourOf(since)}
-	// The newest batch that loaded rows, per integration.
-	last := `SELECT l.integration_id, l.committed_at, l.rows_by_table FROM load_reports l
-		JOIN (SELECT r.integration_id, MAX(r.id) AS id FROM load_reports r JOIN integrations i ON i.id = r.integration_id
-			WHERE i.user_id = ? AND r.records > 0 GROUP BY r.integration_id) last ON last.id = l.id`
-	lastArgs := []any{userID}
-	if ids != nil {
-		list, err := idList(ids)
-		if err != nil {
-			return nil, err
-		}
-		// CROSS JOIN keeps the page's list outermost: otherwise SQLite may walk all the user's
-		// integrations and their hours or batches.
-		hourly = `SELECT i.id, COALESCE((SELECT ` + hours + ` FROM hourly_activity h WHERE h.integration_id = i.id AND h.hour >= ?), '')
-			FROM ` + s.d.idsFrom() + ` CROSS JOIN integrations i WHERE i.id = ` + s.d.idValue() + ` AND i.user_id = ?`
-		args = []any{hourOf(since), list, userID}
-		// One backwards index walk per listed integration, stopping at its newest such batch,
-		// instead of grouping every batch of every integration.
-		last = `SELECT l.integration_id, l.committed_at, l.rows_by_table
-			FROM ` + s.d.idsFrom() + ` CROSS JOIN integrations i CROSS JOIN load_reports l
-			WHERE i.id = ` + s.d.idValue() + ` AND i.user_id = ? AND l.id = (SELECT r.id FROM load_reports r
-				WHERE r.integration_id = i.id AND r.records > 0 ORDER BY r.id DESC LIMIT 1)`
-		lastArgs = []any{list, userID}
-	}
+	// CROSS JOIN keeps the page's list outermost: otherwise SQLite may walk all the user's
+	// integrations and their hours or batches.
+	hourly := `SELECT i.id, COALESCE((SELECT ` + hours + ` FROM hourly_activity h WHERE h.integration_id = i.id AND h.hour >= ?), '')
+		FROM ` + s.d.idsFrom() + ` CROSS JOIN integrations i WHERE i.id = ` + s.d.idValue() + ` AND i.user_id = ?`
+	args := []any{hourOf(since), list, userID}
+	// The newest batch that loaded rows, per listed integration: one backwards index walk
+	// each, stopping at its newest such batch, instead of grouping every batch of every
+	// integration.
+	last := `SELECT l.integration_id, l.committed_at, l.rows_by_table
+		FROM ` + s.d.idsFrom() + ` CROSS JOIN integrations i CROSS JOIN load_reports l
+		WHERE i.id = ` + s.d.idValue() + ` AND i.user_id = ? AND l.id = (SELECT r.id FROM load_reports r
+			WHERE r.integration_id = i.id AND r.records > 0 ORDER BY r.id DESC LIMIT 1)`
+	lastArgs := []any{list, userID}
 	// Hours as the rows name them, so no row needs a time parsed.
 	bars := map[string]int{} // hour -> its bar in HourlyRows
 	for i := range len(Activity{}.HourlyRows) {
@@ -204,12 +189,12 @@ func (s *Store) activity(ctx context.Context, userID int64, ids []int64) (map[in
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var list string
-		if err := rows.Scan(&id, &list); err != nil {
+		var entries string
+		if err := rows.Scan(&id, &entries); err != nil {
 			return nil, err
 		}
 		a := get(id)
-		for entry := range strings.SplitSeq(list, ",") {
+		for entry := range strings.SplitSeq(entries, ",") {
 			f := strings.Fields(entry)
 			if len(f) != 6 {
 				continue

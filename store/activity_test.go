@@ -55,7 +55,7 @@ func testActivityIsRecordedAndPruned(t *testing.T, db testDB) {
 	if err := s.FlushActivity(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PruneActivity(ctx); err != nil {
+	if err := s.pruneActivity(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := count("SELECT COUNT(*) FROM webhook_requests"); n != 4 {
@@ -306,7 +306,7 @@ func TestExtractionLogBytesAreBoundedAndGivenBack(t *testing.T) {
 
 	// Pruning down to one request gives the space back; the next write cuts the WAL back.
 	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: 1, MaxBytesPerIntegration: bound})
-	if err := s.PruneActivity(ctx); err != nil {
+	if err := s.pruneActivity(ctx); err != nil {
 		t.Fatal(err)
 	}
 	refuse(1)
@@ -332,7 +332,7 @@ func TestExtractionLogBytesAreBoundedAndGivenBack(t *testing.T) {
 	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration})
 	refuse(perRound)
 	s.SetRetention(Retention{MaxAge: DefaultRetention.MaxAge, MaxPerIntegration: DefaultRetention.MaxPerIntegration, MaxBytesPerIntegration: bound / 2})
-	if err := s.PruneActivity(ctx); err != nil {
+	if err := s.pruneActivity(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := queryInt(t, s, "SELECT COALESCE(SUM(length(body)), 0) FROM webhook_requests WHERE integration_id = ?", in.ID); n > bound/2 || n == 0 {

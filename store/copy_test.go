@@ -102,7 +102,7 @@ func TestCopyIntoMovesTheMetadataToPostgres(t *testing.T) {
 	if n := queryInt(t, dst, "SELECT logged_body_bytes FROM integrations WHERE id = ?", in.ID); n != len(`{"id":1}`)+1 {
 		t.Fatalf("logged body bytes %d after the copy", n)
 	}
-	act, err := dst.Activity(ctx, owner)
+	act, err := dst.ActivityOf(ctx, owner, []int64{in.ID})
 	if err != nil || act[in.ID] == nil || act[in.ID].RequestsLastHour != 2 || act[in.ID].RowsToday != 1 {
 		t.Fatalf("the overview after the copy: %+v %v", act[in.ID], err)
 	}

@@ -26,7 +26,7 @@ var (
 
 // Limits on what people type.
 const (
-	MaxSchemaLength     = 63
+	MaxSchemaLength     = warehouse.MaxIdentifierLen
 	MaxPrimaryKeyLength = 50
 	MaxNameLength       = 100
 )
@@ -212,24 +212,6 @@ func scanIntegration(row interface{ Scan(...any) error }) (Integration, error) {
 		in.LastEventAt = parseTime(lastEvent.String)
 	}
 	return in, err
-}
-
-// Integrations lists a user's integrations, newest first.
-func (s *Store) Integrations(ctx context.Context, userID int64) ([]Integration, error) {
-	rows, err := s.read.QueryContext(ctx, "SELECT "+integrationColumns+" FROM integrations WHERE user_id = ? ORDER BY id DESC", userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var list []Integration
-	for rows.Next() {
-		in, err := scanIntegration(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, in)
-	}
-	return list, rows.Err()
 }
 
 // Integration returns one of the user's integrations, or ErrNotFound (also when it belongs

@@ -180,15 +180,6 @@ func (s *Store) listedPage(ctx context.Context, query string, args ...any) ([]Li
 	return list, rows.Err()
 }
 
-// ActivityOf returns the recent traffic of the user's integrations in ids (the ones a page
-// shows), by integration id, in two queries whatever their number.
-func (s *Store) ActivityOf(ctx context.Context, userID int64, ids []int64) (map[int64]*Activity, error) {
-	if ids == nil {
-		ids = []int64{}
-	}
-	return s.activity(ctx, userID, ids)
-}
-
 // idList passes a list of ids as one parameter, for json_each: one statement for any count.
 func idList(ids []int64) (string, error) {
 	b, err := json.Marshal(ids)

@@ -132,8 +132,8 @@ func testCreateIntegrationAndSchemaCollisions(t *testing.T, db testDB) {
 	if _, err := s.Integration(ctx, bob, in.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("bob reads alice's integration: %v", err)
 	}
-	if list, _ := s.Integrations(ctx, bob); len(list) != 0 {
-		t.Errorf("bob lists %d integrations", len(list))
+	if list, err := s.ListIntegrations(ctx, bob, IntegrationQuery{Status: StatusAny}); err != nil || len(list.Integrations) != 0 || list.Total != 0 {
+		t.Errorf("bob lists %+v (%v)", list, err)
 	}
 	if err := s.RenameIntegration(ctx, bob, in.ID, "mine"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("bob renames alice's integration: %v", err)
@@ -204,7 +204,7 @@ func testWebhookURLLimitRevokeAndTarget(t *testing.T, db testDB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := WebhookTarget{IntegrationID: in.ID, UserID: alice, URLID: first.ID, Schema: "customerio", Source: "customerio", PrimaryKey: "event_id"}
+	want := WebhookTarget{IntegrationID: in.ID, URLID: first.ID, Schema: "customerio", Source: "customerio", PrimaryKey: "event_id"}
 	if target != want {
 		t.Fatalf("target %+v, want %+v", target, want)
 	}

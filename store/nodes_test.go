@@ -162,7 +162,7 @@ func TestCountersAddUpAllNodes(t *testing.T) {
 	}
 	want := Activity{RowsToday: 5, RequestsLastHour: 6 + 2*(LoggedBurst+30), ErrorsLastHour: 1}
 	for name, node := range map[string]*Store{"a": a, "b": b} {
-		act, err := node.Activity(ctx, in.UserID)
+		act, err := node.ActivityOf(ctx, in.UserID, []int64{in.ID})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func testRevealsAreTakenOnceByTheirOwnerBeforeTheyExpire(t *testing.T, db testDB
 	if _, ok, _ := s.TakeReveal(ctx, late, alice, 7); ok {
 		t.Fatal("taken after it expired")
 	}
-	if err := s.PruneActivity(ctx); err != nil {
+	if err := s.pruneActivity(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := queryInt(t, s, "SELECT COUNT(*) FROM reveals"); n != 0 {

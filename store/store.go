@@ -277,7 +277,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		sql  string
 	}{
 		// Revoked URLs are found too, so that their requests count against their integration.
-		{s.read, &s.stmts.webhookTarget, `SELECT w.id, w.token_hash, w.token_prefix, w.revoked_at, i.id, i.user_id, i.schema_name, i.source,
+		{s.read, &s.stmts.webhookTarget, `SELECT w.id, w.token_hash, w.token_prefix, w.revoked_at, i.id, i.schema_name, i.source,
 				i.primary_key, i.paused_at, i.signature_config
 			FROM webhook_urls w JOIN integrations i ON i.id = w.integration_id
 			WHERE w.token_hash = ? AND w.integration_id = ?`},

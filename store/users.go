@@ -4,12 +4,40 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MinPasswordLength is the shortest password an account may have.
 const MinPasswordLength = 12
+
+// maxPasswordBytes bounds a password: argon2id reads all of it.
+const maxPasswordBytes = 1024
+
+// ValidateEmail returns what is wrong with a new account's email, or nil: it must be one plain
+// address, like you@example.com, and nothing else (no name, no angle brackets).
+func ValidateEmail(email string) error {
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
+		return errors.New("Enter a valid email address, like you@example.com.")
+	}
+	return nil
+}
+
+// ValidatePassword returns what is wrong with a new password, or nil: every new password (the
+// owner's, from the setup form or HOOKHOUSE_ADMIN_PASSWORD, a teammate's, a changed one)
+// passes this one check.
+func ValidatePassword(password string) error {
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordLength:
+		return fmt.Errorf("Choose a password of at least %d characters.", MinPasswordLength)
+	case len(password) > maxPasswordBytes:
+		return fmt.Errorf("Choose a password of at most %d bytes.", maxPasswordBytes)
+	}
+	return nil
+}
 
 // User is a person who signs in to the dashboard.
 type User struct {

@@ -28,7 +28,6 @@ var (
 // unknown URL.
 type RevokedURLError struct {
 	IntegrationID int64
-	URLID         int64
 	Prefix        string // the token's first characters, as Settings shows them
 	RevokedAt     time.Time
 }
@@ -62,7 +61,6 @@ func (u WebhookURL) Active() bool { return u.RevokedAt.IsZero() }
 // WebhookTarget is what the webhook endpoint needs to load an event.
 type WebhookTarget struct {
 	IntegrationID int64
-	UserID        int64
 	URLID         int64
 	Schema        string
 	Source        string // catalog slug
@@ -204,7 +202,7 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	var paused, revoked sql.NullString
 	var signing string
 	err := s.stmts.webhookTarget.QueryRowContext(ctx, want, integrationID).
-		Scan(&t.URLID, &stored, &prefix, &revoked, &t.IntegrationID, &t.UserID, &t.Schema, &t.Source, &t.PrimaryKey, &paused, &signing)
+		Scan(&t.URLID, &stored, &prefix, &revoked, &t.IntegrationID, &t.Schema, &t.Source, &t.PrimaryKey, &paused, &signing)
 	if errors.Is(err, sql.ErrNoRows) {
 		return WebhookTarget{}, ErrUnauthorized
 	}
@@ -215,7 +213,7 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 		return WebhookTarget{}, ErrUnauthorized
 	}
 	if revoked.Valid { // not cached: each request with it costs this one lookup, as an unknown token does
-		return WebhookTarget{}, &RevokedURLError{IntegrationID: t.IntegrationID, URLID: t.URLID, Prefix: prefix, RevokedAt: parseTime(revoked.String)}
+		return WebhookTarget{}, &RevokedURLError{IntegrationID: t.IntegrationID, Prefix: prefix, RevokedAt: parseTime(revoked.String)}
 	}
 	t.Paused = paused.Valid
 	// The secrets are opened once per cached target: a signed request then costs its HMAC.

@@ -9,7 +9,7 @@ type Page struct {
 	User  string // the signed-in user's email; empty on pages for anonymous visitors
 	CSRF  string // the token every form posts back as _csrf
 	Flash string // a one-time message from the previous action
-	Nav   string // which navigation entry is current: "integrations" or "account"
+	Nav   string // which navigation entry is current: "integrations", "account" or "team"
 	// WarehouseProblem says why the warehouse cannot be written, while it cannot.
 	WarehouseProblem string
 }

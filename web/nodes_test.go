@@ -75,7 +75,7 @@ func TestAnyNodeServesAnyRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	act, err := n1.Store.Activity(t.Context(), 1)
+	act, err := n1.Store.ActivityOf(t.Context(), 1, []int64{1})
 	if err != nil {
 		t.Fatal(err)
 	}

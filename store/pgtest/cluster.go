@@ -231,14 +231,6 @@ func (c *Cluster) Kill() error {
 	return killAll(p)
 }
 
-// Restart stops the cluster the fast way and starts it again.
-func (c *Cluster) Restart(ctx context.Context) error {
-	if err := c.Stop(ctx); err != nil {
-		return err
-	}
-	return c.Start(ctx)
-}
-
 // killAll kills the postmaster and its children and returns once none of them runs: a new
 // postmaster refuses to start while an old process still holds the shared memory.
 func killAll(p *process) error {

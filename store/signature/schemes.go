@@ -62,7 +62,6 @@ func (v *Verifier) preparePools() {
 	case HMAC:
 		spec = hashes[v.cfg.Hash]
 	}
-	v.hash = spec
 	v.macs = make([]*sync.Pool, len(v.keys))
 	for i, key := range v.keys {
 		v.macs[i] = &sync.Pool{New: func() any { return &macState{h: hmac.New(spec.new, key)} }}

@@ -252,7 +252,6 @@ type Verifier struct {
 	check     func(v *Verifier, r Request, now time.Time) error
 	keys      [][]byte // HMAC keys or Basic credentials, in the order saved
 	ecdsaKeys []ecdsaKey
-	hash      hashSpec
 	macs      []*sync.Pool // per key, reusable HMAC states (see anyMAC)
 	idHeaders []string     // the delivery id's header, then the other name it may have
 	idPath    []string
@@ -392,9 +391,6 @@ func (v *Verifier) GoString() string { return v.String() }
 
 // LogValue implements slog.LogValuer.
 func (v *Verifier) LogValue() slog.Value { return slog.StringValue(v.String()) }
-
-// Config is the verifier's settings (no secrets).
-func (v *Verifier) Config() Config { return v.cfg }
 
 // toleranceReason is the refusal for a stale or future timestamp, naming the tolerance.
 func (v *Verifier) toleranceReason() error {

@@ -181,7 +181,7 @@ func (c *catalog) sourceKeyColumn() string { return "_sdc_source_key_" + c.pkCol
 // primary key, the key column typed by its first value, the (pk, sequence)
 // index and the data_latest view.
 func (c *catalog) createRoot(pkField string, pkType colType, at time.Time) (*table, error) {
-	t := c.addTable(rootTable, nil, "", at)
+	t := c.addTable(rootTable, nil, "")
 	c.pkField = pkField
 	system := []column{
 		{colReceivedAt, typeTimestamp}, {colBatchedAt, typeTimestamp},
@@ -231,7 +231,7 @@ func (c *catalog) subtable(parent *table, path string, at time.Time) (*table, er
 	if len(c.tables) >= c.maxTables {
 		return nil, reject("array %s: table %s would make more than the %d tables a schema may have", clip(displayPath(path)), name, c.maxTables)
 	}
-	t := c.addTable(name, parent, path, at)
+	t := c.addTable(name, parent, path)
 	system := []column{{c.sourceKeyColumn(), c.pkType}}
 	for i := 0; i < t.level; i++ {
 		system = append(system, column{levelColumn(i), typeInteger})
@@ -247,7 +247,7 @@ func (c *catalog) subtable(parent *table, path string, at time.Time) (*table, er
 func levelColumn(level int) string { return "_sdc_level_" + strconv.Itoa(level) + "_id" }
 
 // addTable registers a table in memory only.
-func (c *catalog) addTable(name string, parent *table, path string, at time.Time) *table {
+func (c *catalog) addTable(name string, parent *table, path string) *table {
 	t := &table{
 		name: name, parent: parent, path: path,
 		columns:  make(map[colKey]*column),
@@ -414,7 +414,7 @@ func loadCatalog(ctx context.Context, q querier, schema string, d dialect, maxCo
 		} else {
 			c.pkField = pk.String
 		}
-		c.addTable(name, p, path, time.Time{})
+		c.addTable(name, p, path)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -54,7 +54,7 @@ func (w *Warehouse) Schemas(ctx context.Context) ([]string, error) { return w.de
 // meanwhile, on either side. A schema w does not have copies nothing; one dst has already
 // is refused with ErrSchemaExists.
 func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema string) (CopyReport, error) {
-	if !ValidSchema(schema) {
+	if !validSchema(schema) {
 		return CopyReport{}, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
 	if _, release, ok, err := w.dest.reader(ctx, schema); err != nil || !ok {

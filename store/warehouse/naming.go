@@ -20,11 +20,11 @@ const (
 	MaxColumnNameLen = MaxIdentifierLen - 4
 )
 
-// ValidSchema reports whether name has the shape of a schema name,
+// validSchema reports whether name has the shape of a schema name,
 // [a-z][a-z0-9_]{0,62}; it is also the file name, so this keeps path
-// separators and dots out.
-func ValidSchema(name string) bool {
-	if len(name) == 0 || len(name) > 63 || name[0] < 'a' || name[0] > 'z' {
+// separators and dots out. store.ValidateSchemaName says the same rule in words.
+func validSchema(name string) bool {
+	if len(name) == 0 || len(name) > MaxIdentifierLen || name[0] < 'a' || name[0] > 'z' {
 		return false
 	}
 	for i := 1; i < len(name); i++ {

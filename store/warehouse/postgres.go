@@ -111,7 +111,7 @@ func (d *postgresDest) upgradeRejected(ctx context.Context, log *slog.Logger) {
 		return
 	}
 	for _, schema := range slices.Sorted(maps.Keys(old)) {
-		if !ValidSchema(schema) {
+		if !validSchema(schema) {
 			continue
 		}
 		s, err := d.session(ctx, schema) // (it makes what the schema lacks)
@@ -425,7 +425,7 @@ func (d *postgresDest) schemas(ctx context.Context) ([]string, error) {
 	}
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(names)) {
-		if ValidSchema(name) {
+		if validSchema(name) {
 			out = append(out, name)
 		}
 	}

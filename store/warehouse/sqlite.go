@@ -254,7 +254,7 @@ func (d *sqliteDest) schemas(context.Context) ([]string, error) {
 	}
 	var out []string
 	for _, f := range files {
-		if name := strings.TrimSuffix(filepath.Base(f), ".db"); ValidSchema(name) {
+		if name := strings.TrimSuffix(filepath.Base(f), ".db"); validSchema(name) {
 			out = append(out, name)
 		}
 	}

@@ -98,7 +98,7 @@ func (w *Warehouse) Contents(ctx context.Context, schema string) (Contents, erro
 
 // reader returns a pool to read schema with, and false when it has nothing yet.
 func (w *Warehouse) reader(ctx context.Context, schema string) (querier, func(), bool, error) {
-	if !ValidSchema(schema) {
+	if !validSchema(schema) {
 		return nil, nil, false, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
 	return w.dest.reader(ctx, schema)

@@ -122,7 +122,6 @@ type Result struct {
 // Loads of the batch, so treat it as read-only.
 type BatchReport struct {
 	ID           int64
-	BatchedAt    time.Time // the _sdc_batched_at of its rows
 	CommittedAt  time.Time
 	Duration     time.Duration // from taking the batch to the end of the commit
 	Records      int           // loaded, all requests together
@@ -242,7 +241,7 @@ func (w *Warehouse) Location(schema string) Location {
 // Path is the SQLite file of schema; "" for an invalid name or another destination.
 func (w *Warehouse) Path(schema string) string {
 	d, ok := w.dest.(*sqliteDest)
-	if !ok || !ValidSchema(schema) {
+	if !ok || !validSchema(schema) {
 		return ""
 	}
 	return d.path(schema)
@@ -255,7 +254,7 @@ func (w *Warehouse) Path(schema string) string {
 // returns. A full queue returns ErrBusy at once; ctx is honoured while the
 // request waits in the queue, not once its batch is being committed.
 func (w *Warehouse) Load(ctx context.Context, schema string, target Target, records []Record, receivedAt time.Time) (Result, error) {
-	if !ValidSchema(schema) {
+	if !validSchema(schema) {
 		return Result{}, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
 	if len(records) == 0 {
@@ -334,7 +333,7 @@ func (w *Warehouse) Claimable(ctx context.Context, schema string) error {
 
 // Drop stops schema's writer (after its queued work) and deletes the schema.
 func (w *Warehouse) Drop(ctx context.Context, schema string) error {
-	if !ValidSchema(schema) {
+	if !validSchema(schema) {
 		return fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
 	}
 	w.mu.Lock()

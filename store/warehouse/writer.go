@@ -262,9 +262,8 @@ func (wr *writer) load(batch []*loadRequest, isolate bool) error {
 		wr.fail(batch, fmt.Errorf("warehouse %s: open: %w", wr.schema, err))
 		return err
 	}
-	batchedAt := start.UTC()
-	report := BatchReport{ID: wr.nextID.Add(1), BatchedAt: batchedAt, RowsByTable: map[string]int{}}
-	batched := formatTimestamp(batchedAt) // every row's _sdc_batched_at
+	report := BatchReport{ID: wr.nextID.Add(1), RowsByTable: map[string]int{}}
+	batched := formatTimestamp(start.UTC()) // every row's _sdc_batched_at
 	wr.batchedArg = batched
 	if shared, ok := wr.sess.(sharedSession); ok {
 		if err := wr.catchUp(ctx, shared); err != nil { // (it begins the transaction)
@@ -485,15 +484,14 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, fresh map[s
 	if req.prepared == nil { // a lone record (see Warehouse.Load)
 		req.prepared = prepare(wr.paths, req.records, req.target.PrimaryKey)
 	}
-	received := formatTimestamp(receivedAt)
-	wr.receivedArg = received
+	wr.receivedArg = formatTimestamp(receivedAt)
 	wr.flat.receivedAt = receivedAt
 	for i, rec := range req.records {
 		load := wr.loadRecord
 		if byRecord {
 			load = wr.loadRecordAlone
 		}
-		loaded, err := load(ctx, rec, &req.prepared[i], req.target.PrimaryKey, arrival, received, batched, rowsByTable, byRecord)
+		loaded, err := load(ctx, rec, &req.prepared[i], req.target.PrimaryKey, arrival, batched, rowsByTable, byRecord)
 		if err != nil {
 			return Result{}, err
 		}
@@ -508,11 +506,11 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, fresh map[s
 
 // loadRecordAlone is loadRecord in a savepoint of its own: a record the database refuses (see
 // destination.refusal) goes to _sdc_rejected with the database's reason.
-func (wr *writer) loadRecordAlone(ctx context.Context, rec Record, prep *prepared, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, _ bool) (bool, error) {
+func (wr *writer) loadRecordAlone(ctx context.Context, rec Record, prep *prepared, pkField string, arrival int64, batched string, rowsByTable map[string]int, _ bool) (bool, error) {
 	if err := wr.exec(ctx, "SAVEPOINT record"); err != nil {
 		return false, err
 	}
-	loaded, err := wr.loadRecord(ctx, rec, prep, pkField, arrival, received, batched, rowsByTable, true)
+	loaded, err := wr.loadRecord(ctx, rec, prep, pkField, arrival, batched, rowsByTable, true)
 	if reason, refused := wr.dest.refusal(err); refused {
 		wr.queued.reset()
 		if err := wr.exec(ctx, "ROLLBACK TO SAVEPOINT record"); err != nil {
@@ -529,7 +527,7 @@ func (wr *writer) loadRecordAlone(ctx context.Context, rec Record, prep *prepare
 // loadRecord flattens a record, runs its schema changes and queues its rows (with flush, it
 // inserts them too); a record the model rejects goes to _sdc_rejected (false, nil). On an error
 // the catalog is as it was before the record.
-func (wr *writer) loadRecord(ctx context.Context, rec Record, prep *prepared, pkField string, arrival int64, received, batched string, rowsByTable map[string]int, flush bool) (bool, error) {
+func (wr *writer) loadRecord(ctx context.Context, rec Record, prep *prepared, pkField string, arrival int64, batched string, rowsByTable map[string]int, flush bool) (bool, error) {
 	mark := wr.cat.mark()
 	fail := func(err error) (bool, error) {
 		wr.cat.ddl = wr.cat.ddl[:0]

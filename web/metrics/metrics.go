@@ -40,7 +40,7 @@ func New(src Sources) *Metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookhouse_webhook_requests_total",
-			Help: "Authenticated webhook requests by integration and result (accepted, invalid_body, too_large, unsupported_media_type, unavailable, error).",
+			Help: "Authenticated webhook requests by integration and result (accepted, invalid_body, unauthorized, too_large, unsupported_media_type, unavailable, error).",
 		}, []string{"integration_id", "result"}),
 		loaded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookhouse_records_loaded_total",
