@@ -96,6 +96,9 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 			return err
 		}
 		fmt.Fprintf(out, "warehouse %s: %d tables, %d rows, %d rejected records, %d delivery ids\n", schema, r.Tables, r.Rows, r.Rejected, r.Deliveries)
+		if r.Refused > 0 {
+			fmt.Fprintf(out, "warehouse %s: %d of the rejected records are rows PostgreSQL could not hold, moved to _sdc_rejected with its reason\n", schema, r.Refused)
+		}
 	}
 
 	if cfg.Database == "" {

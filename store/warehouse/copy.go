@@ -3,8 +3,10 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -21,7 +23,8 @@ var ErrSchemaExists = errors.New("the destination already has tables in this sch
 type CopyReport struct {
 	Tables     int   // data and its subtables
 	Rows       int64 // in all of them
-	Rejected   int64 // rows of _sdc_rejected
+	Rejected   int64 // rows of _sdc_rejected, Refused included
+	Refused    int64 // records the destination could not hold, moved to _sdc_rejected
 	Deliveries int64 // delivery ids remembered for deduplication
 }
 
@@ -164,6 +167,15 @@ type copier struct {
 	out      session
 	from, to destination
 	schema   string
+	refused  []refusedRow
+}
+
+// refusedRow is a row the destination refused (see destination.refusal: a row PostgreSQL cannot
+// hold, where SQLite could): its record goes to _sdc_rejected, as loading would have sent it, and
+// the record's rows in the other tables (its _sdc_sequence) are left out with it.
+type refusedRow struct {
+	table, reason, record string
+	sequence              int64
 }
 
 func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) (CopyReport, error) {
@@ -201,7 +213,7 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 		for j, col := range t.columns {
 			srcCols[j], types[j] = col.name, col.typ
 		}
-		n, err := c.copyRows(ctx, t.name, c.from.rowKey(t.level), srcCols, names[i], types)
+		n, err := c.copyRows(ctx, t.name, c.from.rowKey(t.level), srcCols, names[i], types, slices.Index(names[i], colSequence))
 		if err != nil {
 			return CopyReport{}, fmt.Errorf("table %s: %w", t.name, err)
 		}
@@ -234,11 +246,26 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 		}
 	}
 	var err error
+	if len(c.refused) > 0 {
+		if report.Rows, err = c.leaveOutRefused(ctx, tables); err != nil {
+			return CopyReport{}, fmt.Errorf("leave out the records the destination refused: %w", err)
+		}
+	}
 	report.Rejected, err = c.copyRows(ctx, rejectedTable, []string{c.from.rejectedKey()}, rejectedColumns, rejectedColumns,
-		[]colType{typeTimestamp, typeString, typeString, typeString})
+		[]colType{typeTimestamp, typeString, typeString, typeString}, -1)
 	if err != nil {
 		return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)
 	}
+	at := formatTimestamp(time.Now())
+	for _, r := range c.refused {
+		err := c.out.exec(ctx, []byte(`INSERT INTO `+tableName(c.to, c.schema, rejectedTable)+` (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`),
+			at, r.table, r.reason, r.record)
+		if err != nil {
+			return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)
+		}
+	}
+	report.Refused = int64(len(c.refused))
+	report.Rejected += report.Refused
 	// (the destination's writer may have made this counter already, at 0)
 	if err := c.out.exec(ctx, []byte(`DELETE FROM `+counts+` WHERE table_name = ?`), rejectedTable); err != nil {
 		return CopyReport{}, err
@@ -247,7 +274,7 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 		return CopyReport{}, err
 	}
 	deliveries := []string{"delivery_id", "received_at"}
-	report.Deliveries, err = c.copyRows(ctx, deliveriesTable, []string{"received_at"}, deliveries, deliveries, []colType{typeString, typeInteger})
+	report.Deliveries, err = c.copyRows(ctx, deliveriesTable, []string{"received_at"}, deliveries, deliveries, []colType{typeString, typeInteger}, -1)
 	if err != nil {
 		return CopyReport{}, fmt.Errorf("%s: %w", deliveriesTable, err)
 	}
@@ -306,8 +333,10 @@ func (c *copier) replayColumn(cat *catalog, t *table, col sourceColumn) (string,
 }
 
 // copyRows copies the columns from of the source's table into the columns to of the
-// destination's, in the order of key, and returns how many rows it copied.
-func (c *copier) copyRows(ctx context.Context, table string, key, from, to []string, types []colType) (int64, error) {
+// destination's, in the order of key, and returns how many rows it copied. With sequenceAt (the
+// index of _sdc_sequence in to; -1 for none) a row the destination refuses is set aside in
+// c.refused and the copy goes on; without, it fails the copy.
+func (c *copier) copyRows(ctx context.Context, table string, key, from, to []string, types []colType, sequenceAt int) (int64, error) {
 	sel := appendIdents([]byte("SELECT "), from)
 	sel = append(sel, " FROM "...)
 	sel = c.from.appendTable(sel, c.schema, table)
@@ -323,6 +352,12 @@ func (c *copier) copyRows(ctx context.Context, table string, key, from, to []str
 	into = appendIdents(append(into, " ("...), to)
 	into = append(into, ") VALUES "...)
 	chunk := max(1, min(copyChunk, maxInsertArgs/len(to)))
+	insert := func(args []any) (int64, error) {
+		if sequenceAt < 0 {
+			return int64(len(args) / len(to)), c.insert(ctx, into, args, len(to))
+		}
+		return c.insertOrSetAside(ctx, table, into, to, args, sequenceAt)
+	}
 
 	var copied int64
 	args := make([]any, 0, chunk*len(to))
@@ -338,10 +373,11 @@ func (c *copier) copyRows(ctx context.Context, table string, key, from, to []str
 			args = append(args, copiedValue(types[i], v))
 		}
 		if len(args) == chunk*len(to) {
-			if err := c.insert(ctx, into, args, len(to)); err != nil {
+			n, err := insert(args)
+			if err != nil {
 				return 0, err
 			}
-			copied += int64(chunk)
+			copied += n
 			args = args[:0]
 		}
 	}
@@ -349,12 +385,109 @@ func (c *copier) copyRows(ctx context.Context, table string, key, from, to []str
 		return 0, err
 	}
 	if len(args) > 0 {
-		if err := c.insert(ctx, into, args, len(to)); err != nil {
+		n, err := insert(args)
+		if err != nil {
 			return 0, err
 		}
-		copied += int64(len(args) / len(to))
+		copied += n
 	}
 	return copied, nil
+}
+
+// insertOrSetAside inserts a chunk of rows in a savepoint; if the destination refuses it, the
+// rows go again one at a time, and each one refused is set aside with the database's reason.
+func (c *copier) insertOrSetAside(ctx context.Context, table string, into []byte, to []string, args []any, sequenceAt int) (int64, error) {
+	width := len(to)
+	inserted, err := c.inSavepoint(ctx, func() error { return c.insert(ctx, into, args, width) })
+	if err != nil || inserted {
+		return int64(len(args) / width), err
+	}
+	var copied int64
+	for i := 0; i < len(args); i += width {
+		row := args[i : i+width]
+		var reason string
+		inserted, err := c.inSavepoint(ctx, func() error {
+			err := c.insert(ctx, into, row, width)
+			reason, _ = c.to.refusal(err)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		if inserted {
+			copied++
+			continue
+		}
+		seq, ok := row[sequenceAt].(int64)
+		if !ok {
+			return 0, fmt.Errorf("a row with _sdc_sequence %v refused: %s", row[sequenceAt], reason)
+		}
+		record := make(map[string]any, width)
+		for j, v := range row {
+			if v != nil {
+				record[to[j]] = v
+			}
+		}
+		body, err := json.Marshal(record)
+		if err != nil {
+			return 0, err
+		}
+		c.refused = append(c.refused, refusedRow{table: table, sequence: seq, record: string(body),
+			reason: "the database refused the record when the schema was copied into it: " + reason + " (record: its row of " + table + " as the source held it)"})
+	}
+	return copied, nil
+}
+
+// inSavepoint runs insert in a savepoint: false, with no error, when the destination refused
+// what it inserted (rolled back to the savepoint); any other failure is returned.
+func (c *copier) inSavepoint(ctx context.Context, insert func() error) (bool, error) {
+	if err := c.out.exec(ctx, []byte("SAVEPOINT copy_rows")); err != nil {
+		return false, err
+	}
+	err := insert()
+	if _, refused := c.to.refusal(err); refused {
+		return false, c.out.exec(ctx, []byte("ROLLBACK TO SAVEPOINT copy_rows"))
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, c.out.exec(ctx, []byte("RELEASE SAVEPOINT copy_rows"))
+}
+
+// leaveOutRefused deletes every row of the refused records (their _sdc_sequence, in every
+// table) and counts the tables and data_latest again; it returns the rows left in all tables.
+func (c *copier) leaveOutRefused(ctx context.Context, tables []*sourceTable) (int64, error) {
+	seqs := make([]any, 0, len(c.refused))
+	for _, r := range c.refused {
+		seqs = append(seqs, r.sequence)
+	}
+	counts := tableName(c.to, c.schema, countsTable)
+	var rows int64
+	for _, t := range tables {
+		name := tableName(c.to, c.schema, t.name)
+		for part := range slices.Chunk(seqs, 512) {
+			q := []byte(`DELETE FROM ` + name + ` WHERE _sdc_sequence IN (?`)
+			for range len(part) - 1 {
+				q = append(q, ", ?"...)
+			}
+			if err := c.out.exec(ctx, append(q, ')'), part...); err != nil {
+				return 0, err
+			}
+		}
+		var n int64
+		if err := c.out.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+name).Scan(&n); err != nil {
+			return 0, err
+		}
+		if err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET row_count = ? WHERE table_name = ?`), n, t.name); err != nil {
+			return 0, err
+		}
+		rows += n
+	}
+	if tables[0].pk.String == "" { // no primary key: no data_latest
+		return rows, nil
+	}
+	err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET row_count = (SELECT COUNT(*) FROM `+tableName(c.to, c.schema, latestView)+`) WHERE table_name = ?`), latestView)
+	return rows, err
 }
 
 // appendIdents appends names quoted, separated by commas.

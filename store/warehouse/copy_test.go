@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -116,5 +118,62 @@ func TestCopySchemaRefusesADestinationWithRejects(t *testing.T) {
 	}
 	if _, err := src.CopySchema(ctx, dst, "shop"); !errors.Is(err, ErrSchemaExists) {
 		t.Fatalf("copy into a schema holding a reject: %v, want ErrSchemaExists", err)
+	}
+}
+
+// wideFields is a JSON object's fields (without braces): n strings of 20 characters, about
+// 21 bytes each in a PostgreSQL row, whose limit is 8160 bytes (SQLite holds any).
+func wideFields(prefix string, n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `,"%s%03d":"%020d"`, prefix, i, i)
+	}
+	return b.String()
+}
+
+// A record SQLite held whose row PostgreSQL cannot hold (wider than a page) does not stop the
+// copy: it goes to _sdc_rejected with PostgreSQL's reason, as loading into PostgreSQL would
+// have sent it, its rows in the other tables are left out with it, and the counters stay exact.
+func TestCopySchemaSetsAsideRecordsTheDestinationRefuses(t *testing.T) {
+	ctx := context.Background()
+	src := openTest(t, t.TempDir(), Options{})
+	for _, body := range []string{
+		`{"id":1,"v":"a","items":[{"x":1}]}`,
+		`{"id":2,"items":[{"x":2},{"x":3}]` + wideFields("f", 500) + `}`, // its data row is too wide
+		`{"id":2,"v":"b"}`,
+		`{"id":4,"items":[{"x":4` + wideFields("g", 500) + `}]}`, // its data__items row is
+	} {
+		mustLoad(t, src, "shop", Target{PrimaryKey: "id"}, decodeOne(t, body))
+	}
+	dst := openPostgresTest(t, Options{})
+
+	report, err := src.CopySchema(ctx, dst, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (CopyReport{Tables: 2, Rows: 2 + 1, Rejected: 2, Refused: 2}); report != want {
+		t.Errorf("copied %+v, want %+v", report, want)
+	}
+	db := schemaDB(t, dst, "shop")
+	if got := queryRows(t, db, `SELECT id, v FROM data ORDER BY id`); fmt.Sprint(got) != "[map[id:1 v:a] map[id:2 v:b]]" {
+		t.Errorf("data holds %v, want the records 1 and the second 2", got)
+	}
+	if n := queryInt(t, db, `SELECT COUNT(*) FROM data__items WHERE x <> 1`); n != 0 {
+		t.Errorf("data__items holds %d rows of the refused records", n)
+	}
+	rejected := queryRows(t, db, `SELECT table_name, reason, record FROM _sdc_rejected ORDER BY table_name`)
+	if len(rejected) != 2 {
+		t.Fatalf("_sdc_rejected holds %v, want the two refused records", rejected)
+	}
+	for i, table := range []string{"data", "data__items"} {
+		r := rejected[i]
+		if r["table_name"] != table || !strings.Contains(fmt.Sprint(r["reason"]), "row is too big") ||
+			!strings.Contains(fmt.Sprint(r["record"]), `"_sdc_sequence":`) {
+			t.Errorf("the refused row of %s is kept as %v", table, r)
+		}
+	}
+	checkCounts(t, dst, "shop", "copied with refusals")
+	if n := latestCount(t, dst); n != 2 {
+		t.Errorf("data_latest counts %d rows, want 2", n)
 	}
 }
