@@ -169,12 +169,10 @@ func parseSigningForm(f views.SigningForm) (signature.Config, map[string]string)
 		errs["delivery_id"] = "Choose where the delivery id is."
 	}
 	if err := cfg.Validate(); err != nil {
-		field := "scheme"
-		switch {
-		case strings.Contains(err.Error(), "delivery id"):
-			field = "delivery_id"
-		case strings.Contains(err.Error(), "tolerance"):
-			field = "tolerance"
+		field := signature.FieldScheme
+		var invalid *signature.FieldError
+		if errors.As(err, &invalid) {
+			field = invalid.Field
 		}
 		errs[field] = err.Error()
 	}

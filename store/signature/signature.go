@@ -113,22 +113,22 @@ func (c Config) Validate() error {
 	case None, StandardWebhooks, Mandrill, SendGrid, Mailgun, CustomerIO, Stripe, Basic:
 	case HMAC:
 		if !validHeaderName(c.Header) {
-			return errors.New("Enter the name of the header that carries the signature, e.g. X-Hub-Signature-256.")
+			return &FieldError{FieldScheme, "Enter the name of the header that carries the signature, e.g. X-Hub-Signature-256."}
 		}
 		if _, ok := hashes[c.Hash]; !ok {
-			return errors.New("Choose the hash: SHA-1, SHA-256 or SHA-512.")
+			return &FieldError{FieldScheme, "Choose the hash: SHA-1, SHA-256 or SHA-512."}
 		}
 		if c.Encoding != "hex" && c.Encoding != "base64" {
-			return errors.New("Choose how the signature is written: hex or base64.")
+			return &FieldError{FieldScheme, "Choose how the signature is written: hex or base64."}
 		}
 		if len(c.Prefix) > 32 {
-			return errors.New("The prefix can be at most 32 characters.")
+			return &FieldError{FieldScheme, "The prefix can be at most 32 characters."}
 		}
 	default:
-		return fmt.Errorf("Unknown verification scheme %q.", c.Scheme)
+		return &FieldError{FieldScheme, fmt.Sprintf("Unknown verification scheme %q.", c.Scheme)}
 	}
 	if c.ToleranceSeconds < 0 || c.ToleranceSeconds > 7*24*3600 {
-		return errors.New("The timestamp tolerance must be between 1 second and 7 days.")
+		return &FieldError{FieldTolerance, "The timestamp tolerance must be between 1 second and 7 days."}
 	}
 	if c.DeliveryID != "" {
 		kind, name, _ := strings.Cut(c.DeliveryID, ":")
@@ -136,11 +136,27 @@ func (c Config) Validate() error {
 		case kind == "header" && validHeaderName(name):
 		case kind == "field" && name != "" && len(name) <= 200 && !strings.HasPrefix(name, ".") && !strings.HasSuffix(name, ".") && !strings.Contains(name, ".."):
 		default:
-			return errors.New("The delivery id must be a header name or a field name (a dotted path for a nested field).")
+			return &FieldError{FieldDeliveryID, "The delivery id must be a header name or a field name (a dotted path for a nested field)."}
 		}
 	}
 	return nil
 }
+
+// FieldError is a Config that does not validate: the message says what to fix in which field
+// of the Settings form.
+type FieldError struct {
+	Field   string // FieldScheme (the scheme and an HMAC's parameters), FieldTolerance or FieldDeliveryID
+	Message string
+}
+
+// The Settings form's fields a FieldError names.
+const (
+	FieldScheme     = "scheme"
+	FieldTolerance  = "tolerance"
+	FieldDeliveryID = "delivery_id"
+)
+
+func (e *FieldError) Error() string { return e.Message }
 
 func validHeaderName(name string) bool {
 	if name == "" || len(name) > 100 {
