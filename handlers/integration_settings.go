@@ -84,8 +84,12 @@ func (h *Handler) renderSettingsWith(c echo.Context, status int, in store.Integr
 		return err
 	}
 	form := views.SigningFormOf(sg.Config)
-	if v.signingForm != nil {
+	source := sourceOf(in)
+	switch {
+	case v.signingForm != nil:
 		form = *v.signingForm
+	case sg.Config.Scheme == signature.None && source.Signing.Scheme != "":
+		form.Scheme = source.Signing.Scheme // what the provider signs with, offered until saved
 	}
 	page := h.page(c, "Settings · "+in.Name, "integrations")
 	if v.notice != "" {
@@ -94,7 +98,7 @@ func (h *Handler) renderSettingsWith(c echo.Context, status int, in store.Integr
 	return render(c, status, views.IntegrationSettingsPage(views.IntegrationSettingsProps{
 		Page:          page,
 		Integration:   in,
-		Source:        sourceOf(in),
+		Source:        source,
 		URLs:          urls,
 		ActiveURLs:    countActive(urls),
 		MaxURLs:       store.MaxActiveURLs,

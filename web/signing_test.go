@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookhouse/hookhouse/store/signature"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
@@ -370,6 +371,23 @@ func TestSourcePagesSayWhereTheSecretIs(t *testing.T) {
 	id, _ := mustAdd(t, c, "sendgrid", "SendGrid")
 	if got := text(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "signing-where"); !strings.Contains(got, "Verification Key") {
 		t.Errorf("SendGrid's Settings say %q", got)
+	}
+}
+
+// A new integration's Settings offer the scheme its provider signs with (Mandrill's own,
+// SendGrid's), saved only when the user saves it; a source that does not sign offers none.
+func TestSettingsOfferTheProvidersScheme(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	for slug, want := range map[string]string{"mandrill": "mandrill", "sendgrid": "sendgrid", "vero": ""} {
+		id, _ := mustAdd(t, c, slug, "Source "+slug)
+		p := c.get(fmt.Sprintf("/integrations/%d/settings", id))
+		if got, _ := testID(p, "scheme").Find("option[selected]").Attr("value"); got != want {
+			t.Errorf("%s's Settings offer the scheme %q, want %q", slug, got, want)
+		}
+		if saved := text(p, "signature-scheme"); saved != signature.None.Label() {
+			t.Errorf("%s's Settings say %q is saved, want %q until the user saves", slug, saved, signature.None.Label())
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/hookhouse/hookhouse/store/signature"
 )
 
 func TestCatalogEntriesAreComplete(t *testing.T) {
@@ -53,5 +55,21 @@ func TestBySlug(t *testing.T) {
 	m.Steps[0] = "changed"
 	if again, _ := BySlug("mandrill"); again.Steps[0] == "changed" {
 		t.Fatal("BySlug shares the catalog's slices")
+	}
+}
+
+// A source's signing scheme is offered on its Settings: it must be one the form lists.
+func TestSigningSchemesAreOffered(t *testing.T) {
+	offered := map[string]bool{}
+	for _, s := range signature.Schemes() {
+		offered[string(s)] = true
+	}
+	for _, p := range signature.Presets() {
+		offered["preset:"+p.Name] = true
+	}
+	for _, s := range All() {
+		if s.Signing.Scheme != "" && !offered[s.Signing.Scheme] {
+			t.Errorf("%s signs with %q, which the Settings form does not offer", s.Slug, s.Signing.Scheme)
+		}
 	}
 }
