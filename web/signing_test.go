@@ -375,11 +375,12 @@ func TestSourcePagesSayWhereTheSecretIs(t *testing.T) {
 }
 
 // A new integration's Settings offer the scheme its provider signs with (Mandrill's own,
-// SendGrid's), saved only when the user saves it; a source that does not sign offers none.
+// SendGrid's), saved only when the user saves it; a source that does not sign, or any sender's
+// (Incoming Webhooks), offers none.
 func TestSettingsOfferTheProvidersScheme(t *testing.T) {
 	app := newTestApp(t)
 	c := app.signedInClient(t)
-	for slug, want := range map[string]string{"mandrill": "mandrill", "sendgrid": "sendgrid", "vero": ""} {
+	for slug, want := range map[string]string{"mandrill": "mandrill", "sendgrid": "sendgrid", "vero": "", "incoming-webhooks": ""} {
 		id, _ := mustAdd(t, c, slug, "Source "+slug)
 		p := c.get(fmt.Sprintf("/integrations/%d/settings", id))
 		if got, _ := testID(p, "scheme").Find("option[selected]").Attr("value"); got != want {
