@@ -97,7 +97,7 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 		}
 		fmt.Fprintf(out, "warehouse %s: %d tables, %d rows, %d rejected records, %d delivery ids\n", schema, r.Tables, r.Rows, r.Rejected, r.Deliveries)
 		if r.Refused > 0 {
-			fmt.Fprintf(out, "warehouse %s: %d of the rejected records are rows PostgreSQL could not hold, moved to _sdc_rejected with its reason\n", schema, r.Refused)
+			fmt.Fprintf(out, "warehouse %s: %d of the rejected records are records PostgreSQL could not hold, moved to _sdc_rejected with its reason and all their rows\n", schema, r.Refused)
 		}
 	}
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -174,8 +175,9 @@ type copier struct {
 // hold, where SQLite could): its record goes to _sdc_rejected, as loading would have sent it, and
 // the record's rows in the other tables (its _sdc_sequence) are left out with it.
 type refusedRow struct {
-	table, reason, record string
-	sequence              int64
+	table, reason string
+	row           map[string]any // its columns, as the source held them
+	sequence      int64
 }
 
 func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) (CopyReport, error) {
@@ -246,8 +248,9 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 		}
 	}
 	var err error
+	var refused []refusedRecord
 	if len(c.refused) > 0 {
-		if report.Rows, err = c.leaveOutRefused(ctx, tables); err != nil {
+		if refused, report.Rows, err = c.leaveOutRefused(ctx, tables, names); err != nil {
 			return CopyReport{}, fmt.Errorf("leave out the records the destination refused: %w", err)
 		}
 	}
@@ -257,14 +260,18 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 		return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)
 	}
 	at := formatTimestamp(time.Now())
-	for _, r := range c.refused {
-		err := c.out.exec(ctx, []byte(`INSERT INTO `+tableName(c.to, c.schema, rejectedTable)+` (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`),
-			at, r.table, r.reason, r.record)
+	for _, r := range refused {
+		record, err := json.Marshal(r.rows)
+		if err != nil {
+			return CopyReport{}, fmt.Errorf("a refused record (_sdc_sequence %d): %w", r.sequence, err)
+		}
+		err = c.out.exec(ctx, []byte(`INSERT INTO `+tableName(c.to, c.schema, rejectedTable)+` (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`),
+			at, r.table, r.reason, string(record))
 		if err != nil {
 			return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)
 		}
 	}
-	report.Refused = int64(len(c.refused))
+	report.Refused = int64(len(refused))
 	report.Rejected += report.Refused
 	// (the destination's writer may have made this counter already, at 0)
 	if err := c.out.exec(ctx, []byte(`DELETE FROM `+counts+` WHERE table_name = ?`), rejectedTable); err != nil {
@@ -422,20 +429,20 @@ func (c *copier) insertOrSetAside(ctx context.Context, table string, into []byte
 		if !ok {
 			return 0, fmt.Errorf("a row with _sdc_sequence %v refused: %s", row[sequenceAt], reason)
 		}
-		record := make(map[string]any, width)
-		for j, v := range row {
-			if v != nil {
-				record[to[j]] = v
-			}
-		}
-		body, err := json.Marshal(record)
-		if err != nil {
-			return 0, err
-		}
-		c.refused = append(c.refused, refusedRow{table: table, sequence: seq, record: string(body),
-			reason: "the database refused the record when the schema was copied into it: " + reason + " (record: its row of " + table + " as the source held it)"})
+		c.refused = append(c.refused, refusedRow{table: table, sequence: seq, row: rowRecord(to, row), reason: reason})
 	}
 	return copied, nil
+}
+
+// rowRecord is a row as a JSON object: its columns but the empty ones.
+func rowRecord(names []string, row []any) map[string]any {
+	record := make(map[string]any, len(names))
+	for j, v := range row {
+		if v != nil {
+			record[names[j]] = v
+		}
+	}
+	return record
 }
 
 // inSavepoint runs insert in a savepoint: false, with no error, when the destination refused
@@ -454,40 +461,95 @@ func (c *copier) inSavepoint(ctx context.Context, insert func() error) (bool, er
 	return true, c.out.exec(ctx, []byte("RELEASE SAVEPOINT copy_rows"))
 }
 
-// leaveOutRefused deletes every row of the refused records (their _sdc_sequence, in every
-// table) and counts the tables and data_latest again; it returns the rows left in all tables.
-func (c *copier) leaveOutRefused(ctx context.Context, tables []*sourceTable) (int64, error) {
-	seqs := make([]any, 0, len(c.refused))
+// refusedRecord is a record the destination refused, for _sdc_rejected: all its rows, by table
+// (the refused one and those the other tables held), so that leaving it out loses none.
+type refusedRecord struct {
+	table, reason string
+	sequence      int64
+	rows          map[string][]map[string]any
+}
+
+// leaveOutRefused takes every row of the refused records (their _sdc_sequence, in every table)
+// out of the destination into one refusedRecord each, and counts the tables and data_latest
+// again; it returns the records and the rows left in all tables. names are each table's columns
+// in the destination.
+func (c *copier) leaveOutRefused(ctx context.Context, tables []*sourceTable, names [][]string) ([]refusedRecord, int64, error) {
+	var records []refusedRecord
+	bySequence := map[int64]int{} // index in records
 	for _, r := range c.refused {
+		i, ok := bySequence[r.sequence]
+		if !ok { // the first of its rows refused names the table and the reason
+			i = len(records)
+			bySequence[r.sequence] = i
+			records = append(records, refusedRecord{table: r.table, sequence: r.sequence, rows: map[string][]map[string]any{},
+				reason: "the database refused the record when the schema was copied into it: " + r.reason + " (in its row of " + r.table +
+					"; record: its rows in every table, by table, as the source held them)"})
+		}
+		records[i].rows[r.table] = append(records[i].rows[r.table], r.row)
+	}
+	seqs := make([]any, 0, len(records))
+	for _, r := range records {
 		seqs = append(seqs, r.sequence)
 	}
 	counts := tableName(c.to, c.schema, countsTable)
 	var rows int64
-	for _, t := range tables {
+	for i, t := range tables {
 		name := tableName(c.to, c.schema, t.name)
+		seqAt := slices.Index(names[i], colSequence)
 		for part := range slices.Chunk(seqs, 512) {
-			q := []byte(`DELETE FROM ` + name + ` WHERE _sdc_sequence IN (?`)
-			for range len(part) - 1 {
-				q = append(q, ", ?"...)
-			}
-			if err := c.out.exec(ctx, append(q, ')'), part...); err != nil {
-				return 0, err
+			q := appendIdents([]byte(`DELETE FROM `+name+` WHERE _sdc_sequence IN (?`+strings.Repeat(", ?", len(part)-1)+`) RETURNING `), names[i])
+			if err := c.takeRows(ctx, q, part, func(row []any) {
+				if seq, ok := row[seqAt].(int64); ok {
+					r := &records[bySequence[seq]]
+					r.rows[t.name] = append(r.rows[t.name], rowRecord(names[i], row))
+				}
+			}); err != nil {
+				return nil, 0, err
 			}
 		}
 		var n int64
 		if err := c.out.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+name).Scan(&n); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		if err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET row_count = ? WHERE table_name = ?`), n, t.name); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		rows += n
 	}
 	if tables[0].pk.String == "" { // no primary key: no data_latest
-		return rows, nil
+		return records, rows, nil
 	}
 	err := c.out.exec(ctx, []byte(`UPDATE `+counts+` SET row_count = (SELECT COUNT(*) FROM `+tableName(c.to, c.schema, latestView)+`) WHERE table_name = ?`), latestView)
-	return rows, err
+	return records, rows, err
+}
+
+// takeRows runs q, a statement returning rows, and hands each row to fn as the copy would have
+// inserted it.
+func (c *copier) takeRows(ctx context.Context, q []byte, args []any, fn func(row []any)) error {
+	res, err := c.out.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	cols, err := res.Columns()
+	if err != nil {
+		return err
+	}
+	row, ptrs := make([]any, len(cols)), make([]any, len(cols))
+	for res.Next() {
+		for j := range row {
+			row[j] = nil
+			ptrs[j] = &row[j]
+		}
+		if err := res.Scan(ptrs...); err != nil {
+			return err
+		}
+		for j, v := range row {
+			row[j] = copiedValue(typeString, v)
+		}
+		fn(row)
+	}
+	return res.Err()
 }
 
 // appendIdents appends names quoted, separated by commas.

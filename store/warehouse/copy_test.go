@@ -3,9 +3,11 @@ package warehouse
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -176,4 +178,53 @@ func TestCopySchemaSetsAsideRecordsTheDestinationRefuses(t *testing.T) {
 	if n := latestCount(t, dst); n != 2 {
 		t.Errorf("data_latest counts %d rows, want 2", n)
 	}
+}
+
+// A refused record leaves no row behind unkept: its _sdc_rejected entry holds its rows of every
+// table (the data row of a record whose array element was refused, the array's rows of one whose
+// data row was), one entry per record however many of its rows were refused.
+func TestCopySchemaKeepsEveryRowOfARefusedRecord(t *testing.T) {
+	ctx := context.Background()
+	src := openTest(t, t.TempDir(), Options{})
+	for _, body := range []string{
+		`{"id":1,"items":[{"x":1}]}`,
+		`{"id":2,"v":"kept","items":[{"x":2},{"x":3}]` + wideFields("f", 500) + `}`,                                         // data row too wide
+		`{"id":3,"v":"kept too","items":[{"x":4` + wideFields("g", 500) + `},{"x":5` + wideFields("g", 500) + `},{"x":6}]}`, // two items rows
+	} {
+		mustLoad(t, src, "shop", Target{PrimaryKey: "id"}, decodeOne(t, body))
+	}
+	dst := openPostgresTest(t, Options{})
+	report, err := src.CopySchema(ctx, dst, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (CopyReport{Tables: 2, Rows: 2, Rejected: 2, Refused: 2}); report != want {
+		t.Errorf("copied %+v, want %+v", report, want)
+	}
+	rejected := queryRows(t, schemaDB(t, dst, "shop"), `SELECT table_name, record FROM _sdc_rejected ORDER BY table_name`)
+	if len(rejected) != 2 {
+		t.Fatalf("_sdc_rejected holds %d entries, want one per refused record", len(rejected))
+	}
+	for i, want := range []struct {
+		table string
+		items []int
+		v     string
+	}{{"data", []int{2, 3}, "kept"}, {"data__items", []int{4, 5, 6}, "kept too"}} {
+		var rec map[string][]map[string]any
+		if err := json.Unmarshal([]byte(rejected[i]["record"].(string)), &rec); err != nil {
+			t.Fatalf("the record of the refused %s row: %v", want.table, err)
+		}
+		if rejected[i]["table_name"] != want.table || len(rec["data"]) != 1 || rec["data"][0]["v"] != want.v {
+			t.Errorf("the record refused in %s keeps %v, want its data row (v %q)", want.table, rec["data"], want.v)
+		}
+		var xs []int
+		for _, row := range rec["data__items"] {
+			xs = append(xs, int(row["x"].(float64)))
+		}
+		slices.Sort(xs)
+		if !slices.Equal(xs, want.items) {
+			t.Errorf("the record refused in %s keeps the items %v, want %v", want.table, xs, want.items)
+		}
+	}
+	checkCounts(t, dst, "shop", "copied with refusals")
 }
