@@ -88,8 +88,10 @@ func (h *Handler) renderSettingsWith(c echo.Context, status int, in store.Integr
 	switch {
 	case v.signingForm != nil:
 		form = *v.signingForm
-	case sg.Config.Scheme == signature.None && source.Signing.Scheme != "":
-		form.Scheme = source.Signing.Scheme // what the provider signs with, offered until saved
+	case sg.Config.Empty() && source.Signing.Scheme != "":
+		// Never set up: offer what the provider signs with (saved only when the user saves). A
+		// saved None with a delivery id stays None, so that saving it again keeps it.
+		form.Scheme = source.Signing.Scheme
 	}
 	page := h.page(c, "Settings · "+in.Name, "integrations")
 	if v.notice != "" {

@@ -390,6 +390,14 @@ func TestSettingsOfferTheProvidersScheme(t *testing.T) {
 			t.Errorf("%s's Settings say %q is saved, want %q until the user saves", slug, saved, signature.None.Label())
 		}
 	}
+	// Saved as None with a delivery id: the form shows what is saved, so saving it again keeps it.
+	id, _ := mustAdd(t, c, "mandrill", "Mandrill, no signature")
+	settings := fmt.Sprintf("/integrations/%d/settings", id)
+	c.get(settings)
+	expectStatus(t, c.post(fmt.Sprintf("/integrations/%d/signature", id), url.Values{"scheme": {""}, "delivery_id_from": {"header"}, "delivery_id_name": {"X-Id"}}), http.StatusSeeOther)
+	if got, _ := testID(c.get(settings), "scheme").Find("option[selected]").Attr("value"); got != "" {
+		t.Errorf("after None was saved, Settings offer the scheme %q", got)
+	}
 }
 
 // The form says what is wrong, field by field, and saves nothing; a generated secret is shown
