@@ -167,24 +167,40 @@ func (h *Handler) RemoveTeammate(c echo.Context) error {
 // refuses such sessions anyway (user gone, or an older generation), which also covers a
 // request in flight that saves its session after this. scs stores sessions encoded, so this
 // decodes each live one: a few thousand at most (12 idle hours); a failure is only logged.
+//
+// The store keys sessions by their token's hash (HashTokenInStore), and Iterate hands each
+// session with that key: the replacement is written to the store under it directly, since
+// the manager's Commit would hash it again.
 func (h *Handler) endSessions(ctx context.Context, userID, keep int64, gone bool) {
-	ended := 0
+	type storedSession struct {
+		key      string
+		deadline time.Time
+	}
+	var ended []storedSession
 	err := h.Sessions.Iterate(ctx, func(ctx context.Context) error {
-		if h.Sessions.GetInt64(ctx, SessionUserID) != userID || h.Sessions.GetInt64(ctx, SessionGeneration) == keep {
-			return nil
+		if h.Sessions.GetInt64(ctx, SessionUserID) == userID && h.Sessions.GetInt64(ctx, SessionGeneration) != keep {
+			ended = append(ended, storedSession{h.Sessions.Token(ctx), h.Sessions.Deadline(ctx)})
 		}
-		ended++
-		if err := h.Sessions.Clear(ctx); err != nil {
-			return err
-		}
-		h.Sessions.Put(ctx, sessionFlash, sessionEndedMessage(gone))
-		_, _, err := h.Sessions.Commit(ctx)
-		return err
+		return nil
 	})
+	for _, s := range ended {
+		if err != nil {
+			break
+		}
+		var b []byte
+		b, err = h.Sessions.Codec.Encode(s.deadline, map[string]any{sessionFlash: sessionEndedMessage(gone)})
+		expiry := s.deadline // as the manager's Commit has it: the idle timeout's, if sooner
+		if idle := time.Now().Add(h.Sessions.IdleTimeout); h.Sessions.IdleTimeout > 0 && idle.Before(expiry) {
+			expiry = idle
+		}
+		if err == nil {
+			err = h.Sessions.Store.Commit(s.key, b, expiry)
+		}
+	}
 	if err != nil {
 		h.Log.Warn("ending sessions: some are left for the sign-in check to refuse", "user_id", userID, "err", err)
 	}
-	h.Log.Info("sessions ended", "user_id", userID, "count", ended)
+	h.Log.Info("sessions ended", "user_id", userID, "count", len(ended))
 }
 
 // SessionEnded ends the request's session, whose user was removed (gone) or whose sessions

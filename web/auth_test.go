@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,6 +247,41 @@ func TestStaticFilesAreEmbedded(t *testing.T) {
 	}
 	expectStatus(t, c.get("/static/nope/app.css"), http.StatusOK) // old versions still load, uncached
 	expectStatus(t, c.get(strings.Replace(href, "app.css", "missing.css", 1)), http.StatusNotFound)
+}
+
+// storedSessionKey is the key the session store keeps a session under: its token's hash, as
+// scs makes it with HashTokenInStore.
+func storedSessionKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// The session store holds no session's token, only its hash: whoever reads hookhouse.db (a
+// backup, a copy of the folder) cannot sign in with what they read.
+func TestSessionStoreHoldsNoToken(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	expectStatus(t, c.get("/integrations"), http.StatusOK)
+	token := sessionCookie(c)
+	db := app.metaDB(t)
+	var stored []string
+	rows, err := db.Query("SELECT token FROM sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		stored = append(stored, k)
+	}
+	rows.Close()
+	if !slices.Contains(stored, storedSessionKey(token)) || slices.Contains(stored, token) {
+		t.Fatalf("the store keeps sessions under %q; the cookie's token is %q", stored, token)
+	}
+	thief := app.newClient(t)
+	u, _ := url.Parse(app.URL)
+	thief.http.Jar.SetCookies(u, []*http.Cookie{{Name: "hookhouse_session", Value: storedSessionKey(token)}})
+	expectRedirect(t, thief.get("/integrations"), "/login?next=%2Fintegrations")
 }
 
 func sessionCookie(c *client) string {

@@ -137,7 +137,7 @@ func TestRemovedTeammateIsSignedOutAtOnce(t *testing.T) {
 	owner := app.signedInClient(t)
 	mate := app.teammate(t, owner)
 	expectStatus(t, mate.get("/integrations"), http.StatusOK)
-	token := sessionCookie(mate)
+	token := storedSessionKey(sessionCookie(mate))
 	db := app.metaDB(t)
 	// storedUserID is the user id the session row of token holds, as scs encodes it.
 	storedUserID := func() any {
@@ -188,7 +188,7 @@ func TestRemovedTeammatesSessionIsNotTheNextTeammates(t *testing.T) {
 	app := newTestApp(t)
 	owner := app.signedInClient(t)
 	mate := app.teammate(t, owner)
-	token := sessionCookie(mate)
+	token := storedSessionKey(sessionCookie(mate))
 	db := app.metaDB(t)
 	var data []byte
 	var expiry any

@@ -69,6 +69,7 @@ func New(cfg Config) *echo.Echo {
 
 	sm := scs.New()
 	sm.Store = cfg.Store.SessionStore()
+	sm.HashTokenInStore = true // the store holds tokens' hashes: reading it does not sign anyone in
 	sm.Lifetime = 7 * 24 * time.Hour
 	sm.IdleTimeout = 12 * time.Hour
 	sm.Cookie.Name = "hookhouse_session"
