@@ -133,3 +133,17 @@ func TestMandrillTestPostOfNoEventsIsAccepted(t *testing.T) {
 		t.Errorf("mandrill_events=[] to Incoming Webhooks: %d %s, want one record", a.Status, a.Body)
 	}
 }
+
+// A POST to a path no route has (a webhook URL typed with /V1/, a stale link) is a 404, not the
+// dashboard's "this form has expired" 403, which would send the sender looking for a form.
+func TestPostToAnUnknownPathIs404(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	_, hookURL := mustAdd(t, c, "incoming-webhooks", "Paths")
+	for _, u := range []string{strings.Replace(hookURL, "/v1/", "/V1/", 1), app.URL + "/no/such/page"} {
+		a := postWebhook(t, http.DefaultClient, http.MethodPost, u, "application/json", []byte(`{"id":1}`))
+		if a.Status != http.StatusNotFound {
+			t.Errorf("POST %s: status %d, want 404: %.300s", redactToken(u), a.Status, a.Body)
+		}
+	}
+}

@@ -38,15 +38,21 @@ func sessions(sm *scs.SessionManager) echo.MiddlewareFunc {
 // key, is a few hundred bytes.
 const maxFormBytes = 1 << 20
 
-// formBodies reads dashboard form posts within maxFormBytes, before anything else runs, and
-// refuses multipart bodies: no dashboard form uploads a file, and net/http would spool their
-// parts to temporary files that are never removed (the session middleware parses a copy of the
-// request, not the one net/http cleans up), so anyone could fill the disk through /login.
+// formBodies reads dashboard form posts within maxFormBytes, before anything else runs,
+// answers 404 to a post to no route, and refuses multipart bodies: no dashboard form uploads a
+// file, and net/http would spool their parts to temporary files that are never removed (the
+// session middleware parses a copy of the request, not the one net/http cleans up), so anyone
+// could fill the disk through /login.
 func formBodies(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
 			return next(c)
+		}
+		if c.Path() == "/*" || c.Path() == "" { // no route has it (Echo's catch-all): there is no form
+			// A sender who mistyped a webhook URL (/V1/…) gets its 404, not the sign-in page's
+			// redirect (a 200 once followed) nor "this form has expired".
+			return echo.ErrNotFound
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); strings.HasPrefix(mt, "multipart/") {
 			return echo.NewHTTPError(http.StatusUnsupportedMediaType,
