@@ -358,8 +358,13 @@ func TestInviteLinkWorksOnceUntilItExpires(t *testing.T) {
 	assertNotInDataDir(t, app, link[strings.LastIndex(link, "/")+1:])
 }
 
+// Both session stores: ending sessions writes to the store itself, under the tokens' hashes.
 func TestChangePasswordEndsOtherSessions(t *testing.T) {
-	app := newTestApp(t)
+	onBothStores(t, testChangePasswordEndsOtherSessions)
+}
+
+func testChangePasswordEndsOtherSessions(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
 	here := app.signedInClient(t)
 	elsewhere := app.newClient(t)
 	elsewhere.get("/login")
