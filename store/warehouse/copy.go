@@ -368,27 +368,17 @@ func (c *copier) copyRows(ctx context.Context, table string, key, from, to []str
 
 	var copied int64
 	args := make([]any, 0, chunk*len(to))
-	vals, ptrs := make([]any, len(from)), make([]any, len(from))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return 0, err
+	err = scanRows(rows, types, func(row []any) error {
+		args = append(args, row...)
+		if len(args) < chunk*len(to) {
+			return nil
 		}
-		for i, v := range vals {
-			args = append(args, copiedValue(types[i], v))
-		}
-		if len(args) == chunk*len(to) {
-			n, err := insert(args)
-			if err != nil {
-				return 0, err
-			}
-			copied += n
-			args = args[:0]
-		}
-	}
-	if err := rows.Err(); err != nil {
+		n, err := insert(args)
+		copied += n
+		args = args[:0]
+		return err
+	})
+	if err != nil {
 		return 0, err
 	}
 	if len(args) > 0 {
@@ -405,23 +395,18 @@ func (c *copier) copyRows(ctx context.Context, table string, key, from, to []str
 // rows go again one at a time, and each one refused is set aside with the database's reason.
 func (c *copier) insertOrSetAside(ctx context.Context, table string, into []byte, to []string, args []any, sequenceAt int) (int64, error) {
 	width := len(to)
-	inserted, err := c.inSavepoint(ctx, func() error { return c.insert(ctx, into, args, width) })
-	if err != nil || inserted {
+	refused, _, err := c.inSavepoint(ctx, into, args, width)
+	if err != nil || !refused {
 		return int64(len(args) / width), err
 	}
 	var copied int64
 	for i := 0; i < len(args); i += width {
 		row := args[i : i+width]
-		var reason string
-		inserted, err := c.inSavepoint(ctx, func() error {
-			err := c.insert(ctx, into, row, width)
-			reason, _ = c.to.refusal(err)
-			return err
-		})
+		refused, reason, err := c.inSavepoint(ctx, into, row, width)
 		if err != nil {
 			return 0, err
 		}
-		if inserted {
+		if !refused {
 			copied++
 			continue
 		}
@@ -445,20 +430,21 @@ func rowRecord(names []string, row []any) map[string]any {
 	return record
 }
 
-// inSavepoint runs insert in a savepoint: false, with no error, when the destination refused
-// what it inserted (rolled back to the savepoint); any other failure is returned.
-func (c *copier) inSavepoint(ctx context.Context, insert func() error) (bool, error) {
+// inSavepoint inserts args in a savepoint; when the destination refuses them (see
+// destination.refusal), it rolls back to the savepoint and says why. Any other failure is
+// returned.
+func (c *copier) inSavepoint(ctx context.Context, into []byte, args []any, width int) (refused bool, reason string, err error) {
 	if err := c.out.exec(ctx, []byte("SAVEPOINT copy_rows")); err != nil {
-		return false, err
+		return false, "", err
 	}
-	err := insert()
-	if _, refused := c.to.refusal(err); refused {
-		return false, c.out.exec(ctx, []byte("ROLLBACK TO SAVEPOINT copy_rows"))
+	err = c.insert(ctx, into, args, width)
+	if reason, refused := c.to.refusal(err); refused {
+		return true, reason, c.out.exec(ctx, []byte("ROLLBACK TO SAVEPOINT copy_rows"))
 	}
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
-	return true, c.out.exec(ctx, []byte("RELEASE SAVEPOINT copy_rows"))
+	return false, "", c.out.exec(ctx, []byte("RELEASE SAVEPOINT copy_rows"))
 }
 
 // refusedRecord is a record the destination refused, for _sdc_rejected: all its rows, by table
@@ -531,23 +517,34 @@ func (c *copier) takeRows(ctx context.Context, q []byte, args []any, fn func(row
 		return err
 	}
 	defer res.Close()
+	return scanRows(res, nil, func(row []any) error { fn(row); return nil })
+}
+
+// scanRows hands each row of res to fn with its values as the copy inserts them (copiedValue,
+// by types; as text where types is nil). The slice is reused: fn must not keep it.
+func scanRows(res *sql.Rows, types []colType, fn func(row []any) error) error {
 	cols, err := res.Columns()
 	if err != nil {
 		return err
 	}
-	row, ptrs := make([]any, len(cols)), make([]any, len(cols))
+	vals, ptrs, row := make([]any, len(cols)), make([]any, len(cols)), make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
 	for res.Next() {
-		for j := range row {
-			row[j] = nil
-			ptrs[j] = &row[j]
-		}
 		if err := res.Scan(ptrs...); err != nil {
 			return err
 		}
-		for j, v := range row {
-			row[j] = copiedValue(typeString, v)
+		for i, v := range vals {
+			typ := typeString
+			if types != nil {
+				typ = types[i]
+			}
+			row[i] = copiedValue(typ, v)
 		}
-		fn(row)
+		if err := fn(row); err != nil {
+			return err
+		}
 	}
 	return res.Err()
 }
