@@ -172,35 +172,33 @@ func (h *Handler) RemoveTeammate(c echo.Context) error {
 // session with that key: the replacement is written to the store under it directly, since
 // the manager's Commit would hash it again.
 func (h *Handler) endSessions(ctx context.Context, userID, keep int64, gone bool) {
-	type storedSession struct {
-		key      string
-		deadline time.Time
-	}
-	var ended []storedSession
+	ended := 0
 	err := h.Sessions.Iterate(ctx, func(ctx context.Context) error {
-		if h.Sessions.GetInt64(ctx, SessionUserID) == userID && h.Sessions.GetInt64(ctx, SessionGeneration) != keep {
-			ended = append(ended, storedSession{h.Sessions.Token(ctx), h.Sessions.Deadline(ctx)})
+		if h.Sessions.GetInt64(ctx, SessionUserID) != userID || h.Sessions.GetInt64(ctx, SessionGeneration) == keep {
+			return nil
 		}
-		return nil
+		ended++
+		return h.signOutStored(h.Sessions.Token(ctx), h.Sessions.Deadline(ctx), gone)
 	})
-	for _, s := range ended {
-		if err != nil {
-			break
-		}
-		var b []byte
-		b, err = h.Sessions.Codec.Encode(s.deadline, map[string]any{sessionFlash: sessionEndedMessage(gone)})
-		expiry := s.deadline // as the manager's Commit has it: the idle timeout's, if sooner
-		if idle := time.Now().Add(h.Sessions.IdleTimeout); h.Sessions.IdleTimeout > 0 && idle.Before(expiry) {
-			expiry = idle
-		}
-		if err == nil {
-			err = h.Sessions.Store.Commit(s.key, b, expiry)
-		}
-	}
 	if err != nil {
 		h.Log.Warn("ending sessions: some are left for the sign-in check to refuse", "user_id", userID, "err", err)
 	}
-	h.Log.Info("sessions ended", "user_id", userID, "count", len(ended))
+	h.Log.Info("sessions ended", "user_id", userID, "count", ended)
+}
+
+// signOutStored replaces the stored session under key with a signed-out one that only says
+// why, kept as long as the manager's Commit would keep it (its deadline, or the idle timeout's
+// if sooner).
+func (h *Handler) signOutStored(key string, deadline time.Time, gone bool) error {
+	b, err := h.Sessions.Codec.Encode(deadline, map[string]any{sessionFlash: sessionEndedMessage(gone)})
+	if err != nil {
+		return err
+	}
+	expiry := deadline
+	if idle := time.Now().Add(h.Sessions.IdleTimeout); h.Sessions.IdleTimeout > 0 && idle.Before(expiry) {
+		expiry = idle
+	}
+	return h.Sessions.Store.Commit(key, b, expiry)
 }
 
 // SessionEnded ends the request's session, whose user was removed (gone) or whose sessions
