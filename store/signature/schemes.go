@@ -147,7 +147,7 @@ func checkStandardWebhooks(v *Verifier, r Request, now time.Time) error {
 	// Decoded on the stack: the signed path allocates nothing of its own.
 	var decoded [MaxSignatures][48]byte
 	var cands [MaxSignatures][]byte
-	n, fields := 0, 0
+	n, fields, v1s := 0, 0, 0
 	for rest := sigs; rest != ""; {
 		var f string
 		f, rest, _ = strings.Cut(rest, " ")
@@ -158,14 +158,20 @@ func checkStandardWebhooks(v *Verifier, r Request, now time.Time) error {
 			return refuse("header %s holds more than %d signatures; at most %d are checked", sigName, MaxSignatures, MaxSignatures)
 		}
 		sig, ok := strings.CutPrefix(f, "v1,")
-		if !ok || len(sig) > 44 {
+		if !ok {
 			continue // other versions (v1a: asymmetric) are not ours to check
+		}
+		if v1s++; len(sig) > 44 {
+			continue
 		}
 		var src [44]byte
 		if k, err := base64.StdEncoding.Decode(decoded[n][:], src[:copy(src[:], sig)]); err == nil && k == sha256.Size {
 			cands[n] = decoded[n][:k]
 			n++
 		}
+	}
+	if n == 0 && v1s > 0 { // a hex HMAC is the usual mistake: say what form is checked
+		return refuse("header %s holds no v1 signature in base64 of 32 bytes (the HMAC-SHA256 base64-encoded: 44 characters, not hex)", sigName)
 	}
 	if n == 0 {
 		return refuse("header %s holds no v1 signature", sigName)

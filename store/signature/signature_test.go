@@ -297,6 +297,15 @@ func TestSignatureHeadersAreBounded(t *testing.T) {
 	if err := v.Verify(req("v2,"+good[3:]), at); err == nil || !strings.Contains(err.Error(), "no v1 signature") {
 		t.Errorf("only another version: %v", err)
 	}
+	// The signature in hex, as openssl dgst prints it without -binary | base64: the sender is
+	// told what form it must take, not that there is no v1 signature beside the v1 it sent.
+	mac, _ := base64.StdEncoding.DecodeString(good[3:])
+	for _, sig := range []string{"v1," + hex.EncodeToString(mac), "v1,AAAA"} {
+		err := v.Verify(req(sig), at)
+		if err == nil || err.Error() != "header webhook-signature holds no v1 signature in base64 of 32 bytes (the HMAC-SHA256 base64-encoded: 44 characters, not hex)" {
+			t.Errorf("%s: %v", sig, err)
+		}
+	}
 }
 
 func TestDeliveryIDs(t *testing.T) {

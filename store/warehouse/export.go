@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -102,6 +103,7 @@ func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, fo
 			keys[i] = append(k, ':')
 		}
 		line := make([]byte, 0, 4096)
+		text := newJSONText()
 		writeRow = func(vals []any) error {
 			line = append(line[:0], '{')
 			for i, v := range vals {
@@ -109,7 +111,7 @@ func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, fo
 					line = append(line, ',')
 				}
 				line = append(line, keys[i]...)
-				line = appendJSON(line, v, isBool[i])
+				line = appendJSON(line, v, isBool[i], text)
 			}
 			line = append(line, '}', '\n')
 			_, err := buf.Write(line)
@@ -187,7 +189,7 @@ func csvCell(v any, isBool bool) string {
 }
 
 // appendJSON appends v as a JSON value.
-func appendJSON(b []byte, v any, isBool bool) []byte {
+func appendJSON(b []byte, v any, isBool bool, text *jsonText) []byte {
 	switch v := v.(type) {
 	case nil:
 		return append(b, "null"...)
@@ -204,6 +206,25 @@ func appendJSON(b []byte, v any, isBool bool) []byte {
 	case bool:
 		return strconv.AppendBool(b, v)
 	}
-	s, _ := json.Marshal(csvField(v, false))
-	return append(b, s...)
+	return text.append(b, csvField(v, false))
+}
+
+// jsonText encodes text without Go's HTML escaping (< > & as \u003c…): a file is no page, and
+// a value searched for in it must be there as it was sent.
+type jsonText struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newJSONText() *jsonText {
+	t := &jsonText{}
+	t.enc = json.NewEncoder(&t.buf)
+	t.enc.SetEscapeHTML(false)
+	return t
+}
+
+func (t *jsonText) append(b []byte, s string) []byte {
+	t.buf.Reset()
+	_ = t.enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(t.buf.Bytes(), []byte("\n"))...)
 }

@@ -185,6 +185,30 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 	}
 }
 
+// JSON Lines writes text as it was sent: SendGrid's smtp-id "<14c5…@ismtpd-555>" is found by
+// grep in the file, not hidden as \u003c…\u003e by Go's HTML escaping.
+func TestExportJSONLinesKeepsTextAsSent(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{})
+			mustLoad(t, w, "sg", Target{}, decodeOne(t, `{"smtp-id": "<14c5d75ce93@ismtpd-555>", "q": "a & b", "path": "C:\\u003c"}`))
+			var out bytes.Buffer
+			if err := w.Export(context.Background(), "sg", ExportQuery{Table: "data"}, JSONLines, &out, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{`"smtpid":"<14c5d75ce93@ismtpd-555>"`, `"q":"a & b"`, `"path":"C:\\u003c"`} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("JSON Lines lacks %s: %s", want, out.String())
+				}
+			}
+			var row map[string]any
+			if err := json.Unmarshal(out.Bytes(), &row); err != nil || row["path"] != `C:\u003c` {
+				t.Fatalf("JSON Lines: %v %v", err, row)
+			}
+		})
+	}
+}
+
 // TestExportMillionRowsInBoundedMemory exports 1,000,000 rows as CSV and JSON Lines while
 // sampling the heap: the peak must not grow with the row count.
 func TestExportMillionRowsInBoundedMemory(t *testing.T) {
