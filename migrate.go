@@ -86,8 +86,14 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 	if err != nil {
 		return err
 	}
+	var behind []string // copied by an earlier run, and loaded into since
 	for _, schema := range schemas {
 		r, err := from.CopySchema(ctx, to, schema)
+		if errors.Is(err, warehouse.ErrSchemaBehind) {
+			fmt.Fprintf(out, "warehouse %s: already in PostgreSQL, but this folder has rows loaded since it was copied, which PostgreSQL lacks: not copied\n", schema)
+			behind = append(behind, schema)
+			continue
+		}
 		if errors.Is(err, warehouse.ErrSchemaExists) {
 			fmt.Fprintf(out, "warehouse %s: already in PostgreSQL, skipped\n", schema)
 			continue
@@ -101,6 +107,9 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 		}
 	}
 
+	if len(behind) > 0 { // before the metadata: the schemas must be copied again first
+		return fmt.Errorf("%s: rows loaded into this folder after an earlier migrate were not copied (hookhouse was not stopped); if nothing has loaded into PostgreSQL since, drop the schema there (DROP SCHEMA name CASCADE) and run migrate again", strings.Join(behind, ", "))
+	}
 	if cfg.Database == "" {
 		fmt.Fprintf(out, "metadata: stays in %s; run hookhouse on this folder with -warehouse\n", filepath.Join(cfg.DataDir, "hookhouse.db"))
 		return nil

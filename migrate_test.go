@@ -155,7 +155,7 @@ func textRows(t *testing.T, db *sql.DB, query string) [][]string {
 // warning, and the same webhook URL keeps loading.
 func TestMigrateOnlyTheWarehouse(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts hookhouse four times")
+		t.Skip("starts hookhouse five times")
 	}
 	t.Parallel()
 	data, path, exportsBefore := loadedFolder(t)
@@ -186,6 +186,21 @@ func TestMigrateOnlyTheWarehouse(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("the webhook URL after the move: %d", resp.StatusCode)
+	}
+	node.stop(t)
+
+	// The old server kept on the folder and given a row: a second migrate says it is not copied.
+	stale := startServer(t, data, adminEnv...)
+	resp, err = http.Post(stale.URL+path, "application/json", strings.NewReader(`{"id":6}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stale.stop(t)
+	out, err = exec.Command(binary, "migrate", "-data", data, "-warehouse", db).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "warehouse shop: already in PostgreSQL, but this folder has rows loaded since it was copied") ||
+		!strings.Contains(string(out), "DROP SCHEMA name CASCADE") {
+		t.Errorf("migrate again after the folder loaded a row: %v, want a failure naming shop\n%s", err, out)
 	}
 }
 

@@ -20,6 +20,10 @@ import (
 // ErrSchemaExists is returned when the destination already holds tables of the schema.
 var ErrSchemaExists = errors.New("the destination already has tables in this schema")
 
+// ErrSchemaBehind is ErrSchemaExists where the source has loaded rows since the copy: a second
+// copy would leave them out, so the caller must say so.
+var ErrSchemaBehind = fmt.Errorf("%w, and the source has rows loaded since that the destination lacks", ErrSchemaExists)
+
 // CopyReport is what CopySchema copied.
 type CopyReport struct {
 	Tables     int   // data and its subtables
@@ -79,6 +83,13 @@ func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema strin
 			return CopyReport{}, err
 		}
 		if n > 0 {
+			behind, err := w.loadedSinceCopy(ctx, dst, schema)
+			if err != nil {
+				return CopyReport{}, err
+			}
+			if behind {
+				return CopyReport{}, fmt.Errorf("%w: %s", ErrSchemaBehind, schema)
+			}
 			return CopyReport{}, fmt.Errorf("%w: %s", ErrSchemaExists, schema)
 		}
 	}
@@ -115,6 +126,39 @@ func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema strin
 		return CopyReport{}, fmt.Errorf("copy %s: commit: %w", schema, err)
 	}
 	return report, nil
+}
+
+// loadedSinceCopy reports whether dst, which holds schema, lacks w's newest data row: rows
+// loaded into w after schema was copied (the copy keeps _sdc_sequence, so the row is found by
+// it). The newest comes from w's counters, which the copy brought to this version's form.
+func (w *Warehouse) loadedSinceCopy(ctx context.Context, dst *Warehouse, schema string) (bool, error) {
+	q, release, ok, err := w.dest.reader(ctx, schema)
+	if err != nil || !ok {
+		return false, err
+	}
+	var last sql.NullInt64
+	err = q.QueryRowContext(ctx, `SELECT last_sequence FROM `+tableName(w.dest, schema, countsTable)+` WHERE table_name = ?`, rootTable).Scan(&last)
+	release()
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !last.Valid) {
+		return false, nil // no data table
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the counters of %s: %w", schema, err)
+	}
+	q, release, ok, err = dst.dest.reader(ctx, schema)
+	if err != nil || !ok {
+		return ok, err
+	}
+	defer release()
+	var found bool
+	err = q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+tableName(dst.dest, schema, tablesCatalog)+` WHERE table_name = ?)`, rootTable).Scan(&found)
+	if err == nil && found {
+		err = q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+tableName(dst.dest, schema, rootTable)+` WHERE _sdc_sequence = ?)`, last.Int64).Scan(&found)
+	}
+	if err != nil {
+		return false, fmt.Errorf("look for %s's newest row in the destination: %w", schema, err)
+	}
+	return !found, nil
 }
 
 func readSourceCatalog(ctx context.Context, q querier, d dialect, schema string) ([]*sourceTable, error) {

@@ -84,8 +84,13 @@ func TestCopySchemaIntoPostgres(t *testing.T) {
 		t.Errorf("data counts %d rows after one more load, want 4", tables[0].Rows)
 	}
 
-	if _, err := src.CopySchema(ctx, dst, "shop"); !errors.Is(err, ErrSchemaExists) {
-		t.Errorf("a second copy: %v, want ErrSchemaExists", err)
+	if _, err := src.CopySchema(ctx, dst, "shop"); !errors.Is(err, ErrSchemaExists) || errors.Is(err, ErrSchemaBehind) {
+		t.Errorf("a second copy: %v, want ErrSchemaExists and not behind: the folder has nothing new", err)
+	}
+	// A row loaded into the folder after the copy: a second copy says the destination lacks it.
+	mustLoad(t, src, "shop", Target{PrimaryKey: "id"}, decodeOne(t, `{"id":5}`))
+	if _, err := src.CopySchema(ctx, dst, "shop"); !errors.Is(err, ErrSchemaBehind) {
+		t.Errorf("a copy after the folder loaded a row: %v, want ErrSchemaBehind", err)
 	}
 	if r, err := src.CopySchema(ctx, dst, "never_loaded"); err != nil || r != (CopyReport{}) {
 		t.Errorf("copying a schema the source does not have: %+v %v", r, err)
