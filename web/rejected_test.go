@@ -127,10 +127,10 @@ func TestDataShowsTheRejectsBeforeAnyRow(t *testing.T) {
 	}
 }
 
-// A query string no stored value can match (bytes that are not UTF-8, a NUL) is a type filter
-// refused with 400, saying what a type is, or a table that does not exist, on both warehouses;
-// PostgreSQL refused to compare such text, and the pages answered 5xx as if the warehouse were
-// failing; later the Data page echoed the NUL raw into its HTML.
+// A query string no stored value can match (bytes that are not UTF-8, a NUL) is refused with 400,
+// saying what is wrong, on both warehouses; PostgreSQL refused to compare such text, and the
+// pages answered 5xx as if the warehouse were failing; later the Data page echoed the NUL raw
+// into its HTML.
 func TestDataFiltersThatNoTextMatches(t *testing.T) {
 	onBothWarehouses(t, func(t *testing.T, app *testApp) {
 		c := app.signedInClient(t)
@@ -139,24 +139,21 @@ func TestDataFiltersThatNoTextMatches(t *testing.T) {
 			t.Fatalf("webhook: %d %s", a.Status, a.Body)
 		}
 		base := "/integrations/" + itoa(id)
-		for path, want := range map[string]int{
-			base + "/data?type=%ff":                           http.StatusBadRequest,
-			base + "/data?type=a%00b":                         http.StatusBadRequest,
-			base + "/export?format=csv&table=data&type=%ff":   http.StatusBadRequest,
-			base + "/export?format=jsonl&table=data&type=%00": http.StatusBadRequest,
-			base + "/data?table=%ff":                          http.StatusNotFound,
-			base + "/data?table=d%00ata":                      http.StatusNotFound,
-			base + "/export?format=jsonl&table=%ff":           http.StatusNotFound,
+		for _, path := range []string{
+			base + "/data?type=%ff",
+			base + "/data?type=a%00b",
+			base + "/export?format=csv&table=data&type=%ff",
+			base + "/export?format=jsonl&table=data&type=%00",
+			base + "/data?table=%ff",
+			base + "/data?table=d%00ata",
+			base + "/export?format=jsonl&table=%ff",
 		} {
 			p := c.get(path)
-			if p.Status != want {
-				t.Errorf("%s: %d, want %d: %.200s", path, p.Status, want, p.Body)
+			if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "a NUL character or bytes that are not UTF-8") {
+				t.Errorf("%s: %d, want 400 saying what is wrong: %.300s", path, p.Status, p.Body)
 			}
 			if strings.ContainsRune(p.Body, 0) || strings.Contains(p.Body, `"sent"`) {
 				t.Errorf("%s echoes a NUL or shows a row: %.300q", path, p.Body)
-			}
-			if want == http.StatusBadRequest && !strings.Contains(p.Body, "type must be an event type the table holds") {
-				t.Errorf("%s does not say what to fix: %.300s", path, p.Body)
 			}
 		}
 	})
