@@ -510,3 +510,24 @@ func TestLogsKeepRequestsWithHeadersThatAreNotUTF8(t *testing.T) {
 		}
 	})
 }
+
+// An Older link's cursor beyond 2^31 pages the Loading Reports on both stores: PostgreSQL typed
+// the query's "before = 0" parameter int4 and answered 500 for it.
+func TestLoadingReportsPageFromAnyCursor(t *testing.T) {
+	onBothStores(t, func(t *testing.T, newApp func(testing.TB) *testApp) {
+		app := newApp(t)
+		c := app.signedInClient(t)
+		id, hookURL := mustAdd(t, c, "incoming-webhooks", "Cursors")
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":1}`)); a.Status != http.StatusOK {
+			t.Fatalf("webhook: %d %s", a.Status, a.Body)
+		}
+		app.flush(t)
+		for _, before := range []string{"", "?before=2147483648", "?before=9223372036854775807"} {
+			p := c.get(fmt.Sprintf("/integrations/%d/loading-reports%s", id, before))
+			expectStatus(t, p, http.StatusOK)
+			if n := testID(p, "report-row").Length(); n != 1 {
+				t.Errorf("before %q: %d reports, want the one batch", before, n)
+			}
+		}
+	})
+}
