@@ -155,6 +155,11 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		return nil, warehouse.Result{}, echo.NewHTTPError(http.StatusUnsupportedMediaType,
 			"Nothing was stored: Content-Encoding "+coding+" is not supported; send the body uncompressed, without Content-Encoding")
 	}
+	if n := len(req.Header.Values(echo.HeaderContentType)); n > 1 {
+		// Which one the sender meant cannot be known; taking the first would decode by a guess.
+		return nil, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest,
+			fmt.Sprintf("Nothing was stored: the request has %d Content-Type headers; send one", n))
+	}
 	body, err := h.readBody(c, held)
 	var tooLarge *http.MaxBytesError
 	var he *echo.HTTPError

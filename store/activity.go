@@ -54,6 +54,13 @@ func clip(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "")
 }
 
+// loggedText is s as a log line keeps it: a header may carry any byte above 0x7f
+// (Content-Type: application/json; x="\xff" loads), and PostgreSQL's text refuses what is not
+// UTF-8, or a NUL, failing the whole batch of every integration's logs with it.
+func loggedText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 // Accepted reports whether the request's records were stored.
 func (r WebhookRequest) Accepted() bool { return r.Status < 300 }
 
@@ -217,7 +224,8 @@ func (s *Store) RecordRequest(r WebhookRequest) {
 		s.act.countUnlogged(r.IntegrationID, r.ReceivedAt)
 		return
 	}
-	r.UserAgent, r.ContentType = clip(r.UserAgent, maxLoggedHeader), clip(r.ContentType, maxLoggedHeader)
+	r.UserAgent, r.ContentType = loggedText(clip(r.UserAgent, maxLoggedHeader)), loggedText(clip(r.ContentType, maxLoggedHeader))
+	r.IP, r.Error = loggedText(r.IP), loggedText(r.Error)
 	if len(r.Body) > MaxLoggedBody {
 		// Copy the head, so the queue does not pin a large body's whole buffer.
 		r.Body, r.BodyTruncated = bytes.Clone(r.Body[:MaxLoggedBody]), true

@@ -109,9 +109,13 @@ func (s *Store) LoadReports(ctx context.Context, userID, integrationID, before i
 	if err := s.owns(ctx, userID, integrationID); err != nil {
 		return nil, err
 	}
+	if before == 0 {
+		// (Not "? = 0 OR": PostgreSQL typed that parameter int4, and a cursor beyond it was a 500.)
+		before = math.MaxInt64
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT id, committed_at, duration_us, records, rejected, rows_by_table, columns_added
-		FROM load_reports WHERE integration_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
-		integrationID, before, before, pageSize(limit))
+		FROM load_reports WHERE integration_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+		integrationID, before, pageSize(limit))
 	if err != nil {
 		return nil, err
 	}

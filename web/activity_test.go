@@ -473,3 +473,61 @@ func TestOverviewCountsRejectedRecords(t *testing.T) {
 		t.Errorf("overview after a reject: %q linking to %q", link.Text(), href)
 	}
 }
+
+// Headers may carry bytes that are not UTF-8 (a quoted Content-Type parameter of \xff loads):
+// the Extraction Logs keep such a request, and the others written with it, on both stores.
+// PostgreSQL refused the log line's text, and the recorder lost the whole batch of logs.
+func TestLogsKeepRequestsWithHeadersThatAreNotUTF8(t *testing.T) {
+	onBothStores(t, func(t *testing.T, newApp func(testing.TB) *testApp) {
+		app := newApp(t)
+		c := app.signedInClient(t)
+		id, hookURL := mustAdd(t, c, "incoming-webhooks", "Odd Headers")
+		for _, h := range []http.Header{
+			{"Content-Type": {"application/json; x=\"\xff\""}, "User-Agent": {"sender \xff"}},
+			{"Content-Type": {"application/json"}},
+		} {
+			req, err := http.NewRequest(http.MethodPost, hookURL, strings.NewReader(`{"id":1}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = h
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%v: %d", h, resp.StatusCode)
+			}
+		}
+		app.flush(t)
+		logs := c.get(fmt.Sprintf("/integrations/%d/extraction-logs", id))
+		if n := testID(logs, "log-row").Length(); n != 2 {
+			t.Fatalf("%d log rows, want both requests", n)
+		}
+		if !strings.Contains(logs.Body, "sender \uFFFD") {
+			t.Errorf("the odd User-Agent is not shown with a replacement character")
+		}
+	})
+}
+
+// An Older link's cursor beyond 2^31 pages the Loading Reports on both stores: PostgreSQL typed
+// the query's "before = 0" parameter int4 and answered 500 for it.
+func TestLoadingReportsPageFromAnyCursor(t *testing.T) {
+	onBothStores(t, func(t *testing.T, newApp func(testing.TB) *testApp) {
+		app := newApp(t)
+		c := app.signedInClient(t)
+		id, hookURL := mustAdd(t, c, "incoming-webhooks", "Cursors")
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":1}`)); a.Status != http.StatusOK {
+			t.Fatalf("webhook: %d %s", a.Status, a.Body)
+		}
+		app.flush(t)
+		for _, before := range []string{"", "?before=2147483648", "?before=9223372036854775807"} {
+			p := c.get(fmt.Sprintf("/integrations/%d/loading-reports%s", id, before))
+			expectStatus(t, p, http.StatusOK)
+			if n := testID(p, "report-row").Length(); n != 1 {
+				t.Errorf("before %q: %d reports, want the one batch", before, n)
+			}
+		}
+	})
+}

@@ -55,3 +55,27 @@ func TestDashboardRefusesMultipartAndHugeForms(t *testing.T) {
 	// Forms of ordinary size work as before.
 	mustAdd(t, c, "vero", "Stitch Vero")
 }
+
+// A form or query holding bytes that are not UTF-8, or a NUL, is refused with 400 and changes
+// nothing, on both metadata stores: PostgreSQL refused such text (a 500 for a search or an
+// integration's name), and SQLite stored the name as it came.
+func TestFormsAndQueriesOfNonTextAre400(t *testing.T) {
+	onBothStores(t, func(t *testing.T, newApp func(testing.TB) *testApp) {
+		c := newApp(t).signedInClient(t)
+		for _, path := range []string{"/integrations?q=%ff", "/integrations?q=a%00b", "/integrations?status=%ff"} {
+			p := c.get(path)
+			if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "a NUL character or bytes that are not UTF-8") {
+				t.Errorf("%s: %d %.300s", path, p.Status, p.Body)
+			}
+		}
+		for _, name := range []string{"Vero \xff", "Vero\x00"} {
+			p := addIntegration(t, c, "vero", url.Values{"name": {name}, "primary_key": {""}})
+			if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "(in name)") {
+				t.Errorf("add %q: %d %.300s", name, p.Status, p.Body)
+			}
+		}
+		if n := testID(c.get("/integrations"), "integration-row").Length(); n != 0 {
+			t.Errorf("%d integrations after the refused forms", n)
+		}
+	})
+}

@@ -190,6 +190,34 @@ func testWebhookRefusalsStoreNothing(t *testing.T, newApp func(testing.TB) *test
 	}
 }
 
+// Two Content-Type headers are refused, whichever comes first: decoding by the first was a
+// guess at what the sender meant.
+func TestWebhookWithTwoContentTypesIsRefused(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	_, hookURL := mustAdd(t, c, "incoming-webhooks", "Orders")
+	req, err := http.NewRequest(http.MethodPost, hookURL, strings.NewReader(`{"id":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header["Content-Type"] = []string{"application/json", "application/x-www-form-urlencoded"}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "2 Content-Type headers; send one") {
+		t.Fatalf("two Content-Types: %d %s", resp.StatusCode, body)
+	}
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(`{"id":2}`)); a.Status != http.StatusOK {
+		t.Fatalf("one Content-Type: %d %s", a.Status, a.Body)
+	}
+	if n := queryInt(t, warehouseDB(t, app, "orders"), "SELECT COUNT(*) FROM data"); n != 1 {
+		t.Fatalf("data has %d rows, want only the second request's", n)
+	}
+}
+
 func TestWebhookConcurrentPostsAllLandOnce(t *testing.T) {
 	app := newTestApp(t)
 	c := app.signedInClient(t)

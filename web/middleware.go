@@ -6,8 +6,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
@@ -47,6 +49,9 @@ func formBodies(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+			if err := textOnly(r.URL.Query()); err != nil {
+				return err
+			}
 			return next(c)
 		}
 		if c.Path() == "/*" || c.Path() == "" { // no route has it (Echo's catch-all): there is no form
@@ -66,8 +71,29 @@ func formBodies(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read ("+err.Error()+"); nothing was changed.")
 		}
+		if err := textOnly(r.Form); err != nil {
+			return err
+		}
 		return next(c)
 	}
+}
+
+// textOnly refuses a query or form holding a NUL or bytes that are not UTF-8: no browser sends
+// them, no stored name or value holds them, PostgreSQL refuses them (a 500), and a page would
+// echo them raw.
+func textOnly(form url.Values) error {
+	isText := func(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+	for k, vs := range form {
+		field := k
+		if !isText(k) {
+			field = "a field's name"
+		} else if slices.IndexFunc(vs, func(v string) bool { return !isText(v) }) < 0 {
+			continue
+		}
+		return echo.NewHTTPError(http.StatusBadRequest,
+			"The address or form holds a NUL character or bytes that are not UTF-8 (in "+field+"); type it as text. Nothing was changed.")
+	}
+	return nil
 }
 
 // requireUser lets signed-in users through. Others are sent to /login with the page they

@@ -56,7 +56,7 @@ func DecodeBody(contentType string, body []byte, formField string) ([]Record, er
 	if kind == kindForm {
 		return decodeForm(body, formField)
 	}
-	return decodeJSON(body)
+	return decodeJSON(body, new(int))
 }
 
 type bodyFormat int
@@ -87,12 +87,15 @@ func bodyKind(contentType string, body []byte) (bodyFormat, error) {
 	return 0, fmt.Errorf("%w: %s", ErrUnsupportedMediaType, mediaType)
 }
 
-func decodeJSON(body []byte) ([]Record, error) {
+// decodeJSON decodes one JSON body; rows counts the array elements of the request so far, so
+// that a form's several packed values share one MaxRows.
+func decodeJSON(body []byte, rows *int) ([]Record, error) {
 	if !utf8.Valid(body) {
 		return nil, bodyErrorf(invalidUTF8Offset(body), "invalid UTF-8 at byte %d", invalidUTF8Offset(body))
 	}
-	p := jsonParser{data: string(body)}
+	p := jsonParser{data: string(body), rows: *rows}
 	v, err := p.value()
+	*rows = p.rows
 	if err != nil {
 		return nil, err
 	}
@@ -162,13 +165,14 @@ func decodeForm(body []byte, formField string) ([]Record, error) {
 	if formField != "" {
 		if packed, ok := values[formField]; ok {
 			var records []Record
+			rows := 0
 			for _, v := range packed {
 				if strings.TrimSpace(v) == "[]" {
 					// Mandrill's Test button posts mandrill_events=[]: a batch of no events,
 					// answered 200 with 0 records, or the provider's own check fails.
 					continue
 				}
-				recs, err := decodeJSON([]byte(v))
+				recs, err := decodeJSON([]byte(v), &rows)
 				if err != nil {
 					var be *BodyError
 					if errors.As(err, &be) {

@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -244,10 +245,13 @@ func (p *preparer) value(path string, v any, depth int, isPK bool, pkField strin
 		p.out = append(p.out, field{kind: fieldEnd})
 		return nil
 	}
-	if s, ok := v.(string); ok {
-		p.size += len(s) + 2
-	} else {
-		p.size += 8
+	switch v := v.(type) {
+	case string:
+		p.size += len(v) + 2
+	case json.Number:
+		p.size += len(v) // as sent: counting 8 bytes for "1" rejected records of half the limit
+	default:
+		p.size += 5 // true, false
 	}
 	typ, val, err := scalar(v, !isPK)
 	if err != nil {

@@ -43,9 +43,12 @@ func TestDecodeBodyBoundsRows(t *testing.T) {
 		"array elements":   `{"a":[` + strings.Repeat(`1,`, MaxRows) + `1]}`,
 		"nested arrays":    `[{"a":[` + strings.Repeat(`[],`, MaxRows/2) + `[]]}, {"b":[` + strings.Repeat(`0,`, MaxRows/2) + `0]}]`,
 		"form-packed JSON": "mandrill_events=[" + strings.Repeat(`{},`, MaxRows) + "{}]",
+		// Each packed value under the bound, together over it: 3 × 99,000 events unpacked into
+		// 2.97 million records (13 s, 1.7 GB) before this counted them together.
+		"form-packed JSON, several values": strings.Repeat("mandrill_events=["+strings.Repeat(`{},`, MaxRows/2)+"{}]&", 3) + "x=1",
 	} {
 		ct := "application/json"
-		if strings.HasPrefix(body, "mandrill") {
+		if strings.HasPrefix(body, "mandrill") { // (both form bodies)
 			ct = "application/x-www-form-urlencoded"
 		}
 		_, err := DecodeBody(ct, []byte(body), "mandrill_events")

@@ -129,6 +129,12 @@ var stitchCases = []stitchCase{
 		},
 	},
 	{
+		// 2.3 MB of JSON; when each number counted 8 bytes it was measured over 4 MB.
+		name:    "a record of many short numbers under 4 MB loads",
+		records: []string{`{"a":[` + strings.Repeat(`{"w":1,"x":1,"y":1,"z":1},`, 90_000) + `{"w":1}]}`},
+		want:    stitchWant{columns: map[string]map[string]string{"data": {}, "data__a": {"w": "integer", "x": "integer", "y": "integer", "z": "integer"}}},
+	},
+	{
 		name:    "names over the limits are rejected",
 		records: []string{`{"` + strings.Repeat("c", 60) + `":1}`, `{"` + strings.Repeat("t", 58) + `":[1]}`, `{"ok":1}`},
 		want: stitchWant{
