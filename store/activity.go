@@ -396,32 +396,55 @@ func (s *Store) writeActivity(batch []any) {
 		return
 	}
 	ctx := context.Background()
-	tx, err := s.db.BeginTx(ctx, nil)
+	ids, err := s.writeActivityTx(ctx, batch, unlogged, false)
+	if err != nil && len(batch) > 0 {
+		// One entry the database refuses must not lose the others, every integration's, and
+		// their counters: again, each entry in a savepoint, leaving out those refused.
+		s.logErr("recording activity; retrying entry by entry", err)
+		ids, err = s.writeActivityTx(ctx, batch, unlogged, true)
+	}
 	if err != nil {
 		s.logErr("recording activity", err)
 		return
+	}
+	s.watch.notifyIDs(ids)
+}
+
+// writeActivityTx writes a batch in one transaction; alone, each log entry in a savepoint of
+// its own, and one refused is left out (counted all the same).
+func (s *Store) writeActivityTx(ctx context.Context, batch []any, unlogged map[hourKey]int, alone bool) ([]int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
 	}
 	defer tx.Rollback()
 	// Nodes write their activity one at a time: their transactions touch the same integrations'
 	// rows (the logged bytes, the hourly counters) in no fixed order, which could deadlock.
 	if err := tx.lock(ctx, "activity"); err != nil {
-		s.logErr("recording activity", err)
-		return
+		return nil, err
 	}
-	if err := s.insertActivity(ctx, tx, batch, unlogged); err != nil {
-		s.logErr("recording activity", err)
-		return
+	if err := s.insertActivity(ctx, tx, batch, unlogged, alone); err != nil {
+		return nil, err
 	}
 	ids := activityIDs(batch, unlogged)
 	if err := s.watch.announceArrivals(ctx, tx, ids); err != nil {
-		s.logErr("recording activity", err)
-		return
+		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		s.logErr("recording activity", err)
-		return
+	return ids, tx.Commit()
+}
+
+// insertAlone runs insert in a savepoint: a refused entry is rolled back alone and left out.
+func (s *Store) insertAlone(ctx context.Context, tx *sqlTx, insert func() error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT log_entry`); err != nil {
+		return err
 	}
-	s.watch.notifyIDs(ids)
+	if err := insert(); err != nil {
+		s.logErr("an activity entry the database refused is left out of the logs", err)
+		_, err = tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT log_entry`)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT log_entry`)
+	return err
 }
 
 func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
@@ -430,7 +453,7 @@ func hourOf(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 // requests costs one counter update per integration and hour. Every entry is counted, and so
 // are the unlogged requests; routine batches are logged up to MaxLoggedPerSecond, after a
 // burst of LoggedBurst (requests were sampled by RecordRequest).
-func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlogged map[hourKey]int) error {
+func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlogged map[hourKey]int, alone bool) error {
 	type counts struct{ requests, errors, refused, revoked, rows int }
 	hourly := map[hourKey]*counts{}
 	count := func(k hourKey) *counts {
@@ -440,6 +463,12 @@ func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlo
 		return hourly[k]
 	}
 	insertRequest, insertLoad := s.inTx(ctx, tx, s.stmts.insertRequest), s.inTx(ctx, tx, s.stmts.insertLoad)
+	insert := func(f func() error) error {
+		if alone {
+			return s.insertAlone(ctx, tx, f)
+		}
+		return f()
+	}
 	// Make room for the new bodies before inserting them, so the file need not grow past the
 	// bound before the oldest go. Of a batch holding more than the bound, only the newest
 	// requests that fit are logged (the others would go at once); all are counted.
@@ -476,8 +505,12 @@ func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlo
 			if skip[i] {
 				continue
 			}
-			if _, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
-				e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID); err != nil {
+			err := insert(func() error {
+				_, err := insertRequest.ExecContext(ctx, e.IntegrationID, formatTime(e.ReceivedAt), e.Status, e.Error, e.Records, e.Rejected,
+					e.Bytes, e.ContentType, e.IP, e.UserAgent, e.Body, e.BodyTruncated, e.IntegrationID)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 		case schemaLoad:
@@ -498,8 +531,12 @@ func (s *Store) insertActivity(ctx context.Context, tx *sqlTx, batch []any, unlo
 			if err != nil {
 				return err
 			}
-			if _, err := insertLoad.ExecContext(ctx, formatTime(r.CommittedAt), r.Duration.Microseconds(), r.Records, r.Rejected,
-				rows, cols, e.schema); err != nil {
+			err = insert(func() error {
+				_, err := insertLoad.ExecContext(ctx, formatTime(r.CommittedAt), r.Duration.Microseconds(), r.Records, r.Rejected,
+					rows, cols, e.schema)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 		}

@@ -401,3 +401,47 @@ func TestQueuedBodiesAreBoundedInMemory(t *testing.T) {
 		t.Errorf("%d requests logged without their body and not flagged", got)
 	}
 }
+
+// An entry the database refuses (here a trigger's, standing for any row it may refuse) is left
+// out alone: the requests written with it, and the counters of all, are kept. The recorder
+// wrote a batch in one transaction and lost it whole.
+func TestActivityKeepsTheEntriesBesideOneRefused(t *testing.T) {
+	eachDB(t, testActivityKeepsTheEntriesBesideOneRefused)
+}
+
+func testActivityKeepsTheEntriesBesideOneRefused(t *testing.T, db testDB) {
+	s := db.open(t)
+	defer s.Close()
+	ctx := t.Context()
+	in := addVero(t, s)
+	refuse := []string{`CREATE TRIGGER refuse_agent BEFORE INSERT ON webhook_requests
+		WHEN NEW.user_agent = 'refused-agent' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`}
+	if db.url != "" {
+		refuse = []string{`CREATE FUNCTION ` + Schema + `.refuse_agent() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.user_agent = 'refused-agent' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`,
+			`CREATE TRIGGER refuse_agent BEFORE INSERT ON ` + Schema + `.webhook_requests FOR EACH ROW EXECUTE FUNCTION ` + Schema + `.refuse_agent()`}
+	}
+	for _, q := range refuse {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UTC()
+	for _, agent := range []string{"sender", "refused-agent", "sender"} {
+		s.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: now, Status: 200, Records: 1, UserAgent: agent, Body: []byte(`{"i":1}`)})
+	}
+	s.RecordBatch("stitch_vero", warehouse.BatchReport{CommittedAt: now, Records: 3, RowsByTable: map[string]int{"data": 3},
+		ColumnsAdded: []warehouse.Column{{Table: "data", Name: "i", Type: "integer"}}})
+	if err := s.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, s, "SELECT COUNT(*) FROM webhook_requests WHERE integration_id = ?", in.ID); n != 2 {
+		t.Errorf("%d requests logged, want the 2 beside the refused one", n)
+	}
+	if n := queryInt(t, s, "SELECT COUNT(*) FROM load_reports"); n != 1 {
+		t.Errorf("%d load reports, want the batch's", n)
+	}
+	if n := queryInt(t, s, "SELECT requests * 100 + rows FROM hourly_activity WHERE integration_id = ? AND hour = ?", in.ID, hourOf(now)); n != 303 {
+		t.Errorf("hourly requests*100+rows = %d, want 303: every request counted, the refused one too", n)
+	}
+}
