@@ -17,7 +17,7 @@ import (
 )
 
 type dataReader interface {
-	Contents(ctx context.Context, schema string) (warehouse.Contents, error)
+	Contents(ctx context.Context, schema, columnsOf string) (warehouse.Contents, error)
 	Rows(ctx context.Context, schema string, q warehouse.RowsQuery) (warehouse.RowsPage, error)
 	Row(ctx context.Context, schema, table, key string) ([]string, []any, error)
 	Export(ctx context.Context, schema string, q warehouse.ExportQuery, format warehouse.ExportFormat, out io.Writer, flush func()) error
@@ -37,7 +37,8 @@ func (h *Handler) Data(c echo.Context) error {
 	mark := h.liveMark(in.ID) // before the queries: later writes are announced to the page
 	ctx := c.Request().Context()
 	before := c.QueryParam("before")
-	tables, err := h.dataTables(ctx, in)
+	table := c.QueryParam("table")
+	tables, err := h.dataTables(ctx, in, table)
 	if err != nil {
 		return h.unreadable(ctx, err)
 	}
@@ -46,7 +47,7 @@ func (h *Handler) Data(c echo.Context) error {
 		Integration: in,
 		Source:      sourceOf(in),
 		Tables:      tables,
-		Table:       c.QueryParam("table"),
+		Table:       table,
 		EventType:   c.QueryParam("type"),
 		Paged:       before != "",
 		Where:       h.Warehouse.Location(in.Schema),
@@ -83,8 +84,12 @@ func (h *Handler) Data(c echo.Context) error {
 
 // dataTables is what the Data page lists: data and its subtables from the catalog, the
 // latest-version view when there is a primary key, and the rejects, once anything arrived.
-func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views.DataTable, error) {
-	contents, err := h.Warehouse.Contents(ctx, in.Schema)
+// Only the table shown lists its columns (data's for its latest version, and by default).
+func (h *Handler) dataTables(ctx context.Context, in store.Integration, shown string) ([]views.DataTable, error) {
+	if shown == "" || shown == warehouse.LatestView {
+		shown = "data"
+	}
+	contents, err := h.Warehouse.Contents(ctx, in.Schema, shown)
 	if err != nil || len(contents.Tables) == 0 && contents.Rejected == 0 {
 		return nil, err
 	}
@@ -94,7 +99,7 @@ func (h *Handler) dataTables(ctx context.Context, in store.Integration) ([]views
 		if t.Parent != "" {
 			kind = "subtable"
 		}
-		out = append(out, views.DataTable{Name: t.Name, Kind: kind, Rows: t.Rows, CreatedAt: t.CreatedAt, Columns: t.Columns})
+		out = append(out, views.DataTable{Name: t.Name, Kind: kind, Rows: t.Rows, CreatedAt: t.CreatedAt, ColumnCount: t.ColumnCount, Columns: t.Columns})
 		if t.Name == "data" && in.PrimaryKey != "" { // Latest: -1 (not shown) until counted
 			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: contents.Latest, CreatedAt: t.CreatedAt})
 		}

@@ -89,7 +89,7 @@ func (h *Handler) Integration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	contents, err := h.Warehouse.Contents(ctx, in.Schema)
+	contents, err := h.Warehouse.Contents(ctx, in.Schema, "")
 	if err != nil {
 		return h.unreadable(ctx, err)
 	}

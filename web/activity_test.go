@@ -531,3 +531,37 @@ func TestLoadingReportsPageFromAnyCursor(t *testing.T) {
 		}
 	})
 }
+
+// The Data page lists the columns of the table it shows, and only counts the others': a
+// schema of many wide subtables made every view of it megabytes (200 subtables of 900
+// columns: 28 MB, rebuilt on each arrival for each open tab).
+func TestDataPageListsOnlyTheShownTablesColumns(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Wide Subtables")
+	body := `{"id":1,"top":"x","items":[{"sub_only_field":1,"another_sub_field":2}]}`
+	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(body)); a.Status != http.StatusOK {
+		t.Fatalf("webhook: %d %s", a.Status, a.Body)
+	}
+	app.flush(t)
+	data := c.get(fmt.Sprintf("/integrations/%d/data", id))
+	expectStatus(t, data, http.StatusOK)
+	listed := data.Doc.Find(`[data-testid="table-row"][data-table="data"] [data-testid="column"]`).Text()
+	if !strings.Contains(listed, "top") {
+		t.Errorf("data's columns are not listed on its page: %q", listed)
+	}
+	sub := data.Doc.Find(`[data-testid="table-row"][data-table="data__items"]`)
+	if n := sub.Find(`[data-testid="column"]`).Length(); n != 0 {
+		t.Errorf("data__items lists %d columns on data's page, want only its count", n)
+	}
+	if got := strings.TrimSpace(sub.Find(`[data-testid="column-count"]`).Text()); !strings.HasSuffix(got, " columns") || got == " columns" {
+		t.Errorf("data__items' column count: %q", got)
+	}
+	if strings.Contains(data.Body, "sub_only_field") {
+		t.Error("a subtable's column name is on data's page")
+	}
+	items := c.get(fmt.Sprintf("/integrations/%d/data?table=data__items", id))
+	if n := items.Doc.Find(`[data-testid="table-row"][data-table="data__items"] [data-testid="column"]`).Length(); n == 0 {
+		t.Error("data__items' own page does not list its columns")
+	}
+}

@@ -33,7 +33,7 @@ func reopenTest(t testing.TB, w *Warehouse, opts Options) *Warehouse {
 // checkCounts compares the counts Contents gives with a COUNT(*) of each table.
 func checkCounts(t testing.TB, w *Warehouse, schema, when string) {
 	t.Helper()
-	c, err := w.Contents(context.Background(), schema)
+	c, err := w.Contents(context.Background(), schema, "")
 	if err != nil {
 		t.Fatalf("%s: Contents: %v", when, err)
 	}

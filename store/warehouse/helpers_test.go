@@ -132,11 +132,30 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 // contents is what Contents says of schema.
 func contents(t testing.TB, w *Warehouse, schema string) Contents {
 	t.Helper()
-	c, err := w.Contents(context.Background(), schema)
+	c, err := w.Contents(context.Background(), schema, "")
 	if err != nil {
 		t.Fatalf("Contents of %s: %v", schema, err)
 	}
 	return c
+}
+
+// tableColumns is what Contents lists of table's columns.
+func tableColumns(t testing.TB, w *Warehouse, schema, table string) []Column {
+	t.Helper()
+	c, err := w.Contents(context.Background(), schema, table)
+	if err != nil {
+		t.Fatalf("Contents of %s listing %s: %v", schema, table, err)
+	}
+	for _, tb := range c.Tables {
+		if tb.Name == table {
+			if len(tb.Columns) != tb.ColumnCount {
+				t.Errorf("Contents lists %d columns of %s and counts %d", len(tb.Columns), table, tb.ColumnCount)
+			}
+			return tb.Columns
+		}
+	}
+	t.Fatalf("Contents of %s has no table %s", schema, table)
+	return nil
 }
 
 // testDestination is a destination the Stitch rules are checked against: every case table

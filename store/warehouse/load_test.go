@@ -427,8 +427,12 @@ func TestTables(t *testing.T) {
 		t.Fatalf("tables = %+v", tables)
 	}
 	cols := map[string]Column{}
-	for _, c := range tables[0].Columns {
+	listed := tableColumns(t, w, "iterable", "data")
+	for _, c := range listed {
 		cols[c.Name] = c
+	}
+	if tables[0].ColumnCount != len(listed) || len(listed) == 0 || tables[0].Columns != nil {
+		t.Errorf("Contents of no table's columns counts %d of data and lists %d; listed for data, %d", tables[0].ColumnCount, len(tables[0].Columns), len(listed))
 	}
 	if c := cols["dataFields__campaignId"]; c.Type != "integer" || c.Source != "dataFields.campaignId" || !c.FirstSeen.Equal(received) {
 		t.Errorf("dataFields__campaignId = %+v", c)

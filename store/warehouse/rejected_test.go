@@ -126,7 +126,7 @@ func TestRejectsOfAnOlderSchemaArePaged(t *testing.T) {
 		t.Fatalf("second page: %+v %v", older, err)
 	}
 	mustLoad(t, w, "older", Target{PrimaryKey: "id"}, decodeOne(t, `{"no_id": "third"}`))
-	if c, err := w.Contents(ctx, "older"); err != nil || c.Rejected != 3 {
+	if c, err := w.Contents(ctx, "older", ""); err != nil || c.Rejected != 3 {
 		t.Fatalf("after a new reject: %+v %v", c, err)
 	}
 }

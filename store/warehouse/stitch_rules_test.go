@@ -186,7 +186,7 @@ func userColumns(t *testing.T, w *Warehouse, schema string) map[string]map[strin
 	out := map[string]map[string]string{}
 	for _, tb := range tables {
 		cols := map[string]string{}
-		for _, c := range tb.Columns {
+		for _, c := range tableColumns(t, w, schema, tb.Name) {
 			if c.Source != "" {
 				cols[c.Name] = c.Type
 			}
@@ -212,7 +212,7 @@ func physicalTypesMatch(t *testing.T, w *Warehouse, schema string) {
 			declared[r["column_name"].(string)] = r["data_type"].(string)
 		}
 		var missing []string
-		for _, c := range tb.Columns {
+		for _, c := range tableColumns(t, w, schema, tb.Name) {
 			typ, err := parseColType(c.Type)
 			if err != nil {
 				t.Fatal(err)

@@ -9,11 +9,12 @@ import (
 
 // Table is a warehouse table as the dashboard shows it.
 type Table struct {
-	Name      string
-	Parent    string // "" for data
-	CreatedAt time.Time
-	Rows      int64
-	Columns   []Column // in the order they were added, system columns first
+	Name        string
+	Parent      string // "" for data
+	CreatedAt   time.Time
+	Rows        int64
+	ColumnCount int      // in the catalog, system columns included
+	Columns     []Column // of the table Contents was asked for only; in the order added, system columns first
 }
 
 // Contents is what a schema holds, as the Data page and the overview show it.
@@ -26,9 +27,11 @@ type Contents struct {
 	Rejected int64 // records that went to _sdc_rejected
 }
 
-// Contents reads the catalog of schema with every count a page shows: one reader, one read
-// of _sdc_counts (a COUNT(*) of a table only in a schema that predates the counters).
-func (w *Warehouse) Contents(ctx context.Context, schema string) (Contents, error) {
+// Contents reads the catalog of schema with every count a page shows, and the columns of
+// table columnsOf ("": none): one reader, one read of _sdc_counts (a COUNT(*) of a table only
+// in a schema that predates the counters). Other tables' columns are counted, not listed: a
+// schema of hundreds of wide subtables would make every page read them all.
+func (w *Warehouse) Contents(ctx context.Context, schema, columnsOf string) (Contents, error) {
 	none := Contents{Latest: -1}
 	db, release, ok, err := w.reader(ctx, schema)
 	if err != nil || !ok {
@@ -56,27 +59,29 @@ func (w *Warehouse) Contents(ctx context.Context, schema string) (Contents, erro
 		return none, err
 	}
 
-	rows, err = db.QueryContext(ctx, `SELECT table_name, column_name, source_path, type, first_seen_at FROM `+tableName(w.dest, schema, columnsCatalog)+` ORDER BY `+w.dest.catalogOrder())
+	rows, err = db.QueryContext(ctx, `SELECT table_name, COUNT(*) FROM `+tableName(w.dest, schema, columnsCatalog)+` GROUP BY table_name`)
 	if err != nil {
-		return none, fmt.Errorf("warehouse %s: read columns: %w", schema, err)
+		return none, fmt.Errorf("warehouse %s: count columns: %w", schema, err)
 	}
 	for rows.Next() {
-		var c Column
-		var path sql.NullString
-		if err := rows.Scan(&c.Table, &c.Name, &path, &c.Type, timeScanner{&c.FirstSeen}); err != nil {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
 			rows.Close()
 			return none, err
 		}
-		if path.Valid {
-			c.Source = displayPath(path.String)
-		}
-		if i, ok := index[c.Table]; ok {
-			tables[i].Columns = append(tables[i].Columns, c)
+		if i, ok := index[name]; ok {
+			tables[i].ColumnCount = n
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return none, err
+	}
+	if i, ok := index[columnsOf]; ok {
+		if tables[i].Columns, err = listColumns(ctx, db, w.dest, schema, columnsOf); err != nil {
+			return none, err
+		}
 	}
 
 	counts := rowCounts(ctx, db, w.dest, schema)
@@ -94,6 +99,29 @@ func (w *Warehouse) Contents(ctx context.Context, schema string) (Contents, erro
 		return none, fmt.Errorf("warehouse %s: count rejected: %w", schema, err)
 	}
 	return out, nil
+}
+
+// listColumns is table's columns from the catalog, in the order they were added.
+func listColumns(ctx context.Context, db querier, d dialect, schema, table string) ([]Column, error) {
+	rows, err := db.QueryContext(ctx, `SELECT column_name, source_path, type, first_seen_at FROM `+tableName(d, schema, columnsCatalog)+
+		` WHERE table_name = ? ORDER BY `+d.catalogOrder(), table)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse %s: read the columns of %s: %w", schema, table, err)
+	}
+	defer rows.Close()
+	var out []Column
+	for rows.Next() {
+		c := Column{Table: table}
+		var path sql.NullString
+		if err := rows.Scan(&c.Name, &path, &c.Type, timeScanner{&c.FirstSeen}); err != nil {
+			return nil, err
+		}
+		if path.Valid {
+			c.Source = displayPath(path.String)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // reader returns a pool to read schema with, and false when it has nothing yet.
