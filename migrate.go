@@ -101,7 +101,8 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "warehouse %s: %d tables, %d rows, %d rejected records, %d delivery ids\n", schema, r.Tables, r.Rows, r.Rejected, r.Deliveries)
+		fmt.Fprintf(out, "warehouse %s: %s, %s, %s, %s\n", schema, counted(int64(r.Tables), "table"), counted(r.Rows, "row"),
+			counted(r.Rejected, "rejected record"), counted(r.Deliveries, "delivery id"))
 		if r.Refused > 0 {
 			fmt.Fprintf(out, "warehouse %s: %d of the rejected records are records PostgreSQL could not hold, moved to _sdc_rejected with its reason and all their rows\n", schema, r.Refused)
 		}
@@ -131,6 +132,14 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 			filepath.Join(cfg.DataDir, store.SecretKeyFile), filepath.Join(cfg.DataDir, store.SecretKeyFile))
 	}
 	return nil
+}
+
+// counted is n with its noun, plural unless n is 1: "1 table", "8 rows".
+func counted(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // notInPostgres lists the schemas of the SQLite files in folder that w does not hold: what a

@@ -42,7 +42,7 @@ func TestMigrateDataFolderIntoPostgres(t *testing.T) {
 		t.Fatalf("hookhouse migrate: %v\n%s", err, out)
 	}
 	t.Logf("hookhouse migrate:\n%s", out)
-	if !strings.Contains(string(out), "warehouse shop: 3 tables, 8 rows, 1 rejected records") {
+	if !strings.Contains(string(out), "warehouse shop: 3 tables, 8 rows, 1 rejected record") {
 		t.Errorf("migrate does not report the copy of shop:\n%s", out)
 	}
 
