@@ -160,6 +160,12 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.AdminEmail, cfg.AdminPassword = getenv("HOOKHOUSE_ADMIN_EMAIL"), getenv("HOOKHOUSE_ADMIN_PASSWORD")
+	// Absolute, so the Account page and the logs name the folder as the warehouse's files are named.
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return Config{}, fmt.Errorf("-data %q: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = dir
 	if k := getenv("HOOKHOUSE_SECRET_KEY"); k != "" {
 		key, err := store.ParseSecretKey(k)
 		if err != nil {
