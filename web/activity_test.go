@@ -486,18 +486,8 @@ func TestLogsKeepRequestsWithHeadersThatAreNotUTF8(t *testing.T) {
 			{"Content-Type": {"application/json; x=\"\xff\""}, "User-Agent": {"sender \xff"}},
 			{"Content-Type": {"application/json"}},
 		} {
-			req, err := http.NewRequest(http.MethodPost, hookURL, strings.NewReader(`{"id":1}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header = h
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%v: %d", h, resp.StatusCode)
+			if a := postWithHeaders(t, hookURL, h, []byte(`{"id":1}`)); a.Status != http.StatusOK {
+				t.Fatalf("%v: %d %s", h, a.Status, a.Body)
 			}
 		}
 		app.flush(t)

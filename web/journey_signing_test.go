@@ -54,7 +54,7 @@ func TestJourneySignedWebhooks(t *testing.T) {
 
 	// The sender signs with it; an unsigned request is refused.
 	body := []byte(`{"id": 7, "type": "order.created"}`)
-	if a := postSigned(t, hookURL, standardHeaders(secret, "msg_journey", time.Now(), body), body); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+	if a := postWithHeaders(t, hookURL, standardHeaders(secret, "msg_journey", time.Now(), body), body); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
 		t.Fatalf("signed request: %d %s", a.Status, a.Body)
 	}
 	if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", body); a.Status != http.StatusUnauthorized {

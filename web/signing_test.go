@@ -53,8 +53,8 @@ func standardHeaders(secret, msgID string, at time.Time, body []byte) http.Heade
 	return h
 }
 
-// postSigned posts body with the given headers.
-func postSigned(t testing.TB, target string, h http.Header, body []byte) webhookAnswer {
+// postWithHeaders posts body with the given headers (a signature's, or any a test needs).
+func postWithHeaders(t testing.TB, target string, h http.Header, body []byte) webhookAnswer {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
@@ -101,12 +101,12 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 
 	body := []byte(`{"id": 1, "type": "invoice.paid"}`)
 	now := time.Now()
-	a := postSigned(t, hookURL, standardHeaders(specSecret, "msg_1", now, body), body)
+	a := postWithHeaders(t, hookURL, standardHeaders(specSecret, "msg_1", now, body), body)
 	if a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
 		t.Fatalf("signed request: %d %s", a.Status, a.Body)
 	}
 	// The provider retries: a new signature, the same id.
-	a = postSigned(t, hookURL, standardHeaders(specSecret, "msg_1", now.Add(time.Second), body), body)
+	a = postWithHeaders(t, hookURL, standardHeaders(specSecret, "msg_1", now.Add(time.Second), body), body)
 	if a.Status != http.StatusOK || strings.TrimSpace(a.Body) != `{"status":"ok","records":0,"duplicate":true}` {
 		t.Fatalf("the retry: %d %s", a.Status, a.Body)
 	}
@@ -129,7 +129,7 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 		{"replayed 6 minutes later", standardHeaders(specSecret, "msg_2", now.Add(-6*time.Minute), body), body, "timestamp outside the 5-minute tolerance"},
 		{"oversized signature header", oversized, body, "longer than 4096 bytes"},
 	} {
-		expectRefusal(t, tc.what, postSigned(t, hookURL, tc.h, tc.body), tc.reason)
+		expectRefusal(t, tc.what, postWithHeaders(t, hookURL, tc.h, tc.body), tc.reason)
 	}
 	if n := queryInt(t, warehouseDB(t, app, "signed"), "SELECT COUNT(*) FROM data"); n != 1 {
 		t.Fatalf("data has %d rows, want the one delivery", n)
@@ -159,7 +159,7 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 	}
 	for i, sec := range []string{specSecret, second} {
 		b := []byte(fmt.Sprintf(`{"id": %d}`, 10+i))
-		if a := postSigned(t, hookURL, standardHeaders(sec, fmt.Sprintf("msg_r%d", i), time.Now(), b), b); a.Status != http.StatusOK {
+		if a := postWithHeaders(t, hookURL, standardHeaders(sec, fmt.Sprintf("msg_r%d", i), time.Now(), b), b); a.Status != http.StatusOK {
 			t.Fatalf("signed with secret %d during the rotation: %d %s", i+1, a.Status, a.Body)
 		}
 	}
@@ -167,8 +167,8 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 	first, _ := testID(settings, "secret-row").First().Find("form").Attr("action")
 	expectRedirect(t, c.post(first, nil), fmt.Sprintf("/integrations/%d/settings#signature", id))
 	b := []byte(`{"id": 20}`)
-	expectRefusal(t, "the removed secret", postSigned(t, hookURL, standardHeaders(specSecret, "msg_r3", time.Now(), b), b), "signature does not match")
-	if a := postSigned(t, hookURL, standardHeaders(second, "msg_r4", time.Now(), b), b); a.Status != http.StatusOK {
+	expectRefusal(t, "the removed secret", postWithHeaders(t, hookURL, standardHeaders(specSecret, "msg_r3", time.Now(), b), b), "signature does not match")
+	if a := postWithHeaders(t, hookURL, standardHeaders(second, "msg_r4", time.Now(), b), b); a.Status != http.StatusOK {
 		t.Fatalf("the remaining secret: %d %s", a.Status, a.Body)
 	}
 	last, _ := testID(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "secret-row").First().Find("form").Attr("action")
@@ -219,18 +219,18 @@ func TestSvixHeadersAreDeduplicated(t *testing.T) {
 	}
 	body := []byte(`{"type": "invoice.paid"}`)
 	now := time.Now()
-	if a := postSigned(t, hookURL, svix("msg_s1", now, body), body); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+	if a := postWithHeaders(t, hookURL, svix("msg_s1", now, body), body); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
 		t.Fatalf("a Svix delivery: %d %s", a.Status, a.Body)
 	}
-	a := postSigned(t, hookURL, svix("msg_s1", now.Add(time.Second), body), body)
+	a := postWithHeaders(t, hookURL, svix("msg_s1", now.Add(time.Second), body), body)
 	if a.Status != http.StatusOK || a.JSON["duplicate"] != true {
 		t.Fatalf("the Svix retry: %d %s, want 200 with duplicate", a.Status, a.Body)
 	}
 	// The same id under webhook-id is the same delivery; another id is a new one.
-	if a := postSigned(t, hookURL, standardHeaders(specSecret, "msg_s1", now, body), body); a.JSON["duplicate"] != true {
+	if a := postWithHeaders(t, hookURL, standardHeaders(specSecret, "msg_s1", now, body), body); a.JSON["duplicate"] != true {
 		t.Fatalf("the same id under webhook-id: %d %s, want duplicate", a.Status, a.Body)
 	}
-	if a := postSigned(t, hookURL, svix("msg_s2", now, body), body); a.JSON["records"] != 1.0 {
+	if a := postWithHeaders(t, hookURL, svix("msg_s2", now, body), body); a.JSON["records"] != 1.0 {
 		t.Fatalf("a second Svix delivery: %d %s", a.Status, a.Body)
 	}
 	if n := queryInt(t, warehouseDB(t, app, "svix"), "SELECT COUNT(*) FROM data"); n != 2 {
@@ -251,7 +251,7 @@ func TestDuplicateCopiesArrivingAtOnceAreStoredOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			a := postSigned(t, hookURL, h.Clone(), body)
+			a := postWithHeaders(t, hookURL, h.Clone(), body)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -290,11 +290,11 @@ func TestProviderSchemesThroughTheServer(t *testing.T) {
 	m := hmac.New(sha1.New, []byte("mandrill-webhook-key"))
 	m.Write([]byte(mandrillURL + "mandrill_events" + fields.Get("mandrill_events")))
 	mh := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "X-Mandrill-Signature": {base64.StdEncoding.EncodeToString(m.Sum(nil))}}
-	if a := postSigned(t, mandrillURL, mh, form); a.Status != http.StatusOK || a.JSON["records"] != 2.0 {
+	if a := postWithHeaders(t, mandrillURL, mh, form); a.Status != http.StatusOK || a.JSON["records"] != 2.0 {
 		t.Fatalf("Mandrill: %d %s", a.Status, a.Body)
 	}
 	mh.Set("X-Mandrill-Signature", base64.StdEncoding.EncodeToString(make([]byte, 20)))
-	expectRefusal(t, "Mandrill, forged", postSigned(t, mandrillURL, mh, form), "signature does not match")
+	expectRefusal(t, "Mandrill, forged", postWithHeaders(t, mandrillURL, mh, form), "signature does not match")
 
 	// GitHub: the preset, X-GitHub-Delivery as the delivery id.
 	gid, githubURL := mustAdd(t, c, "incoming-webhooks", "GitHub")
@@ -303,14 +303,14 @@ func TestProviderSchemesThroughTheServer(t *testing.T) {
 	gm := hmac.New(sha256.New, []byte("It's a Secret to Everybody"))
 	gm.Write(push)
 	gh := http.Header{"Content-Type": {"application/json"}, "X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(gm.Sum(nil))}, "X-Github-Delivery": {"72d3162e-cc78-11e3-81ab-4c9367dc0958"}}
-	if a := postSigned(t, githubURL, gh, push); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+	if a := postWithHeaders(t, githubURL, gh, push); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
 		t.Fatalf("GitHub: %d %s", a.Status, a.Body)
 	}
-	if a := postSigned(t, githubURL, gh, push); a.JSON["duplicate"] != true {
+	if a := postWithHeaders(t, githubURL, gh, push); a.JSON["duplicate"] != true {
 		t.Fatalf("GitHub redelivery: %d %s", a.Status, a.Body)
 	}
 	gh.Del("X-Hub-Signature-256")
-	expectRefusal(t, "GitHub, unsigned", postSigned(t, githubURL, gh, push), "header X-Hub-Signature-256 is missing")
+	expectRefusal(t, "GitHub, unsigned", postWithHeaders(t, githubURL, gh, push), "header X-Hub-Signature-256 is missing")
 
 	// Stripe: the event's id is the delivery id.
 	sid, stripeURL := mustAdd(t, c, "incoming-webhooks", "Stripe")
@@ -323,13 +323,13 @@ func TestProviderSchemesThroughTheServer(t *testing.T) {
 		sm.Write(event)
 		return http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {"t=" + ts + ",v1=" + hex.EncodeToString(sm.Sum(nil))}}
 	}
-	if a := postSigned(t, stripeURL, stripeHeader(time.Now()), event); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+	if a := postWithHeaders(t, stripeURL, stripeHeader(time.Now()), event); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
 		t.Fatalf("Stripe: %d %s", a.Status, a.Body)
 	}
-	if a := postSigned(t, stripeURL, stripeHeader(time.Now()), event); a.JSON["duplicate"] != true {
+	if a := postWithHeaders(t, stripeURL, stripeHeader(time.Now()), event); a.JSON["duplicate"] != true {
 		t.Fatalf("Stripe retry: %d %s", a.Status, a.Body)
 	}
-	expectRefusal(t, "Stripe, stale", postSigned(t, stripeURL, stripeHeader(time.Now().Add(-10*time.Minute)), event), "timestamp outside the 5-minute tolerance")
+	expectRefusal(t, "Stripe, stale", postWithHeaders(t, stripeURL, stripeHeader(time.Now().Add(-10*time.Minute)), event), "timestamp outside the 5-minute tolerance")
 
 	// Postmark: Basic credentials.
 	pid, postmarkURL := mustAdd(t, c, "postmark", "Postmark")
@@ -339,17 +339,17 @@ func TestProviderSchemesThroughTheServer(t *testing.T) {
 	mustSaveSigning(t, c, pid, url.Values{"scheme": {"basic"}, "secret": {"postmark:s3cret-pa55"}})
 	delivery := []byte(`{"RecordType": "Delivery", "MessageID": "m-1"}`)
 	ph := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("postmark:s3cret-pa55"))}}
-	if a := postSigned(t, postmarkURL, ph, delivery); a.Status != http.StatusOK {
+	if a := postWithHeaders(t, postmarkURL, ph, delivery); a.Status != http.StatusOK {
 		t.Fatalf("Postmark: %d %s", a.Status, a.Body)
 	}
 	ph.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("postmark:guess")))
-	expectRefusal(t, "Postmark, wrong password", postSigned(t, postmarkURL, ph, delivery), "credentials do not match")
+	expectRefusal(t, "Postmark, wrong password", postWithHeaders(t, postmarkURL, ph, delivery), "credentials do not match")
 
 	// A scheme that signs needs its secret; the form says so and saves nothing.
 	if p := saveSigning(t, c, sid, url.Values{"scheme": {"standard-webhooks"}}); p.Status != http.StatusUnprocessableEntity || text(p, "error-secret") == "" {
 		t.Fatalf("switching scheme without a secret: %d", p.Status)
 	}
-	if a := postSigned(t, stripeURL, stripeHeader(time.Now()), []byte(`{}`)); a.Status != http.StatusUnauthorized {
+	if a := postWithHeaders(t, stripeURL, stripeHeader(time.Now()), []byte(`{}`)); a.Status != http.StatusUnauthorized {
 		t.Fatalf("Stripe still verifies after the refused change: %d %s", a.Status, a.Body)
 	}
 }
@@ -461,7 +461,7 @@ func TestSignatureFormValidatesAndShowsAGeneratedSecretOnce(t *testing.T) {
 	if notice := text(again, "flash"); notice != "" {
 		t.Errorf("the page without the secret still says %q", notice)
 	}
-	if a := postSigned(t, hookURL, standardHeaders(secret, "msg_gen", time.Now(), event), event); a.Status != http.StatusOK {
+	if a := postWithHeaders(t, hookURL, standardHeaders(secret, "msg_gen", time.Now(), event), event); a.Status != http.StatusOK {
 		t.Fatalf("signed with the generated secret: %d %s", a.Status, a.Body)
 	}
 	if strings.Contains(app.Logs.String(), secret) {
