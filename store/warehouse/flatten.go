@@ -103,11 +103,14 @@ func (c *pathCache) add(found map[pathKey]string) {
 
 // preparer walks records into prepared fields, reusing its key buffer.
 type preparer struct {
-	cached map[pathKey]string // the cache's paths when the request came
-	found  map[pathKey]string // and those it lacked
-	out    []field
-	keys   []string
-	size   int
+	cached     map[pathKey]string // the cache's paths when the request came
+	found      map[pathKey]string // and those it lacked
+	out        []field            // the current chunk of fields; the record being walked starts at start
+	start      int
+	keys       []string
+	size       int
+	maxColumns int // see rowScalars
+	rowScalars int // the scalars of the row being walked: past maxColumns, its table cannot hold them
 }
 
 func (p *preparer) path(prefix, key string) string {
@@ -126,33 +129,53 @@ func (p *preparer) path(prefix, key string) string {
 	return path
 }
 
-// prepare prepares each record of recs; their fields share one slice.
-func prepare(paths *pathCache, recs []Record, pkField string) []prepared {
+// fieldChunk is how many fields a chunk of a request's fields holds, once it has more than a
+// record's worth.
+const fieldChunk = 1 << 16
+
+// add appends f to the record being walked. The fields of a request's records fill chunks; a
+// full chunk is left to the records it holds and the current record moves to a new one, so a
+// body of 100,000 records allocates its fields about once, not twice over as a doubling slice
+// would (with the old copies alive while each is made).
+func (p *preparer) add(f field) {
+	if len(p.out) == cap(p.out) {
+		cur := p.out[p.start:]
+		next := make([]field, len(cur), max(2*len(cur), fieldChunk))
+		copy(next, cur)
+		p.out, p.start = next, 0
+	}
+	p.out = append(p.out, f)
+}
+
+// prepare prepares each record of recs; their fields share chunks. A row with more scalars
+// than maxColumns is cut short: its table could not hold them.
+func prepare(paths *pathCache, recs []Record, pkField string, maxColumns int) []prepared {
 	keys, _ := paths.keys.Get().(*[]string)
 	if keys == nil {
 		keys = new([]string)
 	}
 	defer paths.keys.Put(keys)
-	p := preparer{out: make([]field, 0, 16), keys: (*keys)[:0]}
+	p := preparer{keys: (*keys)[:0], maxColumns: maxColumns}
 	defer func() { clear(p.keys[:cap(p.keys)]); *keys = p.keys[:0] }() // (kept, emptied, for the next request)
 	if cached := paths.paths.Load(); cached != nil {
 		p.cached = *cached
 	}
+	p.out = make([]field, 0, 16) // a lone record's; records tend to be alike, so for more of them:
 	out := make([]prepared, len(recs))
 	for i, rec := range recs {
-		if i == 1 && len(recs) > 2 { // records tend to be alike: room for as many fields each (within reason)
-			p.out = slices.Grow(p.out, min(len(p.out)*(len(recs)-1), 1<<16))
+		p.start, p.size, p.rowScalars = len(p.out), 0, 0
+		if i == 1 && len(recs) > 2 && cap(p.out) < fieldChunk {
+			p.out = slices.Grow(p.out, min(len(p.out)*(len(recs)-1), fieldChunk))
+			p.start = len(p.out)
 		}
-		start := len(p.out)
-		p.size = 0
 		pr := &out[i]
 		pr.pk, pr.pkType, pr.pkErr = primaryKeyValue(rec, pkField)
 		if pr.pkErr == nil {
 			if err := p.object("", rec, 1, pkField, true); err != nil {
-				p.out = append(p.out, field{kind: fieldReject, val: err})
+				p.add(field{kind: fieldReject, val: err})
 			}
 		}
-		pr.fields = p.out[start:len(p.out):len(p.out)]
+		pr.fields = p.out[p.start:len(p.out):len(p.out)]
 		pr.size = p.size
 	}
 	if len(p.found) > 0 {
@@ -191,6 +214,9 @@ func (p *preparer) object(prefix string, obj map[string]any, depth int, pkField 
 	if depth > MaxDepth {
 		return reject("record nests deeper than %d levels", MaxDepth)
 	}
+	if len(obj) > p.maxColumns-p.rowScalars && p.rowScalars+scalars(obj) > p.maxColumns {
+		return errRowTooWide // before sorting a million keys that could never be columns
+	}
 	start := len(p.keys)
 	for k := range obj {
 		p.keys = append(p.keys, k)
@@ -228,9 +254,11 @@ func (p *preparer) value(path string, v any, depth int, isPK bool, pkField strin
 		if depth+1 > MaxDepth {
 			return reject("record nests deeper than %d levels", MaxDepth)
 		}
-		p.out = append(p.out, field{kind: fieldArray, path: path})
+		p.add(field{kind: fieldArray, path: path})
+		parentScalars := p.rowScalars
 		for i, elem := range v {
-			p.out = append(p.out, field{kind: fieldElement, n: i})
+			p.add(field{kind: fieldElement, n: i})
+			p.rowScalars = 0
 			var err error
 			if obj, ok := elem.(map[string]any); ok {
 				err = p.object("", obj, depth+2, "", false)
@@ -242,7 +270,8 @@ func (p *preparer) value(path string, v any, depth int, isPK bool, pkField strin
 				return err
 			}
 		}
-		p.out = append(p.out, field{kind: fieldEnd})
+		p.add(field{kind: fieldEnd})
+		p.rowScalars = parentScalars
 		return nil
 	}
 	switch v := v.(type) {
@@ -257,8 +286,30 @@ func (p *preparer) value(path string, v any, depth int, isPK bool, pkField strin
 	if err != nil {
 		return reject("field %s: %v", clip(displayPath(path)), err)
 	}
-	p.out = append(p.out, field{kind: fieldScalar, typ: typ, path: path, val: val})
+	p.add(field{kind: fieldScalar, typ: typ, path: path, val: val})
+	if p.rowScalars++; p.rowScalars > p.maxColumns {
+		return errRowTooWide
+	}
 	return nil
+}
+
+// errRowTooWide is where prepare stops a record one of whose rows has more scalars than a
+// table may have columns: each needs a column of its own, so the record is rejected, and
+// walking on would only cost (a body of one object of a million keys took seconds of the
+// writer and half a gigabyte). flatten gives the reason the catalog gives for a full table.
+var errRowTooWide = errors.New("a row with more scalars than a table may have columns")
+
+// scalars counts obj's own values that would be columns: neither null, nor objects, nor arrays.
+func scalars(obj map[string]any) int {
+	n := 0
+	for _, v := range obj {
+		switch v.(type) {
+		case nil, map[string]any, []any:
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // flattener turns prepared records into rows, growing the catalog as new tables and columns
@@ -317,6 +368,9 @@ func (f *flattener) flatten(rec *prepared, pkField string) ([]row, any, error) {
 			ri = f.arrays[len(f.arrays)-1].parent
 			f.arrays = f.arrays[:len(f.arrays)-1]
 		case fieldReject:
+			if fd.val == errRowTooWide {
+				return nil, nil, reject("%v", errTooManyColumns{f.rows[ri].table.name, f.cat.maxColumns})
+			}
 			return nil, nil, fd.val.(error)
 		}
 	}
