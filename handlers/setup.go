@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
@@ -88,7 +90,18 @@ func (h *Handler) signIn(c echo.Context, u store.User) error {
 	}
 	h.Sessions.Remove(ctx, SessionCSRF) // a fresh CSRF token for the signed-in session
 	h.Sessions.Put(ctx, SessionUserID, u.ID)
-	h.Sessions.Put(ctx, SessionGeneration, u.SessionGeneration)
-	h.Sessions.Put(ctx, SessionAccount, AccountMark(u))
+	h.Sessions.Put(ctx, sessionGeneration, u.SessionGeneration)
+	h.Sessions.Put(ctx, sessionAccount, accountMark(u))
 	return nil
+}
+
+// SignedInAs reports whether the request's session, signed in with u's id, is still u's: of
+// u's current session generation (no password change since) and of this very account.
+func SignedInAs(ctx context.Context, sm *scs.SessionManager, u store.User) bool {
+	return sm.GetInt64(ctx, sessionGeneration) == u.SessionGeneration && sm.GetString(ctx, sessionAccount) == accountMark(u)
+}
+
+// accountMark names one account for good: its email and when it was created.
+func accountMark(u store.User) string {
+	return u.Email + " " + u.CreatedAt.UTC().Format(time.RFC3339Nano)
 }

@@ -26,20 +26,6 @@ type team interface {
 	ChangePassword(ctx context.Context, userID int64, current, next string) (store.User, error)
 }
 
-// SessionGeneration is the session key holding the user's store.User.SessionGeneration at
-// sign-in; the auth middleware signs out a session whose value is older than the user's.
-const SessionGeneration = "generation"
-
-// SessionAccount holds AccountMark of the user signed in. An id alone is not enough: SQLite
-// gives a removed teammate's id to the next account, which starts at generation 0 too, so a
-// session of the removed one that outlived its sweep would otherwise sign in as the new one.
-const SessionAccount = "account"
-
-// AccountMark names one account for good: its email and when it was created.
-func AccountMark(u store.User) string {
-	return u.Email + " " + u.CreatedAt.UTC().Format(time.RFC3339Nano)
-}
-
 // revealInvite names the copy-once reveal of a new invite link.
 const revealInvite = "invite"
 
@@ -174,7 +160,7 @@ func (h *Handler) RemoveTeammate(c echo.Context) error {
 func (h *Handler) endSessions(ctx context.Context, userID, keep int64, gone bool) {
 	ended := 0
 	err := h.Sessions.Iterate(ctx, func(ctx context.Context) error {
-		if h.Sessions.GetInt64(ctx, SessionUserID) != userID || h.Sessions.GetInt64(ctx, SessionGeneration) == keep {
+		if h.Sessions.GetInt64(ctx, SessionUserID) != userID || h.Sessions.GetInt64(ctx, sessionGeneration) == keep {
 			return nil
 		}
 		ended++
