@@ -123,7 +123,7 @@ func render(c echo.Context, status int, component templ.Component) error {
 // page fills the values every page needs.
 func (h *Handler) page(c echo.Context, title, nav string) views.Page {
 	p := views.Page{Title: title, Nav: nav, CSRF: csrfToken(c)}
-	if u, ok := CurrentUser(c); ok {
+	if u, ok := currentUser(c); ok {
 		p.User = u.Email
 	}
 	p.Flash = h.Sessions.PopString(c.Request().Context(), sessionFlash)
@@ -172,8 +172,8 @@ func (h *Handler) flash(c echo.Context, msg string) {
 	h.Sessions.Put(c.Request().Context(), sessionFlash, msg)
 }
 
-// CurrentUser returns the signed-in user the auth middleware found.
-func CurrentUser(c echo.Context) (store.User, bool) {
+// currentUser returns the signed-in user the auth middleware found.
+func currentUser(c echo.Context) (store.User, bool) {
 	u, ok := c.Get(UserContextKey).(store.User)
 	return u, ok
 }

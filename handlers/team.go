@@ -37,7 +37,7 @@ func (h *Handler) Team(c echo.Context) error {
 }
 
 func (h *Handler) renderTeam(c echo.Context, status int, email, emailError string) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	ctx := c.Request().Context()
 	members, err := h.Store.Members(ctx, u.WorkspaceID)
 	if err != nil {
@@ -61,7 +61,7 @@ func (h *Handler) renderTeam(c echo.Context, status int, email, emailError strin
 
 // InviteTeammate creates an invite and shows its link once.
 func (h *Handler) InviteTeammate(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	if !u.IsOwner() {
 		return errOwnerOnly
 	}
@@ -105,7 +105,7 @@ func (h *Handler) InviteLink(c echo.Context) error {
 
 // RevokeInvite withdraws a pending invite: its link stops working.
 func (h *Handler) RevokeInvite(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	if !u.IsOwner() {
 		return errOwnerOnly
 	}
@@ -125,7 +125,7 @@ func (h *Handler) RevokeInvite(c echo.Context) error {
 // RemoveTeammate deletes a teammate's account and ends their sessions at once. What they
 // created belongs to the workspace and stays.
 func (h *Handler) RemoveTeammate(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	if !u.IsOwner() {
 		return errOwnerOnly
 	}
@@ -280,7 +280,7 @@ func (h *Handler) PasswordForm(c echo.Context) error {
 // sessions end; this one stays signed in, under a new token. Wrong current passwords count
 // as failed sign-ins of the account, so a stolen session cannot guess it faster.
 func (h *Handler) ChangePassword(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
 	errs := newPasswordErrors(next, confirm, "new_password")
 	if current == "" {
