@@ -25,20 +25,6 @@ const (
 	CSRFContextKey = "hookhouse.csrf" // the session's CSRF token
 )
 
-// Session keys.
-const (
-	SessionUserID = "userID" // int64 id of the signed-in user
-	SessionCSRF   = "csrf"   // the CSRF token forms must post back as _csrf
-	sessionFlash  = "flash"
-	// sessionGeneration holds the user's store.User.SessionGeneration at sign-in; a session
-	// whose value is older than the user's is signed out.
-	sessionGeneration = "generation"
-	// sessionAccount holds accountMark of the user signed in. An id alone is not enough: SQLite
-	// gives a removed teammate's id to the next account, which starts at generation 0 too, so a
-	// session of the removed one that outlived its sweep would otherwise sign in as the new one.
-	sessionAccount = "account"
-)
-
 // Store is everything the handlers need from storage; each file declares its own part.
 type Store interface {
 	accounts

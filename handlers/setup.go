@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
@@ -79,29 +77,4 @@ func passwordProblem(password string) string {
 		return err.Error()
 	}
 	return ""
-}
-
-// signIn starts an authenticated session; the token changes so a session id planted before
-// sign-in (session fixation) is worthless after it.
-func (h *Handler) signIn(c echo.Context, u store.User) error {
-	ctx := c.Request().Context()
-	if err := h.Sessions.RenewToken(ctx); err != nil {
-		return err
-	}
-	h.Sessions.Remove(ctx, SessionCSRF) // a fresh CSRF token for the signed-in session
-	h.Sessions.Put(ctx, SessionUserID, u.ID)
-	h.Sessions.Put(ctx, sessionGeneration, u.SessionGeneration)
-	h.Sessions.Put(ctx, sessionAccount, accountMark(u))
-	return nil
-}
-
-// SignedInAs reports whether the request's session, signed in with u's id, is still u's: of
-// u's current session generation (no password change since) and of this very account.
-func SignedInAs(ctx context.Context, sm *scs.SessionManager, u store.User) bool {
-	return sm.GetInt64(ctx, sessionGeneration) == u.SessionGeneration && sm.GetString(ctx, sessionAccount) == accountMark(u)
-}
-
-// accountMark names one account for good: its email and when it was created.
-func accountMark(u store.User) string {
-	return u.Email + " " + u.CreatedAt.UTC().Format(time.RFC3339Nano)
 }
