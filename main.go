@@ -325,19 +325,24 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	return srv.Shutdown(shutdownCtx)
 }
 
+// The data folder holds the metadata database and the SQLite warehouse's folder (and
+// store.SecretKeyFile); these name them for every command.
+func metadataFile(dataDir string) string    { return filepath.Join(dataDir, "hookhouse.db") }
+func warehouseFolder(dataDir string) string { return filepath.Join(dataDir, "warehouse") }
+
 // openStore opens the metadata: the PostgreSQL database of -database, or by default
 // <data>/hookhouse.db.
 func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
 	if cfg.Database != "" {
 		return store.OpenPostgres(ctx, cfg.Database)
 	}
-	return store.Open(ctx, filepath.Join(cfg.DataDir, "hookhouse.db"))
+	return store.Open(ctx, metadataFile(cfg.DataDir))
 }
 
 // openWarehouse opens the PostgreSQL warehouse of -warehouse, or by default one SQLite file per
 // integration, <data>/warehouse/<schema>.db.
 func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts warehouse.Options) (*warehouse.Warehouse, error) {
-	files := filepath.Join(cfg.DataDir, "warehouse")
+	files := warehouseFolder(cfg.DataDir)
 	if cfg.Warehouse == "" {
 		return warehouse.Open(files, log, opts)
 	}

@@ -57,14 +57,14 @@ func parseMigrateConfig(args []string, getenv func(string) string, out io.Writer
 // transaction and skipped when already there, so that a run cut short can be run again; the
 // metadata last, in one transaction, since the destination refuses it once it has accounts.
 func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Writer) error {
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, "hookhouse.db")); err != nil {
+	if _, err := os.Stat(metadataFile(cfg.DataDir)); err != nil {
 		return fmt.Errorf("%s is not a hookhouse data folder: %w", cfg.DataDir, err)
 	}
 	key, _, err := store.LoadSecretKey(cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	src, err := store.Open(ctx, filepath.Join(cfg.DataDir, "hookhouse.db"))
+	src, err := store.Open(ctx, metadataFile(cfg.DataDir))
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 	if err := src.SetSecretKey(ctx, key); err != nil {
 		return err
 	}
-	from, err := warehouse.Open(filepath.Join(cfg.DataDir, "warehouse"), log, warehouse.Options{})
+	from, err := warehouse.Open(warehouseFolder(cfg.DataDir), log, warehouse.Options{})
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func migrate(ctx context.Context, cfg migrateConfig, log *slog.Logger, out io.Wr
 		return fmt.Errorf("%s: rows loaded into this folder after an earlier migrate were not copied (hookhouse was not stopped); if nothing has loaded into PostgreSQL since, drop the schema there (DROP SCHEMA name CASCADE) and run migrate again", strings.Join(behind, ", "))
 	}
 	if cfg.Database == "" {
-		fmt.Fprintf(out, "metadata: stays in %s; run hookhouse on this folder with -warehouse\n", filepath.Join(cfg.DataDir, "hookhouse.db"))
+		fmt.Fprintf(out, "metadata: stays in %s; run hookhouse on this folder with -warehouse\n", metadataFile(cfg.DataDir))
 		return nil
 	}
 	dst, err := store.OpenPostgres(ctx, cfg.Database)

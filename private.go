@@ -25,12 +25,12 @@ func openToOthers(dataDir string) []string {
 	if !check(dataDir) {
 		return open
 	}
-	files, _ := filepath.Glob(filepath.Join(dataDir, "hookhouse.db*"))
+	files, _ := filepath.Glob(metadataFile(dataDir) + "*")
 	files = append(files, filepath.Join(dataDir, store.SecretKeyFile))
 	for _, f := range files {
 		check(f)
 	}
-	warehouse := filepath.Join(dataDir, "warehouse")
+	warehouse := warehouseFolder(dataDir)
 	if check(warehouse) {
 		files, _ := filepath.Glob(filepath.Join(warehouse, "*.db*"))
 		for _, f := range files {

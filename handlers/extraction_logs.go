@@ -217,7 +217,7 @@ func onePage[T any](list []T, id func(T) int64) ([]T, int64) {
 	return list, id(list[len(list)-1])
 }
 
-// cursorParam reads ?before=, the id or key a page of newest-first rows starts below.
+// cursorParam reads ?before=, the id a page of newest-first lines starts below (0: the first page).
 func cursorParam(c echo.Context) (int64, error) {
 	v := c.QueryParam("before")
 	if v == "" {

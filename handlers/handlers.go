@@ -25,13 +25,6 @@ const (
 	CSRFContextKey = "hookhouse.csrf" // the session's CSRF token
 )
 
-// Session keys.
-const (
-	SessionUserID = "userID" // int64 id of the signed-in user
-	SessionCSRF   = "csrf"   // the CSRF token forms must post back as _csrf
-	sessionFlash  = "flash"
-)
-
 // Store is everything the handlers need from storage; each file declares its own part.
 type Store interface {
 	accounts
@@ -116,7 +109,7 @@ func render(c echo.Context, status int, component templ.Component) error {
 // page fills the values every page needs.
 func (h *Handler) page(c echo.Context, title, nav string) views.Page {
 	p := views.Page{Title: title, Nav: nav, CSRF: csrfToken(c)}
-	if u, ok := CurrentUser(c); ok {
+	if u, ok := currentUser(c); ok {
 		p.User = u.Email
 	}
 	p.Flash = h.Sessions.PopString(c.Request().Context(), sessionFlash)
@@ -165,8 +158,8 @@ func (h *Handler) flash(c echo.Context, msg string) {
 	h.Sessions.Put(c.Request().Context(), sessionFlash, msg)
 }
 
-// CurrentUser returns the signed-in user the auth middleware found.
-func CurrentUser(c echo.Context) (store.User, bool) {
+// currentUser returns the signed-in user the auth middleware found.
+func currentUser(c echo.Context) (store.User, bool) {
 	u, ok := c.Get(UserContextKey).(store.User)
 	return u, ok
 }

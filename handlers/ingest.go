@@ -128,18 +128,14 @@ func answerIngested(c echo.Context, res warehouse.Result) error {
 }
 
 // signedURL is the webhook URL as the provider signed it (Mandrill signs the URL it posts
-// to): -public-url and the path when set, else the URL as this request arrived (the scheme
-// of the connection, or a trusted proxy's X-Forwarded-Proto, and the Host header). Only
-// computed for the schemes that sign a URL.
+// to): the path on -public-url when set, else the URL as this request arrived (the scheme
+// of the connection, or a trusted proxy's X-Forwarded-Proto, and the Host header), as the
+// copy-once page built it. Only computed for the schemes that sign a URL.
 func (h *Handler) signedURL(c echo.Context, v *signature.Verifier) string {
 	if !v.NeedsURL() {
 		return ""
 	}
-	r := c.Request()
-	if h.PublicURL != "" {
-		return h.PublicURL + r.URL.RequestURI()
-	}
-	return c.Scheme() + "://" + r.Host + r.URL.RequestURI()
+	return h.baseURL(c) + c.Request().URL.RequestURI()
 }
 
 // ingest reads, decodes and loads the body, returning what it read for the log.

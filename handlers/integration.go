@@ -30,7 +30,7 @@ const listPageSize = 50
 // Integrations lists the workspace's integrations, a page at a time: ?q= searches names and
 // schemas, ?status= filters, ?page= pages. Stats are read for the page's rows only.
 func (h *Handler) Integrations(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	ctx := c.Request().Context()
 	search := strings.TrimSpace(c.QueryParam("q"))
 	status := store.IntegrationStatus(c.QueryParam("status"))
@@ -119,7 +119,7 @@ func (h *Handler) integrationParam(c echo.Context) (store.Integration, error) {
 	if err != nil {
 		return store.Integration{}, err
 	}
-	u, ok := CurrentUser(c)
+	u, ok := currentUser(c)
 	if !ok {
 		return store.Integration{}, echo.ErrNotFound
 	}

@@ -84,7 +84,7 @@ func (h *Handler) AddIntegration(c echo.Context) error {
 		return h.renderAddIntegration(c, http.StatusUnprocessableEntity, src, in, errs)
 	}
 
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	created, _, token, err := h.Store.CreateIntegration(c.Request().Context(), store.NewIntegration{
 		UserID: u.WorkspaceID, Name: in.name, Source: src.Slug, Schema: schema, PrimaryKey: key,
 	})

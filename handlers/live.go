@@ -31,9 +31,9 @@ const (
 // LiveArrivals is a Server-Sent Events stream telling an integration's pages (Overview,
 // Extraction Logs, Data) that something arrived: an "arrival" event whose data is the mark
 // (liveMark) when it was sent, after which a page that shows less fetches itself and swaps
-// what changed (static/app.js). The stream is the
-// request's own goroutine, waiting on one channel; it ends when the tab closes (the request's
-// context), at shutdown (the store ends every watch) or after liveStreamLife.
+// what changed (static/app.js). The stream is the request's own goroutine, waiting on one
+// channel; it ends when the tab closes (the request's context), at shutdown (the store ends
+// every watch) or after liveStreamLife.
 func (h *Handler) LiveArrivals(c echo.Context) error {
 	in, err := h.integrationParam(c)
 	if err != nil {

@@ -16,7 +16,7 @@ func (h *Handler) Home(c echo.Context) error {
 // Account shows the account and how this server runs. It was /settings, a name each
 // integration's Settings tab also has.
 func (h *Handler) Account(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	return render(c, http.StatusOK, views.SettingsPage(views.SettingsProps{
 		Page:      h.page(c, "Account", "account"),
 		Email:     u.Email,

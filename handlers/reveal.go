@@ -50,7 +50,7 @@ func (h *Handler) revealKey(ctx context.Context, kind string, id int64) string {
 // kind (an integration's URL or secret, an invite's link). The store checks integrationID (0
 // for an invite) when the page takes it.
 func (h *Handler) putReveal(c echo.Context, kind string, id, integrationID int64, r reveal) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	payload, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (h *Handler) putReveal(c echo.Context, kind string, id, integrationID int64
 
 // takeReveal returns what putReveal kept for this user and page, once.
 func (h *Handler) takeReveal(c echo.Context, kind string, id, integrationID int64) (reveal, bool, error) {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	ctx := c.Request().Context()
 	payload, ok, err := h.Store.TakeReveal(ctx, h.revealKey(ctx, kind, id), u.ID, integrationID)
 	if err != nil || !ok {

@@ -78,17 +78,3 @@ func passwordProblem(password string) string {
 	}
 	return ""
 }
-
-// signIn starts an authenticated session; the token changes so a session id planted before
-// sign-in (session fixation) is worthless after it.
-func (h *Handler) signIn(c echo.Context, u store.User) error {
-	ctx := c.Request().Context()
-	if err := h.Sessions.RenewToken(ctx); err != nil {
-		return err
-	}
-	h.Sessions.Remove(ctx, SessionCSRF) // a fresh CSRF token for the signed-in session
-	h.Sessions.Put(ctx, SessionUserID, u.ID)
-	h.Sessions.Put(ctx, SessionGeneration, u.SessionGeneration)
-	h.Sessions.Put(ctx, SessionAccount, AccountMark(u))
-	return nil
-}

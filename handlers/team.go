@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store"
@@ -26,20 +25,6 @@ type team interface {
 	ChangePassword(ctx context.Context, userID int64, current, next string) (store.User, error)
 }
 
-// SessionGeneration is the session key holding the user's store.User.SessionGeneration at
-// sign-in; the auth middleware signs out a session whose value is older than the user's.
-const SessionGeneration = "generation"
-
-// SessionAccount holds AccountMark of the user signed in. An id alone is not enough: SQLite
-// gives a removed teammate's id to the next account, which starts at generation 0 too, so a
-// session of the removed one that outlived its sweep would otherwise sign in as the new one.
-const SessionAccount = "account"
-
-// AccountMark names one account for good: its email and when it was created.
-func AccountMark(u store.User) string {
-	return u.Email + " " + u.CreatedAt.UTC().Format(time.RFC3339Nano)
-}
-
 // revealInvite names the copy-once reveal of a new invite link.
 const revealInvite = "invite"
 
@@ -51,7 +36,7 @@ func (h *Handler) Team(c echo.Context) error {
 }
 
 func (h *Handler) renderTeam(c echo.Context, status int, email, emailError string) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	ctx := c.Request().Context()
 	members, err := h.Store.Members(ctx, u.WorkspaceID)
 	if err != nil {
@@ -75,7 +60,7 @@ func (h *Handler) renderTeam(c echo.Context, status int, email, emailError strin
 
 // InviteTeammate creates an invite and shows its link once.
 func (h *Handler) InviteTeammate(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	if !u.IsOwner() {
 		return errOwnerOnly
 	}
@@ -119,7 +104,7 @@ func (h *Handler) InviteLink(c echo.Context) error {
 
 // RevokeInvite withdraws a pending invite: its link stops working.
 func (h *Handler) RevokeInvite(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	if !u.IsOwner() {
 		return errOwnerOnly
 	}
@@ -139,7 +124,7 @@ func (h *Handler) RevokeInvite(c echo.Context) error {
 // RemoveTeammate deletes a teammate's account and ends their sessions at once. What they
 // created belongs to the workspace and stays.
 func (h *Handler) RemoveTeammate(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	if !u.IsOwner() {
 		return errOwnerOnly
 	}
@@ -159,63 +144,6 @@ func (h *Handler) RemoveTeammate(c echo.Context) error {
 	h.Log.Info("teammate removed", "user_id", removed.ID, "by_user_id", u.ID)
 	h.flash(c, fmt.Sprintf("%s was removed from the workspace and signed out everywhere.", removed.Email))
 	return c.Redirect(http.StatusSeeOther, "/team")
-}
-
-// endSessions signs out, at once, the stored sessions of userID that were signed in under
-// another generation than keep (-1: all of them): each becomes an anonymous session holding
-// only a message for the sign-in page, so whoever holds it learns why. The auth middleware
-// refuses such sessions anyway (user gone, or an older generation), which also covers a
-// request in flight that saves its session after this. scs stores sessions encoded, so this
-// decodes each live one: a few thousand at most (12 idle hours); a failure is only logged.
-//
-// The store keys sessions by their token's hash (HashTokenInStore), and Iterate hands each
-// session with that key: the replacement is written to the store under it directly, since
-// the manager's Commit would hash it again.
-func (h *Handler) endSessions(ctx context.Context, userID, keep int64, gone bool) {
-	ended := 0
-	err := h.Sessions.Iterate(ctx, func(ctx context.Context) error {
-		if h.Sessions.GetInt64(ctx, SessionUserID) != userID || h.Sessions.GetInt64(ctx, SessionGeneration) == keep {
-			return nil
-		}
-		ended++
-		return h.signOutStored(h.Sessions.Token(ctx), h.Sessions.Deadline(ctx), gone)
-	})
-	if err != nil {
-		h.Log.Warn("ending sessions: some are left for the sign-in check to refuse", "user_id", userID, "err", err)
-	}
-	h.Log.Info("sessions ended", "user_id", userID, "count", ended)
-}
-
-// signOutStored replaces the stored session under key with a signed-out one that only says
-// why, kept as long as the manager's Commit would keep it (its deadline, or the idle timeout's
-// if sooner).
-func (h *Handler) signOutStored(key string, deadline time.Time, gone bool) error {
-	b, err := h.Sessions.Codec.Encode(deadline, map[string]any{sessionFlash: sessionEndedMessage(gone)})
-	if err != nil {
-		return err
-	}
-	expiry := deadline
-	if idle := time.Now().Add(h.Sessions.IdleTimeout); h.Sessions.IdleTimeout > 0 && idle.Before(expiry) {
-		expiry = idle
-	}
-	return h.Sessions.Store.Commit(key, b, expiry)
-}
-
-// SessionEnded ends the request's session, whose user was removed (gone) or whose sessions
-// were ended by a password change, and tells the sign-in page why.
-func SessionEnded(ctx context.Context, sm *scs.SessionManager, gone bool) error {
-	if err := sm.Destroy(ctx); err != nil {
-		return err
-	}
-	sm.Put(ctx, sessionFlash, sessionEndedMessage(gone))
-	return nil
-}
-
-func sessionEndedMessage(gone bool) string {
-	if gone {
-		return "You were signed out: your account was removed from this workspace."
-	}
-	return "You were signed out because your password was changed. Sign in with the new password."
 }
 
 // AcceptInviteForm asks the invited teammate for a password.
@@ -294,7 +222,7 @@ func (h *Handler) PasswordForm(c echo.Context) error {
 // sessions end; this one stays signed in, under a new token. Wrong current passwords count
 // as failed sign-ins of the account, so a stolen session cannot guess it faster.
 func (h *Handler) ChangePassword(c echo.Context) error {
-	u, _ := CurrentUser(c)
+	u, _ := currentUser(c)
 	current, next, confirm := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password")
 	errs := newPasswordErrors(next, confirm, "new_password")
 	if current == "" {

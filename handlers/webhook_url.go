@@ -95,5 +95,13 @@ func (h *Handler) publicURL(c echo.Context) (base, builtFrom string) {
 			builtFrom = views.BuiltFromTrustedProxy
 		}
 	}
-	return c.Scheme() + "://" + r.Host, builtFrom
+	return h.baseURL(c), builtFrom
+}
+
+// baseURL is -public-url, or else this request's scheme and Host.
+func (h *Handler) baseURL(c echo.Context) string {
+	if h.PublicURL != "" {
+		return h.PublicURL
+	}
+	return c.Scheme() + "://" + c.Request().Host
 }

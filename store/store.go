@@ -1,5 +1,6 @@
-// Package store owns hookhouse's metadata database: users, sessions, integrations and their
-// webhook URLs. All SQL lives here.
+// Package store owns hookhouse's metadata database: accounts, sessions, integrations, their
+// webhook URLs and signing secrets, and the activity logs. All SQL lives here and below
+// (store/warehouse for the integrations' data).
 package store
 
 import (
@@ -320,12 +321,11 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
+// close closes every statement prepare made (each is a key of text).
 func (st statements) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{st.webhookTarget, st.insertRequest, st.countRequests, st.insertLoad, st.countRows, st.loggedBytes, st.trimLogged} {
-		if stmt != nil {
-			errs = append(errs, stmt.Close())
-		}
+	for stmt := range st.text {
+		errs = append(errs, stmt.Close())
 	}
 	return errors.Join(errs...)
 }

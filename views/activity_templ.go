@@ -595,7 +595,7 @@ func chartBars(a store.Activity, hours *[24]string) string {
 		b = append(b, `" height="`...)
 		b = strconv.AppendInt(b, int64(h), 10)
 		b = append(b, `"><title>`...)
-		b = append(b, html.EscapeString(hours[i]+": "+rowsLabel(n))...)
+		b = append(b, html.EscapeString(hours[i]+": "+countOf(n, "row", "rows"))...)
 		b = append(b, `</title></rect>`...)
 	}
 	return string(b)
@@ -638,7 +638,7 @@ func hoursSummary(a store.Activity, hours *[24]string) string {
 	for i, n := range a.HourlyRows {
 		if n > 0 { // "Jan 2 15:00 UTC" -> "15:00": the day is plain from the order
 			f := strings.Fields(hours[i])
-			b.WriteString("\n" + f[len(f)-2] + "  " + rowsLabel(n))
+			b.WriteString("\n" + f[len(f)-2] + "  " + countOf(n, "row", "rows"))
 		}
 	}
 	return b.String()
@@ -651,13 +651,6 @@ func hourLabels(now time.Time) *[24]string {
 		l[i] = now.UTC().Truncate(time.Hour).Add(time.Duration(i-23) * time.Hour).Format("Jan 2 15:00 UTC")
 	}
 	return &l
-}
-
-func rowsLabel(n int) string {
-	if n == 1 {
-		return "1 row"
-	}
-	return count(n) + " rows"
 }
 
 // lastRowsAt is when rows last arrived: the last batch's commit, or (once its report has

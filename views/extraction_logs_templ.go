@@ -884,14 +884,6 @@ func cursor(id int64) string {
 	return int64s(id)
 }
 
-// countOf is n with the noun that agrees with it: "1 record", "2 records".
-func countOf[N int | int64](n N, one, many string) string {
-	if n == 1 {
-		return count(n) + " " + one
-	}
-	return count(n) + " " + many
-}
-
 // resultOption is a choice of the Extraction Logs' result filter.
 type resultOption struct{ Value, Label string }
 

@@ -42,3 +42,11 @@ func count[N int | int64](n N) string {
 	}
 	return string(b)
 }
+
+// countOf is n with the noun that agrees with it: "1 record", "2 records".
+func countOf[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return count(n) + " " + one
+	}
+	return count(n) + " " + many
+}

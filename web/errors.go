@@ -49,7 +49,7 @@ func errorHandler(log *slog.Logger, flood *FloodLog) echo.HTTPErrorHandler {
 		switch {
 		case c.Request().Method == http.MethodHead:
 			werr = c.NoContent(status)
-		case strings.HasPrefix(c.Request().URL.Path, "/v1/") || strings.Contains(c.Request().Header.Get("Accept"), "application/json"):
+		case strings.HasPrefix(c.Request().URL.Path, webhookPrefix+"/") || strings.Contains(c.Request().Header.Get("Accept"), "application/json"):
 			werr = c.JSON(status, map[string]string{"error": msg})
 		default:
 			c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)

@@ -100,15 +100,14 @@ func textOnly(form url.Values) error {
 // wanted remembered, or to /setup while no account exists yet. The user is loaded on every
 // request, so a removed teammate's session, or one from before a password change (an older
 // session generation), ends at its next request, and so does one whose id now names another
-// account (SessionAccount).
+// account (handlers.SignedInAs).
 func requireUser(sm *scs.SessionManager, st *store.Store) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
 			if id := sm.GetInt64(ctx, handlers.SessionUserID); id != 0 {
 				u, err := st.UserByID(ctx, id)
-				if err == nil && sm.GetInt64(ctx, handlers.SessionGeneration) == u.SessionGeneration &&
-					sm.GetString(ctx, handlers.SessionAccount) == handlers.AccountMark(u) {
+				if err == nil && handlers.SignedInAs(ctx, sm, u) {
 					c.Set(handlers.UserContextKey, u)
 					return next(c)
 				}

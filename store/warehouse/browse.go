@@ -28,6 +28,9 @@ var eventTypeColumns = []string{"type", "eventname", "event"}
 // Type, on PostgreSQL) the one added first. It depends only on the catalog; a column added
 // later takes over only when it is preferred, and is then indexed as it is added.
 
+// eventTypeIndex names the index of data's event-type column col, alike on every destination.
+func eventTypeIndex(col string) string { return rootTable + "_" + col }
+
 // eventTypeRank is name's place in eventTypeColumns, in any case; -1 when it is none.
 func eventTypeRank(name string) int {
 	lower := asciiLower(name)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"runtime"
 	"strings"
@@ -472,11 +473,7 @@ func TestEventTypeFilter(t *testing.T) {
 					}
 				}
 				plan := eventFilterPlan(t, w, schema, col)
-				index := "data_" + col
-				if _, ok := w.dest.(*postgresDest); ok {
-					index = indexName("data_"+col, "sequence")
-				}
-				if !strings.Contains(plan, index) {
+				if !strings.Contains(plan, eventTypeIndex(col)) {
 					t.Errorf("%s: the filter on %s is not an index lookup:\n%s", schema, col, plan)
 				}
 			}
@@ -515,7 +512,7 @@ func TestEventTypeColumnIsOneRule(t *testing.T) {
 		if strings.Join(indexed, ",") != "type" {
 			t.Errorf("%s: event-type columns indexed %v; want only the filter's, type", when, indexed)
 		}
-		if plan := eventFilterPlan(t, w, "both", "type"); !strings.Contains(plan, indexName("data_type", "sequence")) {
+		if plan := eventFilterPlan(t, w, "both", "type"); !strings.Contains(plan, eventTypeIndex("type")) {
 			t.Errorf("%s: the filter on type is not an index lookup:\n%s", when, plan)
 		}
 	}
@@ -530,6 +527,33 @@ func TestEventTypeColumnIsOneRule(t *testing.T) {
 	w = reopenTest(t, w, Options{})
 	mustLoad(t, w, "both", Target{}, decodeOne(t, `{"Type":"Email","event":"x","eventName":"y"}`))
 	check("after a restart, with event and eventName too")
+}
+
+// A PostgreSQL schema of an earlier version, whose event-type index was named
+// _sdc_sequence_<hash> after its second column, has it renamed to data_<column>, its name on
+// SQLite, when a writer next opens the schema: one index, the filter still on it.
+func TestEventTypeIndexOfAnEarlierVersionIsRenamed(t *testing.T) {
+	w := openPostgresTest(t, Options{})
+	mustLoad(t, w, "vero", Target{}, decodeOne(t, `{"type":"sent"}`))
+	h := fnv.New64a()
+	h.Write([]byte("data_type"))
+	earlier := fmt.Sprintf("_sdc_sequence_%016x", h.Sum64())
+	db := schemaDB(t, w, "vero")
+	if _, err := db.Exec(`ALTER INDEX data_type RENAME TO ` + earlier); err != nil {
+		t.Fatal(err)
+	}
+	w = reopenTest(t, w, Options{})
+	mustLoad(t, w, "vero", Target{}, decodeOne(t, `{"type":"opened"}`))
+	var names []string
+	for _, r := range queryRows(t, db, `SELECT indexname::text AS name FROM pg_indexes WHERE schemaname = 'vero' AND tablename = 'data' ORDER BY 1`) {
+		names = append(names, r["name"].(string))
+	}
+	if want := rowKeyIndex("data") + ",data_type"; strings.Join(names, ",") != want {
+		t.Errorf("data's indexes are %v; want %s", names, want)
+	}
+	if plan := eventFilterPlan(t, w, "vero", "type"); !strings.Contains(plan, "data_type") {
+		t.Errorf("the filter on type is not an index lookup:\n%s", plan)
+	}
 }
 
 // eventFilterPlan is the plan of the Data page's filter query, with sequential scans ruled

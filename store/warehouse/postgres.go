@@ -299,15 +299,16 @@ func (d *postgresDest) tableSQL(schema, name string, level int) []string {
 	for i, c := range cols {
 		cols[i] = quoteIdent(c)
 	}
-	return []string{fmt.Sprintf(`CREATE INDEX %s ON %s (%s)`, quoteIdent(indexName(name, "key")), tableName(d, schema, name), strings.Join(cols, ", "))}
+	return []string{fmt.Sprintf(`CREATE INDEX %s ON %s (%s)`, quoteIdent(rowKeyIndex(name)), tableName(d, schema, name), strings.Join(cols, ", "))}
 }
 
-// indexName names an index of table, unique in the schema and never a table's name (tables
-// are data and data__...): PostgreSQL keeps indexes and tables in one namespace.
-func indexName(table, suffix string) string {
+// rowKeyIndex names the index of table's row key: hashed, since the table's name may take all
+// 63 bytes PostgreSQL allows a name, and never a table's name (tables are data and data__...),
+// as PostgreSQL keeps indexes and tables in one namespace.
+func rowKeyIndex(table string) string {
 	h := fnv.New64a()
 	h.Write([]byte(table))
-	return fmt.Sprintf("_sdc_%s_%016x", suffix, h.Sum64())
+	return fmt.Sprintf("_sdc_key_%016x", h.Sum64())
 }
 
 // PostgreSQL expands a view's SELECT * when the view is made, so the view is made again
@@ -374,13 +375,26 @@ END $$`,
 	received_at bigint NOT NULL
 )`,
 		`CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON ` + s + `._sdc_deliveries (received_at)`,
+		// Earlier versions named the event-type index _sdc_sequence_<hash>, after its second
+		// column: it takes the name it has on SQLite, unless something of the schema has it.
+		`DO $$ DECLARE r record; BEGIN
+	FOR r IN SELECT i.relname AS old, 'data_' || a.attname AS new FROM pg_index x
+		JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+		JOIN pg_namespace n ON n.oid = t.relnamespace
+		JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+		WHERE n.nspname = '` + schema + `' AND t.relname = 'data' AND i.relname LIKE '\_sdc\_sequence\_%'
+			AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'data_' || a.attname)
+	LOOP
+		EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', '` + schema + `', r.old, r.new);
+	END LOOP;
+END $$`,
 	}
 }
 
 // With _sdc_sequence after the column, the index is read in the order pages are.
 func (d *postgresDest) eventTypeIndexSQL(schema, col string) string {
 	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s, _sdc_sequence)`,
-		quoteIdent(indexName("data_"+col, "sequence")), tableName(d, schema, rootTable), quoteIdent(col))
+		quoteIdent(eventTypeIndex(col)), tableName(d, schema, rootTable), quoteIdent(col))
 }
 
 func (d *postgresDest) session(ctx context.Context, schema string) (session, error) {

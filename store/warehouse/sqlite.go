@@ -193,7 +193,7 @@ CREATE INDEX IF NOT EXISTS _sdc_deliveries_received_at ON _sdc_deliveries (recei
 // rowid follows the indexed value in every SQLite index: the index on the column alone is
 // read in the order pages are.
 func (d *sqliteDest) eventTypeIndexSQL(_, col string) string {
-	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON "data" (%s)`, quoteIdent("data_"+col), quoteIdent(col))
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON "data" (%s)`, quoteIdent(eventTypeIndex(col)), quoteIdent(col))
 }
 
 func (d *sqliteDest) dsn(schema string) string {
