@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -32,7 +33,7 @@ func parseMigrateConfig(args []string, getenv func(string) string, out io.Writer
 	var cfg migrateConfig
 	fs := flag.NewFlagSet("hookhouse migrate", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&cfg.DataDir, "data", "./hookhouse-data", "the data folder to copy (stop hookhouse first)")
+	fs.StringVar(&cfg.DataDir, "data", cmp.Or(getenv("HOOKHOUSE_DATA"), "./hookhouse-data"), "the data folder to copy (HOOKHOUSE_DATA); stop hookhouse first")
 	fs.StringVar(&cfg.Database, "database", getenv("HOOKHOUSE_DATABASE"), "PostgreSQL database to copy the metadata into (HOOKHOUSE_DATABASE); empty: the metadata stays in the folder's hookhouse.db, and hookhouse runs on the folder with -warehouse")
 	fs.StringVar(&cfg.Warehouse, "warehouse", getenv("HOOKHOUSE_WAREHOUSE"), "PostgreSQL database to copy the warehouse tables into (HOOKHOUSE_WAREHOUSE); may be the same as -database")
 	fs.BoolVar(&cfg.Logs, "logs", false, "copy the Extraction Logs and Loading Reports too; without it the nodes start with empty logs")
