@@ -130,3 +130,21 @@ func TestRejectsOfAnOlderSchemaArePaged(t *testing.T) {
 		t.Fatalf("after a new reject: %+v %v", c, err)
 	}
 }
+
+// _sdc_rejected.record holds the record's text as sent, not HTML-escaped: a SendGrid event's
+// smtp-id "<...>" reads as it came, in the table and in a search of it.
+func TestRejectedRecordKeepsItsTextAsSent(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{})
+			mustLoad(t, w, "rej", Target{PrimaryKey: "sg_event_id"}, decodeOne(t, `{"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","url":"https://example.com/?a=1&b=2"}`))
+			rows := queryRows(t, schemaDB(t, w, "rej"), `SELECT record FROM _sdc_rejected`)
+			if len(rows) != 1 {
+				t.Fatalf("%d rejects, want 1", len(rows))
+			}
+			if got, want := rows[0]["record"], `{"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","url":"https://example.com/?a=1&b=2"}`; got != want {
+				t.Errorf("record %v, want %s", got, want)
+			}
+		})
+	}
+}

@@ -22,8 +22,29 @@ type stitchCase struct {
 type stitchWant struct {
 	// columns of each table that are not system columns, with their Stitch types;
 	// every table of the schema is listed.
-	columns  map[string]map[string]string
+	columns map[string]map[string]string
+	// system, when set, is every system column (_sdc_*) of each table it names, with its type.
+	system   map[string]map[string]string
 	rejected []string // a part of each reject reason, in order
+}
+
+// Stitch's system columns (_data/stitch/sdc-columns.yml) as hookhouse names and types them:
+// data's, and a subtable's beside its _sdc_source_key_<pk> and _sdc_level_N_id.
+var (
+	sdcColumns = map[string]string{
+		"_sdc_received_at": "timestamp", "_sdc_batched_at": "timestamp", "_sdc_sequence": "integer", "_sdc_table_version": "integer",
+	}
+	sdcKeyless = withColumns(sdcColumns, map[string]string{"__sdc_primary_key": "string"})
+)
+
+func withColumns(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range []map[string]string{a, b} {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 var stitchCases = []stitchCase{
@@ -113,6 +134,71 @@ var stitchCases = []stitchCase{
 		}},
 	},
 	{
+		// _replication/preparing/data-structuring/non-bigquery-nested-data-structures.md's order,
+		// as sent (every value a string), with its Primary Key order_id.
+		name: "the nested-structures guide's order: subtables, their keys and system columns",
+		pk:   "order_id",
+		records: []string{`{"order_id":"1234","created_at":"2015-01-01 00:00:00","customer_id":"100","line_items":[` +
+			`{"product_id":"5008798","price":"5.99","quantity":"1","tax_lines":[{"price":"5.99","rate":"0.06","title":"State Tax"}]}]}`},
+		want: stitchWant{
+			columns: map[string]map[string]string{
+				"data":                        {"order_id": "string", "created_at": "string", "customer_id": "string"},
+				"data__line_items":            {"product_id": "string", "price": "string", "quantity": "string"},
+				"data__line_items__tax_lines": {"price": "string", "rate": "string", "title": "string"},
+			},
+			system: map[string]map[string]string{
+				"data":                        sdcColumns,
+				"data__line_items":            withColumns(sdcColumns, map[string]string{"_sdc_source_key_order_id": "string", "_sdc_level_0_id": "integer"}),
+				"data__line_items__tax_lines": withColumns(sdcColumns, map[string]string{"_sdc_source_key_order_id": "string", "_sdc_level_0_id": "integer", "_sdc_level_1_id": "integer"}),
+			},
+		},
+	},
+	{
+		name:    "without a primary key: __sdc_primary_key, and the subtables' _sdc_source_key___sdc_primary_key",
+		records: []string{`{"order_id":1234,"line_items":[{"tax_lines":[{"rate":0.06}]}]}`},
+		want: stitchWant{
+			columns: map[string]map[string]string{
+				"data": {"order_id": "integer"}, "data__line_items": {}, "data__line_items__tax_lines": {"rate": "float"},
+			},
+			system: map[string]map[string]string{
+				"data":                        sdcKeyless,
+				"data__line_items":            withColumns(sdcColumns, map[string]string{"_sdc_source_key___sdc_primary_key": "string", "_sdc_level_0_id": "integer"}),
+				"data__line_items__tax_lines": withColumns(sdcColumns, map[string]string{"_sdc_source_key___sdc_primary_key": "string", "_sdc_level_0_id": "integer", "_sdc_level_1_id": "integer"}),
+			},
+		},
+	},
+	{
+		// _data/dataloading/examples/mixed-data-types.yml, PostgreSQL: 16.0 is a double.
+		name:    "the mixed-data-types example: age bigint and age__do, has_magic boolean and has_magic__st",
+		pk:      "id",
+		records: []string{`{"id":1,"name":"Finn","age":15,"has_magic":false}`, `{"id":3,"name":"Bubblegum","age":16.0,"has_magic":"yes"}`},
+		want: stitchWant{columns: map[string]map[string]string{"data": {
+			"id": "integer", "name": "string", "age": "integer", "age__do": "float", "has_magic": "boolean", "has_magic__st": "string",
+		}}, system: map[string]map[string]string{"data": sdcColumns}},
+	},
+	{
+		name:    "a number with a fraction or an exponent is a double, even 1.0; -0 is an integer",
+		records: []string{`{"a":1.0,"b":1e3,"c":-0,"d":-0.0,"e":0,"f":1E-2}`},
+		want: stitchWant{columns: map[string]map[string]string{"data": {
+			"a": "float", "b": "float", "c": "integer", "d": "float", "e": "integer", "f": "float",
+		}}},
+	},
+	{
+		name: "only RFC 3339 date-times are timestamps",
+		records: []string{`{"z":"2015-06-22T23:37:18Z","offset":"2015-06-22T23:37:18.123+02:00","space":"2015-01-01 00:00:00",` +
+			`"nozone":"2015-06-22T23:37:18","date":"2015-06-22","epoch":1434999438}`},
+		want: stitchWant{columns: map[string]map[string]string{"data": {
+			"z": "timestamp", "offset": "timestamp", "space": "string", "nozone": "string", "date": "string", "epoch": "integer",
+		}}},
+	},
+	{
+		name:    "null, {} and [] make no column and no subtable until a value comes",
+		records: []string{`{"a":null,"o":{},"e":[],"n":{"x":null}}`, `{"a":1,"e":[true],"n":{"x":"y"}}`},
+		want: stitchWant{columns: map[string]map[string]string{
+			"data": {"a": "integer", "n__x": "string"}, "data__e": {"value": "boolean"},
+		}},
+	},
+	{
 		name:    "two arrays that become one table name: field collision",
 		records: []string{`{"a":{"b":[1]}}`, `{"a__b":[2]}`},
 		want: stitchWant{
@@ -160,6 +246,11 @@ func TestStitchRules(t *testing.T) {
 				if got := userColumns(t, w, "rules"); !reflect.DeepEqual(got, want.columns) && (len(got) > 0 || len(want.columns) > 0) {
 					t.Errorf("tables and columns\n got %v\nwant %v", got, want.columns)
 				}
+				for table, want := range want.system {
+					if got := systemColumns(t, w, "rules", table); !reflect.DeepEqual(got, want) {
+						t.Errorf("system columns of %s\n got %v\nwant %v", table, got, want)
+					}
+				}
 				physicalTypesMatch(t, w, "rules")
 				var reasons []string
 				for _, r := range queryRows(t, schemaDB(t, w, "rules"), `SELECT reason FROM _sdc_rejected ORDER BY _sdc_rejected_at`) {
@@ -194,6 +285,18 @@ func userColumns(t *testing.T, w *Warehouse, schema string) map[string]map[strin
 		out[tb.Name] = cols
 	}
 	return out
+}
+
+// systemColumns is table's system columns, from the catalog, as name -> Stitch type.
+func systemColumns(t *testing.T, w *Warehouse, schema, table string) map[string]string {
+	t.Helper()
+	cols := map[string]string{}
+	for _, c := range tableColumns(t, w, schema, table) {
+		if c.Source == "" {
+			cols[c.Name] = c.Type
+		}
+	}
+	return cols
 }
 
 // physicalTypesMatch checks that every column the catalog lists is in the database, declared

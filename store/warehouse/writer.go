@@ -1,12 +1,14 @@
 package warehouse
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -807,13 +809,17 @@ func (wr *writer) pruneDeliveries(ctx context.Context, now time.Time) error {
 }
 
 func (wr *writer) reject(ctx context.Context, rec Record, reason, at string) error {
-	body, err := json.Marshal(rec)
-	if err != nil {
-		body = []byte(fmt.Sprintf("%v", rec))
+	// The record's text as sent: json.Marshal would write < > & as \u003c \u003e \u0026.
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
+		body.Reset()
+		fmt.Fprintf(&body, "%v", rec)
 	}
-	err = wr.sess.exec(ctx,
+	err := wr.sess.exec(ctx,
 		[]byte(`INSERT INTO `+tableName(wr.dest, wr.schema, rejectedTable)+` (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`),
-		at, rootTable, reason, string(body))
+		at, rootTable, reason, strings.TrimSuffix(body.String(), "\n"))
 	if err != nil {
 		return fmt.Errorf("insert rejected record: %w", err)
 	}
