@@ -3,7 +3,6 @@ package warehouse
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -305,12 +304,12 @@ func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) 
 	}
 	at := formatTimestamp(time.Now())
 	for _, r := range refused {
-		record, err := json.Marshal(r.rows)
+		record, err := recordText(r.rows)
 		if err != nil {
 			return CopyReport{}, fmt.Errorf("a refused record (_sdc_sequence %d): %w", r.sequence, err)
 		}
 		err = c.out.exec(ctx, []byte(`INSERT INTO `+tableName(c.to, c.schema, rejectedTable)+` (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`),
-			at, r.table, r.reason, string(record))
+			at, r.table, r.reason, record)
 		if err != nil {
 			return CopyReport{}, fmt.Errorf("%s: %w", rejectedTable, err)
 		}

@@ -809,19 +809,27 @@ func (wr *writer) pruneDeliveries(ctx context.Context, now time.Time) error {
 }
 
 func (wr *writer) reject(ctx context.Context, rec Record, reason, at string) error {
-	// The record's text as sent: json.Marshal would write < > & as \u003c \u003e \u0026.
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rec); err != nil {
-		body.Reset()
-		fmt.Fprintf(&body, "%v", rec)
+	body, err := recordText(rec)
+	if err != nil {
+		body = fmt.Sprintf("%v", rec)
 	}
-	err := wr.sess.exec(ctx,
+	err = wr.sess.exec(ctx,
 		[]byte(`INSERT INTO `+tableName(wr.dest, wr.schema, rejectedTable)+` (_sdc_rejected_at, table_name, reason, record) VALUES (?, ?, ?, ?)`),
-		at, rootTable, reason, strings.TrimSuffix(body.String(), "\n"))
+		at, rootTable, reason, body)
 	if err != nil {
 		return fmt.Errorf("insert rejected record: %w", err)
 	}
 	return nil
+}
+
+// recordText is a rejected record's JSON for _sdc_rejected, its text as sent: json.Marshal
+// would write < > & as \u003c \u003e \u0026.
+func recordText(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
