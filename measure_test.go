@@ -30,9 +30,10 @@ func peakRSS(pid int) int64 {
 	return 0
 }
 
-// TestLargeBodiesPeakRSS measures the binary's peak memory under 64 concurrent 19 MB bodies
-// (arrays of 1 KB events), for RELIABILITY.md. It takes a minute and a few GB without the
-// in-flight bound, so it runs only on request:
+// TestLargeBodiesPeakRSS measures the binary's peak memory under 64 concurrent 19 MB bodies,
+// arrays of 1 KB events and of 220-byte ones (87,000, under the 100,000 a body may hold: more
+// records per byte cost more memory), for RELIABILITY.md. It takes a minute and a few GB
+// without the in-flight bound, so it runs only on request:
 //
 //	HOOKHOUSE_MEASURE_RSS=1 go test -run LargeBodiesPeakRSS -v .
 //	HOOKHOUSE_MEASURE_RSS=1 HOOKHOUSE_TEST_BINARY=/tmp/hookhouse-old go test -run LargeBodiesPeakRSS -v .
@@ -41,44 +42,54 @@ func TestLargeBodiesPeakRSS(t *testing.T) {
 		t.Skip("set HOOKHOUSE_MEASURE_RSS=1 to measure (heavy)")
 	}
 	const senders, size = 64, 19_000_000
-	s := startServer(t, filepath.Join(t.TempDir(), "data"), adminEnv...)
-	hookURL := addWebhookIntegration(t, s, "Big Batches")
+	for _, tc := range []struct {
+		name, event string // the event's format: its id twice, then its padding
+		pad         int
+	}{
+		{"1 KB events", `{"id":%d,"type":"sent","email":"user%d@example.com","pad":"%s"}`, 960},
+		{"220-byte events", `{"id":%d,"type":"opened","email":"user%d@example.com","campaign":{"id":7,"name":"Campaign 7"},"ts":1700000000,"x1":"abcdefgh","x2":12.5,"x3":true,"x4":"%s"}`, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, filepath.Join(t.TempDir(), "data"), adminEnv...)
+			hookURL := addWebhookIntegration(t, s, "Big Batches")
 
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i := 0; b.Len() < size-1100; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"id":%d,"type":"sent","email":"user%d@example.com","pad":"%s"}`, i, i, strings.Repeat("x", 960))
-	}
-	b.WriteByte(']')
-	body := b.Bytes() // shared by every sender: the client holds one copy
-	base := peakRSS(s.cmd.Process.Pid)
-
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}, Timeout: 5 * time.Minute}
-	statuses := map[int]int{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := client.Post(hookURL, "application/json", bytes.NewReader(body))
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				statuses[0]++
-				return
+			var b bytes.Buffer
+			b.WriteByte('[')
+			for i := 0; b.Len() < size-1100; i++ {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, tc.event, i, i, strings.Repeat("x", tc.pad))
 			}
-			resp.Body.Close()
-			statuses[resp.StatusCode]++
-		}()
+			b.WriteByte(']')
+			body := b.Bytes() // shared by every sender: the client holds one copy
+			base := peakRSS(s.cmd.Process.Pid)
+
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}, Timeout: 5 * time.Minute}
+			statuses := map[int]int{}
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			start := time.Now()
+			for range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := client.Post(hookURL, "application/json", bytes.NewReader(body))
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						statuses[0]++
+						return
+					}
+					resp.Body.Close()
+					statuses[resp.StatusCode]++
+				}()
+			}
+			wg.Wait()
+			t.Logf("%d concurrent bodies of %d bytes in %v: answers %v; server peak RSS %d MiB (%d MiB before the burst)",
+				senders, len(body), time.Since(start).Round(time.Millisecond), statuses, peakRSS(s.cmd.Process.Pid)>>20, base>>20)
+		})
 	}
-	wg.Wait()
-	t.Logf("%d concurrent bodies of %d bytes in %v: answers %v; server peak RSS %d MiB (%d MiB before the burst)",
-		senders, len(body), time.Since(start).Round(time.Millisecond), statuses, peakRSS(s.cmd.Process.Pid)>>20, base>>20)
 }
 
 // TestRefusedBodiesDiskUse measures hookhouse.db under 32 senders posting refused 70 KB bodies

@@ -12,12 +12,13 @@ import (
 
 // DefaultMaxInflightBodyBytes bounds the webhook body bytes held in memory at once, across all
 // requests, unless configured otherwise: sized for a small machine. Decoding and loading a
-// body costs a few times its size on top (see RELIABILITY.md).
-const DefaultMaxInflightBodyBytes = 256 << 20
+// body of small events costs up to about 15 times its size on top (RELIABILITY.md, item 6), so
+// the default keeps a burst of the largest bodies near 1 GB.
+const DefaultMaxInflightBodyBytes = 64 << 20
 
 // bodyBudget is the in-flight body bound: each request reserves its body's bytes before it
 // reads them and gives them back when it is done, so 64 senders of 19 MB bodies cannot make
-// the process hold 1.2 GB of bodies (and three times that while decoding them).
+// the process hold 1.2 GB of bodies (and many times that while decoding them).
 type bodyBudget struct {
 	limit int64
 	used  atomic.Int64
