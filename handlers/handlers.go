@@ -60,6 +60,7 @@ type Warehouse interface {
 	dataReader
 	pinger
 	LastFailure() *warehouse.Failure
+	DedupWindow() time.Duration
 }
 
 // Deps are the handlers' explicit dependencies.
