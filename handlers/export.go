@@ -3,15 +3,24 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
 
+// DefaultDownloadStall is how long a download may wait for its client to take more of it
+// before it is cut (Deps.DownloadStall).
+const DefaultDownloadStall = time.Minute
+
 // Export downloads a table as CSV or JSON Lines. Rows are streamed and flushed as they are
-// read, so memory stays flat however large the table is.
+// read, so memory stays flat however large the table is. The query stays open while the
+// client reads, holding a SQLite snapshot (its WAL cannot be checkpointed past it, and grows
+// with every webhook) or one of the few PostgreSQL connections the dashboard reads with: a
+// client that stops reading is cut after DownloadStall, not kept for ever.
 func (h *Handler) Export(c echo.Context) error {
 	in, err := h.integrationParam(c)
 	if err != nil {
@@ -43,9 +52,29 @@ func (h *Handler) Export(c echo.Context) error {
 	res.Header().Set("Cache-Control", "no-store")
 	res.WriteHeader(http.StatusOK)
 	q := warehouse.ExportQuery{Table: table, EventType: c.QueryParam("type")}
-	if err := h.Warehouse.Export(ctx, in.Schema, q, format, res, res.Flush); err != nil {
+	out := stallWriter{rc: http.NewResponseController(res), w: res, stall: h.DownloadStall}
+	if out.stall <= 0 {
+		out.stall = DefaultDownloadStall
+	}
+	defer out.rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
+	if err := h.Warehouse.Export(ctx, in.Schema, q, format, out, res.Flush); err != nil {
 		// The status is sent; all that is left is to stop and say why in the log.
 		h.Log.Error("export cut short", "integration_id", in.ID, "table", table, "err", err)
 	}
 	return nil
+}
+
+// stallWriter gives each write to the client stall to complete: the deadline moves with every
+// write, so a download is cut only when its client takes nothing for that long.
+type stallWriter struct {
+	rc    *http.ResponseController
+	w     io.Writer
+	stall time.Duration
+}
+
+func (s stallWriter) Write(p []byte) (int, error) {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.stall)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, err
+	}
+	return s.w.Write(p)
 }

@@ -53,6 +53,7 @@ type Warehouse interface {
 	dataReader
 	pinger
 	LastFailure() *warehouse.Failure
+	DedupWindow() time.Duration
 }
 
 // Deps are the handlers' explicit dependencies.
@@ -70,6 +71,9 @@ type Deps struct {
 	Metrics              Metrics
 	MetricsToken         string  // bearer token /metrics requires; empty turns /metrics off (404)
 	Proxies              Proxies // -trusted-proxies, whose forwarding headers are believed
+	// DownloadStall cuts a download whose client took nothing of it for this long; 0 means
+	// DefaultDownloadStall.
+	DownloadStall time.Duration
 	// Draining reports that the process is stopping: /healthz answers 503 so a load balancer
 	// sends new requests to other nodes while this one still serves. nil: never.
 	Draining func() bool

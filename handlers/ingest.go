@@ -169,7 +169,7 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 	}
 
 	if v := target.Verifier; v.Signs() {
-		if err := v.Verify(signature.Request{Header: req.Header, Body: body, URL: h.signedURL(c, v)}, receivedAt); err != nil {
+		if err := v.Verify(signature.Request{Header: req.Header, Body: body, URL: h.signedURL(c, v), Remembered: h.Warehouse.DedupWindow()}, receivedAt); err != nil {
 			return body, warehouse.Result{}, echo.NewHTTPError(http.StatusUnauthorized, "Nothing was stored: "+err.Error())
 		}
 	}

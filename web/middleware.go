@@ -96,8 +96,8 @@ func textOnly(form url.Values) error {
 	return nil
 }
 
-// requireUser lets signed-in users through. Others are sent to /login with the page they
-// wanted remembered, or to /setup while no account exists yet. The user is loaded on every
+// requireUser lets signed-in users through, their answers marked no-store. Others are sent to
+// /login with the page they wanted remembered, or to /setup while no account exists yet. The user is loaded on every
 // request, so a removed teammate's session, or one from before a password change (an older
 // session generation), ends at its next request, and so does one whose id now names another
 // account (handlers.SignedInAs).
@@ -109,6 +109,9 @@ func requireUser(sm *scs.SessionManager, st *store.Store) echo.MiddlewareFunc {
 				u, err := st.UserByID(ctx, id)
 				if err == nil && handlers.SignedInAs(ctx, sm, u) {
 					c.Set(handlers.UserContextKey, u)
+					// What a signed-in page shows (webhook bodies, rows, teammates) is kept by no
+					// cache: after Log out, the browser's Back must ask again, not show it.
+					c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 					return next(c)
 				}
 				if err != nil && !errors.Is(err, store.ErrNotFound) {

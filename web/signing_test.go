@@ -489,3 +489,34 @@ func TestUnverifiedRequestsAreCountedAsUnauthorized(t *testing.T) {
 		t.Fatalf("metrics lack %s", want)
 	}
 }
+
+// A captured signed request replayed after its delivery id was forgotten (-dedup-window) but
+// within the timestamp tolerance was stored again: with -dedup-window 1m (its least) and the
+// default 5-minute tolerance, the binary stored a replay sent 65 s later ("records":1, 2 rows),
+// and with the default 24 h window so would a tolerance of 2 days, which Settings allows. Now,
+// with a delivery id, a timestamp may be at most half the window away (every replay it
+// accepts then comes while the id is remembered), and further is refused saying why.
+func TestReplayAfterTheDedupWindowIsRefused(t *testing.T) {
+	const window = 4 * time.Second
+	app := newTestAppWith(t, warehouse.Options{DedupWindow: window}, web.Config{})
+	c := app.signedInClient(t)
+	id, hookURL := mustAdd(t, c, "incoming-webhooks", "Signed")
+	mustSaveSigning(t, c, id, url.Values{"scheme": {"standard-webhooks"}, "secret": {specSecret}})
+
+	body := []byte(`{"id": 1, "type": "invoice.paid"}`)
+	captured := standardHeaders(specSecret, "msg_1", time.Now(), body)
+	if a := postWithHeaders(t, hookURL, captured, body); a.Status != http.StatusOK || a.JSON["records"] != 1.0 {
+		t.Fatalf("signed request: %d %s", a.Status, a.Body)
+	}
+	if a := postWithHeaders(t, hookURL, captured, body); a.JSON["duplicate"] != true {
+		t.Fatalf("replayed at once: %d %s, want a duplicate", a.Status, a.Body)
+	}
+	time.Sleep(window + time.Second)
+	expectRefusal(t, "replayed after the window", postWithHeaders(t, hookURL, captured, body), "delivery ids are remembered for 4s")
+	future := []byte(`{"id": 2}`)
+	expectRefusal(t, "dated 3 s ahead", postWithHeaders(t, hookURL, standardHeaders(specSecret, "msg_2", time.Now().Add(3*time.Second), future), future),
+		"timestamp more than 2s away")
+	if n := queryInt(t, warehouseDB(t, app, "signed"), "SELECT count(*) FROM data"); n != 1 {
+		t.Fatalf("data holds %d rows, want the delivery once", n)
+	}
+}

@@ -43,6 +43,9 @@ type Config struct {
 	Flood *FloodLog
 	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto; nobody else's are read.
 	TrustedProxies handlers.Proxies
+	// DownloadStall cuts a download (CSV, JSON Lines) whose client took nothing for this long,
+	// releasing the warehouse read it holds; 0: handlers.DefaultDownloadStall.
+	DownloadStall time.Duration
 	// Draining makes /healthz answer 503 while the process stops (-shutdown-drain); nil: never.
 	Draining func() bool
 }
@@ -100,6 +103,7 @@ func New(cfg Config) *echo.Echo {
 		MetricsToken:         cfg.MetricsToken,
 		Proxies:              cfg.TrustedProxies,
 		Draining:             cfg.Draining,
+		DownloadStall:        cfg.DownloadStall,
 	})
 
 	e.Use(middleware.Recover(), accessLog(cfg.Log, cfg.Flood), securityHeaders)

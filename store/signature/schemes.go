@@ -137,7 +137,7 @@ func checkStandardWebhooks(v *Verifier, r Request, now time.Time) error {
 	if tsName == "svix-timestamp" {
 		what = "header svix-timestamp"
 	}
-	if err := v.checkTimestamp(ts, what, now); err != nil {
+	if err := v.checkTimestamp(r, ts, what, now); err != nil {
 		return err
 	}
 	sigs, sigName, err := firstHeader(r, webhookSignature)
@@ -285,7 +285,7 @@ func checkSendGrid(v *Verifier, r Request, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := v.checkTimestamp(ts, "header "+tsName, now); err != nil {
+	if err := v.checkTimestamp(r, ts, "header "+tsName, now); err != nil {
 		return err
 	}
 	der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
@@ -332,7 +332,7 @@ func checkMailgun(v *Verifier, r Request, now time.Time) error {
 	if sig == "" || token == "" {
 		return refuse("the body has no signature object (timestamp, token, signature), as Mailgun sends it")
 	}
-	if err := v.checkTimestamp(ts, "signature.timestamp", now); err != nil {
+	if err := v.checkTimestamp(r, ts, "signature.timestamp", now); err != nil {
 		return err
 	}
 	want, err := hex.DecodeString(sig)
@@ -351,7 +351,7 @@ func checkCustomerIO(v *Verifier, r Request, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := v.checkTimestamp(ts, "header X-CIO-Timestamp", now); err != nil {
+	if err := v.checkTimestamp(r, ts, "header X-CIO-Timestamp", now); err != nil {
 		return err
 	}
 	sig, err := header(r.Header, "X-Cio-Signature", "X-CIO-Signature")
@@ -395,7 +395,7 @@ func checkStripe(v *Verifier, r Request, now time.Time) error {
 	if len(candidates) > MaxSignatures {
 		return refuse("header Stripe-Signature holds %d signatures; at most %d are checked", len(candidates), MaxSignatures)
 	}
-	if err := v.checkTimestamp(ts, "the timestamp (t=) of header Stripe-Signature", now); err != nil {
+	if err := v.checkTimestamp(r, ts, "the timestamp (t=) of header Stripe-Signature", now); err != nil {
 		return err
 	}
 	if len(candidates) == 0 {

@@ -258,6 +258,10 @@ type Request struct {
 	// URL is the webhook URL as the provider knows it (Mandrill signs it); only read by
 	// schemes that need it (see Verifier.NeedsURL).
 	URL string
+	// Remembered is how long a delivery id is remembered (-dedup-window); 0: for ever. A
+	// verifier that deduplicates accepts a timestamp at most half of it away (see
+	// checkTimestamp), so no replay it accepts comes after its id is forgotten.
+	Remembered time.Duration
 }
 
 // Verifier checks one integration's requests. It is built once per cached webhook target;
@@ -417,8 +421,11 @@ func (v *Verifier) toleranceReason() error {
 	return refuse("timestamp outside the %s tolerance", t)
 }
 
-// checkTimestamp reads a Unix time in seconds from a header (or signed field) named what.
-func (v *Verifier) checkTimestamp(value, what string, now time.Time) error {
+// checkTimestamp reads a Unix time in seconds from a header (or signed field) named what. With
+// a delivery id, the timestamp may also be at most half of r.Remembered away: a request
+// accepted at a (its timestamp within t of a) can be replayed until its timestamp plus t,
+// which is at most a + 2t, and its id is remembered until a + Remembered.
+func (v *Verifier) checkTimestamp(r Request, value, what string, now time.Time) error {
 	if value == "" {
 		return refuse("%s is missing", what)
 	}
@@ -433,6 +440,9 @@ func (v *Verifier) checkTimestamp(value, what string, now time.Time) error {
 	d := now.Sub(time.Unix(ts, 0))
 	if d > v.tolerance || d < -v.tolerance {
 		return v.toleranceReason()
+	}
+	if bound := r.Remembered / 2; bound > 0 && (v.idHeaders != nil || v.idPath != nil) && (d > bound || d < -bound) {
+		return refuse("timestamp more than %s away: delivery ids are remembered for %s (-dedup-window), so a replay of this request could not be told from a new delivery", bound, r.Remembered)
 	}
 	return nil
 }

@@ -173,19 +173,51 @@ func csvField(v any, isBool bool) string {
 	return fmt.Sprint(v)
 }
 
-// csvCell is v as a CSV field that a spreadsheet will not run as a formula: text starting
-// with = + - @, tab or CR gets a leading single quote, as OWASP advises for CSV injection.
-// Only text: an integer or float column's -5 is a number, and stays one. JSON Lines, read by
-// programs rather than spreadsheets, keeps every value as stored.
+// csvCell is v as a CSV field that a spreadsheet will not run as a formula, as OWASP advises
+// for CSV injection: text starting with = + - @, tab, CR or LF gets a leading single quote,
+// and so does each = + - @ that follows a semicolon, tab, CR or LF in it (after any double
+// quotes): a spreadsheet that splits on semicolons (Excel in much of Europe) or tabs, or that
+// breaks the row at a line break (a quoted field is only one cell where its quote opens the
+// cell), starts a cell there. Only text: an integer or float column's -5 is a number, and
+// stays one. JSON Lines, read by programs rather than spreadsheets, keeps every value as
+// stored.
 func csvCell(v any, isBool bool) string {
 	s := csvField(v, isBool)
 	switch v.(type) {
 	case string, []byte:
-		if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
-			return "'" + s
-		}
+		return neutraliseFormulas(s)
 	}
 	return s
+}
+
+// neutraliseFormulas puts a single quote before each formula character of s that can start a
+// cell: see csvCell.
+func neutraliseFormulas(s string) string {
+	var b strings.Builder
+	copied := 0 // s[copied:] is not in b yet
+	for p := 0; p < len(s); p++ {
+		if p > 0 && strings.IndexByte(";\t\r\n", s[p-1]) < 0 {
+			continue // not where a cell can start
+		}
+		triggers := "=+-@"
+		if p == 0 {
+			triggers = "=+-@\t\r\n"
+		}
+		q := p
+		for q < len(s) && s[q] == '"' {
+			q++
+		}
+		if q < len(s) && strings.IndexByte(triggers, s[q]) >= 0 {
+			b.WriteString(s[copied:q])
+			b.WriteByte('\'')
+			copied = q
+		}
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s[copied:])
+	return b.String()
 }
 
 // appendJSON appends v as a JSON value.

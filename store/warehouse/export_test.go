@@ -185,6 +185,66 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 	}
 }
 
+// A sender's text can start a cell in the middle of its value too: Excel in much of Europe
+// opens a .csv splitting on semicolons, LibreOffice offers semicolons and tabs, and such a
+// reader breaks the row at a line break even inside a quoted field (its quote does not open
+// the cell). LibreOffice Calc 7.4 opening the file before the fix with ';' ran x;=11 and
+// x\n=16, with tab a\t=15. The file is read here as those readers do, and no cell of any of
+// them may start with = + - @.
+func TestExportCSVNeutralisesFormulasAfterSeparators(t *testing.T) {
+	cases := map[string][2]string{ // field: sent, what the CSV's own reader finds (',' as written)
+		"semicolon":    {`x;=HYPERLINK("http://evil.example";"x")`, `x;'=HYPERLINK("http://evil.example";"x")`},
+		"tab":          {"a\t=1+1", "a\t'=1+1"},
+		"newline":      {"x\n=1+1;", "x\n'=1+1;"},
+		"crlf":         {"x\r\n+1+1", "x\n'+1+1"}, // the reader gives a quoted CRLF as LF
+		"quoted":       {`x;"=1+1`, `x;"'=1+1`},
+		"twice":        {"x;@SUM(1);;-1+1", "x;'@SUM(1);;'-1+1"},
+		"leading_lf":   {"\n=1+1", "'\n'=1+1"},
+		"plain":        {"a;b c\nd=e", "a;b c\nd=e"},
+		"comma":        {"x,=1+1", "x,=1+1"}, // one quoted cell wherever commas split
+		"email_bullet": {"Hello\n- item", "Hello\n'- item"},
+	}
+	sent := map[string]string{}
+	for col, c := range cases {
+		sent[col] = c[0]
+	}
+	body, _ := json.Marshal(sent)
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{})
+			mustLoad(t, w, "hooks", Target{}, decodeOne(t, string(body)))
+			var out bytes.Buffer
+			if err := w.Export(context.Background(), "hooks", ExportQuery{Table: "data"}, CSV, &out, nil); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := csv.NewReader(bytes.NewReader(out.Bytes())).ReadAll()
+			if err != nil || len(recs) != 2 {
+				t.Fatalf("CSV: %v, %d records", err, len(recs))
+			}
+			for col, c := range cases {
+				if got, want := recs[1][indexOf(recs[0], col)], c[1]; got != want {
+					t.Errorf("CSV cell %s = %q, want %q", col, got, want)
+				}
+			}
+			for _, sep := range []rune{',', ';', '\t'} {
+				r := csv.NewReader(bytes.NewReader(out.Bytes()))
+				r.Comma, r.LazyQuotes, r.FieldsPerRecord = sep, true, -1
+				cells, err := r.ReadAll()
+				if err != nil {
+					t.Fatalf("read with %q: %v", sep, err)
+				}
+				for _, row := range cells {
+					for _, cell := range row {
+						if c := strings.TrimLeft(cell, `"`); c != "" && strings.IndexByte("=+-@", c[0]) >= 0 {
+							t.Errorf("read with %q as the separator, a cell is a formula: %q", sep, cell)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // JSON Lines writes text as it was sent: SendGrid's smtp-id "<14c5…@ismtpd-555>" is found by
 // grep in the file, not hidden as \u003c…\u003e by Go's HTML escaping.
 func TestExportJSONLinesKeepsTextAsSent(t *testing.T) {

@@ -224,6 +224,9 @@ func newWarehouse(dest destination, log *slog.Logger, opts Options) *Warehouse {
 // Describe says where the warehouse keeps its data, for people (never a password).
 func (w *Warehouse) Describe() string { return w.dest.Describe() }
 
+// DedupWindow is how long a delivery id is remembered (Options.DedupWindow).
+func (w *Warehouse) DedupWindow() time.Duration { return w.opts.DedupWindow }
+
 // Location tells people how to open a schema with their own tools: one of its fields is set.
 type Location struct {
 	SQLiteFile  string // the schema's file, for sqlite3
