@@ -97,10 +97,10 @@ func textOnly(form url.Values) error {
 }
 
 // requireUser lets signed-in users through, their answers marked no-store. Others are sent to
-// /login with the page they wanted remembered, or to /setup while no account exists yet. The user is loaded on every
-// request, so a removed teammate's session, or one from before a password change (an older
-// session generation), ends at its next request, and so does one whose id now names another
-// account (handlers.SignedInAs).
+// /login with the page they wanted remembered, or to /setup while no account exists yet. The
+// user is loaded on every request, so a removed teammate's session, or one from before a
+// password change (an older session generation), ends at its next request, and so does one
+// whose id now names another account (handlers.SignedInAs).
 func requireUser(sm *scs.SessionManager, st *store.Store) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
