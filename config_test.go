@@ -47,3 +47,35 @@ func TestMigrateReadsTheEnvironmentAsServingDoes(t *testing.T) {
 			migrating.DataDir, migrating.Database, migrating.Warehouse, serving.DataDir, serving.Database, serving.Warehouse)
 	}
 }
+
+// With -max-body-bytes above the in-flight default (64 MiB, 256 before) and no
+// -max-inflight-body-bytes, hookhouse starts, holding one body of the largest size at a time:
+// HOOKHOUSE_MAX_BODY_BYTES=104857600 alone, which started before the default was lowered, was
+// refused ("must be at least -max-body-bytes"). A bound given below the body bound still is.
+func TestInflightDefaultHoldsTheLargestBody(t *testing.T) {
+	const body = 100 << 20
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"-max-body-bytes", "104857600"}, nil},
+		{"environment", nil, map[string]string{"HOOKHOUSE_MAX_BODY_BYTES": "104857600"}},
+	} {
+		cfg, err := parseConfig(tc.args, func(name string) string { return tc.env[name] })
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if cfg.MaxInflightBodyBytes != body {
+			t.Errorf("%s: the in-flight bound is %d, want %d", tc.name, cfg.MaxInflightBodyBytes, body)
+		}
+	}
+	if _, err := parseConfig([]string{"-max-body-bytes", "104857600", "-max-inflight-body-bytes", "67108864"}, func(string) string { return "" }); err == nil {
+		t.Error("an in-flight bound given below -max-body-bytes was accepted")
+	}
+	if _, err := parseConfig([]string{"-max-body-bytes", "104857600"}, func(name string) string {
+		return map[string]string{"HOOKHOUSE_MAX_INFLIGHT_BODY_BYTES": "67108864"}[name]
+	}); err == nil {
+		t.Error("an in-flight bound from the environment below -max-body-bytes was accepted")
+	}
+}

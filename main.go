@@ -192,6 +192,11 @@ func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		return Config{}, fmt.Errorf("-max-body-bytes must be positive, not %d", cfg.MaxBodyBytes)
 	}
+	inflightGiven := getenv(envName("max-inflight-body-bytes")) != ""
+	fs.Visit(func(f *flag.Flag) { inflightGiven = inflightGiven || f.Name == "max-inflight-body-bytes" })
+	if !inflightGiven { // the default bound is never below one body of the largest size
+		cfg.MaxInflightBodyBytes = max(cfg.MaxInflightBodyBytes, cfg.MaxBodyBytes)
+	}
 	if cfg.MaxInflightBodyBytes < cfg.MaxBodyBytes {
 		return Config{}, fmt.Errorf("-max-inflight-body-bytes must be at least -max-body-bytes (%d), not %d: a body of the largest size must fit", cfg.MaxBodyBytes, cfg.MaxInflightBodyBytes)
 	}

@@ -224,7 +224,9 @@ type refusedRow struct {
 }
 
 func (c *copier) copy(ctx context.Context, tables []*sourceTable, opts Options) (CopyReport, error) {
-	cat := newCatalog(c.schema, c.to, opts.MaxColumns, opts.MaxTables)
+	// Tables are copied as they are: one made wider under a larger -max-columns than the
+	// destination's keeps every column (the limit is for columns loading adds).
+	cat := newCatalog(c.schema, c.to, maxColumnsLimit, opts.MaxTables)
 	made := make([]*table, len(tables))
 	for i, t := range tables {
 		var err error

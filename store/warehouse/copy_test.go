@@ -233,3 +233,28 @@ func TestCopySchemaKeepsEveryRowOfARefusedRecord(t *testing.T) {
 	}
 	checkCounts(t, dst, "shop", "copied with refusals")
 }
+
+// A schema made under a larger -max-columns is copied whole: hookhouse migrate opens
+// PostgreSQL with the default limit, and a table of 1,102 columns stopped the copy ("table
+// data would have more than 1000 columns"), so the folder could not be migrated at all.
+func TestCopySchemaKeepsATableWiderThanTheLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"id":1`)
+	for i := range 1100 {
+		fmt.Fprintf(&b, `,"k%04d":"v"`, i) // text: 1,100 bigints would pass PostgreSQL's 8 KB row
+	}
+	b.WriteString(`}`)
+	src := openTest(t, t.TempDir(), Options{MaxColumns: 1600})
+	mustLoad(t, src, "wide", Target{PrimaryKey: "id"}, decodeOne(t, b.String()))
+	dst := openPostgresTest(t, Options{})
+	report, err := src.CopySchema(context.Background(), dst, "wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Rows != 1 || report.Rejected != 0 {
+		t.Errorf("copied %+v, want the one row", report)
+	}
+	if n := queryInt(t, schemaDB(t, dst, "wide"), `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'wide' AND table_name = 'data'`); n < 1101 {
+		t.Errorf("data has %d columns on PostgreSQL, want its 1,101 and the system columns", n)
+	}
+}

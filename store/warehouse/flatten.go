@@ -109,8 +109,7 @@ type preparer struct {
 	start      int
 	keys       []string
 	size       int
-	maxColumns int // see rowScalars
-	rowScalars int // the scalars of the row being walked: past maxColumns, its table cannot hold them
+	rowScalars int // the scalars of the row being walked: past maxColumnsLimit, no table can hold them
 }
 
 func (p *preparer) path(prefix, key string) string {
@@ -148,14 +147,15 @@ func (p *preparer) add(f field) {
 }
 
 // prepare prepares each record of recs; their fields share chunks. A row with more scalars
-// than maxColumns is cut short: its table could not hold them.
-func prepare(paths *pathCache, recs []Record, pkField string, maxColumns int) []prepared {
+// than maxColumnsLimit is cut short: no table could hold them. (Not Options.MaxColumns: a
+// table made wider under a larger -max-columns keeps its columns, and rows that fit them load.)
+func prepare(paths *pathCache, recs []Record, pkField string) []prepared {
 	keys, _ := paths.keys.Get().(*[]string)
 	if keys == nil {
 		keys = new([]string)
 	}
 	defer paths.keys.Put(keys)
-	p := preparer{keys: (*keys)[:0], maxColumns: maxColumns}
+	p := preparer{keys: (*keys)[:0]}
 	defer func() { clear(p.keys[:cap(p.keys)]); *keys = p.keys[:0] }() // (kept, emptied, for the next request)
 	if cached := paths.paths.Load(); cached != nil {
 		p.cached = *cached
@@ -214,7 +214,7 @@ func (p *preparer) object(prefix string, obj map[string]any, depth int, pkField 
 	if depth > MaxDepth {
 		return reject("record nests deeper than %d levels", MaxDepth)
 	}
-	if len(obj) > p.maxColumns-p.rowScalars && p.rowScalars+scalars(obj) > p.maxColumns {
+	if len(obj) > maxColumnsLimit-p.rowScalars && p.rowScalars+scalars(obj) > maxColumnsLimit {
 		return errRowTooWide // before sorting a million keys that could never be columns
 	}
 	start := len(p.keys)
@@ -287,13 +287,13 @@ func (p *preparer) value(path string, v any, depth int, isPK bool, pkField strin
 		return reject("field %s: %v", clip(displayPath(path)), err)
 	}
 	p.add(field{kind: fieldScalar, typ: typ, path: path, val: val})
-	if p.rowScalars++; p.rowScalars > p.maxColumns {
+	if p.rowScalars++; p.rowScalars > maxColumnsLimit {
 		return errRowTooWide
 	}
 	return nil
 }
 
-// errRowTooWide is where prepare stops a record one of whose rows has more scalars than a
+// errRowTooWide is where prepare stops a record one of whose rows has more scalars than any
 // table may have columns: each needs a column of its own, so the record is rejected, and
 // walking on would only cost (a body of one object of a million keys took seconds of the
 // writer and half a gigabyte). flatten gives the reason the catalog gives for a full table.

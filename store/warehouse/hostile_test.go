@@ -351,3 +351,23 @@ func TestLargeBodiesCostAboutTheirDecoding(t *testing.T) {
 		})
 	}
 }
+
+// A table made wide under a larger -max-columns keeps taking records that fit its existing
+// columns after the limit is lowered, as it did before prepare stopped wide rows.
+func TestWideTableKeepsLoadingAfterTheLimitIsLowered(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"id":1`)
+	for i := range 1100 {
+		fmt.Fprintf(&b, `,"k%04d":%d`, i, i)
+	}
+	b.WriteString(`}`)
+	dir := t.TempDir()
+	w := openTest(t, dir, Options{MaxColumns: 1600})
+	if res := mustLoad(t, w, "wide", Target{}, decodeOne(t, b.String())); res.Loaded != 1 {
+		t.Fatalf("with 1600 columns allowed: %+v", res)
+	}
+	w = reopenTest(t, w, Options{MaxColumns: 1000})
+	if res := mustLoad(t, w, "wide", Target{}, decodeOne(t, b.String()), decodeOne(t, b.String())); res.Loaded != 2 {
+		t.Errorf("after -max-columns 1000, a record of the table's own 1101 fields: %+v, want 2 loaded", res)
+	}
+}

@@ -272,7 +272,7 @@ func (w *Warehouse) Load(ctx context.Context, schema string, target Target, reco
 		// then only places the fields: the walk of 1,000 records is milliseconds of the writer's
 		// time otherwise. A lone record's few microseconds stay with the writer (see writer.load):
 		// measured with 64 senders of single events, moving them cost a fifth of the throughput.
-		req.prepared = prepare(&w.paths, records, target.PrimaryKey, w.opts.MaxColumns)
+		req.prepared = prepare(&w.paths, records, target.PrimaryKey)
 	}
 	if err := w.enqueue(schema, req); err != nil {
 		return Result{}, err

@@ -484,7 +484,7 @@ func (wr *writer) loadRequest(ctx context.Context, req *loadRequest, fresh map[s
 		}
 	}
 	if req.prepared == nil { // a lone record (see Warehouse.Load)
-		req.prepared = prepare(wr.paths, req.records, req.target.PrimaryKey, wr.opts.MaxColumns)
+		req.prepared = prepare(wr.paths, req.records, req.target.PrimaryKey)
 	}
 	wr.receivedArg = formatTimestamp(receivedAt)
 	wr.flat.receivedAt = receivedAt
