@@ -115,6 +115,7 @@ func (h *Handler) renderSettingsWith(c echo.Context, status int, in store.Integr
 			Form:           form,
 			Errors:         v.signingErrors,
 			RevealedSecret: v.revealedSecret,
+			ReplayBound:    h.Warehouse.DedupWindow() / 2,
 		},
 	}))
 }

@@ -520,3 +520,30 @@ func TestReplayAfterTheDedupWindowIsRefused(t *testing.T) {
 		t.Fatalf("data holds %d rows, want the delivery once", n)
 	}
 }
+
+// Settings say which tolerance is enforced: with delivery ids remembered for 24 hours, a saved
+// tolerance of two days is 12 hours (see TestReplayAfterTheDedupWindowIsRefused), and the form
+// says so before the user saves.
+func TestSettingsShowTheToleranceEnforced(t *testing.T) {
+	app := newTestAppWith(t, warehouse.Options{DedupWindow: 24 * time.Hour}, web.Config{})
+	c := app.signedInClient(t)
+	id, _ := mustAdd(t, c, "incoming-webhooks", "Signed")
+	settings := fmt.Sprintf("/integrations/%d/settings", id)
+	if hint := text(c.get(settings), "tolerance-hint"); !strings.Contains(hint, "with a delivery id, at most 720") {
+		t.Errorf("the tolerance's hint says %q, want the 720 minutes enforced with a delivery id", hint)
+	}
+	for _, tc := range []struct {
+		form url.Values
+		want string // the start of what Settings say
+	}{
+		{url.Values{"scheme": {"standard-webhooks"}, "secret": {specSecret}, "tolerance": {"2880"}}, "720 minutes (of the 2880 saved"},
+		{url.Values{"scheme": {"standard-webhooks"}, "tolerance": {"2880"}, "delivery_id_from": {"none"}}, "2880 minutes"},
+		{url.Values{"scheme": {"standard-webhooks"}, "tolerance": {"5"}, "delivery_id_from": {"default"}}, "5 minutes"},
+	} {
+		mustSaveSigning(t, c, id, tc.form)
+		got := text(c.get(settings), "signature-tolerance")
+		if !strings.HasPrefix(got, tc.want) || !strings.Contains(tc.want, "(") && got != tc.want {
+			t.Errorf("saved %v: Settings say the tolerance is %q, want %q", tc.form, got, tc.want)
+		}
+	}
+}
