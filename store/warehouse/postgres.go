@@ -384,8 +384,10 @@ END $$`,
 		JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
 		WHERE n.nspname = '` + schema + `' AND t.relname = 'data' AND i.relname LIKE '\_sdc\_sequence\_%'
 			AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'data_' || a.attname)
-	LOOP
-		EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', '` + schema + `', r.old, r.new);
+	LOOP -- (checked again: two such indexes of one column would both want the name)
+		IF to_regclass(format('%I.%I', '` + schema + `', r.new)) IS NULL THEN
+			EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', '` + schema + `', r.old, r.new);
+		END IF;
 	END LOOP;
 END $$`,
 	}
