@@ -38,7 +38,7 @@ func (h *Handler) Data(c echo.Context) error {
 	ctx := c.Request().Context()
 	before := c.QueryParam("before")
 	table := c.QueryParam("table")
-	tables, err := h.dataTables(ctx, in, table)
+	tables, key, err := h.dataTables(ctx, in, table)
 	if err != nil {
 		return h.unreadable(ctx, err)
 	}
@@ -62,6 +62,7 @@ func (h *Handler) Data(c echo.Context) error {
 	for _, t := range tables {
 		props.HasLatest = props.HasLatest || t.Name == warehouse.LatestView
 	}
+	props.SQL = props.Where.SuggestedSQL(in.Schema, props.Table, key)
 	if len(tables) > 0 {
 		props.Rows, err = h.Warehouse.Rows(ctx, in.Schema, warehouse.RowsQuery{
 			Table: props.Table, EventType: props.EventType, Before: before, Limit: dataPageSize,
@@ -85,13 +86,13 @@ func (h *Handler) Data(c echo.Context) error {
 // dataTables is what the Data page lists: data and its subtables from the catalog, the
 // latest-version view when there is a primary key, and the rejects, once anything arrived.
 // Only the table shown lists its columns (data's for its latest version, and by default).
-func (h *Handler) dataTables(ctx context.Context, in store.Integration, shown string) ([]views.DataTable, error) {
+func (h *Handler) dataTables(ctx context.Context, in store.Integration, shown string) (tables []views.DataTable, key string, err error) {
 	if shown == "" || shown == warehouse.LatestView {
 		shown = "data"
 	}
 	contents, err := h.Warehouse.Contents(ctx, in.Schema, shown)
 	if err != nil || len(contents.Tables) == 0 && contents.Rejected == 0 {
-		return nil, err
+		return nil, "", err
 	}
 	var out []views.DataTable
 	for _, t := range contents.Tables {
@@ -104,7 +105,7 @@ func (h *Handler) dataTables(ctx context.Context, in store.Integration, shown st
 			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: contents.Latest, CreatedAt: t.CreatedAt})
 		}
 	}
-	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: contents.Rejected}), nil
+	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: contents.Rejected}), contents.Key, nil
 }
 
 // DataRow shows one row's columns as JSON (NULL columns left out).

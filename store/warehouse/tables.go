@@ -25,6 +25,9 @@ type Contents struct {
 	// writer opens it), so that a page never waits for a scan of the view.
 	Latest   int64
 	Rejected int64 // records that went to _sdc_rejected
+	// Key is data's primary-key column, when data's columns were asked for; "" otherwise, or
+	// without a primary key.
+	Key string
 }
 
 // Contents reads the catalog of schema with every count a page shows, and the columns of
@@ -39,17 +42,22 @@ func (w *Warehouse) Contents(ctx context.Context, schema, columnsOf string) (Con
 	}
 	defer release()
 
-	rows, err := db.QueryContext(ctx, `SELECT table_name, COALESCE(parent_table, ''), created_at FROM `+tableName(w.dest, schema, tablesCatalog)+` ORDER BY `+w.dest.catalogOrder())
+	rows, err := db.QueryContext(ctx, `SELECT table_name, COALESCE(parent_table, ''), created_at, COALESCE(primary_key, '') FROM `+tableName(w.dest, schema, tablesCatalog)+` ORDER BY `+w.dest.catalogOrder())
 	if err != nil {
 		return none, fmt.Errorf("warehouse %s: read tables: %w", schema, err)
 	}
 	var tables []Table
 	index := map[string]int{}
+	var pkField string
 	for rows.Next() {
 		var t Table
-		if err := rows.Scan(&t.Name, &t.Parent, timeScanner{&t.CreatedAt}); err != nil {
+		var pk string
+		if err := rows.Scan(&t.Name, &t.Parent, timeScanner{&t.CreatedAt}, &pk); err != nil {
 			rows.Close()
 			return none, err
+		}
+		if t.Parent == "" {
+			pkField = pk
 		}
 		index[t.Name] = len(tables)
 		tables = append(tables, t)
@@ -78,9 +86,15 @@ func (w *Warehouse) Contents(ctx context.Context, schema, columnsOf string) (Con
 	if err := rows.Err(); err != nil {
 		return none, err
 	}
+	var key string
 	if i, ok := index[columnsOf]; ok {
 		if tables[i].Columns, err = listColumns(ctx, db, w.dest, schema, columnsOf); err != nil {
 			return none, err
+		}
+		for _, c := range tables[i].Columns {
+			if columnsOf == rootTable && pkField != "" && c.Source == displayPath(joinPath("", pkField)) {
+				key = c.Name
+			}
 		}
 	}
 
@@ -91,7 +105,7 @@ func (w *Warehouse) Contents(ctx context.Context, schema, columnsOf string) (Con
 			return none, fmt.Errorf("warehouse %s: count %s: %w", schema, tables[i].Name, err)
 		}
 	}
-	out := Contents{Tables: tables, Latest: -1}
+	out := Contents{Tables: tables, Latest: -1, Key: key}
 	if n, ok := counts[latestView]; ok {
 		out.Latest = n
 	}
