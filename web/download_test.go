@@ -22,8 +22,9 @@ import (
 	"github.com/hookhouse/hookhouse/web"
 )
 
-// A download keeps its warehouse query open while the client reads. Before, a client that
-// stopped reading held it for ever (the server has no write timeout): on PostgreSQL four such
+// A download kept its warehouse query open while the client read (it now reads in pages, see
+// warehouse.TestExportIsTheTableAsItsDownloadBegan). Before, a client that stopped reading
+// held it for ever (the server has no write timeout): on PostgreSQL four such
 // downloads took the four connections the dashboard reads with, and every Overview, Data page
 // and download of every integration hung; on SQLite the snapshot kept the schema's WAL from
 // being checkpointed, so it grew with every webhook (4.6 MB to 106 MB in 70 s of traffic,
