@@ -16,10 +16,9 @@ import (
 // before it is cut (Deps.DownloadStall).
 const DefaultDownloadStall = time.Minute
 
-// Export downloads a table as CSV or JSON Lines. Rows are streamed and flushed as they are
-// read, so memory stays flat however large the table is. The query stays open while the
-// client reads, holding a SQLite snapshot (its WAL cannot be checkpointed past it, and grows
-// with every webhook) or one of the few PostgreSQL connections the dashboard reads with: a
+// Export downloads a table as CSV or JSON Lines, as it was when the download began. The
+// warehouse reads it in pages, each read whole before it is sent, so memory stays flat however
+// large the table is and no query is open while the client reads (see warehouse.Export). A
 // client that stops reading is cut after DownloadStall, not kept for ever.
 func (h *Handler) Export(c echo.Context) error {
 	in, err := h.integrationParam(c)

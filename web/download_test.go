@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,8 +23,9 @@ import (
 	"github.com/hookhouse/hookhouse/web"
 )
 
-// A download keeps its warehouse query open while the client reads. Before, a client that
-// stopped reading held it for ever (the server has no write timeout): on PostgreSQL four such
+// A download kept its warehouse query open while the client read (it now reads in pages, see
+// warehouse.TestExportIsTheTableAsItsDownloadBegan). Before, a client that stopped reading
+// held it for ever (the server has no write timeout): on PostgreSQL four such
 // downloads took the four connections the dashboard reads with, and every Overview, Data page
 // and download of every integration hung; on SQLite the snapshot kept the schema's WAL from
 // being checkpointed, so it grew with every webhook (4.6 MB to 106 MB in 70 s of traffic,
@@ -93,6 +95,63 @@ func TestStalledDownloadIsCutAndFreesTheWarehouse(t *testing.T) {
 			// And the next download is whole.
 			if again := c.get(export); again.Status != http.StatusOK || len(again.Body) < len(full.Body) {
 				t.Errorf("a download after the stalled ones: %d, %d bytes of %d", again.Status, len(again.Body), len(full.Body))
+			}
+		})
+	}
+}
+
+// A download open on PostgreSQL held its table's lock until its last row was sent, so a webhook
+// bringing a new field (ALTER TABLE … ADD COLUMN) waited lock_timeout twice and got 503 after
+// 10 s, and the webhooks queued behind it waited as long. Now the download is read in pages
+// that hold nothing between them: with one open and its client not reading, both webhooks
+// answer at once, and the download, read on, ends whole without the new field.
+func TestWebhookWithANewFieldDuringADownload(t *testing.T) {
+	for name, on := range map[string]func(*testing.T) testDatabases{
+		"sqlite":   func(*testing.T) testDatabases { return testDatabases{} },
+		"postgres": func(t *testing.T) testDatabases { return testDatabases{Warehouse: pgtest.Start(t)} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			app := newTestAppOn(t, on(t), slog.LevelInfo, warehouse.Options{}, web.Config{})
+			c := app.signedInClient(t)
+			id, hook := mustAdd(t, c, "incoming-webhooks", "Big")
+			postRows(t, hook, 40, 1000, 300) // about 16 MB of CSV: more than the sockets buffer
+			download := stalledDownload(t, app, c, fmt.Sprintf("/integrations/%d/export?format=csv", id))
+			time.Sleep(500 * time.Millisecond) // its first page is read and waits for the client
+
+			// The new field, and a known one sent while it is in flight (behind it in the writer).
+			var wg sync.WaitGroup
+			for i, body := range []string{`{"id": 1, "brand_new_field": "x"}`, `{"id": 2, "type": "sent"}`} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(time.Duration(i) * 200 * time.Millisecond)
+					start := time.Now()
+					resp, err := http.Post(hook, "application/json", strings.NewReader(body))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					took := time.Since(start)
+					t.Logf("%s during the download: %d in %v", body, resp.StatusCode, took.Round(time.Millisecond))
+					if resp.StatusCode != http.StatusOK || took > 2*time.Second {
+						t.Errorf("webhook %s with a download open: %d after %v, want 200 at once", body, resp.StatusCode, took.Round(time.Millisecond))
+					}
+				}()
+			}
+			wg.Wait()
+
+			download.SetReadDeadline(time.Now().Add(30 * time.Second))
+			got, err := io.ReadAll(download)
+			if err != nil {
+				t.Fatalf("reading the download on: %v after %d bytes", err, len(got))
+			}
+			if !bytes.HasSuffix(got, []byte("\r\n0\r\n\r\n")) || len(got) < 16<<20 {
+				t.Errorf("the download, read on, is not whole: %d bytes", len(got))
+			}
+			if bytes.Contains(got, []byte("brand_new_field")) {
+				t.Error("the download has the column a webhook brought after it began")
 			}
 		})
 	}

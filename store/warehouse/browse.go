@@ -149,21 +149,29 @@ func (w *Warehouse) openBrowse(ctx context.Context, schema, name string) (*brows
 func (b *browse) table(name string) string { return tableName(b.d, b.schema, name) }
 
 // keyList is the key columns of o, for SELECT and ORDER BY.
-func (b *browse) keyList(order string) string {
+func (b *browse) keyList(order string) string { return b.keyOf("o", order) }
+
+// keyOf is the key columns of the row alias, each followed by order.
+func (b *browse) keyOf(alias, order string) string {
 	parts := make([]string, len(b.key))
 	for i, k := range b.key {
-		parts[i] = "o." + quoteIdent(k) + order
+		parts[i] = alias + "." + quoteIdent(k) + order
 	}
 	return strings.Join(parts, ", ")
 }
 
-// keyWhere compares the key columns with a key's values: (k1, k2) op (?, ?).
+// keyCompare compares the key columns of the row alias with a key's values: (k1, k2) op (?, ?).
+func (b *browse) keyCompare(alias, op string) string {
+	return "(" + b.keyOf(alias, "") + ") " + op + " (" + strings.TrimSuffix(strings.Repeat("?, ", len(b.key)), ", ") + ")"
+}
+
+// keyWhere compares the key columns of o with a key's values: (k1, k2) op (?, ?).
 func (b *browse) keyWhere(op, key string) (string, []any, error) {
 	vals, err := parseKey(key, len(b.key))
 	if err != nil {
 		return "", nil, err
 	}
-	return "(" + b.keyList("") + ") " + op + " (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", vals, nil
+	return b.keyCompare("o", op), vals, nil
 }
 
 // parseKey reads a row key: n integers joined by '-'.
@@ -191,29 +199,34 @@ func formatKey(vals []any) string {
 	return strings.Join(parts, "-")
 }
 
-// latestWhere keeps the newest version of each key of data.
-func (b *browse) latestWhere(ctx context.Context) (string, error) {
+// latestWhere keeps the newest version of each key of data; with asOf (a row key of data), the
+// newest of the rows up to that key, as data_latest was when that row was the last.
+func (b *browse) latestWhere(ctx context.Context, asOf []any) (string, []any, error) {
 	pk, err := latestKey(ctx, b.db, b.d, b.schema)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return latestCondition(b.table(rootTable), pk), nil
+	if asOf == nil {
+		return latestCondition(b.table(rootTable), pk, ""), nil, nil
+	}
+	return latestCondition(b.table(rootTable), pk, b.keyCompare("n", "<=")), asOf, nil
 }
 
 // selection is the WHERE conditions of reading table (or LatestView) with an event-type filter
-// ("" for none), and the column that filter is on ("" when the table has none).
-func (b *browse) selection(ctx context.Context, table, eventType string) (where []string, args []any, eventCol string, err error) {
+// ("" for none), and the column that filter is on ("" when the table has none). asOf, if not
+// nil, is a row key of the table: the latest versions are those of the rows up to it.
+func (b *browse) selection(ctx context.Context, table, eventType string, asOf []any) (where []string, args []any, eventCol string, err error) {
 	if b.base == rootTable {
 		if eventCol, err = eventTypeColumn(ctx, b.db, b.d, b.schema); err != nil {
 			return nil, nil, "", err
 		}
 	}
 	if table == latestView {
-		latest, err := b.latestWhere(ctx)
+		latest, vals, err := b.latestWhere(ctx, asOf)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		where = append(where, latest)
+		where, args = append(where, latest), append(args, vals...)
 	}
 	switch {
 	case eventType == "" || eventCol == "":
@@ -242,7 +255,7 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 		q.Limit = 500
 	}
 	var page RowsPage
-	where, args, eventCol, err := b.selection(ctx, q.Table, q.EventType)
+	where, args, eventCol, err := b.selection(ctx, q.Table, q.EventType, nil)
 	if err != nil {
 		return RowsPage{}, err
 	}

@@ -15,14 +15,18 @@ import (
 // runs it as an anti-join over the (pk, _sdc_sequence) index; measured against the correlated
 // MAX(_sdc_sequence) of before, see README (Querying).
 func latestSelect(data, pk string) string {
-	return `SELECT * FROM ` + data + ` o WHERE ` + latestCondition(data, pk)
+	return `SELECT * FROM ` + data + ` o WHERE ` + latestCondition(data, pk, "")
 }
 
 // latestCondition keeps a row o of data that no newer row of the same key follows: the rule
-// of data_latest, for the view and for the Data page's latest toggle alike.
-func latestCondition(data, pk string) string {
+// of data_latest, for the view and for the Data page's latest toggle alike. within, if not "",
+// is a further condition on the newer row n (a download counts only the rows it started with).
+func latestCondition(data, pk, within string) string {
 	pk = quoteIdent(pk)
-	return `NOT EXISTS (SELECT 1 FROM ` + data + ` n WHERE n.` + pk + ` = o.` + pk + ` AND n._sdc_sequence > o._sdc_sequence)`
+	if within != "" {
+		within = " AND " + within
+	}
+	return `NOT EXISTS (SELECT 1 FROM ` + data + ` n WHERE n.` + pk + ` = o.` + pk + ` AND n._sdc_sequence > o._sdc_sequence` + within + `)`
 }
 
 // initCounts counts, once, what a schema written before _sdc_counts existed holds: each table

@@ -1,7 +1,6 @@
 package warehouse
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,10 +19,20 @@ type ExportFormat string
 
 // Export formats.
 const (
-	CSV        ExportFormat = "csv"
-	JSONLines  ExportFormat = "jsonl"
-	exportBuf               = 64 << 10
-	flushEvery              = 1000 // rows between flushes to the client
+	CSV       ExportFormat = "csv"
+	JSONLines ExportFormat = "jsonl"
+)
+
+// An export reads its rows in pages by key, each page one short statement read whole before
+// it is sent: no statement stays open while the client reads, so on PostgreSQL a webhook's
+// ALTER TABLE waits for one page at most (not for the download), and on SQLite the WAL can be
+// checkpointed between pages. A page is up to exportPageRows rows or exportPageBytes of output
+// (and one row more), so memory stays flat; writes to the client are exportWrite bytes at most,
+// each a small step for a slow client's stall deadline.
+const (
+	exportPageRows  = 5000
+	exportPageBytes = 1 << 20
+	exportWrite     = 64 << 10
 )
 
 // ExportQuery selects the rows an export writes: a table (or LatestView), and the Data page's
@@ -32,10 +42,11 @@ type ExportQuery struct {
 	EventType string
 }
 
-// Export streams every row of q's selection to out, oldest first, one row in memory at a
-// time: memory stays flat at millions of rows. flush, if not nil, is called every flushEvery
-// rows after the buffered bytes reach out, so a download starts at once. Booleans are written
-// as true/false; NULLs as empty CSV fields or JSON null.
+// Export writes every row of q's selection to out, oldest first, as the table was when the
+// export began: its columns then, its rows up to the last one then, and for LatestView the
+// latest version of each key among those rows. Rows are read in pages (see exportPageRows) and
+// flush, if not nil, is called after each page reaches out, so a download starts at once.
+// Booleans are written as true/false; NULLs as empty CSV fields or JSON null.
 func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, format ExportFormat, out io.Writer, flush func()) error {
 	if format != CSV && format != JSONLines {
 		return fmt.Errorf("unknown export format %q", format)
@@ -49,43 +60,31 @@ func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, fo
 	if err != nil {
 		return err
 	}
-	where, args, _, err := b.selection(ctx, q.Table, q.EventType)
-	if err != nil {
-		return err
-	}
-	query := "SELECT " + b.columns + " FROM " + b.table(b.base) + " o"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := b.db.QueryContext(ctx, query+" ORDER BY "+b.keyList(""), args...)
+	names, last, err := b.lastRow(ctx)
 	if err != nil {
 		return fmt.Errorf("warehouse %s: export %s: %w", schema, q.Table, err)
 	}
-	defer rows.Close()
-	names, err := rows.Columns()
+	where, args, _, err := b.selection(ctx, q.Table, q.EventType, last)
 	if err != nil {
 		return err
 	}
+	// The columns by name, not o.*: one added during the download is in no page.
+	cols := make([]string, len(names))
+	for i, n := range names {
+		cols[i] = "o." + quoteIdent(n)
+	}
+	query := "SELECT " + b.keyList("") + ", " + strings.Join(cols, ", ") + " FROM " + b.table(b.base) + " o"
 	isBool := make([]bool, len(names))
 	for i, n := range names {
 		isBool[i] = booleans[n]
 	}
 
-	buf := bufio.NewWriterSize(out, exportBuf)
-	var cw *csv.Writer // buffers rows of its own on top of buf
-	drain := func() error {
-		if cw != nil {
-			cw.Flush()
-			if err := cw.Error(); err != nil {
-				return err
-			}
-		}
-		return buf.Flush()
-	}
+	var page bytes.Buffer
+	var cw *csv.Writer // buffers rows of its own on top of page
 	var writeRow func(vals []any) error
 	switch format {
 	case CSV:
-		cw = csv.NewWriter(buf)
+		cw = csv.NewWriter(&page)
 		if err := cw.Write(names); err != nil {
 			return err
 		}
@@ -114,34 +113,126 @@ func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, fo
 				line = appendJSON(line, v, isBool[i], text)
 			}
 			line = append(line, '}', '\n')
-			_, err := buf.Write(line)
+			_, err := page.Write(line)
 			return err
 		}
 	}
+	send := func() error {
+		if cw != nil {
+			cw.Flush()
+			if err := cw.Error(); err != nil {
+				return err
+			}
+		}
+		for p := page.Bytes(); len(p) > 0; {
+			n := min(len(p), exportWrite)
+			if _, err := out.Write(p[:n]); err != nil {
+				return err
+			}
+			p = p[n:]
+		}
+		page.Reset()
+		if flush != nil {
+			flush()
+		}
+		return nil
+	}
 
-	vals := make([]any, len(names))
-	ptrs := make([]any, len(names))
+	nk := len(b.key)
+	vals := make([]any, nk+len(names))
+	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	for n := 1; rows.Next(); n++ {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
+	// Pages go on from the last key sent and stop at the last row of the start. That bound is
+	// checked here, not in the query: with it, PostgreSQL without statistics of a new table
+	// (ANALYZE comes later) reads and sorts every row up to it for each page.
+	var after []any // the key of the last row sent; nil before the first page
+	for more := last != nil; more; {
+		cond, condArgs := where, args
+		if after != nil {
+			cond, condArgs = append(slices.Clip(where), b.keyCompare("o", ">")), append(slices.Clip(args), after...)
 		}
-		if err := writeRow(vals); err != nil {
-			return err
+		pageQuery := query
+		if len(cond) > 0 {
+			pageQuery += " WHERE " + strings.Join(cond, " AND ")
 		}
-		if n%flushEvery == 0 && flush != nil {
-			if err := drain(); err != nil {
-				return err
+		pageQuery += " ORDER BY " + b.keyList("") + " LIMIT " + strconv.Itoa(exportPageRows)
+		more, err = exportPage(ctx, b, pageQuery, condArgs, ptrs, func() (bool, error) {
+			if keyAfter(vals[:nk], last) {
+				return false, nil
 			}
-			flush()
+			after = append(after[:0], vals[:nk]...)
+			return true, writeRow(vals[nk:])
+		}, &page)
+		if err != nil {
+			return err
+		}
+		if err := send(); err != nil {
+			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
+	if last == nil { // no page: the header alone
+		return send()
 	}
-	return drain()
+	return nil
+}
+
+// exportPage runs one page's query, calling row for each row scanned into ptrs until it
+// answers false, and reports whether rows may follow the page: it was full, or it stopped at
+// exportPageBytes of page.
+func exportPage(ctx context.Context, b *browse, query string, args, ptrs []any, row func() (bool, error), page *bytes.Buffer) (more bool, err error) {
+	rows, err := b.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return false, err
+		}
+		if more, err := row(); !more || err != nil {
+			return false, err
+		}
+		if n++; page.Len() >= exportPageBytes {
+			return true, nil
+		}
+	}
+	return n == exportPageRows, rows.Err()
+}
+
+// keyAfter reports whether row key a comes after row key b (both of int64s, as scanned).
+func keyAfter(a, b []any) bool {
+	for i := range a {
+		if x, y := a[i].(int64), b[i].(int64); x != y {
+			return x > y
+		}
+	}
+	return false
+}
+
+// lastRow reads, in one statement, the browsed table's columns and the key of its last row
+// (nil when it has none): what an export is bounded by.
+func (b *browse) lastRow(ctx context.Context) (names []string, key []any, err error) {
+	rows, err := b.db.QueryContext(ctx, "SELECT "+b.keyList("")+", "+b.columns+" FROM "+b.table(b.base)+" o ORDER BY "+b.keyList(" DESC")+" LIMIT 1")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	all, err := rows.Columns()
+	if err != nil {
+		return nil, nil, err
+	}
+	nk := len(b.key)
+	if rows.Next() {
+		vals, err := scanAll(rows, len(all))
+		if err != nil {
+			return nil, nil, err
+		}
+		key = vals[:nk]
+	}
+	return all[nk:], key, rows.Err()
 }
 
 // booleanColumns are the browsed table's columns the catalog types boolean (SQLite stores
