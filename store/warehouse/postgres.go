@@ -78,7 +78,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('fsync'), current_setting('server_version_num')::int, current_setting('server_version')").Scan(&fsync, &versionNum, &version); err != nil {
 		db.Close()
 		reads.Close()
-		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s (check that the server runs, that the database exists: createdb, and for a server without TLS add sslmode=disable): %w", describePostgres(cfg), err)
+		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s (check that the server runs and that the database exists: createdb): %w", describePostgres(cfg), err)
 	}
 	if versionNum < minPostgresVersion { // (plan_cache_mode, see customPlanSQL)
 		db.Close()

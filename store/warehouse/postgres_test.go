@@ -69,6 +69,25 @@ func TestAForeignSchemaHookhouseCannotReadIsNotClaimed(t *testing.T) {
 	}
 }
 
+// A warehouse address naming a database that does not exist fails at start saying so, and
+// with no hint to turn TLS off: pgx, like psql, tries TLS and goes on without it, so that
+// hint only sent a user after the wrong cause (its "server refused TLS connection" line
+// comes first).
+func TestAMissingDatabaseIsNamedAtStart(t *testing.T) {
+	u, err := url.Parse(pgtest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database"
+	_, err = OpenPostgres(context.Background(), u.String(), nil, Options{})
+	if err == nil || !strings.Contains(err.Error(), "createdb") || !strings.Contains(err.Error(), `"no_such_database" does not exist`) {
+		t.Fatalf("OpenPostgres of a missing database: %v, want it named, and createdb", err)
+	}
+	if strings.Contains(err.Error(), "sslmode") {
+		t.Errorf("the error tells to change sslmode: %v", err)
+	}
+}
+
 // TestTwoProcessesWriteOneSchema: two warehouses on one PostgreSQL database (as two hookhouse
 // processes would be) load one schema at once, each adding columns and subtables the other
 // has not seen: every record loads, the catalog holds each column once, and _sdc_sequence is
