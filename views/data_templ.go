@@ -782,7 +782,9 @@ func openItWith(p DataProps) templ.Component {
 func (p DataProps) onPostgres() bool { return p.Where.PostgresURL != "" }
 
 // querySnippet opens the schema with the destination's own client (sqlite3 for its file,
-// psql for its database) and runs the SQL the warehouse suggests for the table shown.
+// psql for its database) and runs the SQL the warehouse suggests for the table shown. It is
+// copied whole, so it is all shell: Stitch's latest-version query goes to the client as a
+// here-document, its SQL as Stitch writes it.
 func querySnippet(p DataProps) string {
 	open := "sqlite3 -readonly " + shellQuote(p.Where.SQLiteFile)
 	if p.onPostgres() {
@@ -791,11 +793,11 @@ func querySnippet(p DataProps) string {
 	if p.SQL.Latest == "" {
 		return fmt.Sprintf("%s \\\n  %s", open, shellQuote(p.SQL.Rows))
 	}
-	also := "-- Stitch's query for the latest version of each record:"
+	also, client := "# Stitch's query for the latest version of each record:", "psql "+shellQuote(p.Where.PostgresURL)
 	if !p.onPostgres() {
-		also = "-- or, from any SQLite session, under the schema's name:"
+		also, client = "# or Stitch's query, in any SQLite session with the file attached under the schema's name:", "sqlite3 -readonly"
 	}
-	return fmt.Sprintf("%s %s\n\n%s\n%s", open, shellQuote(p.SQL.Rows), also, p.SQL.Latest)
+	return fmt.Sprintf("%s %s\n\n%s\n%s <<'SQL'\n%s\nSQL", open, shellQuote(p.SQL.Rows), also, client, p.SQL.Latest)
 }
 
 // DataRowProps is one row as JSON.
@@ -847,7 +849,7 @@ func DataRowPage(p DataRowProps) templ.Component {
 			var templ_7745c5c3_Var43 templ.SafeURL
 			templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinURLErrs(dataURL(p.Integration.ID, p.Table, ""))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 234, Col: 53}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 236, Col: 53}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var43))
 			if templ_7745c5c3_Err != nil {
@@ -860,7 +862,7 @@ func DataRowPage(p DataRowProps) templ.Component {
 			var templ_7745c5c3_Var44 string
 			templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(p.Table)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 234, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 236, Col: 77}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
 			if templ_7745c5c3_Err != nil {
@@ -873,7 +875,7 @@ func DataRowPage(p DataRowProps) templ.Component {
 			var templ_7745c5c3_Var45 string
 			templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs(p.JSON)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 236, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/data.templ`, Line: 238, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var45))
 			if templ_7745c5c3_Err != nil {

@@ -133,9 +133,9 @@ func WebhookURLPage(p WebhookURLProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var5 string
-				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(curlTest(p.URL, p.Integration.PrimaryKey))
+				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(curlTest(p.URL, p.Integration.PrimaryKey, p.Source.EventField))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/webhook_url.templ`, Line: 53, Col: 105}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/webhook_url.templ`, Line: 53, Col: 126}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
@@ -502,25 +502,39 @@ func urlBuiltFrom(builtFrom, reachedBy string) templ.Component {
 }
 
 // curlTest is a command that sends one test event to url.
-func curlTest(url, primaryKey string) string {
-	return "curl -X POST -H 'Content-Type: application/json' \\\n  -d " + shellQuote(testEvent(primaryKey)) + " \\\n  " + shellQuote(url)
+func curlTest(url, primaryKey, eventField string) string {
+	return "curl -X POST -H 'Content-Type: application/json' \\\n  -d " + shellQuote(testEvent(primaryKey, eventField)) + " \\\n  " + shellQuote(url)
 }
 
-// testEvent is the test event's body. With a primary key it carries the key (an event without
-// it is rejected), named as the user typed it, so quoted for JSON.
-func testEvent(primaryKey string) string {
-	if primaryKey == "" || primaryKey == "type" {
-		return `{"type":"test"}`
+// testEvent is the test event's body: "test" in the source's event-type field (type when it
+// names none). With a primary key it carries the key (an event without it is rejected), named
+// as the user typed it, so quoted for JSON.
+func testEvent(primaryKey, eventField string) string {
+	if eventField == "" {
+		eventField = "type"
 	}
+	event := jsonString(eventField) + `:"test"`
+	if primaryKey == "" || primaryKey == eventField {
+		return "{" + event + "}"
+	}
+	if strings.EqualFold(primaryKey, eventField) {
+		event = "" // Type beside type is a field collision where names fold case (SQLite)
+	}
+	body := jsonString(primaryKey) + `:"test-1"`
+	if event != "" {
+		body += "," + event
+	}
+	return "{" + body + "}"
+}
+
+// jsonString is s as a JSON string, unescaped for HTML: the page escapes it, and the command
+// stays readable.
+func jsonString(s string) string {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // the page escapes it; the command stays readable
-	enc.Encode(primaryKey)   // a string always encodes
-	rest := `,"type":"test"}`
-	if strings.EqualFold(primaryKey, "type") {
-		rest = "}" // Type beside type is a field collision where names fold case (SQLite)
-	}
-	return "{" + strings.TrimSuffix(b.String(), "\n") + `:"test-1"` + rest
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // shellQuote quotes s for a POSIX shell: a key or a host may hold a quote.

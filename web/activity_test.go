@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -451,6 +452,34 @@ func TestSnippetFollowsTheTable(t *testing.T) {
 	// Before the first reject, _sdc_rejected is listed and its link shows no rows (it was a 404).
 	if got := text(c.get(base+"?table=_sdc_rejected"), "rows-empty"); got != "No rows." {
 		t.Errorf("_sdc_rejected before any reject: %q", got)
+	}
+}
+
+// The latest versions' snippet, copied with its one Copy button and pasted into a shell, runs
+// both of its queries: data_latest, then Stitch's query with the file attached. (Its second
+// part was bare SQL under a "--" line: the shell ran the first query, then stopped at the
+// ATTACH's quote.)
+func TestLatestSnippetRunsPastedIntoAShell(t *testing.T) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Skip("needs sqlite3 (Debian's sqlite3 package)")
+	}
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	id, hookURL := mustAddKeyed(t, c, "incoming-webhooks", "Orders", "id")
+	for _, body := range []string{`{"id": 1, "status": "placed"}`, `{"id": 1, "status": "shipped"}`, `{"id": 2, "status": "placed"}`} {
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", []byte(body)); a.Status != http.StatusOK {
+			t.Fatal(a.JSON)
+		}
+	}
+	app.flush(t)
+	snippet := text(c.get("/integrations/"+itoa(id)+"/data?table=data_latest"), "sqlite-snippet")
+	out, err := exec.Command("bash", "-c", snippet).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the snippet pasted into bash: %v\n%s\n--- the snippet:\n%s", err, out, snippet)
+	}
+	// Each query gives the two latest versions: order 1 shipped, order 2 placed.
+	if n := strings.Count(string(out), "shipped"); n != 2 || strings.Count(string(out), "placed") != 2 {
+		t.Errorf("the snippet's output holds %d shipped rows, want 1 per query:\n%s", n, out)
 	}
 }
 

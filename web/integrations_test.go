@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -754,5 +755,50 @@ func TestCopyOncePageGivesACurlTestAndSaysWhenProvidersCannotReachIt(t *testing.
 	p := addIntegration(t, pc, "incoming-webhooks", url.Values{"name": {"Orders"}})
 	if page := pc.get(p.Header.Get("Location")); testID(page, "unreachable-host").Length() != 0 || !strings.Contains(testID(page, "curl-test").Text(), "https://hooks.example.com/v1/clients/") {
 		t.Fatalf("with -public-url: warning %q, snippet %q", testID(page, "unreachable-host").Text(), testID(page, "curl-test").Text())
+	}
+}
+
+// TestCopyOncePageTestEventKeepsTheSourcesEventFilter: a user runs the copy-once page's curl
+// test, then the provider's events arrive; the Data page still filters on the provider's
+// event-type field and offers its events' types. (A test event in type took the filter: for
+// SendGrid it offered only "test", and the events' event column could not be filtered.)
+func TestCopyOncePageTestEventKeepsTheSourcesEventFilter(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("needs curl")
+	}
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	for _, tc := range []struct {
+		source, name, fixture, field, eventType string
+	}{
+		{"sendgrid", "SendGrid", "sendgrid/batch.json", "event", "processed"},
+		{"iterable", "Iterable", "iterable/emailSend.json", "eventName", "emailSend"},
+		{"vero", "Vero", "vero/sent.json", "type", "sent"},
+	} {
+		p := addIntegration(t, c, tc.source, url.Values{"name": {tc.name}})
+		expectStatus(t, p, http.StatusSeeOther)
+		page := c.get(p.Header.Get("Location"))
+		hook := testID(page, "webhook-url").Text()
+		snippet := testID(page, "curl-test").Text()
+		if out, err := exec.Command("sh", "-c", strings.Replace(snippet, "curl ", curl+" -s ", 1)).CombinedOutput(); err != nil || !strings.Contains(string(out), `"records":1,"rejected":0`) {
+			t.Fatalf("%s: the page's curl test: %v %s", tc.name, err, out)
+		}
+		if a := postWebhook(t, http.DefaultClient, http.MethodPost, hook, "application/json", fixture(t, tc.fixture)); a.Status != http.StatusOK {
+			t.Fatalf("%s: the fixture got %d %s", tc.name, a.Status, a.Body)
+		}
+		app.flush(t)
+		id := strings.TrimSuffix(strings.TrimPrefix(p.Header.Get("Location"), "/integrations/"), "/webhook-url")
+		data := c.get("/integrations/" + id + "/data")
+		if label := strings.TrimSpace(data.Doc.Find(`label[for="event-type"]`).Text()); label != tc.field {
+			t.Errorf("%s: after the curl test the Data page filters on %q, want %q", tc.name, label, tc.field)
+		}
+		var offered []string
+		for i, opts := 0, data.Doc.Find(`#event-type option`); i < opts.Length(); i++ {
+			offered = append(offered, opts.Eq(i).AttrOr("value", ""))
+		}
+		if !slices.Contains(offered, tc.eventType) || !slices.Contains(offered, "test") {
+			t.Errorf("%s: the filter offers %q, want %q and the test's", tc.name, offered, tc.eventType)
+		}
 	}
 }

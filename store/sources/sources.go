@@ -21,6 +21,11 @@ type Source struct {
 	// KeyEditable lets the user choose the primary key (Incoming Webhooks and sources
 	// without a fixed key); otherwise PrimaryKey is shown read-only.
 	KeyEditable bool `json:"key_editable"`
+	// EventField is the top-level field the provider's events name their type with (Iterable:
+	// eventName), which the copy-once page's test event fills: a test event with another one
+	// would add a column its events never fill, and as type it would take the Data page's
+	// filter from theirs. Empty: type, as for Incoming Webhooks.
+	EventField string `json:"event_field,omitempty"`
 	// FormEventsField names the form field holding a JSON array of events, for providers
 	// that post form-encoded bodies (Mandrill: mandrill_events); empty for JSON bodies.
 	FormEventsField string `json:"form_events_field,omitempty"`

@@ -78,7 +78,7 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('fsync'), current_setting('server_version_num')::int, current_setting('server_version')").Scan(&fsync, &versionNum, &version); err != nil {
 		db.Close()
 		reads.Close()
-		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s (check that the server runs, that the database exists: createdb, and for a server without TLS add sslmode=disable): %w", describePostgres(cfg), err)
+		return nil, fmt.Errorf("warehouse: connect to PostgreSQL at %s (check that the server runs and that the database exists: createdb): %w", describePostgres(cfg), err)
 	}
 	if versionNum < minPostgresVersion { // (plan_cache_mode, see customPlanSQL)
 		db.Close()
@@ -102,8 +102,10 @@ func OpenPostgres(ctx context.Context, address string, log *slog.Logger, opts Op
 // open. One catalog query when there is nothing to do; a schema that cannot be upgraded now (a
 // lock held past lock_timeout) is named in a warning and upgraded when its writer opens.
 func (d *postgresDest) upgradeRejected(ctx context.Context, log *slog.Logger) {
+	// The catalog alone, no to_regclass: PostgreSQL may run a condition on the schema for every
+	// schema, and a name looked up in pg_toast is refused to a user who is no superuser.
 	old, err := nameSet(ctx, rebinding{d.db}, `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relname = ? AND c.relkind = 'r' AND to_regclass(quote_ident(n.nspname) || '.' || ?) IS NOT NULL
+		WHERE c.relname = ? AND c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_class t WHERE t.relnamespace = n.oid AND t.relname = ?)
 		AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = ? AND NOT a.attisdropped)`,
 		rejectedTable, tablesCatalog, pgRejectedKey)
 	if err != nil {
@@ -498,11 +500,15 @@ var ErrSchemaInUse = errors.New("other schemas' views use the PostgreSQL schema"
 // without hookhouse's catalog: the database's owner made it for something else, and DROP
 // SCHEMA ... CASCADE would take it all.
 func (d *postgresDest) mustBeOurs(ctx context.Context, q querier, schema string) error {
+	// The catalog alone, no to_regclass: looking a name up in a schema needs USAGE on it, which
+	// another role's schema does not grant, and that schema is the one to refuse.
 	var foreign bool
-	err := q.QueryRowContext(ctx, `SELECT to_regclass($1) IS NULL AND EXISTS (
+	err := q.QueryRowContext(ctx, `SELECT NOT EXISTS (
+		SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2 AND c.relname = $1
+	) AND EXISTS (
 		SELECT 1 FROM pg_depend dep JOIN pg_namespace n ON n.oid = dep.refobjid
 		WHERE dep.refclassid = 'pg_namespace'::regclass AND n.nspname = $2)`,
-		tableName(d, schema, tablesCatalog), schema).Scan(&foreign)
+		tablesCatalog, schema).Scan(&foreign)
 	if err == nil && foreign {
 		err = fmt.Errorf("%w: %s (name the integration otherwise)", ErrForeignSchema, schema)
 	}

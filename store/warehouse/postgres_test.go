@@ -2,9 +2,11 @@ package warehouse
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,79 @@ import (
 
 	"github.com/hookhouse/hookhouse/store/pgtest"
 )
+
+// nonSuperuser is a fresh database and the address of a role with CREATE on it and nothing
+// more, as the README's hookhouse user has, with a connection of the superuser beside it.
+func nonSuperuser(t *testing.T) (admin *sql.DB, address string) {
+	t.Helper()
+	adminURL := pgtest.Start(t)
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var dbName string
+	if err := admin.QueryRow(`SELECT current_database()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	role := "hh_" + dbName
+	if _, err := admin.Exec(`CREATE ROLE ` + quoteIdent(role) + ` LOGIN PASSWORD 'not-a-superuser'; GRANT CREATE ON DATABASE ` + quoteIdent(dbName) + ` TO ` + quoteIdent(role)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(`DROP OWNED BY ` + quoteIdent(role))
+		admin.Exec(`DROP ROLE ` + quoteIdent(role))
+	})
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(role, "not-a-superuser")
+	return admin, u.String()
+}
+
+// A schema another role made for itself, which hookhouse's user may not even look into (no
+// USAGE), is foreign like one it can see: a new integration may not take it, so that its
+// webhooks are not all refused with 503, with the whole dashboard's banner saying the
+// warehouse cannot store webhooks. (The check looked the catalog up in the schema with
+// to_regclass, refused there: the error was only logged, and the integration added.)
+func TestAForeignSchemaHookhouseCannotReadIsNotClaimed(t *testing.T) {
+	ctx := context.Background()
+	admin, address := nonSuperuser(t)
+	if _, err := admin.Exec(`CREATE SCHEMA finance; CREATE TABLE finance.ledger (amount bigint)`); err != nil {
+		t.Fatal(err)
+	}
+	w, err := OpenPostgres(ctx, address, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Claimable(ctx, "finance"); !errors.Is(err, ErrForeignSchema) {
+		t.Fatalf("Claimable of another role's schema: %v, want ErrForeignSchema", err)
+	}
+	if err := w.Claimable(ctx, "orders"); err != nil {
+		t.Fatalf("Claimable of a new name: %v", err)
+	}
+}
+
+// A warehouse address naming a database that does not exist fails at start saying so, and
+// with no hint to turn TLS off: pgx, like psql, tries TLS and goes on without it, so that
+// hint only sent a user after the wrong cause (its "server refused TLS connection" line
+// comes first).
+func TestAMissingDatabaseIsNamedAtStart(t *testing.T) {
+	u, err := url.Parse(pgtest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database"
+	_, err = OpenPostgres(context.Background(), u.String(), nil, Options{})
+	if err == nil || !strings.Contains(err.Error(), "createdb") || !strings.Contains(err.Error(), `"no_such_database" does not exist`) {
+		t.Fatalf("OpenPostgres of a missing database: %v, want it named, and createdb", err)
+	}
+	if strings.Contains(err.Error(), "sslmode") {
+		t.Errorf("the error tells to change sslmode: %v", err)
+	}
+}
 
 // TestTwoProcessesWriteOneSchema: two warehouses on one PostgreSQL database (as two hookhouse
 // processes would be) load one schema at once, each adding columns and subtables the other

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -128,6 +129,43 @@ func TestRejectsOfAnOlderSchemaArePaged(t *testing.T) {
 	mustLoad(t, w, "older", Target{PrimaryKey: "id"}, decodeOne(t, `{"no_id": "third"}`))
 	if c, err := w.Contents(ctx, "older", ""); err != nil || c.Rejected != 3 {
 		t.Fatalf("after a new reject: %+v %v", c, err)
+	}
+}
+
+// The README's PostgreSQL user is no superuser: it has CREATE on the database, and no USAGE
+// on pg_toast. hookhouse, started as it on a database with a schema an older version made,
+// gives that schema's _sdc_rejected its key at start, without a warning. (The catalog query
+// looked each schema name up with to_regclass, which PostgreSQL ran on every schema,
+// pg_toast's too: "permission denied for schema pg_toast" at every start, the upgrade left
+// to the writers.)
+func TestOlderSchemasAreUpgradedByAUserWithoutSuperuser(t *testing.T) {
+	ctx := context.Background()
+	adb, address := nonSuperuser(t)
+
+	w, err := OpenPostgres(ctx, address, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, w, "older", Target{PrimaryKey: "id"}, decodeOne(t, `{"id": 1}`), decodeOne(t, `{"no_id": "first"}`))
+	if _, err := schemaDB(t, w, "older").Exec(`ALTER TABLE _sdc_rejected DROP COLUMN ` + pgRejectedKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var logged bytes.Buffer
+	w, err = OpenPostgres(ctx, address, slog.New(slog.NewTextHandler(&logged, nil)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if strings.Contains(logged.String(), "level=WARN") {
+		t.Errorf("started as a user without superuser, hookhouse warns:\n%s", logged.String())
+	}
+	var has bool
+	if err := adb.QueryRow(`SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'older' AND table_name = '_sdc_rejected' AND column_name = $1)`, pgRejectedKey).Scan(&has); err != nil || !has {
+		t.Errorf("after the start, older._sdc_rejected has its key: %v (%v), want true", has, err)
 	}
 }
 
