@@ -23,6 +23,7 @@ import (
 type webhookRecorder interface {
 	TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error
 	RecordRequest(r store.WebhookRequest)
+	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
 }
 
 type loader interface {
@@ -187,6 +188,9 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		return body, warehouse.Result{}, err
 	}
 
+	if err := h.stillAccepted(c, target); err != nil {
+		return body, warehouse.Result{}, err
+	}
 	wt := warehouse.Target{PrimaryKey: target.PrimaryKey, DeliveryID: target.Verifier.DeliveryID(req.Header, records)}
 	res, err := h.Warehouse.Load(req.Context(), target.Schema, wt, records, receivedAt)
 	if errors.Is(err, warehouse.ErrBusy) {
@@ -198,6 +202,27 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		return body, res, echo.NewHTTPError(http.StatusServiceUnavailable, "The warehouse could not store this request, so nothing of it was kept. Retry later.").SetInternal(err)
 	}
 	return body, res, nil
+}
+
+// stillAccepted authenticates the URL again once its body is read, just before it is loaded:
+// the body may take up to -read-timeout to arrive, and a revoke, pause or delete meanwhile
+// must stop the request. Without it, a request begun before "Delete integration and data"
+// loaded after the drop, answered 200 and made the schema again, data and all, under no
+// integration. (A cached lookup: one map read.)
+func (h *Handler) stillAccepted(c echo.Context, authenticated store.WebhookTarget) error {
+	t, err := h.Store.WebhookTarget(c.Request().Context(), authenticated.IntegrationID, c.Param("token"))
+	var revoked *store.RevokedURLError
+	switch {
+	case errors.Is(err, store.ErrUnauthorized) || errors.As(err, &revoked):
+		return echo.NewHTTPError(http.StatusUnauthorized,
+			"Nothing was stored: this webhook URL was revoked, or its integration deleted, while the request was being sent.")
+	case err != nil:
+		c.Response().Header().Set("Retry-After", "30")
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "hookhouse cannot check this webhook URL right now, so nothing of this request was stored. Retry later.").SetInternal(err)
+	case t.Paused:
+		return errPaused(c)
+	}
+	return nil
 }
 
 // compressions are the content codings that compress (RFC 9110's registry, and zstd):

@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"bufio"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -600,6 +603,80 @@ func TestDeleteWithItsData(t *testing.T) {
 		if status := postEvent(t, u); status != http.StatusUnauthorized {
 			t.Fatalf("POST to a deleted integration: status %d, want 401", status)
 		}
+	}
+}
+
+// TestWebhookSentDuringDeleteWithDataIsNotLoaded: a webhook whose URL was authenticated before
+// "Delete integration and data" and whose body arrived after it was answered 200 and loaded
+// into a schema made anew after the drop, under no integration (third attacker's pass); a new
+// integration of that schema name then started with its rows. Now it is refused, and the
+// schema stays dropped.
+func TestWebhookSentDuringDeleteWithDataIsNotLoaded(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		app := newTestApp(t)
+		webhookAcrossDeleteWithData(t, app, func() bool {
+			_, err := os.Stat(app.Warehouse.Path("dropped"))
+			return err == nil
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dbURL := pgtest.Start(t)
+		app := newTestAppOn(t, testDatabases{Warehouse: dbURL}, slog.LevelDebug, warehouse.Options{}, web.Config{})
+		db, err := sql.Open("pgx", dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		webhookAcrossDeleteWithData(t, app, func() bool {
+			var n int
+			if err := db.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = 'dropped'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n > 0
+		})
+	})
+}
+
+func webhookAcrossDeleteWithData(t *testing.T, app *testApp, schemaExists func() bool) {
+	c := app.signedInClient(t)
+	_, hook := mustAdd(t, c, "vero", "Dropped")
+	if status := postEvent(t, hook); status != http.StatusOK {
+		t.Fatalf("first webhook: %d", status)
+	}
+	u, err := url.Parse(hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"id":2,"type":"late"}`
+	// With Expect: 100-continue the server says "100 Continue" once the handler reads the
+	// body, so the URL has been authenticated when the delete starts.
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+		u.Path, u.Host, len(body))
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("before the body: %q, %v", line, err)
+	}
+	c.get("/integrations/1/settings")
+	expectRedirect(t, c.post("/integrations/1/delete", url.Values{"confirm_schema": {"dropped"}, "data": {"drop"}}), "/integrations")
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	r.ReadString('\n') // the blank line after 100 Continue
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the webhook sent across the delete: %d %s, want 401", resp.StatusCode, answer)
+	}
+	if schemaExists() {
+		t.Fatal("the dropped schema was made again after the delete")
 	}
 }
 

@@ -182,7 +182,12 @@ func (w *Warehouse) Export(ctx context.Context, schema string, q ExportQuery, fo
 // answers false, and reports whether rows may follow the page: it was full, or it stopped at
 // exportPageBytes of page.
 func exportPage(ctx context.Context, b *browse, query string, args, ptrs []any, row func() (bool, error), page *bytes.Buffer) (more bool, err error) {
-	rows, err := b.db.QueryContext(ctx, query, args...)
+	db, done, err := b.d.pageReader(ctx, b.db)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return false, err
 	}

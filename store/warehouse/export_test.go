@@ -409,6 +409,39 @@ func fillExportTable(t testing.TB, w *Warehouse, schema string, n int) {
 	}
 }
 
+// A download filtered by event type costs about what the whole table's does, however large
+// the table (third attacker's pass). On PostgreSQL, before statistics of a table filled at once,
+// each page was a bitmap scan and a sort of every matching row after it, so the download grew
+// with the square of the table: data_latest with type=opened took 6.1 s at 200,000 rows, the
+// unfiltered one 0.43 s (and 24.8 s against 0.84 s at 400,000).
+func TestExportFilteredByEventTypeCostsAsTheTable(t *testing.T) {
+	const rows = 200_000
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			w := dest.open(t, Options{})
+			fillExportTable(t, w, "big", rows)
+			export := func(q ExportQuery, want int) time.Duration {
+				lines := &lineCounter{}
+				start := time.Now()
+				if err := w.Export(context.Background(), "big", q, CSV, lines, nil); err != nil {
+					t.Fatal(err)
+				}
+				took := time.Since(start)
+				if lines.n != want+1 {
+					t.Fatalf("%+v: %d lines, want %d and the header", q, lines.n, want)
+				}
+				return took
+			}
+			whole := export(ExportQuery{Table: LatestView}, rows)
+			filtered := export(ExportQuery{Table: LatestView, EventType: "opened"}, rows-1) // all rows but the first
+			t.Logf("data_latest: %v, of type opened: %v", whole, filtered)
+			if filtered > 4*whole {
+				t.Errorf("data_latest of type opened (%d rows) took %v; the whole of it %v", rows-1, filtered, whole)
+			}
+		})
+	}
+}
+
 // A download is the table as it was when it began, read in pages that hold nothing between
 // them: while one is paused after its first page (a client reading slowly), a webhook brings
 // new versions of keys already sent and not yet sent, a new key and a new field (on PostgreSQL

@@ -129,6 +129,11 @@ const maxListedKeys = 1024
 // SQLite plans each statement once, and always probes an index for an equality on its columns.
 func (d *sqliteDest) customPlanSQL() string { return "" }
 
+// SQLite reads a page after a rowid by its rowid, in order, whatever the filter.
+func (d *sqliteDest) pageReader(_ context.Context, db querier) (querier, func(), error) {
+	return db, func() {}, nil
+}
+
 func (d *sqliteDest) catalogOrder() string { return "rowid" }
 
 // rowid: SQLite's own key, in insertion order, so no index is needed.
