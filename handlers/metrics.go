@@ -25,9 +25,9 @@ func (h *Handler) ServeMetrics(c echo.Context) error {
 	if h.MetricsToken == "" {
 		return echo.ErrNotFound
 	}
-	auth := c.Request().Header.Get(echo.HeaderAuthorization)
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(h.MetricsToken)) != 1 {
+	// The scheme's name is case-insensitive (RFC 9110, 11.1): "bearer" is Bearer too.
+	scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(h.MetricsToken)) != 1 {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="hookhouse metrics"`)
 		return echo.NewHTTPError(http.StatusUnauthorized, "Send the metrics token as Authorization: Bearer <token>.")
 	}

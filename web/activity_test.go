@@ -404,6 +404,9 @@ func TestMetricsNeedTheToken(t *testing.T) {
 			t.Errorf("Authorization %q: %d, want 401", auth, status)
 		}
 	}
+	if status, _ := scrape("bearer " + secret); status != http.StatusOK {
+		t.Errorf("with the token, the scheme in lower case: %d, want 200", status)
+	}
 	status, body := scrape("Bearer " + secret)
 	if status != http.StatusOK {
 		t.Fatalf("with the token: %d", status)
