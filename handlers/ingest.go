@@ -23,7 +23,7 @@ import (
 type webhookRecorder interface {
 	TouchWebhookURL(ctx context.Context, urlID, integrationID int64, at time.Time) error
 	RecordRequest(r store.WebhookRequest)
-	WebhookTarget(ctx context.Context, integrationID int64, token string) (store.WebhookTarget, error)
+	WebhookTargetAgain(ctx context.Context, t store.WebhookTarget, token string) (store.WebhookTarget, error)
 }
 
 type loader interface {
@@ -208,9 +208,9 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 // the body may take up to -read-timeout to arrive, and a revoke, pause or delete meanwhile
 // must stop the request. Without it, a request begun before "Delete integration and data"
 // loaded after the drop, answered 200 and made the schema again, data and all, under no
-// integration. (A cached lookup: one map read.)
+// integration. (Unless such a change came meanwhile, one read of the cache's generation.)
 func (h *Handler) stillAccepted(c echo.Context, authenticated store.WebhookTarget) error {
-	t, err := h.Store.WebhookTarget(c.Request().Context(), authenticated.IntegrationID, c.Param("token"))
+	t, err := h.Store.WebhookTargetAgain(c.Request().Context(), authenticated, c.Param("token"))
 	var revoked *store.RevokedURLError
 	switch {
 	case errors.Is(err, store.ErrUnauthorized) || errors.As(err, &revoked):

@@ -69,6 +69,8 @@ type WebhookTarget struct {
 	// Verifier checks signatures and finds delivery ids; nil when the integration has neither
 	// (the default), so the unsigned path does no more than before.
 	Verifier *signature.Verifier
+
+	generation uint64 // the target cache's when this was read (see WebhookTargetAgain)
 }
 
 // newToken returns a random token (32 bytes, hex) and the hex SHA-256 that is stored.
@@ -220,8 +222,20 @@ func (s *Store) WebhookTarget(ctx context.Context, integrationID int64, token st
 	if t.Verifier, err = s.verifier(ctx, t.IntegrationID, signing); err != nil {
 		return WebhookTarget{}, err
 	}
+	t.generation = generation
 	s.targets.put(key, t, generation)
 	return t, nil
+}
+
+// WebhookTargetAgain authenticates t's URL once more, as WebhookTarget, for a request whose
+// body took a while to arrive: if nothing that can refuse a URL has changed since t was read
+// (the cache's generation moves with each such change, here or, through the listener, on
+// another node), t stands without a lookup.
+func (s *Store) WebhookTargetAgain(ctx context.Context, t WebhookTarget, token string) (WebhookTarget, error) {
+	if s.targets.current(t.generation) {
+		return t, nil
+	}
+	return s.WebhookTarget(ctx, t.IntegrationID, token)
 }
 
 // targetCache remembers authenticated webhook targets by integration id and token hash (never
@@ -249,6 +263,13 @@ func (c *targetCache) get(k targetKey) (WebhookTarget, bool) {
 	defer c.mu.RUnlock()
 	t, ok := c.entries[k]
 	return t, ok && !c.off
+}
+
+// current reports whether nothing has been forgotten since generation, with the cache live.
+func (c *targetCache) current(generation uint64) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen == generation && !c.off
 }
 
 func (c *targetCache) generation() uint64 {
