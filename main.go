@@ -274,6 +274,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	if err := createAdmin(ctx, st, cfg, log); err != nil {
 		return err
 	}
+	if err := writeSetupCode(ctx, st, cfg, log); err != nil {
+		return err
+	}
 	m := metrics.New(metrics.Sources{ActiveIntegrations: st.ActiveIntegrations, DroppedActivity: st.DroppedActivity, LiveStreams: st.Watches})
 	// Committed batches feed the Loading Reports and the metrics.
 	onCommit := func(schema string, b warehouse.BatchReport) {
@@ -380,6 +383,28 @@ func useSecretKey(ctx context.Context, st *store.Store, cfg Config, log *slog.Lo
 		}
 	}
 	return st.SetSecretKey(ctx, key)
+}
+
+// writeSetupCode gives the setup form its one-time code while no account exists: a new one
+// each start, in a file only whoever runs hookhouse can read (the log names the file, never the
+// code). Once an account exists, a file left from setup is removed.
+func writeSetupCode(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) error {
+	path := filepath.Join(cfg.DataDir, store.SetupCodeFile)
+	code, err := st.NewSetupCode(ctx)
+	if err != nil {
+		return err
+	}
+	if code == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(code+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing the setup code: %w", err)
+	}
+	log.Warn("no account yet: open /setup and enter the setup code from this file", "file", path)
+	return nil
 }
 
 // createAdmin creates the owner from the environment for headless installs; a no-op once any

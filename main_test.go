@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -266,6 +267,64 @@ func TestHeadlessOwnerRestartAndGracefulShutdown(t *testing.T) {
 	s.stop(t)
 }
 
+// The first visitor of an unclaimed server must not become its owner: /setup asks for the code
+// each start writes to the data folder (never to the log), and the file goes once setup is done.
+func TestSetupNeedsTheCodeFromTheDataFolder(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	file := filepath.Join(data, "setup-code")
+	readCode := func() string {
+		t.Helper()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("no setup code in the data folder: %v", err)
+		}
+		if info, _ := os.Stat(file); info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %v: others could read the code", file, info.Mode().Perm())
+		}
+		return strings.TrimSpace(string(b))
+	}
+	s := startServer(t, data)
+	first := readCode()
+	s.stop(t)
+	if logs := s.logs(); !strings.Contains(logs, file) || strings.Contains(logs, first) {
+		t.Fatalf("the log must name %s and not hold the code %s:\n%s", file, first, logs)
+	}
+
+	s = startServer(t, data)
+	second := readCode()
+	if second == first {
+		t.Fatal("a restart kept the same setup code")
+	}
+	if status := postSetup(t, s.URL, first); status != http.StatusForbidden {
+		t.Fatalf("the previous start's code: status %d, want 403", status)
+	}
+	if status := postSetup(t, s.URL, second); status != http.StatusSeeOther {
+		t.Fatalf("the newest code: status %d, want 303 (the owner is created)", status)
+	}
+	if !signIn(t, s.URL, "ops@example.com", "a long admin password") {
+		t.Fatal("the owner made with the setup code cannot sign in")
+	}
+	s.stop(t)
+
+	s = startServer(t, data)
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the setup code file is still there once the owner exists: %v", err)
+	}
+	s.stop(t)
+}
+
+// postSetup posts the setup form with code, as a browser would, and returns the status.
+func postSetup(t *testing.T, base, code string) int {
+	t.Helper()
+	c, csrf := formClient(t, base+"/setup")
+	resp, err := c.PostForm(base+"/setup", url.Values{"code": {code}, "email": {"ops@example.com"}, "password": {"a long admin password"}, "_csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 var csrfField = regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`)
 
 // signIn posts the login form as a browser would and reports whether it was accepted.
@@ -278,22 +337,30 @@ func signIn(t *testing.T, base, email, password string) bool {
 // signInClient signs in like signIn and returns the client holding the session cookie.
 func signInClient(t testing.TB, base, email, password string) (*http.Client, bool) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(base + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := csrfField.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("login page (%d) has no CSRF field:\n%s", resp.StatusCode, page)
-	}
-	resp, err = c.PostForm(base+"/login", url.Values{"email": {email}, "password": {password}, "_csrf": {string(m[1])}})
+	c, csrf := formClient(t, base+"/login")
+	resp, err := c.PostForm(base+"/login", url.Values{"email": {email}, "password": {password}, "_csrf": {csrf}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	return c, resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/integrations"
+}
+
+// formClient loads the form page as a browser would: a client that keeps its cookies and does
+// not follow redirects, and the page's CSRF token.
+func formClient(t testing.TB, page string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("%s (%d) has no CSRF field:\n%s", page, resp.StatusCode, body)
+	}
+	return c, string(m[1])
 }

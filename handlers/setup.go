@@ -14,6 +14,7 @@ import (
 
 type accounts interface {
 	HasUsers(ctx context.Context) (bool, error)
+	CheckSetupCode(ctx context.Context, code string) error
 	CreateOwner(ctx context.Context, email, password string) (store.User, error)
 	Authenticate(ctx context.Context, email, password string) (store.User, error)
 }
@@ -26,14 +27,29 @@ func (h *Handler) SetupForm(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	return h.renderSetup(c, http.StatusOK, "", "")
+	return h.renderSetup(c, http.StatusOK, "", "", "")
 }
 
 // Setup creates the owner account and signs them in.
 func (h *Handler) Setup(c echo.Context) error {
-	email, password := formEmail(c), c.FormValue("password")
+	if done, err := h.Store.HasUsers(c.Request().Context()); err != nil || done {
+		if err != nil {
+			return err
+		}
+		h.flash(c, "The owner account already exists. Sign in with it.")
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	email, password, code := formEmail(c), c.FormValue("password"), strings.TrimSpace(c.FormValue("code"))
+	// The code first: without it a visitor learns nothing and costs no password hash.
+	if err := h.Store.CheckSetupCode(c.Request().Context(), code); err != nil {
+		if !errors.Is(err, store.ErrSetupCode) {
+			return err
+		}
+		return h.renderSetup(c, http.StatusForbidden, email, code,
+			"That setup code is not the one hookhouse wrote to "+store.SetupCodeFile+" in its data folder. Each start writes a new one: copy the file's newest code.")
+	}
 	if msg := validateAccount(email, password); msg != "" {
-		return h.renderSetup(c, http.StatusUnprocessableEntity, email, msg)
+		return h.renderSetup(c, http.StatusUnprocessableEntity, email, code, msg)
 	}
 	u, err := h.Store.CreateOwner(c.Request().Context(), email, password)
 	if errors.Is(err, store.ErrSetupDone) {
@@ -50,10 +66,12 @@ func (h *Handler) Setup(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/integrations")
 }
 
-func (h *Handler) renderSetup(c echo.Context, status int, email, msg string) error {
+func (h *Handler) renderSetup(c echo.Context, status int, email, code, msg string) error {
 	return render(c, status, views.SetupPage(views.SetupProps{
 		Page:              h.page(c, "Set up hookhouse", ""),
 		Email:             email,
+		Code:              code,
+		CodeFile:          store.SetupCodeFile,
 		Error:             msg,
 		MinPasswordLength: store.MinPasswordLength,
 	}))

@@ -113,6 +113,9 @@ func (s *Store) CreateOwner(ctx context.Context, email, password string) (User, 
 	if err != nil {
 		return User{}, err
 	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM setup_code"); err != nil { // used up
+		return User{}, err
+	}
 	u.WorkspaceID = u.ID
 	return u, tx.Commit()
 }

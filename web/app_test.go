@@ -128,6 +128,16 @@ func newTestAppOn(t testing.TB, on testDatabases, level slog.Level, opts warehou
 	return &testApp{URL: srv.URL, Store: st, Warehouse: wh, DataDir: dir, Database: on.Metadata, Logs: logs}
 }
 
+// setupCode is a new setup code, as a start of hookhouse without an account writes to its file.
+func (a *testApp) setupCode(t testing.TB) string {
+	t.Helper()
+	code, err := a.Store.NewSetupCode(t.Context())
+	if err != nil || code == "" {
+		t.Fatalf("setup code %q: %v", code, err)
+	}
+	return code
+}
+
 // onBothStores runs test with the metadata in <data>/hookhouse.db and in PostgreSQL
 // (-database): what a user sees must not depend on it.
 func onBothStores(t *testing.T, test func(t *testing.T, newApp func(testing.TB) *testApp)) {
@@ -216,7 +226,7 @@ func (a *testApp) signedInClient(t testing.TB) *client {
 	t.Helper()
 	c := a.newClient(t)
 	c.get("/setup")
-	p := c.post("/setup", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
+	p := c.post("/setup", url.Values{"code": {a.setupCode(t)}, "email": {ownerEmail}, "password": {ownerPassword}})
 	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/integrations" {
 		t.Fatalf("setup: status %d, location %q, body %s", p.Status, p.Header.Get("Location"), p.Body)
 	}

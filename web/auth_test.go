@@ -35,13 +35,30 @@ func testSetupValidatesAndCreatesOwner(t *testing.T, newApp func(testing.TB) *te
 	c := app.newClient(t)
 	c.get("/setup")
 
+	// Without the code hookhouse wrote to its data folder, or with an older one, nobody becomes the owner.
+	old := app.setupCode(t)
+	code := app.setupCode(t) // a restart writes a new code; the old one no longer works
+	for _, try := range []string{"", old, "not-the-code"} {
+		p := c.post("/setup", url.Values{"code": {try}, "email": {ownerEmail}, "password": {ownerPassword}})
+		expectStatus(t, p, http.StatusForbidden)
+		if msg := testID(p, "form-error").Text(); !strings.Contains(msg, "setup-code") {
+			t.Errorf("code %q: error %q, want it to name the file setup-code", try, msg)
+		}
+		if got, _ := p.Doc.Find(`input[name="email"]`).Attr("value"); got != ownerEmail {
+			t.Errorf("email field lost its input: %q", got)
+		}
+		if has, err := app.Store.HasUsers(t.Context()); err != nil || has {
+			t.Fatalf("code %q created an account (%v)", try, err)
+		}
+	}
+
 	cases := []struct{ email, password, want string }{
 		{"not-an-email", ownerPassword, "valid email"},
 		{ownerEmail, "short", "at least 12 characters"},
 		{ownerEmail, "elevenchars", "at least 12 characters"},
 	}
 	for _, tc := range cases {
-		p := c.post("/setup", url.Values{"email": {tc.email}, "password": {tc.password}})
+		p := c.post("/setup", url.Values{"code": {code}, "email": {tc.email}, "password": {tc.password}})
 		expectStatus(t, p, http.StatusUnprocessableEntity)
 		if msg := testID(p, "form-error").Text(); !strings.Contains(msg, tc.want) {
 			t.Errorf("%q/%q: error %q, want it to mention %q", tc.email, tc.password, msg, tc.want)
@@ -51,7 +68,8 @@ func testSetupValidatesAndCreatesOwner(t *testing.T, newApp func(testing.TB) *te
 		}
 	}
 
-	p := c.post("/setup", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
+	// Typed in capitals with spaces instead of dashes, it is the same code.
+	p := c.post("/setup", url.Values{"code": {strings.ToUpper(strings.ReplaceAll(code, "-", " "))}, "email": {ownerEmail}, "password": {ownerPassword}})
 	expectRedirect(t, p, "/integrations")
 	p = c.get("/integrations")
 	expectStatus(t, p, http.StatusOK)
@@ -63,7 +81,7 @@ func testSetupValidatesAndCreatesOwner(t *testing.T, newApp func(testing.TB) *te
 	other := app.newClient(t)
 	expectRedirect(t, other.get("/setup"), "/login")
 	other.get("/login")
-	expectRedirect(t, other.post("/setup", url.Values{"email": {"intruder@example.com"}, "password": {ownerPassword}}), "/login")
+	expectRedirect(t, other.post("/setup", url.Values{"code": {code}, "email": {"intruder@example.com"}, "password": {ownerPassword}}), "/login")
 	if _, err := app.Store.Authenticate(t.Context(), "intruder@example.com", ownerPassword); err == nil {
 		t.Fatal("a second owner was created through /setup")
 	}

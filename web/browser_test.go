@@ -213,6 +213,7 @@ func (b *browserSession) setupOwner() {
 	b.t.Helper()
 	b.navigate("/")
 	b.expectPath("/setup")
+	b.fill("#code", b.app.setupCode(b.t))
 	b.fill("#email", ownerEmail)
 	b.fill("#password", ownerPassword)
 	b.submit(`form[action="/setup"] button[type="submit"]`)
