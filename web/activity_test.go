@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/pgtest"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
@@ -483,6 +487,78 @@ func TestLatestSnippetRunsPastedIntoAShell(t *testing.T) {
 	// Each query gives the two latest versions: order 1 shipped, order 2 placed.
 	if n := strings.Count(string(out), "shipped"); n != 2 || strings.Count(string(out), "placed") != 2 {
 		t.Errorf("the snippet's output holds %d shipped rows, want 1 per query:\n%s", n, out)
+	}
+}
+
+// The Data page's snippet, filtered by event type, reads the rows the page shows, on both
+// warehouses, the latest versions too: run pasted into a shell, with types an SQL literal or a
+// shell must keep as they are (quotes, a backslash, lines, one of them the here-document's
+// end). It read the whole table whatever the filter.
+func TestSnippetReadsTheFilteredRows(t *testing.T) {
+	for _, tool := range []string{"sqlite3", "psql"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian's sqlite3 and postgresql-client packages)", tool)
+		}
+	}
+	types := []string{"opened", "it's", `back\slash`, "two\nlines\nSQL\n.shell touch PWNED\ngo\n/", "$(touch PWNED)", `"quoted"`}
+	for _, warehouseOn := range []string{"sqlite", "postgres"} {
+		t.Run(warehouseOn, func(t *testing.T) {
+			var app *testApp
+			if warehouseOn == "postgres" {
+				app = newTestAppOn(t, testDatabases{Warehouse: pgtest.Start(t)}, slog.LevelDebug, warehouse.Options{}, web.Config{})
+			} else {
+				app = newTestApp(t)
+			}
+			c := app.signedInClient(t)
+			id, hookURL := mustAddKeyed(t, c, "incoming-webhooks", "Orders", "id")
+			// Order 1 is opened, then it's; order 2 opened twice: a filter of the latest versions differs from the table's.
+			for n, ev := range []struct {
+				id  int
+				typ string
+			}{{1, types[0]}, {2, types[0]}, {1, types[1]}, {3, types[2]}, {4, types[3]}, {5, types[4]}, {6, types[5]}, {2, types[0]}} {
+				body, _ := json.Marshal(map[string]any{"id": ev.id, "type": ev.typ, "tag": fmt.Sprintf("tag-%d", n+1)})
+				if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", body); a.Status != http.StatusOK {
+					t.Fatal(a.JSON)
+				}
+			}
+			tags := regexp.MustCompile(`^tag-\d+$`)
+			for _, table := range []string{"data", "data_latest"} {
+				for _, typ := range types {
+					p := c.get(fmt.Sprintf("/integrations/%d/data?%s", id, url.Values{"table": {table}, "type": {typ}}.Encode()))
+					expectStatus(t, p, http.StatusOK)
+					queries := 1 // data_latest's snippet also runs Stitch's query: each row once a query
+					if table == "data_latest" {
+						queries = 2
+					}
+					want := map[string]int{}
+					testID(p, "rows").Find("td").Each(func(_ int, td *goquery.Selection) {
+						if tags.MatchString(td.Text()) {
+							want[td.Text()] = queries
+						}
+					})
+					if len(want) == 0 {
+						t.Fatalf("%s of type %q: the page shows no rows", table, typ)
+					}
+					snippet := text(p, "sqlite-snippet")
+					run := exec.Command("bash", "-c", snippet)
+					run.Dir = t.TempDir()
+					out, err := run.CombinedOutput()
+					if err != nil {
+						t.Fatalf("%s of type %q: the snippet pasted into bash: %v\n%s\n--- the snippet:\n%s", table, typ, err, out, snippet)
+					}
+					got := map[string]int{}
+					for _, tag := range regexp.MustCompile(`tag-\d+`).FindAllString(string(out), -1) {
+						got[tag]++
+					}
+					if !maps.Equal(got, want) {
+						t.Errorf("%s of type %q: the snippet read %v, the page shows %v (each once per query)\n--- the snippet:\n%s", table, typ, got, want, snippet)
+					}
+					if entries, _ := os.ReadDir(run.Dir); len(entries) > 0 {
+						t.Fatalf("%s of type %q: the snippet ran a command of the type's value", table, typ)
+					}
+				}
+			}
+		})
 	}
 }
 
