@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -429,6 +430,54 @@ func TestMetricsNeedTheToken(t *testing.T) {
 	}
 	if strings.Contains(body, token) || strings.Contains(body, secret) {
 		t.Fatal("the metrics show a secret")
+	}
+}
+
+// A deleted integration's series leave /metrics at once, and a paused one's stay: they stayed
+// until the server restarted, so every integration ever deleted was scraped forever.
+func TestDeletedIntegrationLeavesTheMetrics(t *testing.T) {
+	const secret = "metrics-token-for-the-delete-test"
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{MetricsToken: secret})
+	c := app.signedInClient(t)
+	deleted, deletedURL := mustAdd(t, c, "vero", "Deleted")
+	paused, pausedURL := mustAdd(t, c, "vero", "Paused")
+	for _, u := range []string{deletedURL, pausedURL} {
+		// One record loaded, one rejected, one body refused: every series an integration has.
+		for body, status := range map[string]int{`[{"type":"sent"},{"_sdc_mine":1}]`: http.StatusOK, `{`: http.StatusBadRequest} {
+			if a := postWebhook(t, http.DefaultClient, http.MethodPost, u, "application/json", []byte(body)); a.Status != status {
+				t.Fatalf("webhook %s: %d %s, want %d", body, a.Status, a.Body, status)
+			}
+		}
+	}
+	series := func() map[int64]int { // the number of hookhouse_ series labelled with each integration
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics: %d %s", resp.StatusCode, body)
+		}
+		n := map[int64]int{}
+		for _, m := range regexp.MustCompile(`(?m)^hookhouse_\w+\{integration_id="(\d+)"`).FindAllStringSubmatch(string(body), -1) {
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			n[id]++
+		}
+		return n
+	}
+	before := series()
+	if before[deleted] != 4 || before[paused] != 4 { // accepted, invalid_body, loaded, rejected
+		t.Fatalf("before: series per integration %v, want 4 of each", before)
+	}
+	expectRedirect(t, c.post(fmt.Sprintf("/integrations/%d/pause", paused), nil), fmt.Sprintf("/integrations/%d", paused))
+	c.get(fmt.Sprintf("/integrations/%d/settings", deleted))
+	expectRedirect(t, c.post(fmt.Sprintf("/integrations/%d/delete", deleted), url.Values{"confirm_schema": {"deleted"}, "data": {"keep"}}), "/integrations")
+	if after := series(); after[deleted] != 0 || after[paused] != 4 {
+		t.Errorf("after deleting %d and pausing %d: series per integration %v, want none of the deleted, 4 of the paused", deleted, paused, after)
 	}
 }
 
