@@ -62,7 +62,6 @@ func (h *Handler) Data(c echo.Context) error {
 	for _, t := range tables {
 		props.HasLatest = props.HasLatest || t.Name == warehouse.LatestView
 	}
-	props.SQL = props.Where.SuggestedSQL(in.Schema, props.Table, key)
 	if len(tables) > 0 {
 		props.Rows, err = h.Warehouse.Rows(ctx, in.Schema, warehouse.RowsQuery{
 			Table: props.Table, EventType: props.EventType, Before: before, Limit: dataPageSize,
@@ -80,6 +79,7 @@ func (h *Handler) Data(c echo.Context) error {
 			props.EventType = "" // the table has no event type: its links and downloads carry no filter
 		}
 	}
+	props.SQL = props.Where.SuggestedSQL(in.Schema, props.Table, key, props.Rows.EventTypeColumn, props.EventType)
 	return render(c, http.StatusOK, views.DataPage(props))
 }
 

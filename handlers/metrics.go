@@ -11,12 +11,14 @@ import (
 // Metrics observes webhooks and serves what it counted.
 type Metrics interface {
 	ObserveWebhook(integrationID int64, status, loaded, rejected int)
+	ForgetIntegration(integrationID int64)
 	Handler() http.Handler
 }
 
 type noMetrics struct{}
 
 func (noMetrics) ObserveWebhook(int64, int, int, int) {}
+func (noMetrics) ForgetIntegration(int64)             {}
 func (noMetrics) Handler() http.Handler               { return http.NotFoundHandler() }
 
 // ServeMetrics answers Prometheus scrapes that carry the configured bearer token. Without a

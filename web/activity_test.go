@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hookhouse/hookhouse/store"
+	"github.com/hookhouse/hookhouse/store/pgtest"
 	"github.com/hookhouse/hookhouse/store/warehouse"
 	"github.com/hookhouse/hookhouse/web"
 )
@@ -428,6 +433,54 @@ func TestMetricsNeedTheToken(t *testing.T) {
 	}
 }
 
+// A deleted integration's series leave /metrics at once, and a paused one's stay: they stayed
+// until the server restarted, so every integration ever deleted was scraped forever.
+func TestDeletedIntegrationLeavesTheMetrics(t *testing.T) {
+	const secret = "metrics-token-for-the-delete-test"
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{MetricsToken: secret})
+	c := app.signedInClient(t)
+	deleted, deletedURL := mustAdd(t, c, "vero", "Deleted")
+	paused, pausedURL := mustAdd(t, c, "vero", "Paused")
+	for _, u := range []string{deletedURL, pausedURL} {
+		// One record loaded, one rejected, one body refused: every series an integration has.
+		for body, status := range map[string]int{`[{"type":"sent"},{"_sdc_mine":1}]`: http.StatusOK, `{`: http.StatusBadRequest} {
+			if a := postWebhook(t, http.DefaultClient, http.MethodPost, u, "application/json", []byte(body)); a.Status != status {
+				t.Fatalf("webhook %s: %d %s, want %d", body, a.Status, a.Body, status)
+			}
+		}
+	}
+	series := func() map[int64]int { // the number of hookhouse_ series labelled with each integration
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("/metrics: %d %s", resp.StatusCode, body)
+		}
+		n := map[int64]int{}
+		for _, m := range regexp.MustCompile(`(?m)^hookhouse_\w+\{integration_id="(\d+)"`).FindAllStringSubmatch(string(body), -1) {
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			n[id]++
+		}
+		return n
+	}
+	before := series()
+	if before[deleted] != 4 || before[paused] != 4 { // accepted, invalid_body, loaded, rejected
+		t.Fatalf("before: series per integration %v, want 4 of each", before)
+	}
+	expectRedirect(t, c.post(fmt.Sprintf("/integrations/%d/pause", paused), nil), fmt.Sprintf("/integrations/%d", paused))
+	c.get(fmt.Sprintf("/integrations/%d/settings", deleted))
+	expectRedirect(t, c.post(fmt.Sprintf("/integrations/%d/delete", deleted), url.Values{"confirm_schema": {"deleted"}, "data": {"keep"}}), "/integrations")
+	if after := series(); after[deleted] != 0 || after[paused] != 4 {
+		t.Errorf("after deleting %d and pausing %d: series per integration %v, want none of the deleted, 4 of the paused", deleted, paused, after)
+	}
+}
+
 // The Data page's snippet reads the table the page shows: data, a subtable, or the rejects.
 func TestSnippetFollowsTheTable(t *testing.T) {
 	app := newTestApp(t)
@@ -483,6 +536,78 @@ func TestLatestSnippetRunsPastedIntoAShell(t *testing.T) {
 	// Each query gives the two latest versions: order 1 shipped, order 2 placed.
 	if n := strings.Count(string(out), "shipped"); n != 2 || strings.Count(string(out), "placed") != 2 {
 		t.Errorf("the snippet's output holds %d shipped rows, want 1 per query:\n%s", n, out)
+	}
+}
+
+// The Data page's snippet, filtered by event type, reads the rows the page shows, on both
+// warehouses, the latest versions too: run pasted into a shell, with types an SQL literal or a
+// shell must keep as they are (quotes, a backslash, lines, one of them the here-document's
+// end). It read the whole table whatever the filter.
+func TestSnippetReadsTheFilteredRows(t *testing.T) {
+	for _, tool := range []string{"sqlite3", "psql"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian's sqlite3 and postgresql-client packages)", tool)
+		}
+	}
+	types := []string{"opened", "it's", `back\slash`, "two\nlines\nSQL\n.shell touch PWNED\ngo\n/", "$(touch PWNED)", `"quoted"`}
+	for _, warehouseOn := range []string{"sqlite", "postgres"} {
+		t.Run(warehouseOn, func(t *testing.T) {
+			var app *testApp
+			if warehouseOn == "postgres" {
+				app = newTestAppOn(t, testDatabases{Warehouse: pgtest.Start(t)}, slog.LevelDebug, warehouse.Options{}, web.Config{})
+			} else {
+				app = newTestApp(t)
+			}
+			c := app.signedInClient(t)
+			id, hookURL := mustAddKeyed(t, c, "incoming-webhooks", "Orders", "id")
+			// Order 1 is opened, then it's; order 2 opened twice: a filter of the latest versions differs from the table's.
+			for n, ev := range []struct {
+				id  int
+				typ string
+			}{{1, types[0]}, {2, types[0]}, {1, types[1]}, {3, types[2]}, {4, types[3]}, {5, types[4]}, {6, types[5]}, {2, types[0]}} {
+				body, _ := json.Marshal(map[string]any{"id": ev.id, "type": ev.typ, "tag": fmt.Sprintf("tag-%d", n+1)})
+				if a := postWebhook(t, http.DefaultClient, http.MethodPost, hookURL, "application/json", body); a.Status != http.StatusOK {
+					t.Fatal(a.JSON)
+				}
+			}
+			tags := regexp.MustCompile(`^tag-\d+$`)
+			for _, table := range []string{"data", "data_latest"} {
+				for _, typ := range types {
+					p := c.get(fmt.Sprintf("/integrations/%d/data?%s", id, url.Values{"table": {table}, "type": {typ}}.Encode()))
+					expectStatus(t, p, http.StatusOK)
+					queries := 1 // data_latest's snippet also runs Stitch's query: each row once a query
+					if table == "data_latest" {
+						queries = 2
+					}
+					want := map[string]int{}
+					testID(p, "rows").Find("td").Each(func(_ int, td *goquery.Selection) {
+						if tags.MatchString(td.Text()) {
+							want[td.Text()] = queries
+						}
+					})
+					if len(want) == 0 {
+						t.Fatalf("%s of type %q: the page shows no rows", table, typ)
+					}
+					snippet := text(p, "sqlite-snippet")
+					run := exec.Command("bash", "-c", snippet)
+					run.Dir = t.TempDir()
+					out, err := run.CombinedOutput()
+					if err != nil {
+						t.Fatalf("%s of type %q: the snippet pasted into bash: %v\n%s\n--- the snippet:\n%s", table, typ, err, out, snippet)
+					}
+					got := map[string]int{}
+					for _, tag := range regexp.MustCompile(`tag-\d+`).FindAllString(string(out), -1) {
+						got[tag]++
+					}
+					if !maps.Equal(got, want) {
+						t.Errorf("%s of type %q: the snippet read %v, the page shows %v (each once per query)\n--- the snippet:\n%s", table, typ, got, want, snippet)
+					}
+					if entries, _ := os.ReadDir(run.Dir); len(entries) > 0 {
+						t.Fatalf("%s of type %q: the snippet ran a command of the type's value", table, typ)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -17,8 +17,10 @@ type ClientSQL struct {
 }
 
 // SuggestedSQL is what to run on schema's table in the destination's own client; key is data's
-// primary-key column (Contents.Key), "" without one: then LatestView shows data.
-func (l Location) SuggestedSQL(schema, table, key string) ClientSQL {
+// primary-key column (Contents.Key), "" without one: then LatestView shows data. With
+// eventType, the rows are those of the Data page's filter: eventCol (RowsPage.EventTypeColumn,
+// "" for a table without one) holding it.
+func (l Location) SuggestedSQL(schema, table, key, eventCol, eventType string) ClientSQL {
 	if table == LatestView && key == "" {
 		table = rootTable
 	}
@@ -26,21 +28,37 @@ func (l Location) SuggestedSQL(schema, table, key string) ClientSQL {
 	if l.PostgresURL != "" {
 		name = schema + "." + name
 	}
-	if table == rootTable {
-		return ClientSQL{Rows: "SELECT * FROM " + name + " ORDER BY _sdc_sequence DESC LIMIT 20;"}
+	where := ""
+	if eventCol != "" && eventType != "" {
+		where = l.typeCondition("", eventCol, eventType)
 	}
-	out := ClientSQL{Rows: "SELECT * FROM " + name + " LIMIT 20;"}
+	if table == rootTable {
+		return ClientSQL{Rows: "SELECT * FROM " + name + where + " ORDER BY _sdc_sequence DESC LIMIT 20;"}
+	}
+	out := ClientSQL{Rows: "SELECT * FROM " + name + where + " LIMIT 20;"}
 	if table != LatestView {
 		return out
+	}
+	if where != "" {
+		where = "\n " + l.typeCondition("o.", eventCol, eventType)
 	}
 	k := clientIdent(key)
 	out.Latest = fmt.Sprintf(`SELECT * FROM %[1]s.data o
   INNER JOIN (SELECT MAX(_sdc_sequence) AS seq, %[2]s FROM %[1]s.data GROUP BY %[2]s) oo
-  ON o.%[2]s = oo.%[2]s AND o._sdc_sequence = oo.seq;`, schema, k)
+  ON o.%[2]s = oo.%[2]s AND o._sdc_sequence = oo.seq%[3]s;`, schema, k, where)
 	if l.SQLiteFile != "" {
-		out.Latest = "ATTACH " + sqlString(l.SQLiteFile) + " AS " + schema + ";\n" + out.Latest
+		out.Latest = "ATTACH " + l.sqlString(l.SQLiteFile) + " AS " + schema + ";\n" + out.Latest
 	}
 	return out
+}
+
+// typeCondition is " WHERE " the event-type column col (after prefix, an alias) holds value,
+// as the Data page's filter reads it (selection): a value no row can hold matches nothing.
+func (l Location) typeCondition(prefix, col, value string) string {
+	if !storableText(value) {
+		return " WHERE 1 = 0"
+	}
+	return " WHERE " + prefix + clientIdent(col) + " = " + l.sqlString(value)
 }
 
 // clientIdent quotes a name for a client's query only where PostgreSQL would otherwise fold
@@ -58,5 +76,27 @@ func clientIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
-// sqlString is s as an SQL string literal.
-func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// sqlString is s as an SQL string literal of the destination, on one line: control characters
+// (a line break would end the snippet's here-document, or split a line of the client's
+// input) are written as char(n) on SQLite, chr(n) on PostgreSQL, joined with ||. Backslashes
+// stay as they are: neither reads them in a standard string.
+func (l Location) sqlString(s string) string {
+	char := "char"
+	if l.PostgresURL != "" {
+		char = "chr"
+	}
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			b.WriteString("''")
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "' || %s(%d) || '", char, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}

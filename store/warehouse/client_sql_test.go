@@ -26,7 +26,7 @@ func TestSuggestedLatestQueryRunsAsShown(t *testing.T) {
 			if contents.Key != "Order ID" {
 				t.Fatalf("Contents.Key is %q, want the key's column \"Order ID\"", contents.Key)
 			}
-			suggested := w.Location("shop").SuggestedSQL("shop", LatestView, contents.Key)
+			suggested := w.Location("shop").SuggestedSQL("shop", LatestView, contents.Key, "", "")
 			if !strings.Contains(suggested.Latest, `SELECT MAX(_sdc_sequence) AS seq, "Order ID" FROM shop.data GROUP BY "Order ID"`) {
 				t.Errorf("the suggested query is not Stitch's:\n%s", suggested.Latest)
 			}

@@ -104,6 +104,14 @@ func (m *Metrics) ObserveWebhook(integrationID int64, status, loaded, rejected i
 	}
 }
 
+// ForgetIntegration removes a deleted integration's series (a paused one keeps them).
+func (m *Metrics) ForgetIntegration(integrationID int64) {
+	id := prometheus.Labels{"integration_id": strconv.FormatInt(integrationID, 10)}
+	for _, v := range []*prometheus.CounterVec{m.requests, m.loaded, m.rejected} {
+		v.DeletePartialMatch(id)
+	}
+}
+
 // ObserveBatch records a committed warehouse batch; it is cheap enough for OnCommit.
 func (m *Metrics) ObserveBatch(_ string, b warehouse.BatchReport) {
 	m.batchRecords.Observe(float64(b.Records + b.Rejected))
