@@ -182,6 +182,20 @@ func TestCSRFRequired(t *testing.T) {
 	expectStatus(t, anon.postRaw("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}}), http.StatusForbidden)
 }
 
+// The CSRF token counts only in the form's body or the X-CSRF-Token header, never in the
+// address: a URL is kept by proxies' logs and browser history, where the token would outlive
+// the form (no dashboard page ever puts it there).
+func TestCSRFTokenInTheAddressIsRefused(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.signedInClient(t)
+	owner.get("/integrations")
+
+	p := owner.postRaw("/logout?_csrf="+url.QueryEscape(owner.csrf), nil)
+	expectStatus(t, p, http.StatusForbidden)
+	expectStatus(t, owner.get("/integrations"), http.StatusOK) // still signed in
+	expectRedirect(t, owner.post("/logout", nil), "/login")    // the body's token works
+}
+
 func TestSessionRequired(t *testing.T) {
 	app := newTestApp(t)
 	app.signedInClient(t)

@@ -13,8 +13,8 @@ import (
 )
 
 // csrf protects every state-changing dashboard request with a synchronizer token: the token
-// lives in the server-side session and each form posts it back as _csrf (or scripts send the
-// X-CSRF-Token header). Compared in constant time.
+// lives in the server-side session and each form posts it back as _csrf in its body, never
+// in the URL (or scripts send the X-CSRF-Token header). Compared in constant time.
 func csrf(sm *scs.SessionManager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -24,8 +24,8 @@ func csrf(sm *scs.SessionManager) echo.MiddlewareFunc {
 			case http.MethodGet, http.MethodHead, http.MethodOptions:
 			default:
 				sent := c.Request().Header.Get("X-CSRF-Token")
-				if sent == "" {
-					sent = c.FormValue("_csrf")
+				if sent == "" { // the body's field only (formBodies parsed it): a token in the URL would be logged
+					sent = c.Request().PostFormValue("_csrf")
 				}
 				if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sent)) != 1 {
 					return echo.NewHTTPError(http.StatusForbidden,
