@@ -160,24 +160,26 @@ func TestLoginIsThrottledAfterRepeatedFailures(t *testing.T) {
 
 func TestSessionCookieFlags(t *testing.T) {
 	app := newTestApp(t)
-	c := app.newClient(t)
-	req, _ := http.NewRequest(http.MethodGet, app.URL+"/setup", nil)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	var found bool
-	for _, ck := range resp.Cookies() {
-		if ck.Name == "hookhouse_session" {
-			found = true
-			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
-				t.Fatalf("session cookie: HttpOnly=%v SameSite=%v", ck.HttpOnly, ck.SameSite)
+	cookie := func(p response, name string) *http.Cookie {
+		t.Helper()
+		for _, ck := range (&http.Response{Header: p.Header}).Cookies() {
+			if ck.Name == name {
+				return ck
 			}
 		}
+		t.Fatalf("no %s cookie set", name)
+		return nil
 	}
-	if !found {
-		t.Fatal("no session cookie set")
+	// A visitor's form token, before any session is stored: no other site's request sends it.
+	if ck := cookie(app.newClient(t).get("/setup"), "hookhouse_csrf"); !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("CSRF cookie: HttpOnly=%v SameSite=%v", ck.HttpOnly, ck.SameSite)
+	}
+	app.signedInClient(t)
+	c := app.newClient(t)
+	expectStatus(t, c.get("/login"), http.StatusOK)
+	p := c.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}})
+	if ck := cookie(p, "hookhouse_session"); !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie: HttpOnly=%v SameSite=%v", ck.HttpOnly, ck.SameSite)
 	}
 }
 
@@ -198,6 +200,64 @@ func TestCSRFRequired(t *testing.T) {
 
 	anon := app.newClient(t)
 	expectStatus(t, anon.postRaw("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}}), http.StatusForbidden)
+}
+
+// The CSRF token counts only in the form's body or the X-CSRF-Token header, never in the
+// address: a URL is kept by proxies' logs and browser history, where the token would outlive
+// the form (no dashboard page ever puts it there).
+func TestCSRFTokenInTheAddressIsRefused(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.signedInClient(t)
+	owner.get("/integrations")
+
+	p := owner.postRaw("/logout?_csrf="+url.QueryEscape(owner.csrf), nil)
+	expectStatus(t, p, http.StatusForbidden)
+	expectStatus(t, owner.get("/integrations"), http.StatusOK) // still signed in
+	expectRedirect(t, owner.post("/logout", nil), "/login")    // the body's token works
+}
+
+// A visitor who is not signed in stores no session: the sign-in form's CSRF token lives in a
+// cookie of its own until then. Each cookieless GET /login stored a session row for 12 idle
+// hours before, so anyone could fill the metadata database's disk (and keep its one writer
+// busy) by asking for the sign-in page.
+func TestAnonymousVisitsStoreNoSession(t *testing.T) {
+	app := newTestApp(t)
+	app.signedInClient(t)
+	db := app.metaDB(t)
+	count := func() (n int) {
+		t.Helper()
+		if err := db.QueryRow("SELECT COUNT(*) FROM sessions").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	for range 20 {
+		visitor := app.newClient(t)
+		expectStatus(t, visitor.get("/login"), http.StatusOK)
+		expectRedirect(t, visitor.get("/integrations"), "/login?next=%2Fintegrations")
+	}
+	if after := count(); after != before {
+		t.Fatalf("20 visitors who did not sign in left %d sessions stored", after-before)
+	}
+
+	// The form still needs its own visitor's token: another's, or none, is refused.
+	a, b := app.newClient(t), app.newClient(t)
+	a.get("/login")
+	b.get("/login")
+	signIn := url.Values{"email": {ownerEmail}, "password": {ownerPassword}}
+	expectStatus(t, a.postRaw("/login", signIn), http.StatusForbidden)
+	forged := cloneValues(signIn)
+	forged.Set("_csrf", b.csrf)
+	expectStatus(t, a.postRaw("/login", forged), http.StatusForbidden)
+	expectRedirect(t, a.post("/login", signIn), "/integrations")
+	expectStatus(t, a.get("/integrations"), http.StatusOK)
+	p := a.get("/team")
+	expectStatus(t, p, http.StatusOK)
+	if a.csrf == b.csrf || a.csrf == "" {
+		t.Fatal("the signed-in page's CSRF token is the anonymous form's")
+	}
+	expectRedirect(t, a.post("/logout", nil), "/login")
 }
 
 func TestSessionRequired(t *testing.T) {

@@ -296,15 +296,15 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	resp.Body.Close()
 	var found bool
 	for _, ck := range resp.Cookies() {
-		if ck.Name == "hookhouse_session" {
+		if ck.Name == "hookhouse_csrf" { // the form's token: no session is stored before sign-in
 			found = true
-			if !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
-				t.Fatalf("session cookie behind https: HttpOnly=%v Secure=%v SameSite=%v Path=%q", ck.HttpOnly, ck.Secure, ck.SameSite, ck.Path)
+			if !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" {
+				t.Fatalf("CSRF cookie behind https: HttpOnly=%v Secure=%v SameSite=%v Path=%q", ck.HttpOnly, ck.Secure, ck.SameSite, ck.Path)
 			}
 		}
 	}
 	if !found {
-		t.Fatalf("no session cookie on /setup: %v", resp.Header["Set-Cookie"])
+		t.Fatalf("no CSRF cookie on /setup: %v", resp.Header["Set-Cookie"])
 	}
 }
 
