@@ -24,8 +24,9 @@ const (
 )
 
 type failures struct {
-	count int // attempts that failed or are being checked now
-	last  time.Time
+	count    int // attempts that failed or are being checked now
+	last     time.Time
+	lastBack time.Time // last before the newest reservation, for release to give back
 }
 
 type loginThrottle struct {
@@ -83,19 +84,21 @@ func (t *loginThrottle) reserve(keys ...string) time.Duration {
 			t.keys[k] = f
 		}
 		f.count++
-		f.last = now
+		f.lastBack, f.last = f.last, now
 	}
 	return 0
 }
 
-// release gives back an attempt reserve counted whose password was never judged (e.g. the
-// server was too busy to check it).
+// release gives back an attempt reserve counted that did not fail (e.g. the server was too
+// busy to check it), its time too: otherwise a right password from an IP with failures would
+// start that IP's lockout again from now.
 func (t *loginThrottle) release(keys ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, k := range keys {
 		if f := t.keys[k]; f != nil && f.count > 0 {
 			f.count--
+			f.last = f.lastBack
 		}
 	}
 }

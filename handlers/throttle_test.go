@@ -36,3 +36,26 @@ func TestLockoutGrowsAndStaysBoundedAtAnyCount(t *testing.T) {
 		t.Fatalf("after 200 failures the wait is %v, want %v", last, maxLockout)
 	}
 }
+
+// A right password from an IP that had failures does not lock that IP out again: its
+// attempt is given back with its time, so the next attempt waits only what the failures
+// before it asked for (it waited the lockout out before signing in).
+func TestSuccessDoesNotRestartTheLockout(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	th := newLoginThrottle()
+	th.now = func() time.Time { return now }
+	const ip, email = "ip:192.0.2.1", "email:a@example.com"
+	for range freeFailures {
+		if wait := th.reserve(ip, "email:other@example.com"); wait != 0 {
+			t.Fatalf("a free failure had to wait %v", wait)
+		}
+	}
+	now = now.Add(lockout(freeFailures))
+	if wait := th.reserve(ip, email); wait != 0 {
+		t.Fatalf("after the lockout: wait %v", wait)
+	}
+	th.succeeded(ip, email)
+	if wait := th.reserve(ip, email); wait != 0 {
+		t.Fatalf("right after a right password from that IP: wait %v, want none", wait)
+	}
+}
