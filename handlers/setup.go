@@ -32,26 +32,20 @@ func (h *Handler) SetupForm(c echo.Context) error {
 
 // Setup creates the owner account and signs them in.
 func (h *Handler) Setup(c echo.Context) error {
-	if done, err := h.Store.HasUsers(c.Request().Context()); err != nil || done {
-		if err != nil {
-			return err
-		}
-		h.flash(c, "The owner account already exists. Sign in with it.")
-		return c.Redirect(http.StatusSeeOther, "/login")
-	}
-	email, password, code := formEmail(c), c.FormValue("password"), strings.TrimSpace(c.FormValue("code"))
+	email, password, code := formEmail(c), c.FormValue("password"), c.FormValue("code")
 	// The code first: without it a visitor learns nothing and costs no password hash.
-	if err := h.Store.CheckSetupCode(c.Request().Context(), code); err != nil {
-		if !errors.Is(err, store.ErrSetupCode) {
-			return err
-		}
+	err := h.Store.CheckSetupCode(c.Request().Context(), code)
+	if errors.Is(err, store.ErrSetupCode) {
 		return h.renderSetup(c, http.StatusForbidden, email, code,
 			"That setup code is not the one hookhouse wrote to "+store.SetupCodeFile+" in its data folder. Each start writes a new one: copy the file's newest code.")
 	}
-	if msg := validateAccount(email, password); msg != "" {
-		return h.renderSetup(c, http.StatusUnprocessableEntity, email, code, msg)
+	var u store.User
+	if err == nil {
+		if msg := validateAccount(email, password); msg != "" {
+			return h.renderSetup(c, http.StatusUnprocessableEntity, email, code, msg)
+		}
+		u, err = h.Store.CreateOwner(c.Request().Context(), email, password)
 	}
-	u, err := h.Store.CreateOwner(c.Request().Context(), email, password)
 	if errors.Is(err, store.ErrSetupDone) {
 		h.flash(c, "The owner account already exists. Sign in with it.")
 		return c.Redirect(http.StatusSeeOther, "/login")

@@ -42,12 +42,19 @@ func (s *Store) NewSetupCode(ctx context.Context) (string, error) {
 	return code, nil
 }
 
-// CheckSetupCode returns ErrSetupCode unless code is the newest one NewSetupCode made. Spaces,
-// dashes and case do not matter, so that a code read aloud or retyped still works.
+// CheckSetupCode returns ErrSetupCode unless code is the newest one NewSetupCode made, and
+// ErrSetupDone once an account exists (creating it deleted the code). Spaces, dashes and case
+// do not matter, so that a code read aloud or retyped still works.
 func (s *Store) CheckSetupCode(ctx context.Context, code string) error {
 	var stored string
 	err := s.read.QueryRowContext(ctx, "SELECT code_hash FROM setup_code WHERE id = 1").Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
+		if done, err := s.HasUsers(ctx); err != nil || done {
+			if err == nil {
+				err = ErrSetupDone
+			}
+			return err
+		}
 		return ErrSetupCode
 	}
 	if err != nil {

@@ -451,19 +451,8 @@ func TestDeletedIntegrationLeavesTheMetrics(t *testing.T) {
 	}
 	series := func() map[int64]int { // the number of hookhouse_ series labelled with each integration
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("/metrics: %d %s", resp.StatusCode, body)
-		}
 		n := map[int64]int{}
-		for _, m := range regexp.MustCompile(`(?m)^hookhouse_\w+\{integration_id="(\d+)"`).FindAllStringSubmatch(string(body), -1) {
+		for _, m := range regexp.MustCompile(`(?m)^hookhouse_\w+\{integration_id="(\d+)"`).FindAllStringSubmatch(app.metrics(t, secret), -1) {
 			id, _ := strconv.ParseInt(m[1], 10, 64)
 			n[id]++
 		}

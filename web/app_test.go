@@ -138,6 +138,24 @@ func (a *testApp) setupCode(t testing.TB) string {
 	return code
 }
 
+// metrics scrapes the app's /metrics with the bearer token, as Prometheus does; anything but a
+// 200 fails the test.
+func (a *testApp) metrics(t testing.TB, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, a.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d %.300s", resp.StatusCode, body)
+	}
+	return string(body)
+}
+
 // onBothStores runs test with the metadata in <data>/hookhouse.db and in PostgreSQL
 // (-database): what a user sees must not depend on it.
 func onBothStores(t *testing.T, test func(t *testing.T, newApp func(testing.TB) *testApp)) {

@@ -3,7 +3,6 @@ package web_test
 import (
 	"bufio"
 	"context"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -71,15 +70,7 @@ func TestLiveStreamTellsOfArrivalsAndEndsWithTheTab(t *testing.T) {
 	path := "/integrations/" + itoa(id) + "/live"
 	streams := func() string {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, app.URL+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+metricsToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return regexp.MustCompile(`(?m)^hookhouse_live_streams .*$`).FindString(string(b))
+		return regexp.MustCompile(`(?m)^hookhouse_live_streams .*$`).FindString(app.metrics(t, metricsToken))
 	}
 
 	expectStatus(t, c.get(path), http.StatusNotAcceptable) // a plain GET (a crawl, a link) is not a stream
