@@ -53,7 +53,7 @@ func (h *Handler) DeleteIntegration(c echo.Context) error {
 	if err := h.Store.DeleteIntegration(ctx, in.UserID, in.ID, keepData); err != nil {
 		return err
 	}
-	h.Metrics.ForgetIntegration(in.ID) // its series would stay on /metrics until a restart
+	h.forgetMetrics(in.ID) // its series would stay on /metrics until a restart
 	h.Log.Info("integration deleted", "integration_id", in.ID, "schema", in.Schema, "kept_data", keepData)
 	if keepData {
 		h.flash(c, fmt.Sprintf("%s was deleted. Its data stays in schema %s.", in.Name, in.Schema))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,9 @@ type Handler struct {
 	Deps
 	logins *loginThrottle
 	bodies *bodyBudget // webhook body bytes in flight
+	// forgetting orders a delete's forgetting of metrics series with webhooks' counting (see
+	// observeWebhook).
+	forgetting sync.RWMutex
 	// What /healthz found failing last time, so that an outage is logged when it begins and
 	// ends, not at every probe of a load balancer.
 	storeFailing, warehouseFailing atomic.Bool

@@ -90,7 +90,7 @@ func (h *Handler) ReceiveWebhook(c echo.Context) error {
 	body, res, err := h.ingest(c, target, receivedAt, &held)
 	logged := h.extractionLog(c, target, receivedAt, body, res, err)
 	h.Store.RecordRequest(logged)
-	h.Metrics.ObserveWebhook(logged.IntegrationID, logged.Status, logged.Records, logged.Rejected)
+	h.observeWebhook(c, target, logged)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,9 @@ func (h *Handler) IntegrationSettings(c echo.Context) error {
 		return err
 	}
 	view := settingsView{input: settingsInput{name: in.Name}}
-	r, ok, err := h.takeReveal(c, revealSecret, in.ID, in.ID)
+	// Opened from another site (held), Settings shows no secret and leaves any waiting for the
+	// next visit from hookhouse itself; it cannot tell one waits without taking it, so it says nothing.
+	r, ok, _, err := h.takeReveal(c, revealSecret, in.ID, in.ID)
 	if err != nil {
 		return err
 	}

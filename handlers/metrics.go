@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/hookhouse/hookhouse/store"
 )
 
 // Metrics observes webhooks and serves what it counted.
@@ -20,6 +23,31 @@ type noMetrics struct{}
 func (noMetrics) ObserveWebhook(int64, int, int, int) {}
 func (noMetrics) ForgetIntegration(int64)             {}
 func (noMetrics) Handler() http.Handler               { return http.NotFoundHandler() }
+
+// observeWebhook counts an authenticated webhook request, unless its integration has been
+// deleted since it was authenticated: the delete removed the integration's series, and counting
+// its answer (a refusal, or a load that committed just before) would put one back. Checking
+// and counting under forgetting's read lock puts both before a delete's forgetMetrics, or
+// after it, when the check sees the delete: a URL gone without a revoke went with its
+// integration. Such a request is then like one to an unknown URL, which no series counts.
+func (h *Handler) observeWebhook(c echo.Context, target store.WebhookTarget, r store.WebhookRequest) {
+	h.forgetting.RLock()
+	defer h.forgetting.RUnlock()
+	if _, err := h.Store.WebhookTargetAgain(c.Request().Context(), target, c.Param("token")); errors.Is(err, store.ErrUnauthorized) {
+		var revoked *store.RevokedURLError // declared here: it escapes, and would cost every request an allocation
+		if !errors.As(err, &revoked) {
+			return
+		}
+	}
+	h.Metrics.ObserveWebhook(r.IntegrationID, r.Status, r.Records, r.Rejected)
+}
+
+// forgetMetrics removes a deleted integration's series once no webhook is being counted.
+func (h *Handler) forgetMetrics(integrationID int64) {
+	h.forgetting.Lock()
+	defer h.forgetting.Unlock()
+	h.Metrics.ForgetIntegration(integrationID)
+}
 
 // ServeMetrics answers Prometheus scrapes that carry the configured bearer token. Without a
 // token configured /metrics does not exist (404); a wrong or missing one is 401.

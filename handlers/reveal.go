@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -59,15 +60,33 @@ func (h *Handler) putReveal(c echo.Context, kind string, id, integrationID int64
 	return h.Store.PutReveal(ctx, h.revealKey(ctx, kind, id), u.ID, integrationID, payload)
 }
 
-// takeReveal returns what putReveal kept for this user and page, once.
-func (h *Handler) takeReveal(c echo.Context, kind string, id, integrationID int64) (reveal, bool, error) {
+// takeReveal returns what putReveal kept for this user and page, once. A request another site
+// started takes nothing and returns held: a top-level navigation carries the session cookie
+// (SameSite=Lax), so any site could send the browser to a copy-once page, which it cannot read,
+// and use up its one showing. The page then says so and links to itself: a click there is
+// same-origin.
+func (h *Handler) takeReveal(c echo.Context, kind string, id, integrationID int64) (r reveal, ok, held bool, err error) {
+	if fromAnotherSite(c.Request()) {
+		return reveal{}, false, true, nil
+	}
 	u, _ := currentUser(c)
 	ctx := c.Request().Context()
 	payload, ok, err := h.Store.TakeReveal(ctx, h.revealKey(ctx, kind, id), u.ID, integrationID)
 	if err != nil || !ok {
-		return reveal{}, false, err
+		return reveal{}, false, false, err
 	}
-	var r reveal
 	err = json.Unmarshal(payload, &r)
-	return r, err == nil, err
+	return r, err == nil, false, err
+}
+
+// fromAnotherSite reports a request that Fetch Metadata says another origin started (another
+// site, or another host of this one). Browsers send same-origin for hookhouse's own links,
+// forms and their redirects, and none for an address typed or bookmarked; one too old to send
+// the header passes, as before.
+func fromAnotherSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return false
+	}
+	return true
 }

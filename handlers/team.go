@@ -92,9 +92,12 @@ func (h *Handler) InviteLink(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	props := views.InviteLinkProps{Page: h.page(c, "Invite link", "team")}
 	inviteID, _ := strconv.ParseInt(c.QueryParam("invite"), 10, 64) // 0: none was made here
-	r, ok, err := h.takeReveal(c, revealInvite, inviteID, 0)
+	r, ok, held, err := h.takeReveal(c, revealInvite, inviteID, 0)
 	if err != nil {
 		return err
+	}
+	if held {
+		props.OpenHere = fmt.Sprintf("/team/invite-link?invite=%d", inviteID)
 	}
 	if ok {
 		props.URL, props.BuiltFrom, props.Invite = r.URL, r.BuiltFrom, r.Invite

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,7 +131,7 @@ func (t *loginThrottle) prune(now time.Time) {
 // (store.ErrInvalidCredentials) stays counted, a right one forgets their failures, and any
 // other error (the password was not checked, e.g. store.ErrBusy) gives the attempt back.
 func (h *Handler) throttledPasswordCheck(c echo.Context, email string, check func() error) (wait int, err error) {
-	ipKey, emailKey := "ip:"+c.RealIP(), "email:"+strings.ToLower(email)
+	ipKey, emailKey := "ip:"+throttledNetwork(c.RealIP()), "email:"+strings.ToLower(email)
 	if d := h.logins.reserve(ipKey, emailKey); d > 0 {
 		wait = int(math.Ceil(d.Seconds()))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(wait))
@@ -145,4 +146,19 @@ func (h *Handler) throttledPasswordCheck(c echo.Context, email string, check fun
 		h.logins.succeeded(ipKey, emailKey)
 	}
 	return 0, err
+}
+
+// throttledNetwork is what the per-IP throttle counts a client's attempts under: an IPv4
+// address (IPv4-mapped IPv6 included), or the /64 of an IPv6 one, the usual allocation to one
+// host or customer, who could otherwise take a fresh address for each guess.
+func throttledNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64) // cannot fail: 64 bits of an IPv6 address
+	return p.String()
 }

@@ -59,3 +59,20 @@ func TestSuccessDoesNotRestartTheLockout(t *testing.T) {
 		t.Fatalf("right after a right password from that IP: wait %v, want none", wait)
 	}
 }
+
+// A connection's own address reaches the throttle as the listener reports it, where an IPv4
+// client of a dual-stack socket can be IPv4-mapped: it counts as its IPv4 address.
+func TestThrottledNetwork(t *testing.T) {
+	for ip, want := range map[string]string{
+		"192.0.2.1":                 "192.0.2.1",
+		"::ffff:192.0.2.1":          "192.0.2.1",
+		"2001:db8:1:2:3:4:5:6":      "2001:db8:1:2::/64",
+		"2001:db8:1:2::9":           "2001:db8:1:2::/64",
+		"fe80::1%eth0":              "fe80::/64",
+		"not an address (no proxy)": "not an address (no proxy)",
+	} {
+		if got := throttledNetwork(ip); got != want {
+			t.Errorf("throttledNetwork(%q) = %q, want %q", ip, got, want)
+		}
+	}
+}

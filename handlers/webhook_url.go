@@ -30,9 +30,12 @@ func (h *Handler) WebhookURL(c echo.Context) error {
 		Source:      sourceOf(in),
 	}
 	// The URL is revealed to whoever made it, not to the whole workspace.
-	r, ok, err := h.takeReveal(c, revealURL, in.ID, in.ID)
+	r, ok, held, err := h.takeReveal(c, revealURL, in.ID, in.ID)
 	if err != nil {
 		return err
+	}
+	if held {
+		props.OpenHere = fmt.Sprintf("/integrations/%d/webhook-url", in.ID)
 	}
 	if ok {
 		props.URL, props.BuiltFrom, props.ContinueTo = r.URL, r.BuiltFrom, r.ContinueTo

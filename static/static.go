@@ -34,20 +34,20 @@ const Prefix = "/static/"
 // URL returns the cache-busting URL of an embedded file, e.g. URL("app.css").
 func URL(name string) string { return Prefix + version + "/" + name }
 
-// Handler serves the embedded files under Prefix+version. Versioned URLs are immutable.
-func Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rest := strings.TrimPrefix(r.URL.Path, Prefix)
-		v, name, ok := strings.Cut(rest, "/")
-		if info, err := fs.Stat(files, name); !ok || err != nil || info.IsDir() {
-			http.NotFound(w, r)
-			return
-		}
-		if v == version {
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			w.Header().Set("Cache-Control", "no-cache")
-		}
-		http.ServeFileFS(w, r, files, name)
-	})
+// Serve writes the embedded file r names under Prefix+version and reports whether there is
+// one; when there is none it writes nothing, so the caller answers with the app's own 404.
+// Versioned URLs are immutable.
+func Serve(w http.ResponseWriter, r *http.Request) bool {
+	rest := strings.TrimPrefix(r.URL.Path, Prefix)
+	v, name, ok := strings.Cut(rest, "/")
+	if info, err := fs.Stat(files, name); !ok || err != nil || info.IsDir() {
+		return false
+	}
+	if v == version {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	http.ServeFileFS(w, r, files, name)
+	return true
 }

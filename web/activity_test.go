@@ -470,6 +470,46 @@ func TestDeletedIntegrationLeavesTheMetrics(t *testing.T) {
 	}
 }
 
+// A webhook authenticated before its integration's delete and answered after it (refused: the
+// URL is gone, or its body is invalid) puts no series of the deleted integration back on
+// /metrics: the refusal's count made one again, after the delete had removed them.
+func TestWebhookAnsweredAfterTheDeleteLeavesNoSeries(t *testing.T) {
+	const secret = "metrics-token-for-the-delete-race"
+	app := newTestAppWith(t, warehouse.Options{}, web.Config{MetricsToken: secret})
+	c := app.signedInClient(t)
+	for _, tc := range []struct {
+		schema, body string
+		status       int
+	}{
+		{"found_gone_before_loading", `{"type":"late"}`, http.StatusUnauthorized},
+		{"invalid_body", `{`, http.StatusBadRequest},
+	} {
+		t.Run(tc.schema, func(t *testing.T) {
+			id, hook := mustAdd(t, c, "vero", tc.schema)
+			schema := tc.schema
+			if status := postEvent(t, hook); status != http.StatusOK {
+				t.Fatalf("first webhook: %d", status)
+			}
+			label := fmt.Sprintf(`integration_id="%d"`, id)
+			if !strings.Contains(app.metrics(t, secret), label) {
+				t.Fatalf("no series of integration %d before the delete", id)
+			}
+			status, answer := webhookAround(t, hook, tc.body, func() {
+				c.get(fmt.Sprintf("/integrations/%d/settings", id))
+				expectRedirect(t, c.post(fmt.Sprintf("/integrations/%d/delete", id), url.Values{"confirm_schema": {schema}, "data": {"keep"}}), "/integrations")
+			})
+			if status != tc.status {
+				t.Fatalf("the webhook answered after the delete: %d %s, want %d", status, answer, tc.status)
+			}
+			for line := range strings.Lines(app.metrics(t, secret)) {
+				if strings.Contains(line, label) {
+					t.Errorf("after the delete /metrics has %s", strings.TrimSpace(line))
+				}
+			}
+		})
+	}
+}
+
 // The Data page's snippet reads the table the page shows: data, a subtable, or the rejects.
 func TestSnippetFollowsTheTable(t *testing.T) {
 	app := newTestApp(t)

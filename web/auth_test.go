@@ -323,8 +323,19 @@ func TestStaticFilesAreEmbedded(t *testing.T) {
 	if !strings.Contains(css.Header.Get("Cache-Control"), "immutable") || !strings.Contains(css.Body, ".topbar") {
 		t.Fatalf("stylesheet: cache %q, %d bytes", css.Header.Get("Cache-Control"), len(css.Body))
 	}
-	expectStatus(t, c.get("/static/nope/app.css"), http.StatusOK) // old versions still load, uncached
-	expectStatus(t, c.get(strings.Replace(href, "app.css", "missing.css", 1)), http.StatusNotFound)
+	old := c.get("/static/nope/app.css")
+	expectStatus(t, old, http.StatusOK) // old versions still load, uncached
+	if old.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("an old version's stylesheet: Cache-Control %q, want no-cache", old.Header.Get("Cache-Control"))
+	}
+	// A missing file is hookhouse's 404 page, as every other 404 (it was Go's plain text).
+	for _, path := range []string{"/static/nope.css", strings.Replace(href, "app.css", "missing.css", 1), "/static/nope/icons"} {
+		p := c.get(path)
+		expectStatus(t, p, http.StatusNotFound)
+		if testID(p, "error-page").Length() != 1 || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s: Content-Type %q, body %.200q, want the error page", path, p.Header.Get("Content-Type"), p.Body)
+		}
+	}
 }
 
 // storedSessionKey is the key the session store keeps a session under: its token's hash, as

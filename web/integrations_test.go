@@ -643,37 +643,12 @@ func webhookAcrossDeleteWithData(t *testing.T, app *testApp, schemaExists func()
 	if status := postEvent(t, hook); status != http.StatusOK {
 		t.Fatalf("first webhook: %d", status)
 	}
-	u, err := url.Parse(hook)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	body := `{"id":2,"type":"late"}`
-	// With Expect: 100-continue the server says "100 Continue" once the handler reads the
-	// body, so the URL has been authenticated when the delete starts.
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
-		u.Path, u.Host, len(body))
-	r := bufio.NewReader(conn)
-	if line, err := r.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
-		t.Fatalf("before the body: %q, %v", line, err)
-	}
-	c.get("/integrations/1/settings")
-	expectRedirect(t, c.post("/integrations/1/delete", url.Values{"confirm_schema": {"dropped"}, "data": {"drop"}}), "/integrations")
-	if _, err := io.WriteString(conn, body); err != nil {
-		t.Fatal(err)
-	}
-	r.ReadString('\n') // the blank line after 100 Continue
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("the webhook sent across the delete: %d %s, want 401", resp.StatusCode, answer)
+	status, answer := webhookAround(t, hook, `{"id":2,"type":"late"}`, func() {
+		c.get("/integrations/1/settings")
+		expectRedirect(t, c.post("/integrations/1/delete", url.Values{"confirm_schema": {"dropped"}, "data": {"drop"}}), "/integrations")
+	})
+	if status != http.StatusUnauthorized {
+		t.Errorf("the webhook sent across the delete: %d %s, want 401", status, answer)
 	}
 	if schemaExists() {
 		t.Fatal("the dropped schema was made again after the delete")
@@ -878,4 +853,37 @@ func TestCopyOncePageTestEventKeepsTheSourcesEventFilter(t *testing.T) {
 			t.Errorf("%s: the filter offers %q, want %q and the test's", tc.name, offered, tc.eventType)
 		}
 	}
+}
+
+// webhookAround posts body to hook, running meanwhile after the URL is authenticated and before
+// the body is sent: with Expect: 100-continue the server says "100 Continue" once the handler
+// reads the body. It returns the answer's status and body.
+func webhookAround(t *testing.T, hook, body string, meanwhile func()) (int, string) {
+	t.Helper()
+	u, err := url.Parse(hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+		u.Path, u.Host, len(body))
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("before the body: %q, %v", line, err)
+	}
+	meanwhile()
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	r.ReadString('\n') // the blank line after 100 Continue
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(answer)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -161,5 +162,45 @@ func (b *browserSession) expectURLGone(token string) {
 	}
 	if html := run(b, "read the page", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, token) {
 		b.t.Fatal("the token is still in the page")
+	}
+}
+
+// Another site's link to a copy-once page, followed in a signed-in browser, shows nothing and
+// uses nothing up (chromium sends Sec-Fetch-Site: cross-site); the page's own link then shows
+// the URL (same-origin), once. The URL is made by a POST whose redirect is not followed, so it
+// waits as it would for a page another site reached first.
+func TestJourneyAnotherSiteCannotUseUpACopyOncePage(t *testing.T) {
+	app := newTestApp(t)
+	b := newBrowser(t, app)
+	b.setupOwner()
+	b.addFirstIntegration("vero", "Stitch Vero")
+	b.navigate("/integrations/1/settings")
+	status := run(b, "generate a URL without following the redirect", chromedp.Evaluate[string](`fetch("/integrations/1/urls", {
+		method: "POST", redirect: "manual",
+		body: new URLSearchParams({_csrf: document.querySelector('input[name="_csrf"]').value}),
+	}).then(r => r.type)`, chromedp.EvalAwaitPromise))
+	if status != "opaqueredirect" {
+		t.Fatalf("generating a URL: response %q, want the redirect to the copy-once page", status)
+	}
+	page := app.URL + "/integrations/1/webhook-url"
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><a id="go" href="%s">a link</a>`, page)
+	}))
+	defer other.Close()
+	// localhost is another site than 127.0.0.1, where the app is.
+	b.do("open another site", chromedp.Navigate(strings.Replace(other.URL, "127.0.0.1", "localhost", 1)))
+	b.click("#go")
+	b.expectPath("/integrations/1/webhook-url")
+	if b.exists(`[data-testid="webhook-url"]`) || !b.exists(`[data-testid="reveal-held"]`) {
+		t.Fatal("the copy-once page opened from another site shows the URL, or does not say why it does not")
+	}
+	b.click(`[data-testid="open-here"]`)
+	b.expectPath("/integrations/1/webhook-url")
+	if !b.exists(`[data-testid="webhook-url"]`) {
+		t.Fatal("the copy-once page opened from its own link shows no URL: another site used it up")
+	}
+	b.navigate("/integrations/1/webhook-url")
+	if b.exists(`[data-testid="webhook-url"]`) || !b.exists(`[data-testid="url-gone"]`) {
+		t.Fatal("the URL is shown a second time")
 	}
 }

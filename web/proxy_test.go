@@ -130,3 +130,44 @@ func TestPasswordChecksAreBoundedUnderADistributedBurst(t *testing.T) {
 		t.Fatalf("answers %v: want some 503 (too many hashes at once) and 401 for the rest", statuses)
 	}
 }
+
+// The per-IP sign-in throttle counts an IPv6 client by its /64, the usual allocation to one
+// host or customer: keyed by the whole address, its owner took a new one for each guess. An
+// IPv4 address (IPv4-mapped IPv6 too) counts alone.
+func TestSignInThrottleCountsAnIPv6ClientByItsSlash64(t *testing.T) {
+	app := newTestAppWith(t, warehouse.Options{}, trusting(t, "127.0.0.1"))
+	app.signedInClient(t)
+	c := app.newClient(t)
+	c.get("/login")
+	guesses := 0
+	signIn := func(ip string) int { // a wrong password for an email not tried before
+		guesses++
+		return c.postForwarded("/login", ip, url.Values{"email": {fmt.Sprintf("guess%d@example.com", guesses)}, "password": {"wrong password!"}}).Status
+	}
+	for _, tc := range []struct {
+		failFrom, thenFrom string
+		shared             bool
+	}{
+		{"2001:db8:1:1::1", "2001:db8:1:1:ffff:ffff:ffff:fffe", true},
+		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
+		{"198.51.100.1", "::ffff:198.51.100.1", true},
+		{"198.51.100.2", "198.51.100.3", false},
+	} {
+		for i := range 5 { // the free failures: from the first address, plus one from the second
+			from := tc.failFrom
+			if i == 4 {
+				from = tc.thenFrom
+			}
+			if s := signIn(from); s != http.StatusUnauthorized {
+				t.Fatalf("failure %d from %s: %d, want 401", i+1, from, s)
+			}
+		}
+		want := http.StatusUnauthorized
+		if tc.shared {
+			want = http.StatusTooManyRequests
+		}
+		if s := signIn(tc.thenFrom); s != want {
+			t.Errorf("after 4 failures from %s and 1 from %s, a sixth from %s: %d, want %d", tc.failFrom, tc.thenFrom, tc.thenFrom, s, want)
+		}
+	}
+}

@@ -14,11 +14,19 @@ import (
 // webhookPrefix starts every webhook URL's path.
 const webhookPrefix = "/v1"
 
+// serveStatic serves an embedded file; a missing one gets the error page, as any other 404.
+func serveStatic(c echo.Context) error {
+	if !static.Serve(c.Response(), c.Request()) {
+		return echo.ErrNotFound
+	}
+	return nil
+}
+
 // routes is the route table: every URL hookhouse answers, in one place.
 func routes(e *echo.Echo, h *handlers.Handler, sm *scs.SessionManager, st *store.Store, limit echo.MiddlewareFunc) {
 	e.GET("/healthz", h.Healthz)
 	e.GET("/metrics", h.ServeMetrics) // Prometheus; bearer token, no session
-	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
+	e.GET(static.Prefix+"*", serveStatic)
 
 	// Webhooks: no session, no CSRF; authenticated by the token in the URL, then rate-limited
 	// per URL (so made-up tokens and respellings of the id never reach a bucket).

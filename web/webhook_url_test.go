@@ -136,3 +136,66 @@ func TestCopyOncePagesInTwoTabsAtOnceKeepEveryURL(t *testing.T) {
 		}
 	}
 }
+
+// getFrom opens path as a browser does when site (Sec-Fetch-Site) started the navigation.
+func (c *client) getFrom(path, site string) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.app.URL+path, nil)
+	req.Header.Set("Sec-Fetch-Site", site)
+	return c.do(req)
+}
+
+// A copy-once page opened by another site (a top-level navigation carries the SameSite=Lax
+// session cookie) shows nothing and uses nothing up: its integration and invite ids count up
+// from 1, so any site could send a signed-in browser to them and spend the one showing, which
+// it cannot read. From hookhouse itself (same-origin) or an address typed (none), it shows once.
+func TestCopyOncePagesOpenedFromAnotherSiteUseNothingUp(t *testing.T) {
+	app := newTestApp(t)
+	c := app.signedInClient(t)
+	crossSite := func(t *testing.T, path, secretID string, linksHere bool) {
+		t.Helper()
+		for _, site := range []string{"cross-site", "same-site"} {
+			p := c.getFrom(path, site)
+			expectStatus(t, p, http.StatusOK)
+			if testID(p, secretID).Length() != 0 {
+				t.Fatalf("%s opened %s: it shows the %s", site, path, secretID)
+			}
+			if held, ok := testID(p, "open-here").Attr("href"); linksHere && (!ok || held != path) {
+				t.Fatalf("%s opened %s: no link to open it from hookhouse (%q); body %.600s", site, path, held, p.Body)
+			}
+		}
+	}
+	showsOnce := func(t *testing.T, path, secretID, site string) {
+		t.Helper()
+		if text(c.getFrom(path, site), secretID) == "" {
+			t.Fatalf("%s opened %s after the other sites: no %s", site, path, secretID)
+		}
+		if text(c.getFrom(path, site), secretID) != "" {
+			t.Fatalf("%s opened %s twice: the %s is shown again", site, path, secretID)
+		}
+	}
+
+	t.Run("webhook URL", func(t *testing.T) {
+		p := addIntegration(t, c, "vero", url.Values{"name": {"Stitch Vero"}})
+		expectStatus(t, p, http.StatusSeeOther)
+		page := p.Header.Get("Location")
+		crossSite(t, page, "webhook-url", true)
+		showsOnce(t, page, "webhook-url", "same-origin")
+		expectStatus(t, c.post(fmt.Sprintf("%s/urls", strings.TrimSuffix(page, "/webhook-url")), nil), http.StatusSeeOther)
+		crossSite(t, page, "webhook-url", true)
+		showsOnce(t, page, "webhook-url", "none")
+	})
+	t.Run("invite link", func(t *testing.T) {
+		c.get("/team")
+		p := c.post("/team/invites", url.Values{"email": {mateEmail}})
+		expectStatus(t, p, http.StatusSeeOther)
+		page := p.Header.Get("Location")
+		crossSite(t, page, "invite-link", true)
+		showsOnce(t, page, "invite-link", "same-origin")
+	})
+	t.Run("generated signing secret", func(t *testing.T) {
+		expectStatus(t, saveSigning(t, c, 1, url.Values{"scheme": {"standard-webhooks"}, "action": {"generate"}}), http.StatusSeeOther)
+		crossSite(t, "/integrations/1/settings", "generated-secret", false) // Settings shows no notice: it cannot tell one waits
+		showsOnce(t, "/integrations/1/settings", "generated-secret", "same-origin")
+	})
+}
