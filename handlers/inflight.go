@@ -76,15 +76,21 @@ func (h *Handler) readBody(c echo.Context, res *reservation) ([]byte, error) {
 	if req.ContentLength > h.MaxBodyBytes {
 		return nil, h.errTooLarge() // no need to read what is announced too large
 	}
-	r := http.MaxBytesReader(c.Response(), req.Body, h.MaxBodyBytes)
 	if req.ContentLength >= 0 {
 		if !res.grow(req.ContentLength) {
 			return nil, h.errInflight(c)
 		}
+		// net/http ends the body at Content-Length (within the limit, checked above), so no
+		// MaxBytesReader; short is an error. Closed once read, net/http does not drain it
+		// again (an io.CopyN, and its allocation, per request).
 		buf := make([]byte, req.ContentLength)
-		_, err := io.ReadFull(r, buf) // net/http ends the body at Content-Length; short is an error
+		_, err := io.ReadFull(req.Body, buf)
+		if err == nil {
+			err = req.Body.Close()
+		}
 		return buf, err
 	}
+	r := http.MaxBytesReader(c.Response(), req.Body, h.MaxBodyBytes)
 	if !res.grow(512) {
 		return nil, h.errInflight(c)
 	}

@@ -158,15 +158,8 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 			fmt.Sprintf("Nothing was stored: the request has %d Content-Type headers; send one", n))
 	}
 	body, err := h.readBody(c, held)
-	var tooLarge *http.MaxBytesError
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &tooLarge):
-		return body, warehouse.Result{}, h.errTooLarge()
-	case errors.As(err, &he):
-		return body, warehouse.Result{}, err
-	case err != nil:
-		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "The body could not be read: "+err.Error())
+	if err != nil {
+		return body, warehouse.Result{}, h.readError(err)
 	}
 
 	if v := target.Verifier; v.Signs() {
@@ -175,17 +168,9 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 		}
 	}
 
-	source, _ := sources.BySlug(target.Source)
-	records, err := warehouse.DecodeBody(req.Header.Get(echo.HeaderContentType), body, source.FormEventsField)
-	var bad *warehouse.BodyError
-	switch {
-	case errors.Is(err, warehouse.ErrUnsupportedMediaType):
-		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusUnsupportedMediaType,
-			"Nothing was stored: "+err.Error()+"; send application/json or application/x-www-form-urlencoded")
-	case errors.As(err, &bad):
-		return body, warehouse.Result{}, echo.NewHTTPError(http.StatusBadRequest, "Nothing was stored: "+bad.Error())
-	case err != nil:
-		return body, warehouse.Result{}, err
+	records, err := warehouse.DecodeBody(req.Header.Get(echo.HeaderContentType), body, sources.FormEventsField(target.Source))
+	if err != nil {
+		return body, warehouse.Result{}, decodeError(err)
 	}
 
 	if err := h.stillAccepted(c, target); err != nil {
@@ -204,6 +189,33 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 	return body, res, nil
 }
 
+// readError is the answer to a body that could not be read. (The error variables are declared
+// only here: errors.As moves them to the heap, an allocation per request otherwise.)
+func (h *Handler) readError(err error) error {
+	var tooLarge *http.MaxBytesError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &tooLarge):
+		return h.errTooLarge()
+	case errors.As(err, &he):
+		return err
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "The body could not be read: "+err.Error())
+}
+
+// decodeError is the answer to a body that could not be decoded.
+func decodeError(err error) error {
+	var bad *warehouse.BodyError
+	switch {
+	case errors.Is(err, warehouse.ErrUnsupportedMediaType):
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType,
+			"Nothing was stored: "+err.Error()+"; send application/json or application/x-www-form-urlencoded")
+	case errors.As(err, &bad):
+		return echo.NewHTTPError(http.StatusBadRequest, "Nothing was stored: "+bad.Error())
+	}
+	return err
+}
+
 // stillAccepted authenticates the URL again once its body is read, just before it is loaded:
 // the body may take up to -read-timeout to arrive, and a revoke, pause or delete meanwhile
 // must stop the request. Without it, a request begun before "Delete integration and data"
@@ -211,18 +223,25 @@ func (h *Handler) ingest(c echo.Context, target store.WebhookTarget, receivedAt 
 // integration. (Unless such a change came meanwhile, one read of the cache's generation.)
 func (h *Handler) stillAccepted(c echo.Context, authenticated store.WebhookTarget) error {
 	t, err := h.Store.WebhookTargetAgain(c.Request().Context(), authenticated, c.Param("token"))
-	var revoked *store.RevokedURLError
-	switch {
-	case errors.Is(err, store.ErrUnauthorized) || errors.As(err, &revoked):
-		return echo.NewHTTPError(http.StatusUnauthorized,
-			"Nothing was stored: this webhook URL was revoked, or its integration deleted, while the request was being sent.")
-	case err != nil:
-		c.Response().Header().Set("Retry-After", "30")
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "hookhouse cannot check this webhook URL right now, so nothing of this request was stored. Retry later.").SetInternal(err)
-	case t.Paused:
+	if err != nil {
+		return checkAgainError(c, err)
+	}
+	if t.Paused {
 		return errPaused(c)
 	}
 	return nil
+}
+
+// checkAgainError is stillAccepted's answer when the URL is no longer accepted or cannot be
+// checked.
+func checkAgainError(c echo.Context, err error) error {
+	var revoked *store.RevokedURLError
+	if errors.Is(err, store.ErrUnauthorized) || errors.As(err, &revoked) {
+		return echo.NewHTTPError(http.StatusUnauthorized,
+			"Nothing was stored: this webhook URL was revoked, or its integration deleted, while the request was being sent.")
+	}
+	c.Response().Header().Set("Retry-After", "30")
+	return echo.NewHTTPError(http.StatusServiceUnavailable, "hookhouse cannot check this webhook URL right now, so nothing of this request was stored. Retry later.").SetInternal(err)
 }
 
 // compressions are the content codings that compress (RFC 9110's registry, and zstd):

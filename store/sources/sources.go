@@ -75,3 +75,14 @@ func BySlug(slug string) (Source, bool) {
 	}
 	return Source{}, false
 }
+
+// FormEventsField is the FormEventsField of the source with the given slug, or "": what the
+// webhook path needs of it per request, without BySlug's copy of the steps.
+func FormEventsField(slug string) string {
+	for _, s := range catalog {
+		if s.Slug == slug {
+			return s.FormEventsField
+		}
+	}
+	return ""
+}

@@ -74,6 +74,9 @@ func bodyKind(contentType string, body []byte) (bodyFormat, error) {
 		}
 		return 0, fmt.Errorf("%w: no content type and the body is not JSON", ErrUnsupportedMediaType)
 	}
+	if contentType == "application/json" {
+		return kindJSON, nil // most senders' exact header; ParseMediaType allocates its parameters' map
+	}
 	mediaType, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %q", ErrUnsupportedMediaType, contentType)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 func TestDecodeBody(t *testing.T) {
@@ -176,5 +178,41 @@ func TestJSONSentAsAFormIsRefused(t *testing.T) {
 	}
 	if recs, err := DecodeBody("application/x-www-form-urlencoded", []byte(`a=1&b=%7B`), ""); err != nil || recs[0]["b"] != "{" {
 		t.Errorf("an ordinary form: %v %v", recs, err)
+	}
+}
+
+// TestPerEventChecksAllocateNothing keeps two per-request checks free of allocations (SPEED.md,
+// 2026-12-02): the usual Content-Type's kind, and a PostgreSQL load's refusal check of no error.
+func TestPerEventChecksAllocateNothing(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	if n := testing.AllocsPerRun(100, func() {
+		if k, err := bodyKind("application/json", body); k != kindJSON || err != nil {
+			t.Fatal(k, err)
+		}
+	}); n != 0 {
+		t.Errorf("bodyKind(application/json): %v allocations, want 0", n)
+	}
+	d := &postgresDest{}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, refused := d.refusal(nil); refused {
+			t.Fatal("no error refused")
+		}
+	}); n != 0 {
+		t.Errorf("refusal(nil): %v allocations, want 0", n)
+	}
+}
+
+func TestRandomUUIDIsVersion4(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		s := randomUUID()
+		u, err := uuid.Parse(s)
+		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || u.String() != s || seen[s] {
+			t.Fatalf("randomUUID() = %q: version %v, variant %v, err %v, repeated %v", s, u.Version(), u.Variant(), err, seen[s])
+		}
+		seen[s] = true
+	}
+	if n := testing.AllocsPerRun(100, func() { randomUUID() }); n != 1 {
+		t.Errorf("randomUUID: %v allocations, want 1 (its string)", n)
 	}
 }

@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,11 +185,21 @@ func prepare(paths *pathCache, recs []Record, pkField string) []prepared {
 	return out
 }
 
+// randomUUID is uuid.NewString's version 4 UUID, its 16 random bytes read into the stack
+// (uuid's io.ReadFull moves them to the heap: an allocation per event without a primary key).
+func randomUUID() string {
+	var u uuid.UUID
+	rand.Read(u[:])         // never fails
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // variant RFC 4122
+	return u.String()
+}
+
 // primaryKeyValue is the record's primary key value and type, or why it cannot have one (a
 // *rejection); a random UUID without a primary key field.
 func primaryKeyValue(rec Record, pkField string) (any, colType, error) {
 	if pkField == "" {
-		return uuid.NewString(), typeString, nil
+		return randomUUID(), typeString, nil
 	}
 	v, ok := rec[pkField]
 	if !ok || v == nil {

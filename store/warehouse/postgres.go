@@ -185,6 +185,9 @@ func (d *postgresDest) lostServer(err error) bool {
 // (54: a row or an index entry too large) and name clashes with what PostgreSQL made itself
 // (42701, 42P07) refuse the record; anything else (a connection, the server) fails the batch.
 func (d *postgresDest) refusal(err error) (string, bool) {
+	if err == nil {
+		return "", false // before pgErr, which errors.As moves to the heap: the usual case allocates nothing
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return "", false

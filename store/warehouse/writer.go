@@ -537,12 +537,12 @@ func (wr *writer) loadRecord(ctx context.Context, rec Record, prep *prepared, pk
 		return false, err
 	}
 	rows, pk, err := wr.flat.flatten(prep, pkField)
-	var rej *rejection
-	if errors.As(err, &rej) {
-		wr.cat.rollback(mark)
-		return false, wr.reject(ctx, rec, rej.reason, batched)
-	}
 	if err != nil {
+		var rej *rejection // declared here: errors.As moves it to the heap
+		if errors.As(err, &rej) {
+			wr.cat.rollback(mark)
+			return false, wr.reject(ctx, rec, rej.reason, batched)
+		}
 		return fail(err)
 	}
 	for _, st := range wr.cat.schemaChanges() {
