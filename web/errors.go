@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,12 +14,21 @@ import (
 	"github.com/hookhouse/hookhouse/views"
 )
 
+// StatusClientClosedRequest is logged for a request its client left before the answer (nginx's 499).
+const StatusClientClosedRequest = 499
+
 // errorHandler is the one place errors become responses: a status, a message a person can act
 // on, JSON for the webhook API and an HTML page for the dashboard. Internals are logged once
 // and never shown.
 func errorHandler(log *slog.Logger, flood *FloodLog) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client left before its answer (a tab closed, a link clicked): nothing failed on
+			// our side and nobody reads an answer, so none is written and no failure is logged.
+			c.Response().Status = StatusClientClosedRequest
 			return
 		}
 		status, msg := http.StatusInternalServerError, "Something went wrong on our side. It has been logged; try again in a moment."

@@ -2,11 +2,17 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
 // While the warehouse is down every retry fails alike: the first failure is logged in full, the
@@ -51,5 +57,42 @@ func TestAFailureLineRedactsTheToken(t *testing.T) {
 	f.Flush()
 	if strings.Contains(out.String(), token[:16]) || strings.Count(out.String(), `msg="request failed"`) != 3 {
 		t.Fatalf("log:\n%s\nwant three failures, none with the token", out.String())
+	}
+}
+
+// A request whose client left while it was served (a page closed while it loads) is no failure:
+// before, the warehouse's "context canceled" was logged at Error as a 503 and counted among the
+// dashboard's refusals. Now nothing is written and nothing logged above debug.
+func TestAClientThatLeftIsNoFailure(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	flood := NewFloodLog(time.Hour)
+	flood.log = log
+	e := echo.New()
+	e.HTTPErrorHandler = errorHandler(log, flood)
+	e.Use(accessLog(log, flood))
+	e.GET("/integrations/:id", func(c echo.Context) error {
+		<-c.Request().Context().Done() // the warehouse's query, cut off by the client's leaving
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "The warehouse cannot be read.").
+			SetInternal(fmt.Errorf("warehouse orders: count columns: %w", c.Request().Context().Err()))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest(http.MethodGet, "/integrations/2", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	cancel()
+	e.ServeHTTP(rec, req)
+	flood.Flush()
+	if rec.Body.Len() != 0 || out.Len() != 0 {
+		t.Fatalf("answer %d %q, log:\n%s\nwant nothing written and nothing logged at info or above", rec.Code, rec.Body.String(), out.String())
+	}
+
+	// A request still wanted whose query was cancelled for another reason is a failure, as before.
+	e.GET("/other", func(c echo.Context) error {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "The warehouse cannot be read.").SetInternal(context.Canceled)
+	})
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/other", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(out.String(), `msg="request failed"`) {
+		t.Fatalf("answer %d, log:\n%s\nwant a 503 and the failure logged", rec.Code, out.String())
 	}
 }

@@ -302,6 +302,8 @@ func accessLog(log *slog.Logger, flood *FloodLog) echo.MiddlewareFunc {
 				route = "probe" // a load balancer's or Prometheus's, every few seconds
 			}
 			switch {
+			case res.Status == StatusClientClosedRequest:
+				level = slog.LevelDebug // the client's leaving, not a refusal
 			case res.Status >= http.StatusBadRequest:
 				if !flood.refused(route, res.Status) {
 					level = slog.LevelDebug // counted, and summed up at the end of the interval
