@@ -165,13 +165,18 @@ func TestStandardWebhooksVerifiedAndDeduplicated(t *testing.T) {
 	}
 	settings = c.get(fmt.Sprintf("/integrations/%d/settings", id))
 	first, _ := testID(settings, "secret-row").First().Find("form").Attr("action")
+	last, _ := testID(settings, "secret-row").Last().Find("form").Attr("action")
 	expectRedirect(t, c.post(first, nil), fmt.Sprintf("/integrations/%d/settings#signature", id))
 	b := []byte(`{"id": 20}`)
 	expectRefusal(t, "the removed secret", postWithHeaders(t, hookURL, standardHeaders(specSecret, "msg_r3", time.Now(), b), b), "signature does not match")
 	if a := postWithHeaders(t, hookURL, standardHeaders(second, "msg_r4", time.Now(), b), b); a.Status != http.StatusOK {
 		t.Fatalf("the remaining secret: %d %s", a.Status, a.Body)
 	}
-	last, _ := testID(c.get(fmt.Sprintf("/integrations/%d/settings", id)), "secret-row").First().Find("form").Attr("action")
+	// The only secret offers no Remove (the scheme would have nothing to check with), and the
+	// server refuses its removal all the same.
+	if only := c.get(fmt.Sprintf("/integrations/%d/settings", id)); testID(only, "remove-secret").Length() != 0 || testID(only, "only-secret").Length() != 1 {
+		t.Fatalf("the only secret: %d Remove buttons, %d hints; want none and one", testID(only, "remove-secret").Length(), testID(only, "only-secret").Length())
+	}
 	if p := c.post(last, nil); p.Status != http.StatusConflict {
 		t.Fatalf("removing the only secret: %d", p.Status)
 	}
