@@ -87,7 +87,8 @@ func (h *Handler) Data(c echo.Context) error {
 // latest-version view when there is a primary key, and the rejects, once anything arrived.
 // Only the table shown lists its columns (data's for its latest version, and by default).
 func (h *Handler) dataTables(ctx context.Context, in store.Integration, shown string) (tables []views.DataTable, key string, err error) {
-	if shown == "" || shown == warehouse.LatestView {
+	latestShown := shown == warehouse.LatestView
+	if shown == "" || latestShown {
 		shown = "data"
 	}
 	contents, err := h.Warehouse.Contents(ctx, in.Schema, shown)
@@ -102,10 +103,15 @@ func (h *Handler) dataTables(ctx context.Context, in store.Integration, shown st
 		}
 		out = append(out, views.DataTable{Name: t.Name, Kind: kind, Rows: t.Rows, CreatedAt: t.CreatedAt, ColumnCount: t.ColumnCount, Columns: t.Columns})
 		if t.Name == "data" && in.PrimaryKey != "" { // Latest: -1 (not shown) until counted
-			out = append(out, views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: contents.Latest, CreatedAt: t.CreatedAt})
+			// The view selects data's columns: it lists them when it is the table shown.
+			latest := views.DataTable{Name: warehouse.LatestView, Kind: "view", Rows: contents.Latest, CreatedAt: t.CreatedAt, ColumnCount: t.ColumnCount}
+			if latestShown {
+				latest.Columns, out[len(out)-1].Columns = t.Columns, nil
+			}
+			out = append(out, latest)
 		}
 	}
-	return append(out, views.DataTable{Name: "_sdc_rejected", Kind: "rejects", Rows: contents.Rejected}), contents.Key, nil
+	return append(out, views.DataTable{Name: warehouse.RejectedTable, Kind: "rejects", Rows: contents.Rejected, ColumnCount: warehouse.RejectedColumnCount()}), contents.Key, nil
 }
 
 // DataRow shows one row's columns as JSON (NULL columns left out).

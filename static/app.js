@@ -66,6 +66,15 @@ for (const form of document.querySelectorAll("[data-schema-form]")) {
   if (custom) custom.addEventListener("input", update);
 }
 
+// Signature verification: the fields of one scheme (fieldset[data-for-scheme]) show only while
+// it is chosen. The server renders them hidden or not for the saved choice; this follows changes.
+document.addEventListener("change", (event) => {
+  if (!event.target.matches("select[data-scheme-select]")) return;
+  for (const fields of event.target.form.querySelectorAll("fieldset[data-for-scheme]")) {
+    fields.hidden = fields.dataset.forScheme !== event.target.value;
+  }
+});
+
 // Filters with data-autosubmit apply as soon as a choice is made (the button still works).
 document.addEventListener("change", (event) => {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();

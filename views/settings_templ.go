@@ -50,7 +50,7 @@ func SettingsPage(p SettingsProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Account</h1><section class=\"panel\"><h2>Sign-in</h2><dl class=\"facts\"><dt>Signed in as</dt><dd data-testid=\"account-email\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Account</h1><section class=\"panel\"><h2 class=\"first\">Sign-in</h2><dl class=\"facts\"><dt>Signed in as</dt><dd data-testid=\"account-email\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -63,7 +63,7 @@ func SettingsPage(p SettingsProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</dd></dl></section><section class=\"panel\"><h2>Server</h2><dl class=\"facts\"><dt>Data folder</dt><dd class=\"mono\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</dd></dl></section><section class=\"panel\"><h2 class=\"first\">Server</h2><dl class=\"facts\"><dt>Data folder</dt><dd class=\"mono\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -59,7 +59,7 @@ func TeamPage(p TeamProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Team</h1><p class=\"hint\">Everyone here sees and manages the same integrations.</p><section class=\"panel\"><h2 class=\"first\">Members</h2><div class=\"table-wrap\"><table data-testid=\"members\"><thead><tr><th>Email</th><th>Role</th><th>Joined</th><th></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Team</h1><section class=\"panel\"><h2 class=\"first\">Members</h2><p class=\"hint\">Everyone here sees and manages the same integrations.</p><div class=\"table-wrap\"><table data-testid=\"members\"><thead><tr><th>Email</th><th>Role</th><th>Joined</th><th></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

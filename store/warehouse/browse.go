@@ -17,6 +17,12 @@ var ErrNoTable = errors.New("no such table")
 // LatestView is the view holding the latest version of each primary key.
 const LatestView = latestView
 
+// RejectedTable is the table of records that could not be loaded, made with each schema.
+const RejectedTable = rejectedTable
+
+// RejectedColumnCount is how many columns RejectedTable has (Stitch's, fixed: not in the catalog).
+func RejectedColumnCount() int { return len(rejectedColumns) }
+
 // eventTypeColumns are the fields sources name their event type with, as columns, the
 // preferred first: Vero's type, Iterable's eventName, Mandrill's and SendGrid's event.
 var eventTypeColumns = []string{"type", "eventname", "event"}
