@@ -23,8 +23,9 @@ document.addEventListener("click", async (event) => {
   if (status) {
     status.textContent = "Copied";
     status.hidden = false;
+  } else {
+    button.textContent = "Copied";
   }
-  button.textContent = "Copied";
 });
 
 // Forms with data-confirm ask before submitting (e.g. Revoke).

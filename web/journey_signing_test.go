@@ -42,6 +42,12 @@ func TestJourneySignedWebhooks(t *testing.T) {
 	if got := b.text(`[data-testid="copied"]`); got != "Copied" {
 		t.Fatalf("the secret's copy confirmation says %q", got)
 	}
+	if got := b.text(`[data-testid="copy-button"]`); got != "Copy" { // one confirmation, beside it
+		t.Fatalf("after copying, the button says %q", got)
+	}
+	if got := b.text(`[data-testid="secret-warning"]`); !strings.Contains(got, "shown only once. Give it") {
+		t.Fatalf("the warning reads %q: its two sentences run together", got)
+	}
 	if got := b.text(`[data-testid="signature-scheme"]`); got != "Standard Webhooks (Svix)" {
 		t.Fatalf("verification after saving: %q", got)
 	}

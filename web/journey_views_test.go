@@ -3,27 +3,11 @@ package web_test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
-
-// shot saves the page at 1280 and 390 px as name-1280.png and name-390.png under
-// HOOKHOUSE_VIEWS_SHOTS, when it is set (to look at what the assertions measure).
-func (b *browserSession) shot(name string) {
-	b.t.Helper()
-	dir := os.Getenv("HOOKHOUSE_VIEWS_SHOTS")
-	if dir == "" {
-		return
-	}
-	for _, w := range []int64{1280, 390} {
-		b.do(fmt.Sprintf("resize to %d px", w), chromedp.EmulateViewport(w, 900))
-		b.screenshot(fmt.Sprintf("%s/%s-%d.png", dir, name, w))
-	}
-	b.do("back to desktop width", chromedp.EmulateViewport(1280, 900))
-}
 
 // snippetsShowAll checks, at 1280 and 390 px, that each command to copy (a .snippet's pre)
 // shows all its text: nothing past the box's right or bottom edge.
@@ -85,7 +69,6 @@ func TestJourneyDashboardDetails(t *testing.T) {
 	b.submit(`[data-testid="save-integration"]`)
 	b.expectPath("/integrations/1/webhook-url")
 	hookURL := b.text(`[data-testid="webhook-url"]`)
-	b.shot("webhook-url")
 	b.snippetsShowAll("the webhook URL page")
 
 	body := `[{"id": 1, "type": "sent"}, {"id": 2, "type": "sent", "big": 92233720368547758070}]`
@@ -94,15 +77,12 @@ func TestJourneyDashboardDetails(t *testing.T) {
 	}
 	app.flush(t)
 	b.navigate("/integrations/1/data")
-	b.shot("data")
 	b.snippetsShowAll("the Data page")
 	b.navigate("/integrations/1/data?table=data_latest") // the longest: Stitch's query as well
-	b.shot("data-latest")
 	b.snippetsShowAll("data_latest's Data page")
 
 	// Signature verification: the HMAC fields are hidden until HMAC is chosen, then filled and saved.
 	b.navigate("/integrations/1/settings")
-	b.shot("settings")
 	settingsSpacing := b.sectionSpacing("Settings")
 	if b.visible("#hmac-header") {
 		t.Error("with no verification the HMAC fields show")
@@ -118,7 +98,6 @@ func TestJourneyDashboardDetails(t *testing.T) {
 	b.chooseScheme("hmac")
 	b.fill("#hmac-header", "X-Signature")
 	b.fill("#secret", "s3cret")
-	b.shot("settings-hmac")
 	b.submit(`[data-testid="save-signature"]`)
 	b.expectPath("/integrations/1/settings#signature")
 	if got := b.text(`[data-testid="signature-scheme"]`); got != "HMAC of the body" {
@@ -134,7 +113,6 @@ func TestJourneyDashboardDetails(t *testing.T) {
 	}
 	for _, page := range []string{"/account", "/team"} {
 		b.navigate(page)
-		b.shot(strings.TrimPrefix(page, "/"))
 		if got := b.sectionSpacing(page); got != settingsSpacing {
 			t.Errorf("%s spaces its sections %s; Settings: %s", page, got, settingsSpacing)
 		}
