@@ -19,8 +19,9 @@ const (
 	// whose value is older than the user's is signed out.
 	sessionGeneration = "generation"
 	// sessionAccount holds accountMark of the user signed in. An id alone is not enough: SQLite
-	// gives a removed teammate's id to the next account, which starts at generation 0 too, so a
-	// session of the removed one that outlived its sweep would otherwise sign in as the new one.
+	// gave a removed teammate's id to the next account before store migration 0012, which starts
+	// at generation 0 too, so a session of the removed one that outlived its sweep would otherwise
+	// sign in as the new one (such a pair may still exist in a database migrated since).
 	sessionAccount = "account"
 )
 

@@ -71,15 +71,19 @@ func (s *Store) CopyInto(ctx context.Context, dst *Store, opts CopyOptions) erro
 		return err
 	}
 	for _, table := range copiedTables {
-		if table.logs && !opts.Logs {
-			continue
-		}
-		if err := s.copyTable(ctx, tx, table); err != nil {
-			return fmt.Errorf("copying %s: %w", table.name, err)
+		if !table.logs || opts.Logs {
+			if err := s.copyTable(ctx, tx, table); err != nil {
+				return fmt.Errorf("copying %s: %w", table.name, err)
+			}
 		}
 		if table.ids && dst.d.postgres {
-			// The identity goes on after the copied ids.
-			if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table.name+`', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM `+table.name); err != nil {
+			// The identity goes on after every id the source gave, copied or not (logs left
+			// behind, rows deleted), so a link of the old server opens nothing else.
+			high, err := s.highestID(ctx, table.name)
+			if err != nil {
+				return fmt.Errorf("copying %s: %w", table.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table.name+`', 'id'), GREATEST(COALESCE(MAX(id), 0), ?::bigint) + 1, false) FROM `+table.name, high); err != nil {
 				return fmt.Errorf("copying %s: %w", table.name, err)
 			}
 		}
@@ -92,6 +96,18 @@ func (s *Store) CopyInto(ctx context.Context, dst *Store, opts CopyOptions) erro
 	}
 	dst.targets.forget()
 	return nil
+}
+
+// highestID is the largest id table has given: on SQLite the larger of its rows' and, for a
+// table with AUTOINCREMENT (sqlite/0012), of sqlite_sequence's, which remembers deleted ones.
+func (s *Store) highestID(ctx context.Context, table string) (int64, error) {
+	q := "SELECT COALESCE(MAX(id), 0) FROM " + table
+	if !s.d.postgres {
+		q = "SELECT MAX((" + q + "), COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '" + table + "'), 0))"
+	}
+	var high int64
+	err := s.read.QueryRowContext(ctx, q).Scan(&high)
+	return high, err
 }
 
 func (s *Store) copyTable(ctx context.Context, tx *sqlTx, table copiedTable) error {

@@ -138,3 +138,45 @@ func mustCreate(t *testing.T, s *Store, user int64, schema string) Integration {
 	}
 	return in
 }
+
+// The copy goes on counting after every id the SQLite file gave: the newest integration,
+// deleted before the copy, and the Extraction Logs left behind (no -logs) keep their ids, so a
+// bookmark of the old server opens nothing on the new one.
+func TestCopyIntoGoesOnAfterDeletedAndLeftIds(t *testing.T) {
+	ctx := t.Context()
+	src := sqliteDB(t).open(t)
+	defer src.Close()
+	in := addVero(t, src)
+	deleted := mustCreate(t, src, in.UserID, "deleted")
+	if err := src.DeleteIntegration(ctx, in.UserID, deleted.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	src.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 200, Body: []byte(`{}`)})
+	if err := src.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	left, err := src.ExtractionLogs(ctx, in.UserID, in.ID, LogFilter{}, 0, 1)
+	if err != nil || len(left) != 1 {
+		t.Fatalf("the source's logs: %+v %v", left, err)
+	}
+
+	dst := postgresDB(t).open(t)
+	defer dst.Close()
+	if err := src.CopyInto(ctx, dst, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if next := mustCreate(t, dst, in.UserID, "after_copy"); next.ID <= deleted.ID {
+		t.Errorf("after the copy, a new integration got id %d; #%d was deleted on SQLite", next.ID, deleted.ID)
+	}
+	dst.RecordRequest(WebhookRequest{IntegrationID: in.ID, ReceivedAt: time.Now().UTC(), Status: 200, Body: []byte(`{}`)})
+	if err := dst.FlushActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := dst.ExtractionLogs(ctx, in.UserID, in.ID, LogFilter{}, 0, 2)
+	if err != nil || len(logs) != 1 {
+		t.Fatalf("the destination's logs: %+v %v", logs, err)
+	}
+	if logs[0].ID <= left[0].ID {
+		t.Errorf("the first request logged after the copy got id %d, that of a request left on SQLite", logs[0].ID)
+	}
+}

@@ -52,10 +52,15 @@ func migrations(d dialect) ([]migration, error) {
 // migrate applies each migration not yet recorded, each in its own transaction together
 // with its record, so a crash leaves the database at a whole version.
 func migrate(ctx context.Context, db *sql.DB) error {
+	return migrateTo(ctx, db, 0)
+}
+
+// migrateTo is migrate up to version last only (0: all): tests make older databases with it.
+func migrateTo(ctx context.Context, db *sql.DB, last int) error {
 	return migrateWith(ctx, &sqlDB{DB: db}, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`)
+		applied_at TEXT NOT NULL)`, last)
 }
 
 // migratePostgres creates the hookhouse schema and migrates it. Nodes starting together
@@ -66,10 +71,10 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 		CREATE TABLE IF NOT EXISTS `+Schema+`.schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT NOT NULL,
-			applied_at TEXT NOT NULL)`)
+			applied_at TEXT NOT NULL)`, 0)
 }
 
-func migrateWith(ctx context.Context, db *sqlDB, create string) error {
+func migrateWith(ctx context.Context, db *sqlDB, create string, last int) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -89,6 +94,9 @@ func migrateWith(ctx context.Context, db *sqlDB, create string) error {
 		return err
 	}
 	for _, m := range ms {
+		if last > 0 && m.version > last {
+			break
+		}
 		if err := apply(ctx, db, m); err != nil {
 			return fmt.Errorf("migration %s/%s: %w", db.d.name(), m.name, err)
 		}
@@ -96,11 +104,30 @@ func migrateWith(ctx context.Context, db *sqlDB, create string) error {
 	return nil
 }
 
+// foreignKeysOff starts an SQLite migration that rebuilds tables others reference (SQLite's
+// 12-step ALTER TABLE): dropping a parent with foreign keys on would cascade to its children.
+const foreignKeysOff = "-- foreign_keys=OFF"
+
 func apply(ctx context.Context, db *sqlDB, m migration) error {
-	tx, err := db.BeginTx(ctx, nil)
+	// One connection for the pragma and the transaction: foreign_keys cannot change inside one.
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
+	defer conn.Close()
+	rebuild := !db.d.postgres && strings.HasPrefix(m.sql, foreignKeysOff)
+	if rebuild {
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return err
+		}
+		// Context-free: the connection goes back to the pool with its foreign keys on, whatever happened.
+		defer conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON")
+	}
+	t, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := &sqlTx{Tx: t, d: db.d}
 	defer tx.Rollback()
 	if err := tx.lock(ctx, "migrations"); err != nil {
 		return err
@@ -116,9 +143,34 @@ func apply(ctx context.Context, db *sqlDB, m migration) error {
 	if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
+	if rebuild {
+		if err := foreignKeyCheck(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 		m.version, m.name, formatTime(time.Now())); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// foreignKeyCheck fails when a row references one that is missing: what foreign keys, off
+// during a rebuild, would have refused.
+func foreignKeyCheck(ctx context.Context, tx *sqlTx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }

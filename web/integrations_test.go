@@ -521,6 +521,41 @@ func testDeleteKeepingData(t *testing.T, newApp func(testing.TB) *testApp) {
 	mustAdd(t, c, "vero", "Stitch Vero")
 }
 
+// A bookmark of a deleted integration stays a 404 once another is added: on SQLite the new one
+// used to get the deleted one's id (the largest + 1), and /integrations/N opened it.
+func TestDeletedIntegrationStaysNotFound(t *testing.T) {
+	onBothStores(t, testDeletedIntegrationStaysNotFound)
+}
+
+func testDeletedIntegrationStaysNotFound(t *testing.T, newApp func(testing.TB) *testApp) {
+	app := newApp(t)
+	c := app.signedInClient(t)
+	mustAdd(t, c, "vero", "Kept")
+	gone, goneURL := mustAdd(t, c, "vero", "Gone")
+	old := fmt.Sprintf("/integrations/%d", gone)
+	c.get(old + "/settings")
+	expectRedirect(t, c.post(old+"/delete", url.Values{"confirm_schema": {"gone"}, "data": {"drop"}}), "/integrations")
+	added, _ := mustAdd(t, c, "vero", "Added later")
+	if added == gone {
+		t.Errorf("the integration added after deleting #%d got its id", gone)
+	}
+	for _, path := range []string{old, old + "/settings", old + "/webhook-url", old + "/extraction-logs", old + "/loading-reports"} {
+		p := c.get(path)
+		expectStatus(t, p, http.StatusNotFound)
+		if strings.Contains(p.Body, "Added later") {
+			t.Errorf("%s shows the integration added later", path)
+		}
+	}
+	if status := postEvent(t, goneURL); status != http.StatusUnauthorized {
+		t.Errorf("the deleted integration's webhook URL: status %d, want 401", status)
+	}
+	p := c.get(fmt.Sprintf("/integrations/%d", added))
+	expectStatus(t, p, http.StatusOK)
+	if !strings.Contains(p.Body, "Added later") {
+		t.Errorf("/integrations/%d does not show the integration added later", added)
+	}
+}
+
 // A second account (added straight into the database: only the owner has a sign-up flow)
 // gets 404 for everything of the first.
 func TestIntegrationsAreScopedToTheirUser(t *testing.T) {
