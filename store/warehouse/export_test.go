@@ -605,3 +605,63 @@ func TestExportLetsTheWALBeCheckpointed(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A key sent again and again: a page of the latest versions reads at most LatestReadBound rows
+// of data, says so, and its Older link goes on, so that paging still finds every key's latest
+// version once, newest first.
+func TestLatestPageReadsBoundedRows(t *testing.T) {
+	for _, dest := range testDestinations {
+		t.Run(dest.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := dest.open(t, Options{})
+			target := Target{PrimaryKey: "id"}
+			mustLoad(t, w, "vero", target, decodeOne(t, `{"id": 3, "type": "sent"}`))
+			mustLoad(t, w, "vero", target, decodeOne(t, `{"id": 2, "type": "opened"}`))
+			versions := make([]Record, 1000)
+			for i := range versions {
+				versions[i] = decodeOne(t, fmt.Sprintf(`{"id": 1, "type": "sent", "n": %d}`, i))
+			}
+			for range 12 { // 12,000 versions of id 1, newer than 2 and 3
+				mustLoad(t, w, "vero", target, versions...)
+			}
+
+			for _, eventType := range []string{"", "sent"} {
+				q := RowsQuery{Table: LatestView, EventType: eventType, Limit: 50}
+				var ids []string
+				pages, bounded := 0, 0
+				for {
+					page, err := w.Rows(ctx, "vero", q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pages++
+					if page.ReadBound {
+						bounded++
+					}
+					for _, r := range page.Rows {
+						ids = append(ids, fmt.Sprint(r.Values[indexOf(page.Columns, "id")]))
+					}
+					if page.Next == "" {
+						break
+					}
+					q.Before = page.Next
+				}
+				want := "1,2,3"
+				if eventType == "sent" {
+					want = "1,3"
+				}
+				if got := strings.Join(ids, ","); got != want {
+					t.Errorf("type %q: latest versions %s over %d pages, want %s", eventType, got, pages, want)
+				}
+				// 12,002 (or 12,001) rows: the bound stops the first two pages, the third reads the rest.
+				if pages != 3 || bounded != 2 {
+					t.Errorf("type %q: %d pages, %d stopped at the read bound; want 3 and 2", eventType, pages, bounded)
+				}
+			}
+			all, err := w.Rows(ctx, "vero", RowsQuery{Table: "data", Limit: 50})
+			if err != nil || all.ReadBound || len(all.Rows) != 50 {
+				t.Fatalf("data itself: %d rows, bound %v, %v", len(all.Rows), all.ReadBound, err)
+			}
+		})
+	}
+}
