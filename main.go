@@ -283,7 +283,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		st.RecordBatch(schema, b)
 		m.ObserveBatch(schema, b)
 	}
-	wh, err := openWarehouse(ctx, cfg, log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns, DedupWindow: cfg.DedupWindow, IdleTimeout: cfg.IdleWriterTimeout})
+	wh, leftInFiles, err := openWarehouse(ctx, cfg, log, warehouse.Options{OnCommit: onCommit, MaxColumns: cfg.MaxColumns, DedupWindow: cfg.DedupWindow, IdleTimeout: cfg.IdleWriterTimeout})
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 			PublicURL: cfg.PublicURL, DataDir: cfg.DataDir, MaxBodyBytes: cfg.MaxBodyBytes, MaxInflightBodyBytes: cfg.MaxInflightBodyBytes,
 			RateLimit: webhookRate(cfg.RateLimit), RateBurst: cfg.RateBurst,
 			Metrics: m, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies, Flood: flood,
-			Draining: draining.Load,
+			Draining: draining.Load, LeftInFiles: leftInFiles,
 		}),
 		// Bounded reads so slow clients cannot hold connections forever.
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -348,23 +348,26 @@ func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
 }
 
 // openWarehouse opens the PostgreSQL warehouse of -warehouse, or by default one SQLite file per
-// integration, <data>/warehouse/<schema>.db.
-func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts warehouse.Options) (*warehouse.Warehouse, error) {
+// integration, <data>/warehouse/<schema>.db. With -warehouse it also returns the schemas whose
+// SQLite files the data folder holds and PostgreSQL lacks.
+func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts warehouse.Options) (*warehouse.Warehouse, []string, error) {
 	files := warehouseFolder(cfg.DataDir)
 	if cfg.Warehouse == "" {
-		return warehouse.Open(files, log, opts)
+		w, err := warehouse.Open(files, log, opts)
+		return w, nil, err
 	}
 	w, err := warehouse.OpenPostgres(ctx, cfg.Warehouse, log, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A folder loaded before -warehouse was set: the rows of its files stay there, and the
-	// dashboard shows the PostgreSQL schemas only.
-	if missing := notInPostgres(ctx, w, files); len(missing) > 0 {
+	// dashboard shows the PostgreSQL schemas only (and says so).
+	missing := notInPostgres(ctx, w, files)
+	if len(missing) > 0 {
 		log.Warn("the data folder holds SQLite warehouse files that the PostgreSQL warehouse does not show; hookhouse migrate copies them (README, Moving a data folder to PostgreSQL)",
 			"folder", files, "schemas", strings.Join(missing, ", "))
 	}
-	return w, nil
+	return w, missing, nil
 }
 
 // useSecretKey gives the store the key signing secrets are sealed with: HOOKHOUSE_SECRET_KEY,

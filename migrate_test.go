@@ -102,6 +102,25 @@ func TestMigrateDataFolderIntoPostgres(t *testing.T) {
 	node.stop(t)
 }
 
+// leftInFiles checks that the Account page and the Shop integration's overview say (or, once
+// copied, no longer say) that its rows from the SQLite files are not in the warehouse.
+func leftInFiles(t *testing.T, s *server, want bool) {
+	t.Helper()
+	c, ok := signInClient(t, s.URL, crashEmail, crashPassword)
+	if !ok {
+		t.Fatal("sign-in failed")
+	}
+	for page, says := range map[string]string{
+		"/account":        `from before the PostgreSQL warehouse: <span class="mono">shop</span>.`,
+		"/integrations/1": filepath.Join("warehouse", "shop.db") + "</code>",
+	} {
+		body := getPage(t, c, s.URL+page)
+		if got := strings.Contains(body, says) && strings.Contains(body, "hookhouse migrate</code> copies them"); got != want {
+			t.Errorf("%s says the rows are left in the SQLite file: %v, want %v", page, got, want)
+		}
+	}
+}
+
 // exports downloads every table of the Shop integration (id 1) and its latest versions as CSV.
 func exports(t *testing.T, s *server) map[string]string {
 	t.Helper()
@@ -166,6 +185,7 @@ func TestMigrateOnlyTheWarehouse(t *testing.T) {
 	if logs := warned.logs(); !strings.Contains(logs, warning) || !strings.Contains(logs, "schemas=shop") {
 		t.Errorf("no warning of the folder's SQLite schemas:\n%s", logs)
 	}
+	leftInFiles(t, warned, true)
 	warned.stop(t)
 
 	out, err := exec.Command(binary, "migrate", "-data", data, "-warehouse", db).CombinedOutput()
@@ -176,6 +196,7 @@ func TestMigrateOnlyTheWarehouse(t *testing.T) {
 	if strings.Contains(node.logs(), warning) {
 		t.Errorf("a warning after the copy:\n%s", node.logs())
 	}
+	leftInFiles(t, node, false)
 	if got := exports(t, node); !reflect.DeepEqual(got, exportsBefore) {
 		t.Errorf("the downloads differ after the move:\nbefore %v\nafter  %v", exportsBefore, got)
 	}

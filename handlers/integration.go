@@ -109,6 +109,7 @@ func (h *Handler) Integration(c echo.Context) error {
 		Rejected:    contents.Rejected,
 		Now:         now(),
 		LiveMark:    mark,
+		LeftInFile:  h.leftInFile(in.Schema),
 	}))
 }
 

@@ -18,10 +18,11 @@ func (h *Handler) Home(c echo.Context) error {
 func (h *Handler) Account(c echo.Context) error {
 	u, _ := currentUser(c)
 	return render(c, http.StatusOK, views.SettingsPage(views.SettingsProps{
-		Page:      h.page(c, "Account", "account"),
-		Email:     u.Email,
-		DataDir:   h.DataDir,
-		Warehouse: h.Warehouse.Describe(),
-		PublicURL: h.PublicURL,
+		Page:        h.page(c, "Account", "account"),
+		Email:       u.Email,
+		DataDir:     h.DataDir,
+		Warehouse:   h.Warehouse.Describe(),
+		PublicURL:   h.PublicURL,
+		LeftInFiles: h.LeftInFiles,
 	}))
 }

@@ -48,6 +48,9 @@ type Config struct {
 	DownloadStall time.Duration
 	// Draining makes /healthz answer 503 while the process stops (-shutdown-drain); nil: never.
 	Draining func() bool
+	// LeftInFiles is the schemas whose SQLite files the data folder holds and the PostgreSQL
+	// warehouse lacks (-warehouse set on a folder loaded before): their pages say so.
+	LeftInFiles []string
 }
 
 // New builds the Echo application.
@@ -104,6 +107,7 @@ func New(cfg Config) *echo.Echo {
 		Proxies:              cfg.TrustedProxies,
 		Draining:             cfg.Draining,
 		DownloadStall:        cfg.DownloadStall,
+		LeftInFiles:          cfg.LeftInFiles,
 	})
 
 	e.Use(middleware.Recover(), accessLog(cfg.Log, cfg.Flood), securityHeaders)
