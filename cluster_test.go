@@ -431,7 +431,8 @@ func TestClusterNodesShareSessionsURLsAndRevocations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
-	c := startCluster(t, 3)
+	const metricsToken = "cluster-metrics-token"
+	c := startClusterWith(t, 3, "HOOKHOUSE_METRICS_TOKEN="+metricsToken)
 	n1, n2, n3 := c.nodes[0].URL, c.nodes[1].URL, c.nodes[2].URL
 
 	// The cookie jar sends the session to every port of 127.0.0.1, as a browser would send it
@@ -509,6 +510,47 @@ func TestClusterNodesShareSessionsURLsAndRevocations(t *testing.T) {
 		}
 	}
 	t.Logf("revoked through node 1: nodes 2 and 3 refuse the URL after %v", time.Since(revoked).Round(time.Millisecond))
+
+	// Deleted through node 1: every node's /metrics drops the integration's series, not only
+	// node 1's (each node counted a webhook above).
+	series := `integration_id="` + id + `"`
+	metricsOf := func(base string) string {
+		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+metricsToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	for i, base := range []string{n1, n2, n3} {
+		if !strings.Contains(metricsOf(base), series) {
+			t.Fatalf("node %d has no series of the integration before its delete", i+1)
+		}
+	}
+	settings = getPage(t, client, n1+"/integrations/"+id+"/settings")
+	if csrf = csrfField.FindStringSubmatch(settings); csrf == nil {
+		t.Fatal("Settings has no CSRF field")
+	}
+	resp, err = client.PostForm(n1+"/integrations/"+id+"/delete", url.Values{"_csrf": {csrf[1]}, "confirm_schema": {"across"}, "data": {"keep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete through node 1: %d", resp.StatusCode)
+	}
+	deleted := time.Now()
+	for i, base := range []string{n1, n2, n3} {
+		for strings.Contains(metricsOf(base), series) {
+			if time.Since(deleted) > time.Second {
+				t.Fatalf("node %d still shows the series of the integration deleted through node 1 a second ago", i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	for _, node := range c.nodes {
 		node.stop(t)
 	}

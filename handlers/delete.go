@@ -14,6 +14,8 @@ import (
 
 type integrationDeleter interface {
 	DeleteIntegration(ctx context.Context, userID, id int64, keepData bool) error
+	// OnIntegrationDeleted tells of deletes made by the other nodes of a cluster too.
+	OnIntegrationDeleted(func(integrationID int64))
 }
 
 // schemaDropper deletes a schema's warehouse data (the warehouse's Drop).
@@ -53,7 +55,7 @@ func (h *Handler) DeleteIntegration(c echo.Context) error {
 	if err := h.Store.DeleteIntegration(ctx, in.UserID, in.ID, keepData); err != nil {
 		return err
 	}
-	h.forgetMetrics(in.ID) // its series would stay on /metrics until a restart
+	h.forgetMetrics(in.ID) // its series would stay on /metrics until a restart (other nodes: OnIntegrationDeleted)
 	h.Log.Info("integration deleted", "integration_id", in.ID, "schema", in.Schema, "kept_data", keepData)
 	if keepData {
 		h.flash(c, fmt.Sprintf("%s was deleted. Its data stays in schema %s.", in.Name, in.Schema))

@@ -114,7 +114,12 @@ func New(d Deps) *Handler {
 	if d.MaxInflightBodyBytes <= 0 {
 		d.MaxInflightBodyBytes = DefaultMaxInflightBodyBytes
 	}
-	return &Handler{Deps: d, logins: newLoginThrottle(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
+	h := &Handler{Deps: d, logins: newLoginThrottle(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
+	if d.Store != nil {
+		// Another node's delete: this node's series of the integration go too.
+		d.Store.OnIntegrationDeleted(h.forgetMetrics)
+	}
+	return h
 }
 
 // now is the time pages show relative times against.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +13,10 @@ import (
 // targetsChannel is notified (postgres/0008) when a change that can refuse a webhook URL
 // commits, on any node.
 const targetsChannel = "hookhouse_targets"
+
+// deletedChannel is notified (postgres/0013) with an integration's id when it is deleted, on
+// any node.
+const deletedChannel = "hookhouse_deleted"
 
 // arrivalsChannel is notified (announceArrivals) when a node records webhook activity, so
 // every node's open dashboard pages hear of it.
@@ -29,14 +34,15 @@ type listener struct {
 	cfg     *pgx.ConnConfig
 	targets *targetCache
 	arrived func(payload string) // wakes this node's pages watching the integrations another node announced
+	deleted func(payload string) // tells this node of an integration deleted on any node
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
 
-func newListener(cfg *pgx.ConnConfig, targets *targetCache, arrived func(string), log *slog.Logger) *listener {
+func newListener(cfg *pgx.ConnConfig, targets *targetCache, arrived, deleted func(string), log *slog.Logger) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cfg: cfg, targets: targets, arrived: arrived, log: log, cancel: cancel, done: make(chan struct{})}
+	l := &listener{cfg: cfg, targets: targets, arrived: arrived, deleted: deleted, log: log, cancel: cancel, done: make(chan struct{})}
 	targets.setLive(false)
 	go l.run(ctx)
 	return l
@@ -72,7 +78,7 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 		return false, err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+targetsChannel+"; LISTEN "+arrivalsChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+targetsChannel+"; LISTEN "+arrivalsChannel+"; LISTEN "+deletedChannel); err != nil {
 		return false, err
 	}
 	l.targets.setLive(true) // empty: anything might have changed before LISTEN
@@ -83,6 +89,11 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 		switch {
 		case err == nil && n.Channel == arrivalsChannel:
 			l.arrived(n.Payload)
+		case err == nil && n.Channel == deletedChannel:
+			// The cache first: a webhook checked again after the delete must not find the URL
+			// in it (see handlers' observeWebhook), though hookhouse_targets comes next.
+			l.targets.forget()
+			l.deleted(n.Payload)
 		case err == nil:
 			l.targets.forget()
 		case ctx.Err() != nil:
@@ -97,6 +108,20 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 		default:
 			return true, err
 		}
+	}
+}
+
+// OnIntegrationDeleted has f called with the id of each integration deleted by any node of
+// the cluster, this one included, once the delete has committed (PostgreSQL only: on SQLite
+// the one process that deletes knows).
+func (s *Store) OnIntegrationDeleted(f func(integrationID int64)) { s.onDeleted.Store(&f) }
+
+// heardDeleted passes a deleted integration's id, as deletedChannel carries it, to the
+// OnIntegrationDeleted function.
+func (s *Store) heardDeleted(payload string) {
+	id, err := strconv.ParseInt(payload, 10, 64)
+	if f := s.onDeleted.Load(); f != nil && err == nil {
+		(*f)(id)
 	}
 }
 

@@ -47,7 +47,8 @@ type Store struct {
 	read         *sqlDB
 	sessions     scs.Store
 	stopSessions func()
-	listener     *listener // PostgreSQL: clears targets when another node changes a URL; nil on SQLite
+	listener     *listener                                 // PostgreSQL: clears targets when another node changes a URL; nil on SQLite
+	onDeleted    atomic.Pointer[func(integrationID int64)] // see OnIntegrationDeleted
 	act          *activity
 	stmts        statements
 	touched      sync.Map                  // URL id -> the minute its last_used_at was last brought up to date
@@ -134,7 +135,7 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 		stopSessions: sessions.StopCleanup,
 	}
 	s.watch.node, _ = newToken()
-	s.listener = newListener(cfg, &s.targets, s.watch.heardArrivals, slog.Default())
+	s.listener = newListener(cfg, &s.targets, s.watch.heardArrivals, s.heardDeleted, slog.Default())
 	return s.start(ctx)
 }
 
