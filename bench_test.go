@@ -365,14 +365,7 @@ func drive(b *testing.B, client *http.Client, target string, payload []byte, con
 // serverMetric reads one sample from the server's /metrics, e.g. the group-commit histogram's
 // hookhouse_batch_records_sum (records committed) and _count (transactions).
 func serverMetric(b *testing.B, base, token, name string) float64 {
-	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body := metricsBody(b, base, token)
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`).FindSubmatch(body)
 	if m == nil {
 		b.Fatalf("no %s in /metrics:\n%.2000s", name, body)
@@ -382,6 +375,19 @@ func serverMetric(b *testing.B, base, token, name string) float64 {
 		b.Fatal(err)
 	}
 	return v
+}
+
+// metricsBody is the server's /metrics page, read with its token.
+func metricsBody(t testing.TB, base, token string) []byte {
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return body
 }
 
 func median(xs []float64) float64 {

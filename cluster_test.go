@@ -514,17 +514,7 @@ func TestClusterNodesShareSessionsURLsAndRevocations(t *testing.T) {
 	// Deleted through node 1: every node's /metrics drops the integration's series, not only
 	// node 1's (each node counted a webhook above).
 	series := `integration_id="` + id + `"`
-	metricsOf := func(base string) string {
-		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+metricsToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return string(body)
-	}
+	metricsOf := func(base string) string { return string(metricsBody(t, base, metricsToken)) }
 	for i, base := range []string{n1, n2, n3} {
 		if !strings.Contains(metricsOf(base), series) {
 			t.Fatalf("node %d has no series of the integration before its delete", i+1)
