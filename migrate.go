@@ -143,8 +143,10 @@ func counted(n int64, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// notInPostgres lists the schemas of the SQLite files in folder that w does not hold: what a
-// node started with -warehouse on a folder loaded before would not show (main warns of them).
+// notInPostgres lists the schemas of the SQLite files in folder whose rows w lacks: what a
+// node started with -warehouse on a folder loaded before would not show (main warns of them,
+// and the pages say so). A schema w holds counts too when the file's newest row is not in it
+// (loaded before, and not copied: a webhook under -warehouse made the schema first).
 func notInPostgres(ctx context.Context, w *warehouse.Warehouse, folder string) []string {
 	files, _ := filepath.Glob(filepath.Join(folder, "*.db"))
 	if len(files) == 0 {
@@ -154,9 +156,17 @@ func notInPostgres(ctx context.Context, w *warehouse.Warehouse, folder string) [
 	if err != nil {
 		return nil // (the warehouse's health says what is wrong)
 	}
+	from, err := warehouse.Open(folder, slog.New(slog.DiscardHandler), warehouse.Options{})
+	if err != nil {
+		return nil
+	}
+	defer from.Close()
 	var missing []string
 	for _, f := range files {
-		if schema := strings.TrimSuffix(filepath.Base(f), ".db"); !slices.Contains(have, schema) {
+		schema := strings.TrimSuffix(filepath.Base(f), ".db")
+		if !slices.Contains(have, schema) {
+			missing = append(missing, schema)
+		} else if behind, err := from.LoadedSinceCopy(ctx, w, schema); err == nil && behind {
 			missing = append(missing, schema)
 		}
 	}

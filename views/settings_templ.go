@@ -98,20 +98,20 @@ func SettingsPage(p SettingsProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(p.LeftInFiles) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<dt>Not in the warehouse</dt><dd data-testid=\"left-in-files\">SQLite files of the data folder from before the PostgreSQL warehouse: <span class=\"mono\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<dt>Not in the warehouse</dt><dd data-testid=\"left-in-files\">SQLite files of the data folder from before the PostgreSQL warehouse, with rows PostgreSQL lacks: <span class=\"mono\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(strings.Join(p.LeftInFiles, ", "))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/settings.templ`, Line: 36, Col: 130}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/settings.templ`, Line: 36, Col: 158}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</span>. <code>hookhouse migrate</code> copies them (README, Moving a data folder to PostgreSQL).</dd>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</span>. With hookhouse stopped, <code>hookhouse migrate</code> copies them (README, Moving a data folder to PostgreSQL).</dd>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -82,7 +82,7 @@ func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema strin
 			return CopyReport{}, err
 		}
 		if n > 0 {
-			behind, err := w.loadedSinceCopy(ctx, dst, schema)
+			behind, err := w.LoadedSinceCopy(ctx, dst, schema)
 			if err != nil {
 				return CopyReport{}, err
 			}
@@ -127,10 +127,10 @@ func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema strin
 	return report, nil
 }
 
-// loadedSinceCopy reports whether dst, which holds schema, lacks w's newest data row: rows
-// loaded into w after schema was copied (the copy keeps _sdc_sequence, so the row is found by
+// LoadedSinceCopy reports whether dst, which holds schema, lacks w's newest data row: rows
+// loaded into w after schema was copied, or before a first load into dst made the schema there (the copy keeps _sdc_sequence, so the row is found by
 // it). The newest comes from w's counters, which the copy brought to this version's form.
-func (w *Warehouse) loadedSinceCopy(ctx context.Context, dst *Warehouse, schema string) (bool, error) {
+func (w *Warehouse) LoadedSinceCopy(ctx context.Context, dst *Warehouse, schema string) (bool, error) {
 	q, release, ok, err := w.dest.reader(ctx, schema)
 	if err != nil || !ok {
 		return false, err
