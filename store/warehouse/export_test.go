@@ -662,6 +662,14 @@ func TestLatestPageReadsBoundedRows(t *testing.T) {
 			if err != nil || all.ReadBound || len(all.Rows) != 50 {
 				t.Fatalf("data itself: %d rows, bound %v, %v", len(all.Rows), all.ReadBound, err)
 			}
+			// Exactly LatestReadBound rows: the page reads them all, and no Older leads to an empty page.
+			for range LatestReadBound / len(versions) {
+				mustLoad(t, w, "exact", target, versions...)
+			}
+			exact, err := w.Rows(ctx, "exact", RowsQuery{Table: LatestView, Limit: 50})
+			if err != nil || len(exact.Rows) != 1 || exact.ReadBound || exact.Next != "" {
+				t.Fatalf("%d rows of one key: %d latest, bound %v, next %q, %v", LatestReadBound, len(exact.Rows), exact.ReadBound, exact.Next, err)
+			}
 		})
 	}
 }
