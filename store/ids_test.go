@@ -260,4 +260,23 @@ func TestRebuildingMigrationChecksForeignKeys(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_urls").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("the failed migration left %d rows (%v)", n, err)
 	}
+
+	// An orphan already there (a delete by a client with foreign keys off, sqlite3's default)
+	// is not the rebuild's doing: the migration goes on.
+	for _, st := range []string{"PRAGMA foreign_keys = OFF",
+		"INSERT INTO webhook_urls (integration_id, token_hash, token_prefix, created_at) VALUES (8, 'h8', 'p', 'now')",
+		"PRAGMA foreign_keys = ON"} {
+		if _, err := db.ExecContext(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuild := migration{version: 1001, name: "1001_rebuild", sql: foreignKeysOff + "\nCREATE TABLE t2 (x); DROP TABLE t2;"}
+	if err := apply(ctx, h, rebuild); err != nil {
+		t.Fatalf("a rebuild on a database that held an orphan before: %v", err)
+	}
+	// Without the marker, a migration that drops a table is refused before it runs.
+	careless := migration{version: 1002, name: "1002_careless", sql: "CREATE TABLE t3 (x); DROP TABLE t3;"}
+	if err := apply(ctx, h, careless); err == nil || !strings.Contains(err.Error(), foreignKeysOff) {
+		t.Fatalf("a migration dropping a table with foreign keys on: %v, want a refusal naming the marker", err)
+	}
 }

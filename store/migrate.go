@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -116,12 +117,20 @@ func apply(ctx context.Context, db *sqlDB, m migration) error {
 	}
 	defer conn.Close()
 	rebuild := !db.d.postgres && strings.HasPrefix(m.sql, foreignKeysOff)
+	if !db.d.postgres && !rebuild && strings.Contains(strings.ToUpper(m.sql), "DROP TABLE") {
+		return fmt.Errorf("it drops a table with foreign keys on, which empties the tables referencing it: start it with %q", foreignKeysOff)
+	}
 	if rebuild {
 		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
 			return err
 		}
-		// Context-free: the connection goes back to the pool with its foreign keys on, whatever happened.
-		defer conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON")
+		defer func() {
+			// Context-free: whatever happened, the connection goes back to the pool with its
+			// foreign keys on, or not at all.
+			if _, err := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON"); err != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
 	}
 	t, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -139,13 +148,25 @@ func apply(ctx context.Context, db *sqlDB, m migration) error {
 	if done > 0 {
 		return nil
 	}
+	var orphans map[string]int // rows that referenced missing rows before: not the rebuild's doing
+	if rebuild {
+		if orphans, err = foreignKeyCheck(ctx, tx); err != nil {
+			return err
+		}
+	}
 	// Not through bind: a migration is SQL as written (a PostgreSQL function body may hold a ?).
 	if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
 	if rebuild {
-		if err := foreignKeyCheck(ctx, tx); err != nil {
+		after, err := foreignKeyCheck(ctx, tx)
+		if err != nil {
 			return err
+		}
+		for ref, n := range after {
+			if n > orphans[ref] {
+				return fmt.Errorf("foreign key check: %d rows of %s reference missing rows (%d before the migration)", n, ref, orphans[ref])
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
@@ -155,22 +176,24 @@ func apply(ctx context.Context, db *sqlDB, m migration) error {
 	return tx.Commit()
 }
 
-// foreignKeyCheck fails when a row references one that is missing: what foreign keys, off
-// during a rebuild, would have refused.
-func foreignKeyCheck(ctx context.Context, tx *sqlTx) error {
+// foreignKeyCheck counts the rows that reference a missing row, by "table -> parent": what
+// foreign keys, off during a rebuild, would have refused. A database can hold some already
+// (rows deleted by a client with foreign keys off, as sqlite3's default is).
+func foreignKeyCheck(ctx context.Context, tx *sqlTx) (map[string]int, error) {
 	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
-	if rows.Next() {
+	counts := map[string]int{}
+	for rows.Next() {
 		var table, parent string
 		var rowid sql.NullInt64
 		var fk int
 		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
+		counts[table+" -> "+parent]++
 	}
-	return rows.Err()
+	return counts, rows.Err()
 }
