@@ -8,6 +8,7 @@ document.addEventListener("click", async (event) => {
   const source = document.getElementById(button.dataset.copyTarget);
   if (!source) return;
   const text = source.textContent.trim();
+  let copied = true;
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -17,14 +18,16 @@ document.addEventListener("click", async (event) => {
     const selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
-    document.execCommand("copy");
+    copied = document.execCommand("copy");
   }
+  // Never "Copied" unless it was: the text is then selected, for the keyboard.
+  const said = copied ? "Copied" : "Selected: press Ctrl+C (⌘C) to copy";
   const status = document.getElementById(button.dataset.copyStatus || "");
   if (status) {
-    status.textContent = "Copied";
+    status.textContent = said;
     status.hidden = false;
   } else {
-    button.textContent = "Copied";
+    button.textContent = copied ? "Copied" : "Selected";
   }
 });
 

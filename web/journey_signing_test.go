@@ -48,6 +48,14 @@ func TestJourneySignedWebhooks(t *testing.T) {
 	if got := b.text(`[data-testid="secret-warning"]`); !strings.Contains(got, "shown only once. Give it") {
 		t.Fatalf("the warning reads %q: its two sentences run together", got)
 	}
+	// A browser that refuses both ways of copying (no clipboard permission, execCommand off):
+	// the page must not say Copied.
+	run(b, "refuse copying", chromedp.Evaluate[bool](`navigator.clipboard.writeText = () => Promise.reject(new Error("denied"));
+		document.execCommand = () => false; true`))
+	b.click(`[data-testid="copy-button"]`)
+	b.do("wait for the page to say the text is selected, not copied", chromedp.Poll[chromedp.Void](
+		`document.querySelector('[data-testid="copied"]').textContent.startsWith("Selected")`,
+		chromedp.WithPollingTimeout(5*time.Second)))
 	if got := b.text(`[data-testid="signature-scheme"]`); got != "Standard Webhooks (Svix)" {
 		t.Fatalf("verification after saving: %q", got)
 	}
