@@ -92,8 +92,8 @@ type RowsPage struct {
 	EventTypeColumn string   // the column EventType filters on; "" when the table has none
 	EventTypes      []string // every event type the table holds (up to maxEventTypes), for the filter
 	// ReadBound: a page of the latest versions stopped after reading LatestReadBound rows of
-	// data with fewer than a page of them among those rows (the rest were older versions of
-	// the same keys); Next goes on from there.
+	// data with fewer than a page of them among those rows (the rest have newer versions);
+	// Next goes on from there.
 	ReadBound bool
 }
 
