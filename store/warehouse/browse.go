@@ -377,7 +377,12 @@ func (b *browse) latestBound(ctx context.Context, q RowsQuery) ([]any, error) {
 	// index, not a sort of every row of the type. Two rows: a bound that is the last row left
 	// would only lead to an empty page.
 	query += " ORDER BY " + b.keyList(" DESC") + " LIMIT 2 OFFSET " + strconv.Itoa(LatestReadBound-1)
-	rows, err := b.db.QueryContext(ctx, query, args...)
+	db, done, err := b.d.pageReader(ctx, b.db)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse %s: browse %s: %w", b.schema, latestView, err)
 	}

@@ -63,8 +63,9 @@ type dialect interface {
 	// their arguments and the tables as they are now, not by a plan the database cached when
 	// data was small; "" where no such plan is kept.
 	customPlanSQL() string
-	// pageReader is what an export reads one page with, from db, the schema's reader: in key
-	// order by the key's index, never by sorting all the rows after the page's start.
+	// pageReader is what an export's page and a latest page's bound are read with, from db, the
+	// schema's reader: in key order by the key's index, never by sorting all the rows after the
+	// page's start.
 	pageReader(ctx context.Context, db querier) (querier, func(), error)
 	// catalogOrder orders the catalog's rows as they were added.
 	catalogOrder() string
