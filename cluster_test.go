@@ -594,3 +594,95 @@ func BenchmarkCluster(b *testing.B) {
 	b.ReportMetric(float64(rounds*b.N)/commits3, "3nodes-events/commit")
 	b.ReportMetric(0, "ns/op") // wall time per op mixes the two; the metrics above say it
 }
+
+// Deleted through node 1: node 2 forgets the integration's /metrics series when it hears of
+// the delete, but does not believe a NOTIFY any database user can send, and a delete it did
+// not hear of (its listener's connection lost) is found when the listener connects again.
+func TestClusterForgetsMetricsOfDeletedIntegrations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	const metricsToken = "cluster-metrics-token"
+	c := startClusterWith(t, 2, "HOOKHOUSE_METRICS_TOKEN="+metricsToken)
+	n1, n2 := c.nodes[0], c.nodes[1]
+	db := postgresSchemaDB(t, c.dbURL, "hookhouse")
+	defer db.Close()
+	exec := func(query string) {
+		t.Helper()
+		if _, err := db.Exec(query); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+
+	ids := map[string]string{} // by name
+	for _, name := range []string{"Kept", "Gone", "Missed"} {
+		hook, err := url.Parse(addIntegration(t, n1.server, "vero", name, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = strings.Split(strings.TrimPrefix(hook.Path, "/v1/clients/"), "/")[0]
+		resp, err := http.Post(n2.URL+hook.Path, "application/json", strings.NewReader(`{"type":"sent"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("a webhook of %s through node 2: %d", name, resp.StatusCode)
+		}
+	}
+	counted := func(name string) bool {
+		return strings.Contains(string(metricsBody(t, n2.URL, metricsToken)), `integration_id="`+ids[name]+`"`)
+	}
+	forgotten := func(name, what string) {
+		t.Helper()
+		for start := time.Now(); counted(name); time.Sleep(10 * time.Millisecond) {
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("node 2 still shows the series of %s 5 s after %s", name, what)
+			}
+		}
+	}
+	client, ok := signInClient(t, n1.URL, crashEmail, crashPassword)
+	if !ok {
+		t.Fatal("sign-in through node 1 failed")
+	}
+	deleteThroughNode1 := func(name string) {
+		t.Helper()
+		csrf := csrfField.FindStringSubmatch(getPage(t, client, n1.URL+"/integrations/"+ids[name]+"/settings"))
+		if csrf == nil {
+			t.Fatalf("%s's Settings has no CSRF field", name)
+		}
+		resp, err := client.PostForm(n1.URL+"/integrations/"+ids[name]+"/delete",
+			url.Values{"_csrf": {csrf[1]}, "confirm_schema": {strings.ToLower(name)}, "data": {"keep"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("delete %s through node 1: %d", name, resp.StatusCode)
+		}
+	}
+
+	// Anyone's NOTIFY first; the real delete's notification comes after it.
+	exec(`NOTIFY hookhouse_deleted, '` + ids["Kept"] + `'`)
+	deleteThroughNode1("Gone")
+	forgotten("Gone", "its delete through node 1")
+	if !counted("Kept") {
+		t.Error("a NOTIFY made node 2 forget the series of an integration that exists")
+	}
+
+	// A delete node 2 does not hear of, then its listener's connection lost and made again.
+	exec(`ALTER TABLE integrations DISABLE TRIGGER integrations_deleted_each`)
+	deleteThroughNode1("Missed")
+	exec(`ALTER TABLE integrations ENABLE TRIGGER integrations_deleted_each`)
+	if !counted("Missed") {
+		t.Fatal("node 2 forgot an integration whose delete it was not told of: the test shows nothing")
+	}
+	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (query LIKE 'LISTEN %' OR query = '-- ping')`)
+	forgotten("Missed", "its listener connected again")
+	if !counted("Kept") {
+		t.Error("node 2 forgot the series of an integration that exists")
+	}
+	for _, node := range c.nodes {
+		node.stop(t)
+	}
+}

@@ -14,8 +14,10 @@ import (
 
 type integrationDeleter interface {
 	DeleteIntegration(ctx context.Context, userID, id int64, keepData bool) error
-	// OnIntegrationDeleted tells of deletes made by the other nodes of a cluster too.
-	OnIntegrationDeleted(func(integrationID int64))
+	// OnIntegrationsDeleted tells of deletes the other nodes of a cluster may have made, and
+	// IntegrationIDs which integrations there are still.
+	OnIntegrationsDeleted(func())
+	IntegrationIDs(ctx context.Context) (map[int64]bool, error)
 }
 
 // schemaDropper deletes a schema's warehouse data (the warehouse's Drop).
@@ -55,7 +57,7 @@ func (h *Handler) DeleteIntegration(c echo.Context) error {
 	if err := h.Store.DeleteIntegration(ctx, in.UserID, in.ID, keepData); err != nil {
 		return err
 	}
-	h.forgetMetrics(in.ID) // its series would stay on /metrics until a restart (other nodes: OnIntegrationDeleted)
+	h.forgetMetrics(in.ID) // its series would stay on /metrics until a restart (other nodes: forgetDeletedMetrics)
 	h.Log.Info("integration deleted", "integration_id", in.ID, "schema", in.Schema, "kept_data", keepData)
 	if keepData {
 		h.flash(c, fmt.Sprintf("%s was deleted. Its data stays in schema %s.", in.Name, in.Schema))

@@ -117,7 +117,7 @@ func New(d Deps) *Handler {
 	h := &Handler{Deps: d, logins: newLoginThrottle(), bodies: newBodyBudget(d.MaxInflightBodyBytes)}
 	if d.Store != nil {
 		// Another node's delete: this node's series of the integration go too.
-		d.Store.OnIntegrationDeleted(h.forgetMetrics)
+		d.Store.OnIntegrationsDeleted(h.forgetDeletedMetrics)
 	}
 	return h
 }

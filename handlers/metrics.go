@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,6 +17,7 @@ import (
 type Metrics interface {
 	ObserveWebhook(integrationID int64, status, loaded, rejected int)
 	ForgetIntegration(integrationID int64)
+	IntegrationIDs() []int64 // the integrations it has series of
 	Handler() http.Handler
 }
 
@@ -22,6 +25,7 @@ type noMetrics struct{}
 
 func (noMetrics) ObserveWebhook(int64, int, int, int) {}
 func (noMetrics) ForgetIntegration(int64)             {}
+func (noMetrics) IntegrationIDs() []int64             { return nil }
 func (noMetrics) Handler() http.Handler               { return http.NotFoundHandler() }
 
 // observeWebhook counts an authenticated webhook request, unless its integration has been
@@ -40,6 +44,28 @@ func (h *Handler) observeWebhook(c echo.Context, target store.WebhookTarget, r s
 		}
 	}
 	h.Metrics.ObserveWebhook(r.IntegrationID, r.Status, r.Records, r.Rejected)
+}
+
+// forgetDeletedMetrics removes the series of integrations that no longer exist: another node
+// deleted them (see Store.OnIntegrationsDeleted). It asks the store rather than believing a
+// notification, which any database user could send.
+func (h *Handler) forgetDeletedMetrics() {
+	ids := h.Metrics.IntegrationIDs()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	exist, err := h.Store.IntegrationIDs(ctx)
+	if err != nil {
+		h.Log.Warn("could not check for integrations deleted by another node; their series stay on /metrics until the next delete or restart", "err", err)
+		return
+	}
+	for _, id := range ids {
+		if !exist[id] {
+			h.forgetMetrics(id)
+		}
+	}
 }
 
 // forgetMetrics removes a deleted integration's series once no webhook is being counted.

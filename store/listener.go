@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +14,7 @@ import (
 const targetsChannel = "hookhouse_targets"
 
 // deletedChannel is notified (postgres/0013) with an integration's id when it is deleted, on
-// any node.
+// any node. The id is not believed: any database user may NOTIFY.
 const deletedChannel = "hookhouse_deleted"
 
 // arrivalsChannel is notified (announceArrivals) when a node records webhook activity, so
@@ -34,13 +33,13 @@ type listener struct {
 	cfg     *pgx.ConnConfig
 	targets *targetCache
 	arrived func(payload string) // wakes this node's pages watching the integrations another node announced
-	deleted func(payload string) // tells this node of an integration deleted on any node
+	deleted func()               // tells this node that integrations may have been deleted, on any node
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
 
-func newListener(cfg *pgx.ConnConfig, targets *targetCache, arrived, deleted func(string), log *slog.Logger) *listener {
+func newListener(cfg *pgx.ConnConfig, targets *targetCache, arrived func(string), deleted func(), log *slog.Logger) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{cfg: cfg, targets: targets, arrived: arrived, deleted: deleted, log: log, cancel: cancel, done: make(chan struct{})}
 	targets.setLive(false)
@@ -82,6 +81,7 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 		return false, err
 	}
 	l.targets.setLive(true) // empty: anything might have changed before LISTEN
+	l.deleted()             // as may have been deleted, while no connection listened
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, listenerPing)
 		n, err := conn.WaitForNotification(waitCtx)
@@ -93,7 +93,7 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 			// The cache first: a webhook checked again after the delete must not find the URL
 			// in it (see handlers' observeWebhook), though hookhouse_targets comes next.
 			l.targets.forget()
-			l.deleted(n.Payload)
+			l.deleted()
 		case err == nil:
 			l.targets.forget()
 		case ctx.Err() != nil:
@@ -111,18 +111,35 @@ func (l *listener) listen(ctx context.Context) (connected bool, err error) {
 	}
 }
 
-// OnIntegrationDeleted has f called with the id of each integration deleted by any node of
-// the cluster, this one included, once the delete has committed (PostgreSQL only: on SQLite
-// the one process that deletes knows).
-func (s *Store) OnIntegrationDeleted(f func(integrationID int64)) { s.onDeleted.Store(&f) }
+// OnIntegrationsDeleted has f called when integrations may have been deleted by another node
+// of the cluster: at each delete's notification (or anyone's NOTIFY on its channel), and each
+// time the listener connects again, as it may have missed some meanwhile. f finds out which
+// (IntegrationIDs). PostgreSQL only: on SQLite the one process that deletes knows.
+func (s *Store) OnIntegrationsDeleted(f func()) { s.onDeleted.Store(&f) }
 
-// heardDeleted passes a deleted integration's id, as deletedChannel carries it, to the
-// OnIntegrationDeleted function.
-func (s *Store) heardDeleted(payload string) {
-	id, err := strconv.ParseInt(payload, 10, 64)
-	if f := s.onDeleted.Load(); f != nil && err == nil {
-		(*f)(id)
+// heardDeleted calls the OnIntegrationsDeleted function.
+func (s *Store) heardDeleted() {
+	if f := s.onDeleted.Load(); f != nil {
+		(*f)()
 	}
+}
+
+// IntegrationIDs is the ids of every integration there is, of every workspace.
+func (s *Store) IntegrationIDs(ctx context.Context) (map[int64]bool, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT id FROM integrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
 }
 
 func (l *listener) close() {

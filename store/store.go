@@ -47,8 +47,8 @@ type Store struct {
 	read         *sqlDB
 	sessions     scs.Store
 	stopSessions func()
-	listener     *listener                                 // PostgreSQL: clears targets when another node changes a URL; nil on SQLite
-	onDeleted    atomic.Pointer[func(integrationID int64)] // see OnIntegrationDeleted
+	listener     *listener              // PostgreSQL: clears targets when another node changes a URL; nil on SQLite
+	onDeleted    atomic.Pointer[func()] // see OnIntegrationsDeleted
 	act          *activity
 	stmts        statements
 	touched      sync.Map                  // URL id -> the minute its last_used_at was last brought up to date

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hookhouse/hookhouse/store/warehouse"
 )
@@ -110,6 +111,32 @@ func (m *Metrics) ForgetIntegration(integrationID int64) {
 	for _, v := range []*prometheus.CounterVec{m.requests, m.loaded, m.rejected} {
 		v.DeletePartialMatch(id)
 	}
+}
+
+// IntegrationIDs is the integrations it has series of.
+func (m *Metrics) IntegrationIDs() []int64 {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		for _, v := range []*prometheus.CounterVec{m.requests, m.loaded, m.rejected} {
+			v.Collect(ch)
+		}
+		close(ch)
+	}()
+	seen := map[int64]bool{}
+	var ids []int64
+	for metric := range ch {
+		var d dto.Metric
+		if metric.Write(&d) != nil {
+			continue
+		}
+		for _, l := range d.GetLabel() {
+			if id, err := strconv.ParseInt(l.GetValue(), 10, 64); l.GetName() == "integration_id" && err == nil && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
 }
 
 // ObserveBatch records a committed warehouse batch; it is cheap enough for OnCommit.
