@@ -249,6 +249,18 @@ func (b *browse) selection(ctx context.Context, table, eventType string, asOf []
 	return where, args, eventCol, nil
 }
 
+// pageSelection is selection for the page q of table, with its type filter, from its cursor.
+func (b *browse) pageSelection(ctx context.Context, table string, q RowsQuery) (where []string, args []any, eventCol string, err error) {
+	if where, args, eventCol, err = b.selection(ctx, table, q.EventType, nil); err != nil || q.Before == "" {
+		return where, args, eventCol, err
+	}
+	cond, vals, err := b.keyWhere("<", q.Before)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return append(where, cond), append(args, vals...), eventCol, nil
+}
+
 // storableText reports whether s can be a text value of the warehouse: UTF-8 without NUL, as
 // every loaded string is (decode, scalar).
 func storableText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
@@ -265,19 +277,11 @@ func (w *Warehouse) Rows(ctx context.Context, schema string, q RowsQuery) (RowsP
 		q.Limit = 500
 	}
 	var page RowsPage
-	where, args, eventCol, err := b.selection(ctx, q.Table, q.EventType, nil)
+	where, args, eventCol, err := b.pageSelection(ctx, q.Table, q)
 	if err != nil {
 		return RowsPage{}, err
 	}
 	page.EventTypeColumn = eventCol
-	if q.Before != "" {
-		cond, vals, err := b.keyWhere("<", q.Before)
-		if err != nil {
-			return RowsPage{}, err
-		}
-		where = append(where, cond)
-		args = append(args, vals...)
-	}
 	var bound []any
 	if q.Table == latestView {
 		if bound, err = b.latestBound(ctx, q); err != nil {
@@ -358,16 +362,9 @@ const LatestReadBound = 5000
 // would read (with its type filter, from its cursor); nil when no row is left after it. The
 // page reads no row older than it.
 func (b *browse) latestBound(ctx context.Context, q RowsQuery) ([]any, error) {
-	where, args, _, err := b.selection(ctx, rootTable, q.EventType, nil)
+	where, args, _, err := b.pageSelection(ctx, rootTable, q)
 	if err != nil {
 		return nil, err
-	}
-	if q.Before != "" {
-		cond, vals, err := b.keyWhere("<", q.Before)
-		if err != nil {
-			return nil, err
-		}
-		where, args = append(where, cond), append(args, vals...)
 	}
 	query := "SELECT " + b.keyList("") + " FROM " + b.table(b.base) + " o"
 	if len(where) > 0 {
