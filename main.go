@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -349,8 +351,8 @@ func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
 
 // openWarehouse opens the PostgreSQL warehouse of -warehouse, or by default one SQLite file per
 // integration, <data>/warehouse/<schema>.db. With -warehouse it also returns the schemas whose
-// SQLite files the data folder holds and PostgreSQL lacks.
-func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts warehouse.Options) (*warehouse.Warehouse, []string, error) {
+// SQLite files the data folder holds and PostgreSQL lacks, with their files.
+func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts warehouse.Options) (*warehouse.Warehouse, map[string]string, error) {
 	files := warehouseFolder(cfg.DataDir)
 	if cfg.Warehouse == "" {
 		w, err := warehouse.Open(files, log, opts)
@@ -365,7 +367,7 @@ func openWarehouse(ctx context.Context, cfg Config, log *slog.Logger, opts wareh
 	missing := notInPostgres(ctx, w, files)
 	if len(missing) > 0 {
 		log.Warn("the data folder holds SQLite warehouse files that the PostgreSQL warehouse does not show; hookhouse migrate copies them (README, Moving a data folder to PostgreSQL)",
-			"folder", files, "schemas", strings.Join(missing, ", "))
+			"folder", files, "schemas", strings.Join(slices.Sorted(maps.Keys(missing)), ", "))
 	}
 	return w, missing, nil
 }

@@ -143,11 +143,11 @@ func counted(n int64, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// notInPostgres lists the schemas of the SQLite files in folder whose rows w lacks: what a
+// notInPostgres maps the schemas of the SQLite files in folder whose rows w lacks to their files: what a
 // node started with -warehouse on a folder loaded before would not show (main warns of them,
 // and the pages say so). A schema w holds counts too when the file's newest row is not in it
 // (loaded before, and not copied: a webhook under -warehouse made the schema first).
-func notInPostgres(ctx context.Context, w *warehouse.Warehouse, folder string) []string {
+func notInPostgres(ctx context.Context, w *warehouse.Warehouse, folder string) map[string]string {
 	files, _ := filepath.Glob(filepath.Join(folder, "*.db"))
 	if len(files) == 0 {
 		return nil
@@ -161,13 +161,13 @@ func notInPostgres(ctx context.Context, w *warehouse.Warehouse, folder string) [
 		return nil
 	}
 	defer from.Close()
-	var missing []string
+	missing := map[string]string{}
 	for _, f := range files {
 		schema := strings.TrimSuffix(filepath.Base(f), ".db")
 		if !slices.Contains(have, schema) {
-			missing = append(missing, schema)
+			missing[schema] = f
 		} else if behind, err := from.LoadedSinceCopy(ctx, w, schema); err == nil && behind {
-			missing = append(missing, schema)
+			missing[schema] = f
 		}
 	}
 	return missing

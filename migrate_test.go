@@ -115,7 +115,7 @@ func leftInFiles(t *testing.T, s *server, want bool) {
 		"/integrations/1": filepath.Join("warehouse", "shop.db") + "</code>",
 	} {
 		body := getPage(t, c, s.URL+page)
-		if got := strings.Contains(body, says) && strings.Contains(body, "<code>hookhouse migrate</code> copies them"); got != want {
+		if got := strings.Contains(body, says) && strings.Contains(body, "<code>hookhouse migrate</code> to copy them"); got != want {
 			t.Errorf("%s says the rows are left in the SQLite file: %v, want %v", page, got, want)
 		}
 	}

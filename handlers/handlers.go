@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,17 +78,9 @@ type Deps struct {
 	// Draining reports that the process is stopping: /healthz answers 503 so a load balancer
 	// sends new requests to other nodes while this one still serves. nil: never.
 	Draining func() bool
-	// LeftInFiles is the schemas whose SQLite files the data folder holds and the PostgreSQL
-	// warehouse lacks (-warehouse set on a folder loaded before).
-	LeftInFiles []string
-}
-
-// leftInFile is where schema's rows from before -warehouse are, when PostgreSQL lacks them; "".
-func (h *Handler) leftInFile(schema string) string {
-	if !slices.Contains(h.LeftInFiles, schema) {
-		return ""
-	}
-	return filepath.Join(h.DataDir, "warehouse", schema+".db")
+	// LeftInFiles maps the schemas whose SQLite files the data folder holds and the PostgreSQL
+	// warehouse lacks (-warehouse set on a folder loaded before) to their files.
+	LeftInFiles map[string]string
 }
 
 // Handler serves the dashboard pages and the webhook endpoint.

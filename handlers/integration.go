@@ -109,7 +109,7 @@ func (h *Handler) Integration(c echo.Context) error {
 		Rejected:    contents.Rejected,
 		Now:         now(),
 		LiveMark:    mark,
-		LeftInFile:  h.leftInFile(in.Schema),
+		LeftInFile:  h.LeftInFiles[in.Schema],
 	}))
 }
 

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,6 +25,6 @@ func (h *Handler) Account(c echo.Context) error {
 		DataDir:     h.DataDir,
 		Warehouse:   h.Warehouse.Describe(),
 		PublicURL:   h.PublicURL,
-		LeftInFiles: h.LeftInFiles,
+		LeftInFiles: slices.Sorted(maps.Keys(h.LeftInFiles)),
 	}))
 }

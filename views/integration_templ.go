@@ -73,20 +73,20 @@ func IntegrationPage(p IntegrationProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.LeftInFile != "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"alert alert-warn\" role=\"note\" data-testid=\"left-in-file\">Rows this integration loaded before the PostgreSQL warehouse was set are in <code>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"alert alert-warn\" role=\"note\" data-testid=\"left-in-file\">Rows loaded before the PostgreSQL warehouse was set are still in <code>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var3 string
 				templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(p.LeftInFile)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/integration.templ`, Line: 31, Col: 100}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/integration.templ`, Line: 31, Col: 89}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code>, not in PostgreSQL, and this page counts only PostgreSQL's. With hookhouse stopped, <code>hookhouse migrate</code> copies them (README, Moving a data folder to PostgreSQL, says what to do once PostgreSQL has rows of the schema too).</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code>; this page counts PostgreSQL's only. Stop hookhouse and run <code>hookhouse migrate</code> to copy them (README, Moving a data folder to PostgreSQL).</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

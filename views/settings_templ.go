@@ -111,7 +111,7 @@ func SettingsPage(p SettingsProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</span>. With hookhouse stopped, <code>hookhouse migrate</code> copies them (README, Moving a data folder to PostgreSQL).</dd>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</span>. Stop hookhouse and run <code>hookhouse migrate</code> to copy them (README, Moving a data folder to PostgreSQL).</dd>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

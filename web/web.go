@@ -48,9 +48,9 @@ type Config struct {
 	DownloadStall time.Duration
 	// Draining makes /healthz answer 503 while the process stops (-shutdown-drain); nil: never.
 	Draining func() bool
-	// LeftInFiles is the schemas whose SQLite files the data folder holds and the PostgreSQL
-	// warehouse lacks (-warehouse set on a folder loaded before): their pages say so.
-	LeftInFiles []string
+	// LeftInFiles maps the schemas whose SQLite files the data folder holds and the PostgreSQL
+	// warehouse lacks (-warehouse set on a folder loaded before) to their files: their pages say so.
+	LeftInFiles map[string]string
 }
 
 // New builds the Echo application.
