@@ -128,8 +128,9 @@ func (w *Warehouse) CopySchema(ctx context.Context, dst *Warehouse, schema strin
 }
 
 // LoadedSinceCopy reports whether dst, which holds schema, lacks w's newest data row: rows
-// loaded into w after schema was copied, or before a first load into dst made the schema there (the copy keeps _sdc_sequence, so the row is found by
-// it). The newest comes from w's counters, which the copy brought to this version's form.
+// loaded into w after schema was copied, or before a first load into dst made the schema
+// there (the copy keeps _sdc_sequence, so the row is found by it). The newest comes from w's
+// counters, which the copy brought to this version's form.
 func (w *Warehouse) LoadedSinceCopy(ctx context.Context, dst *Warehouse, schema string) (bool, error) {
 	q, release, ok, err := w.dest.reader(ctx, schema)
 	if err != nil || !ok {
